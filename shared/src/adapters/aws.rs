@@ -1,0 +1,39 @@
+//! Production wiring: one AWS configuration load at cold start, one client per service, and the
+//! `Services` built from them. `AWS_ENDPOINT_URL` (honoured by aws-config) points every client
+//! at a local emulator.
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+
+use super::{dynamodb::DynamoTable, eventbridge::EventBridgeEvents, ses::SesMailer, sns::SnsSms};
+use crate::Services;
+use crate::config::Config;
+use crate::ports::{SystemClock, SystemIds};
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// Every port on its AWS adapter, as a Lambda function uses them.
+pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
+    let clock = Arc::new(SystemClock);
+    Services {
+        table: Arc::new(DynamoTable::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &config.table_name,
+            clock.clone(),
+        )),
+        mailer: Arc::new(SesMailer::new(
+            aws_sdk_sesv2::Client::new(sdk),
+            config.mail_from.clone(),
+        )),
+        sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(sdk))),
+        events: Arc::new(EventBridgeEvents::new(
+            aws_sdk_eventbridge::Client::new(sdk),
+            &config.event_bus_name,
+        )),
+        clock,
+        ids: Arc::new(SystemIds),
+    }
+}

@@ -1,0 +1,13 @@
+//! Adapters: the ports implemented over AWS (production) and over local stand-ins (the
+//! one-process mode and tests). Only this module imports AWS SDK types.
+
+pub mod aws;
+pub mod dynamodb;
+pub mod embedded;
+pub mod eventbridge;
+pub mod local;
+pub mod outbox;
+pub mod recorder;
+pub mod retry;
+pub mod ses;
+pub mod sns;

@@ -1,0 +1,29 @@
+//! `Events` for local runs and tests: events are kept in memory, in order, and logged by type.
+
+use std::sync::Mutex;
+
+use crate::ports::{DomainEvent, Events, PublishError};
+
+#[derive(Debug, Default)]
+pub struct RecordingEvents(Mutex<Vec<DomainEvent>>);
+
+impl RecordingEvents {
+    /// Everything published so far.
+    pub fn recorded(&self) -> Vec<DomainEvent> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Events for RecordingEvents {
+    async fn publish(&self, events: &[DomainEvent]) -> Result<(), PublishError> {
+        for event in events {
+            tracing::info!(detail_type = %event.detail_type, "event published");
+        }
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(events);
+        Ok(())
+    }
+}

@@ -1,0 +1,30 @@
+//! The domain's error: what went wrong in terms a caller can act on. The API maps each variant
+//! to one problem type; the store's own failures stay wrapped, their cause kept for the logs.
+
+use crate::ports::TableError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The thing asked for does not exist (or is not the caller's to see).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A field of the input is wrong; `field` names it as the caller wrote it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The request cannot be done in the current state (a limit, a duplicate, a lost race).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] TableError),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

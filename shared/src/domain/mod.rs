@@ -1,0 +1,9 @@
+//! The domain: types that are valid once built, and the rules of clientwatch written once over
+//! the ports.
+
+mod contact_points;
+mod error;
+pub mod tenants;
+
+pub use contact_points::{EmailAddress, InvalidValue, PhoneNumber};
+pub use error::{Error, Result};

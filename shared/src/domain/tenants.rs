@@ -1,0 +1,297 @@
+//! Tenants and their API keys.
+//!
+//! A key is shown once, when it is issued; the store keeps only its SHA-256 (a key carries 256
+//! random bits, so a fast hash is enough: there is nothing to guess). Two items make a key: a
+//! look-up item addressed by the hash, read on every request, and a listing item under the
+//! tenant, for listing and revoking. Both are written and removed together in a transaction.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Error, Result};
+use crate::Services;
+use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp, Update};
+
+const KEY_PREFIX: &str = "cw_";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Scope::Read),
+            "write" => Some(Scope::Write),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A key as listed: never the key itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub scopes: BTreeSet<Scope>,
+    /// The first characters of the key, so that a person can tell their keys apart.
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A newly issued key: the only moment the plain key exists outside the caller's hands.
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+impl fmt::Debug for IssuedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedKey")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who is calling: established from an API key, carried by every tenant request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub key_id: String,
+    pub scopes: BTreeSet<Scope>,
+}
+
+impl Caller {
+    /// Admin implies write, write implies read.
+    pub fn may(&self, scope: Scope) -> bool {
+        self.scopes.iter().any(|s| *s >= scope)
+    }
+}
+
+/// What the look-up item stores.
+#[derive(Serialize, Deserialize)]
+struct KeyLookup {
+    tenant_id: String,
+    key_id: String,
+    scopes: BTreeSet<Scope>,
+}
+
+pub fn tenant_pk(tenant_id: &str) -> String {
+    format!("T#{tenant_id}")
+}
+
+fn tenant_key(tenant_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), "TENANT")
+}
+
+fn listing_key(tenant_id: &str, key_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("APIKEY#{key_id}"))
+}
+
+fn lookup_key(secret: &str) -> Key {
+    Key::new(format!("KEY#{}", hex::encode(Sha256::digest(secret))), "KEY")
+}
+
+/// Creates a tenant and its first key (scopes read, write and admin) in one transaction: the
+/// operator's way in, used by `clientwatch-admin` and the local demo.
+pub async fn bootstrap(svc: &Services, name: &str) -> Result<(Tenant, IssuedKey)> {
+    let name = required_name("name", name)?;
+    let tenant = Tenant {
+        id: svc.ids.id(),
+        name,
+        created_at: svc.clock.now(),
+    };
+    let scopes = BTreeSet::from([Scope::Read, Scope::Write, Scope::Admin]);
+    let (issued, mut ops) = key_items(svc, &tenant.id, "bootstrap", scopes)?;
+    ops.push(TxOp::Put(
+        Item::from_record(tenant_key(&tenant.id), &tenant)?,
+        Condition::Absent,
+    ));
+    svc.table.transact(ops).await?;
+    Ok((tenant, issued))
+}
+
+pub async fn get(svc: &Services, tenant_id: &str) -> Result<Tenant> {
+    match svc.table.get(&tenant_key(tenant_id)).await? {
+        Some(item) => Ok(item.record()?),
+        None => Err(Error::NotFound("tenant")),
+    }
+}
+
+/// Resolves a presented key to its caller; `None` for a key that is unknown or revoked.
+pub async fn authenticate(svc: &Services, presented: &str) -> Result<Option<Caller>> {
+    let plausible = presented.len() == KEY_PREFIX.len() + 43
+        && presented.starts_with(KEY_PREFIX)
+        && presented.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !plausible {
+        return Ok(None);
+    }
+    let Some(item) = svc.table.get(&lookup_key(presented)).await? else {
+        return Ok(None);
+    };
+    let lookup: KeyLookup = item.record()?;
+    Ok(Some(Caller {
+        tenant_id: lookup.tenant_id,
+        key_id: lookup.key_id,
+        scopes: lookup.scopes,
+    }))
+}
+
+pub async fn issue_key(
+    svc: &Services,
+    tenant_id: &str,
+    name: &str,
+    scopes: BTreeSet<Scope>,
+) -> Result<IssuedKey> {
+    let name = required_name("name", name)?;
+    if scopes.is_empty() {
+        return Err(Error::invalid("scopes", "give at least one scope"));
+    }
+    let (issued, mut ops) = key_items(svc, tenant_id, &name, scopes)?;
+    ops.push(TxOp::Check(tenant_key(tenant_id), Condition::Exists));
+    svc.table.transact(ops).await.map_err(|e| match e {
+        TableError::TransactionFailed { .. } => Error::NotFound("tenant"),
+        e => e.into(),
+    })?;
+    Ok(issued)
+}
+
+/// One page of the tenant's keys, oldest first.
+pub async fn list_keys(
+    svc: &Services,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<crate::ports::Cursor>,
+) -> Result<(Vec<ApiKey>, Option<crate::ports::Cursor>)> {
+    let page = svc
+        .table
+        .query(
+            Query::partition(tenant_pk(tenant_id))
+                .sk(SortKey::BeginsWith("APIKEY#".into()))
+                .limit(limit)
+                .after(cursor),
+        )
+        .await?;
+    let keys = page
+        .items
+        .iter()
+        .map(|i| i.record::<ListedKey>().map(|l| l.key))
+        .collect::<Result<_, _>>()?;
+    Ok((keys, page.next))
+}
+
+/// Revokes a key at once: the look-up item goes, the listing keeps the revocation time.
+/// Revoking a revoked key changes nothing.
+pub async fn revoke_key(svc: &Services, tenant_id: &str, key_id: &str) -> Result<ApiKey> {
+    let listing = svc
+        .table
+        .get(&listing_key(tenant_id, key_id))
+        .await?
+        .ok_or(Error::NotFound("API key"))?;
+    let mut listed: ListedKey = listing.record()?;
+    if listed.key.revoked_at.is_some() {
+        return Ok(listed.key);
+    }
+    let now = svc.clock.now();
+    listed.key.revoked_at = Some(now);
+    let revoked_at = serde_json::to_value(now).map_err(|e| Error::invalid("revoked_at", e.to_string()))?;
+    svc.table
+        .transact(vec![
+            TxOp::Update(
+                listing.key.clone(),
+                Update::default()
+                    .set("revoked_at", revoked_at)
+                    .when(Condition::VersionIs(listing.version)),
+            ),
+            TxOp::Delete(
+                Key::new(listed.lookup_pk.clone(), "KEY"),
+                Condition::None,
+            ),
+        ])
+        .await
+        .map_err(|e| match e {
+            TableError::TransactionFailed { .. } => {
+                Error::Conflict("the key changed while it was being revoked; try again".into())
+            }
+            e => e.into(),
+        })?;
+    Ok(listed.key)
+}
+
+/// The listing item: the key as listed plus where its look-up item lives.
+#[derive(Serialize, Deserialize)]
+struct ListedKey {
+    #[serde(flatten)]
+    key: ApiKey,
+    lookup_pk: String,
+}
+
+fn key_items(
+    svc: &Services,
+    tenant_id: &str,
+    name: &str,
+    scopes: BTreeSet<Scope>,
+) -> Result<(IssuedKey, Vec<TxOp>)> {
+    let secret = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(svc.ids.secret()));
+    let key = ApiKey {
+        id: svc.ids.id(),
+        name: name.to_owned(),
+        scopes: scopes.clone(),
+        hint: secret[..KEY_PREFIX.len() + 4].to_owned(),
+        created_at: svc.clock.now(),
+        revoked_at: None,
+    };
+    let lookup = lookup_key(&secret);
+    let ops = vec![
+        TxOp::Put(
+            Item::from_record(
+                lookup.clone(),
+                &KeyLookup {
+                    tenant_id: tenant_id.to_owned(),
+                    key_id: key.id.clone(),
+                    scopes,
+                },
+            )?,
+            Condition::Absent,
+        ),
+        TxOp::Put(
+            Item::from_record(
+                listing_key(tenant_id, &key.id),
+                &ListedKey {
+                    key: key.clone(),
+                    lookup_pk: lookup.pk,
+                },
+            )?,
+            Condition::Absent,
+        ),
+    ];
+    Ok((IssuedKey { key, secret }, ops))
+}
+
+fn required_name(field: &str, value: &str) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 200 {
+        return Err(Error::invalid(field, "must be 1 to 200 characters"));
+    }
+    Ok(value.to_owned())
+}

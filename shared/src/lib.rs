@@ -1,0 +1,12 @@
+//! clientwatch: the domain, its ports (narrow traits for every outside capability), and the
+//! adapters behind them — AWS for production, embedded and in-memory twins for local runs and
+//! tests. Functions under `functions/` are thin shells around this crate.
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod ports;
+pub mod services;
+pub mod telemetry;
+
+pub use services::Services;

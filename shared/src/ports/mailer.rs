@@ -1,0 +1,29 @@
+//! Sending one e-mail with an HTML and a plain-text part.
+
+use crate::domain::EmailAddress;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    pub to: Vec<EmailAddress>,
+    pub reply_to: Option<EmailAddress>,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// Why a message (e-mail or SMS) was not handed over for delivery.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The provider refused this message; sending it again will not help.
+    #[error("the message was refused: {0}")]
+    Rejected(String),
+    /// The provider could not be reached or failed; a later retry may succeed.
+    #[error("the delivery service failed")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends the message from the configured sender and returns the provider's message id.
+    async fn send(&self, email: &Email) -> Result<String, DeliveryError>;
+}

@@ -1,0 +1,19 @@
+//! Ports: one small trait per outside capability. Domain code depends on these only; adapters
+//! in [`crate::adapters`] implement them over AWS or over local, embedded stand-ins.
+
+pub mod clock;
+pub mod events;
+pub mod ids;
+pub mod mailer;
+pub mod sms;
+pub mod table;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use events::{DomainEvent, Events, PublishError};
+pub use ids::{Ids, SeededIds, SystemIds};
+pub use mailer::{DeliveryError, Email, Mailer};
+pub use sms::Sms;
+pub use table::{
+    Condition, Cursor, Index, IndexKey, Item, Key, Page, Query, SortKey, Table, TableError, TxOp,
+    Update,
+};

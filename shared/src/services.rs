@@ -1,0 +1,15 @@
+//! The ports a function works with, built once at start-up and shared by every request.
+
+use std::sync::Arc;
+
+use crate::ports::{Clock, Events, Ids, Mailer, Sms, Table};
+
+#[derive(Clone)]
+pub struct Services {
+    pub table: Arc<dyn Table>,
+    pub mailer: Arc<dyn Mailer>,
+    pub sms: Arc<dyn Sms>,
+    pub events: Arc<dyn Events>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+}
