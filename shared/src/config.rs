@@ -106,6 +106,9 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("TABLE_NAME is not set"), "{message}");
         assert!(message.contains("EVENT_BUS_NAME is not set"), "{message}");
-        assert!(message.contains("MAIL_FROM is not a valid e-mail"), "{message}");
+        assert!(
+            message.contains("MAIL_FROM is not a valid e-mail"),
+            "{message}"
+        );
     }
 }

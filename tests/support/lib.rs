@@ -1,1 +1,200 @@
+//! What the cross-function tests share: the local AWS emulator's clients, a fresh table per
+//! test (so tests run in parallel), the embedded store in a temporary folder, and read-back of
+//! what the emulator "sent".
 
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, TimeToLiveSpecification};
+use chrono::{DateTime, Utc};
+use clientwatch::Services;
+use clientwatch::adapters::dynamodb::DynamoTable;
+use clientwatch::adapters::embedded::EmbeddedTable;
+use clientwatch::adapters::outbox::{Outbox, OutboxMailer};
+use clientwatch::adapters::recorder::RecordingEvents;
+use clientwatch::domain::EmailAddress;
+use clientwatch::ports::{FixedClock, Ids, SeededIds, SystemIds, Table};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub mod api;
+
+/// The emulator's base URL; tests that need it fail with instructions when it is not running.
+pub fn emulator_url() -> String {
+    std::env::var("CLIENTWATCH_EMULATOR_URL").unwrap_or_else(|_| {
+        panic!(
+            "CLIENTWATCH_EMULATOR_URL is not set: run the tests with `make test`, which starts \
+             the local AWS emulator, or start it yourself with `eval \"$(infra/emulator.sh start)\"`"
+        )
+    })
+}
+
+/// SDK configuration for the emulator, with dummy credentials: never real AWS.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(emulator_url())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
+        .load()
+        .await
+}
+
+/// A unique name for a per-test resource.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", SystemIds.id())
+}
+
+/// Creates a new table shaped like the template's (keys, indexes, TTL) and returns its name.
+pub async fn fresh_dynamo_table(client: &aws_sdk_dynamodb::Client) -> String {
+    let template = std::env::var("CLIENTWATCH_TEMPLATE_TABLE")
+        .unwrap_or_else(|_| "clientwatch-template".into());
+    let described = client
+        .describe_table()
+        .table_name(&template)
+        .send()
+        .await
+        .expect("the emulator has the template's table (infra/emulator.sh creates it)")
+        .table
+        .expect("a table description");
+    let indexes = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|gsi| {
+            GlobalSecondaryIndex::builder()
+                .index_name(gsi.index_name().unwrap_or_default())
+                .set_key_schema(Some(gsi.key_schema().to_vec()))
+                .set_projection(gsi.projection().cloned())
+                .build()
+                .expect("a complete index")
+        })
+        .collect::<Vec<_>>();
+    let name = unique("t");
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(described.attribute_definitions().to_vec()))
+        .set_key_schema(Some(described.key_schema().to_vec()))
+        .set_global_secondary_indexes(Some(indexes).filter(|i| !i.is_empty()))
+        .send()
+        .await
+        .expect("table created");
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&template)
+        .send()
+        .await
+        .expect("TTL described");
+    if let Some(attr) = ttl
+        .time_to_live_description()
+        .and_then(|d| d.attribute_name())
+    {
+        client
+            .update_time_to_live()
+            .table_name(&name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attr)
+                    .enabled(true)
+                    .build()
+                    .expect("a TTL specification"),
+            )
+            .send()
+            .await
+            .expect("TTL enabled");
+    }
+    name
+}
+
+/// Which `Table` adapter a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    Embedded,
+    DynamoDb,
+}
+
+/// A store and a clock that the test controls; the embedded store's folder lives as long as it.
+pub struct Harness {
+    pub table: Arc<dyn Table>,
+    pub clock: Arc<FixedClock>,
+    pub dir: TempDir,
+}
+
+pub fn start_of_test() -> DateTime<Utc> {
+    // Near the real time, so that the emulator's own TTL sweep agrees with ours.
+    Utc::now()
+}
+
+impl Harness {
+    pub async fn new(store: Store) -> Self {
+        let clock = Arc::new(FixedClock::at(start_of_test()));
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let table: Arc<dyn Table> = match store {
+            Store::Embedded => Arc::new(
+                EmbeddedTable::open(&dir.path().join("store.redb"), clock.clone())
+                    .expect("embedded store opens"),
+            ),
+            Store::DynamoDb => {
+                let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+                let name = fresh_dynamo_table(&client).await;
+                Arc::new(DynamoTable::new(client, name, clock.clone()))
+            }
+        };
+        Self { table, clock, dir }
+    }
+
+    /// Services over this harness's table: mail and SMS to an outbox folder, events recorded.
+    pub fn services(&self) -> (Services, Arc<RecordingEvents>) {
+        let ids: Arc<dyn Ids> = Arc::new(SeededIds::new(rand_seed()));
+        let outbox = Outbox::new(
+            self.dir.path().join("outbox"),
+            self.clock.clone(),
+            ids.clone(),
+        );
+        let events = Arc::new(RecordingEvents::default());
+        let services = Services {
+            table: self.table.clone(),
+            mailer: Arc::new(OutboxMailer {
+                outbox: outbox.clone(),
+                from: EmailAddress::parse("alerts@clientwatch.test").expect("valid"),
+            }),
+            sms: Arc::new(outbox),
+            events: events.clone(),
+            clock: self.clock.clone(),
+            ids,
+        };
+        (services, events)
+    }
+}
+
+fn rand_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    SystemIds.fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+/// Everything the emulator holds, as its `/moto-api/data.json` shows it.
+pub async fn emulator_data() -> Value {
+    reqwest::get(format!("{}/moto-api/data.json", emulator_url()))
+        .await
+        .expect("the emulator answers")
+        .json()
+        .await
+        .expect("the emulator's data is JSON")
+}
+
+/// The e-mails the emulator's SES accepted, each as `{source, destinations, subject, body}`
+/// (the emulator keeps only the HTML part of a message that has both).
+pub async fn sent_emails() -> Vec<Value> {
+    list(&emulator_data().await["ses"]["Message"])
+}
+
+/// The texts the emulator's SNS accepted, each as `{phone_number, message}`.
+pub async fn sent_sms() -> Vec<Value> {
+    list(&emulator_data().await["sns"]["SMS"])
+}
+
+fn list(value: &Value) -> Vec<Value> {
+    value.as_array().cloned().unwrap_or_default()
+}

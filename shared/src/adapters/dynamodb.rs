@@ -83,7 +83,9 @@ fn from_attrs(mut attrs: Attrs) -> Result<Item, TableError> {
     let mut text = |name: &str| match attrs.remove(name) {
         Some(AttributeValue::S(v)) => Ok(Some(v)),
         None => Ok(None),
-        Some(_) => Err(TableError::Corrupt(format!("attribute {name} is not a string"))),
+        Some(_) => Err(TableError::Corrupt(format!(
+            "attribute {name} is not a string"
+        ))),
     };
     let key = Key::new(
         text("pk")?.unwrap_or_default(),
@@ -102,7 +104,9 @@ fn from_attrs(mut attrs: Attrs) -> Result<Item, TableError> {
             .map(Some)
             .map_err(|_| TableError::Corrupt(format!("item {key}: {name} is not an integer"))),
         None => Ok(None),
-        Some(_) => Err(TableError::Corrupt(format!("item {key}: {name} is not a number"))),
+        Some(_) => Err(TableError::Corrupt(format!(
+            "item {key}: {name} is not a number"
+        ))),
     };
     let version = number("version")?.unwrap_or(0).max(0) as u64;
     let expires_at = number("expires_at")?;
@@ -128,7 +132,10 @@ struct Expr {
 
 impl Expr {
     fn name(&mut self, attr: &str) -> String {
-        let placeholder = format!("#{}", attr.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+        let placeholder = format!(
+            "#{}",
+            attr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
         let placeholder = match self.names.get(&placeholder) {
             Some(existing) if existing != attr => format!("#n{}", self.names.len()),
             _ => placeholder,

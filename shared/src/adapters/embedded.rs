@@ -72,7 +72,9 @@ fn split_key(bytes: &[u8]) -> Result<Key, TableError> {
     let parts: Vec<&str> = text.split('\0').collect();
     match parts.as_slice() {
         [pk, sk] | [_, _, pk, sk] => Ok(Key::new(*pk, *sk)),
-        _ => Err(TableError::Corrupt(format!("malformed stored key {text:?}"))),
+        _ => Err(TableError::Corrupt(format!(
+            "malformed stored key {text:?}"
+        ))),
     }
 }
 
@@ -249,10 +251,7 @@ fn bounds(query: &Query) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     let whole = Bound::Excluded(after_prefix(partition.clone()));
     match &query.sk {
         SortKey::Any => (Bound::Included(partition.clone()), whole),
-        SortKey::BeginsWith(p) => (
-            Bound::Included(at(p)),
-            Bound::Excluded(after_prefix(at(p))),
-        ),
+        SortKey::BeginsWith(p) => (Bound::Included(at(p)), Bound::Excluded(after_prefix(at(p)))),
         SortKey::Between(a, b) => (Bound::Included(at(a)), through(b)),
         SortKey::From(a) => (Bound::Included(at(a)), whole),
         SortKey::UpTo(b) => (Bound::Included(partition.clone()), through(b)),

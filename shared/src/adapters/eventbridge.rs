@@ -23,9 +23,14 @@ pub(crate) trait EntrySink: Sync {
 }
 
 fn retryable(code: &str) -> bool {
-    ["Throttl", "InternalFailure", "ServiceUnavailable", "RequestFailed"]
-        .iter()
-        .any(|c| code.contains(c))
+    [
+        "Throttl",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "RequestFailed",
+    ]
+    .iter()
+    .any(|c| code.contains(c))
 }
 
 /// Publishes in batches of ten, retrying what may succeed later.
@@ -66,7 +71,11 @@ pub(crate) async fn publish_batched(
         return Ok(());
     }
     failed.sort();
-    tracing::warn!(failed = failed.len(), total = events.len(), "events not published");
+    tracing::warn!(
+        failed = failed.len(),
+        total = events.len(),
+        "events not published"
+    );
     Err(PublishError {
         total: events.len(),
         failed,
@@ -195,7 +204,9 @@ mod tests {
             refuse: vec![],
             calls: Mutex::new(vec![]),
         };
-        publish_batched(&service, quick(), &events(12)).await.unwrap();
+        publish_batched(&service, quick(), &events(12))
+            .await
+            .unwrap();
         let calls = service.calls.lock().unwrap();
         assert_eq!(calls.len(), 4, "{calls:?}");
         assert_eq!(calls[0].len(), 10);
@@ -211,9 +222,14 @@ mod tests {
             refuse: vec!["e2".into()],
             calls: Mutex::new(vec![]),
         };
-        let err = publish_batched(&service, quick(), &events(3)).await.unwrap_err();
+        let err = publish_batched(&service, quick(), &events(3))
+            .await
+            .unwrap_err();
         assert_eq!(err.total, 3);
-        assert_eq!(err.failed, vec![(2, "MalformedDetail".into(), "bad".into())]);
+        assert_eq!(
+            err.failed,
+            vec![(2, "MalformedDetail".into(), "bad".into())]
+        );
         assert_eq!(service.calls.lock().unwrap().len(), 2);
     }
 }

@@ -60,7 +60,9 @@ pub struct OutboxMailer {
 impl Mailer for OutboxMailer {
     async fn send(&self, email: &Email) -> Result<String, DeliveryError> {
         if email.to.is_empty() {
-            return Err(DeliveryError::Rejected("the message has no recipient".into()));
+            return Err(DeliveryError::Rejected(
+                "the message has no recipient".into(),
+            ));
         }
         let to: Vec<&str> = email.to.iter().map(EmailAddress::as_str).collect();
         let mut message = MessageBuilder::new()
@@ -130,7 +132,10 @@ mod tests {
         let files = files(&dir.path().join("mail"));
         assert_eq!(files.len(), 1);
         let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with("20261123T093000.000Z-") && name.ends_with(".eml"), "{name}");
+        assert!(
+            name.starts_with("20261123T093000.000Z-") && name.ends_with(".eml"),
+            "{name}"
+        );
         let eml = std::fs::read_to_string(&files[0]).unwrap();
         for expected in [
             "From: <alerts@clientwatch.test>",
@@ -148,7 +153,10 @@ mod tests {
     async fn a_text_lands_with_its_number_and_body() {
         let dir = tempfile::tempdir().unwrap();
         let phone = PhoneNumber::parse("+64212345678", "NZ").unwrap();
-        outbox(dir.path()).send(&phone, "Your code is 123456").await.unwrap();
+        outbox(dir.path())
+            .send(&phone, "Your code is 123456")
+            .await
+            .unwrap();
         let files = files(&dir.path().join("sms"));
         let text = std::fs::read_to_string(&files[0]).unwrap();
         assert!(text.starts_with("To: +64212345678\n"), "{text}");

@@ -30,7 +30,9 @@ fn content(data: &str) -> Result<Content, DeliveryError> {
 impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> Result<String, DeliveryError> {
         if email.to.is_empty() {
-            return Err(DeliveryError::Rejected("the message has no recipient".into()));
+            return Err(DeliveryError::Rejected(
+                "the message has no recipient".into(),
+            ));
         }
         let message = Message::builder()
             .subject(content(&email.subject)?)
@@ -58,7 +60,11 @@ impl Mailer for SesMailer {
             Err(SdkError::ServiceError(e))
                 if matches!(
                     e.err().code(),
-                    Some("MessageRejected" | "MailFromDomainNotVerifiedException" | "BadRequestException")
+                    Some(
+                        "MessageRejected"
+                            | "MailFromDomainNotVerifiedException"
+                            | "BadRequestException"
+                    )
                 ) =>
             {
                 Err(DeliveryError::Rejected(

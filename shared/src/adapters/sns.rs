@@ -36,7 +36,10 @@ impl Sms for SnsSms {
         match result {
             Ok(out) => Ok(out.message_id.unwrap_or_default()),
             Err(SdkError::ServiceError(e))
-                if matches!(e.err().code(), Some("InvalidParameter" | "InvalidParameterValue")) =>
+                if matches!(
+                    e.err().code(),
+                    Some("InvalidParameter" | "InvalidParameterValue")
+                ) =>
             {
                 Err(DeliveryError::Rejected(
                     e.err().message().unwrap_or("rejected by SNS").to_owned(),

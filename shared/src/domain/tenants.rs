@@ -109,7 +109,10 @@ fn listing_key(tenant_id: &str, key_id: &str) -> Key {
 }
 
 fn lookup_key(secret: &str) -> Key {
-    Key::new(format!("KEY#{}", hex::encode(Sha256::digest(secret))), "KEY")
+    Key::new(
+        format!("KEY#{}", hex::encode(Sha256::digest(secret))),
+        "KEY",
+    )
 }
 
 /// Creates a tenant and its first key (scopes read, write and admin) in one transaction: the
@@ -142,7 +145,9 @@ pub async fn get(svc: &Services, tenant_id: &str) -> Result<Tenant> {
 pub async fn authenticate(svc: &Services, presented: &str) -> Result<Option<Caller>> {
     let plausible = presented.len() == KEY_PREFIX.len() + 43
         && presented.starts_with(KEY_PREFIX)
-        && presented.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && presented
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !plausible {
         return Ok(None);
     }
@@ -214,7 +219,8 @@ pub async fn revoke_key(svc: &Services, tenant_id: &str, key_id: &str) -> Result
     }
     let now = svc.clock.now();
     listed.key.revoked_at = Some(now);
-    let revoked_at = serde_json::to_value(now).map_err(|e| Error::invalid("revoked_at", e.to_string()))?;
+    let revoked_at =
+        serde_json::to_value(now).map_err(|e| Error::invalid("revoked_at", e.to_string()))?;
     svc.table
         .transact(vec![
             TxOp::Update(
@@ -223,10 +229,7 @@ pub async fn revoke_key(svc: &Services, tenant_id: &str, key_id: &str) -> Result
                     .set("revoked_at", revoked_at)
                     .when(Condition::VersionIs(listing.version)),
             ),
-            TxOp::Delete(
-                Key::new(listed.lookup_pk.clone(), "KEY"),
-                Condition::None,
-            ),
+            TxOp::Delete(Key::new(listed.lookup_pk.clone(), "KEY"), Condition::None),
         ])
         .await
         .map_err(|e| match e {

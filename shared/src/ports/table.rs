@@ -20,7 +20,14 @@ use serde_json::{Map, Value};
 
 /// Attribute names the table itself uses; item data may not use them.
 pub const RESERVED: [&str; 8] = [
-    "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "version", "expires_at",
+    "pk",
+    "sk",
+    "gsi1pk",
+    "gsi1sk",
+    "gsi2pk",
+    "gsi2sk",
+    "version",
+    "expires_at",
 ];
 /// DynamoDB's limits, kept by every adapter.
 pub const MAX_TRANSACTION_OPS: usize = 100;
