@@ -1,1 +1,70 @@
+//! The partner REST API: one axum router, served on Lambda by `lambda_http` (see `main.rs`)
+//! and on localhost by `clientwatch-local`. Its contract is `openapi.yaml` at the repository's
+//! root; a test keeps the two in step.
 
+pub mod extract;
+pub mod problem;
+pub mod request_id;
+pub mod routes;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use clientwatch::Services;
+
+use problem::ApiError;
+
+/// Every route: path, method and handler. The router and the OpenAPI test both read this.
+fn routes() -> Vec<(&'static str, Method, MethodRouter<Services>)> {
+    use routes::*;
+    vec![
+        (
+            "/v1/health",
+            Method::GET,
+            on(MethodFilter::GET, health::health),
+        ),
+        (
+            "/v1/tenant",
+            Method::GET,
+            on(MethodFilter::GET, tenant::get),
+        ),
+        (
+            "/v1/api-keys",
+            Method::GET,
+            on(MethodFilter::GET, api_keys::list),
+        ),
+        (
+            "/v1/api-keys",
+            Method::POST,
+            on(MethodFilter::POST, api_keys::create),
+        ),
+        (
+            "/v1/api-keys/{id}",
+            Method::DELETE,
+            on(MethodFilter::DELETE, api_keys::revoke),
+        ),
+    ]
+}
+
+/// (path, method) of every route, for the OpenAPI check.
+pub fn route_list() -> Vec<(&'static str, Method)> {
+    routes()
+        .into_iter()
+        .map(|(path, method, _)| (path, method))
+        .collect()
+}
+
+pub fn app(services: Services) -> Router {
+    let mut router = Router::new();
+    // `Router::route` merges the methods of a path given more than once.
+    for (path, _, handler) in routes() {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(services)
+}

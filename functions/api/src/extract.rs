@@ -1,0 +1,170 @@
+//! Request extractors whose every refusal is a problem: the caller (from the API key), a JSON
+//! body (content type, size, syntax, then fields named by path), and list parameters.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts};
+use clientwatch::Services;
+use clientwatch::domain::tenants::{self, Caller, Scope};
+use clientwatch::ports::Cursor;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// Largest body the API reads.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// The authenticated caller of a `/v1` route.
+pub struct Auth(pub Caller);
+
+impl Auth {
+    /// Refuses the request unless the key has `scope` (or a wider one).
+    pub fn require(&self, scope: Scope) -> Result<&Caller, ApiError> {
+        if self.0.may(scope) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::Forbidden(scope))
+        }
+    }
+}
+
+fn presented_key(parts: &Parts) -> Option<&str> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, key) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
+    }
+    parts.headers.get("x-api-key")?.to_str().ok().map(str::trim)
+}
+
+impl<S> FromRequestParts<S> for Auth
+where
+    S: Send + Sync,
+    Services: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let has_header = parts.headers.contains_key(header::AUTHORIZATION)
+            || parts.headers.contains_key("x-api-key");
+        let Some(key) = presented_key(parts) else {
+            return Err(if has_header {
+                ApiError::BadKey
+            } else {
+                ApiError::MissingKey
+            });
+        };
+        let services = Services::from_ref(state);
+        match tenants::authenticate(&services, key).await? {
+            Some(caller) => {
+                tracing::Span::current().record("tenant_id", caller.tenant_id.as_str());
+                tracing::info!(tenant_id = %caller.tenant_id, key_id = %caller.key_id, "authenticated");
+                Ok(Auth(caller))
+            }
+            None => Err(ApiError::BadKey),
+        }
+    }
+}
+
+/// A JSON body: `Content-Type: application/json`, at most [`MAX_BODY`] bytes, and fields that
+/// match `T` exactly (request types refuse unknown fields).
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge(MAX_BODY)
+                } else {
+                    ApiError::MalformedJson("the body could not be read".into())
+                }
+            })?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, telling syntax errors (400, with line and column) from field errors (422,
+/// naming the field by its path).
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first (400), so that a truncated body is never reported as a wrong field.
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = match e.path().to_string() {
+            path if path == "." => "body".to_owned(),
+            path => path,
+        };
+        ApiError::Invalid {
+            field,
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// `?limit=&cursor=` of every list.
+pub struct Page {
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl Page {
+    pub const DEFAULT: usize = 50;
+    pub const MAX: usize = 200;
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let params: PageParams = axum::extract::Query::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::invalid("query", e.body_text()))?
+            .0;
+        let limit = match params.limit {
+            None => Self::DEFAULT,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=Self::MAX).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::invalid(
+                        "limit",
+                        format!("must be a whole number from 1 to {}", Self::MAX),
+                    ));
+                }
+            },
+        };
+        let cursor = params
+            .cursor
+            .filter(|c| !c.is_empty())
+            .map(|c| Cursor::parse(&c))
+            .transpose()
+            .map_err(|_| ApiError::invalid("cursor", "is not a cursor this list gave out"))?;
+        Ok(Self { limit, cursor })
+    }
+}

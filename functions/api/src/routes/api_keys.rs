@@ -1,0 +1,64 @@
+//! `/v1/api-keys`: an admin key lists, issues and revokes the tenant's keys. A new key's secret
+//! is in the answer to its creation and nowhere else, ever.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clientwatch::Services;
+use clientwatch::domain::tenants::{self, ApiKey, Scope};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::List;
+use crate::extract::{Auth, JsonBody, Page};
+use crate::problem::ApiError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+    scopes: BTreeSet<Scope>,
+}
+
+pub async fn list(
+    State(svc): State<Services>,
+    auth: Auth,
+    page: Page,
+) -> Result<Json<List<ApiKey>>, ApiError> {
+    let caller = auth.require(Scope::Admin)?;
+    let (items, next) =
+        tenants::list_keys(&svc, &caller.tenant_id, page.limit, page.cursor).await?;
+    Ok(Json(List {
+        items,
+        next_cursor: next.map(|c| c.to_string()),
+    }))
+}
+
+pub async fn create(
+    State(svc): State<Services>,
+    auth: Auth,
+    JsonBody(new): JsonBody<NewKey>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require(Scope::Admin)?;
+    let issued = tenants::issue_key(&svc, &caller.tenant_id, &new.name, new.scopes).await?;
+    let body = json!({ "key": issued.key, "secret": issued.secret });
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+pub async fn revoke(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ApiKey>, ApiError> {
+    let caller = auth.require(Scope::Admin)?;
+    Ok(Json(
+        tenants::revoke_key(&svc, &caller.tenant_id, &id).await?,
+    ))
+}

@@ -1,0 +1,21 @@
+//! `GET /v1/health`: unauthenticated; says whether the function can reach its store.
+
+use axum::Json;
+use axum::extract::State;
+use clientwatch::Services;
+use clientwatch::ports::Key;
+use serde_json::{Value, json};
+
+use crate::problem::ApiError;
+
+pub async fn health(State(svc): State<Services>) -> Result<Json<Value>, ApiError> {
+    svc.table
+        .get(&Key::new("HEALTH", "HEALTH"))
+        .await
+        .map_err(ApiError::Unavailable)?;
+    Ok(Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "time": svc.clock.now(),
+    })))
+}
