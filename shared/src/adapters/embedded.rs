@@ -338,13 +338,13 @@ impl Table for EmbeddedTable {
                     lo = Bound::Excluded(at);
                 }
             }
-            if let (Some(l), Some(h)) = (bound_bytes(&lo), bound_bytes(&hi)) {
-                if l >= h {
-                    return Ok(Page {
-                        items: vec![],
-                        next: None,
-                    });
-                }
+            if let (Some(l), Some(h)) = (bound_bytes(&lo), bound_bytes(&hi))
+                && l >= h
+            {
+                return Ok(Page {
+                    items: vec![],
+                    next: None,
+                });
             }
             let range = (
                 lo.as_ref().map(Vec::as_slice),

@@ -1,0 +1,92 @@
+//! The README's first command: `clientwatch-local` starts, says where it listens, where the
+//! store and the outbox are, and serves the API with a working demo key, across restarts.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running local server and what it printed before it was ready.
+struct Server {
+    child: Child,
+    banner: Vec<String>,
+}
+
+impl Server {
+    fn start(data: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clientwatch-local"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("clientwatch-local starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut banner = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("a line");
+            let done = line.starts_with("stop with");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        Self { child, banner }
+    }
+
+    fn line(&self, label: &str) -> &str {
+        self.banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {label} line in {:#?}", self.banner))
+    }
+
+    fn base(&self) -> String {
+        self.line("API:").split("/v1").next().unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_local_server_says_where_to_look_and_serves_the_demo_tenant_across_restarts() {
+    let data = tempfile::tempdir().unwrap();
+    let first_tenant = {
+        let server = Server::start(data.path());
+        assert!(
+            server.line("outbox:").contains("outbox"),
+            "{:#?}",
+            server.banner
+        );
+        assert!(server.line("store:").contains("clientwatch.redb"));
+        let health: serde_json::Value = reqwest::get(format!("{}/v1/health", server.base()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["status"], "ok");
+        tenant(&server, data.path()).await
+    };
+    assert_eq!(first_tenant["name"], "Demo Lender");
+    // The embedded store is durable: a restart keeps the tenant and its key.
+    let server = Server::start(data.path());
+    assert_eq!(tenant(&server, data.path()).await, first_tenant);
+}
+
+async fn tenant(server: &Server, data: &Path) -> serde_json::Value {
+    let key = std::fs::read_to_string(data.join("demo-api-key")).unwrap();
+    let answer = reqwest::Client::new()
+        .get(format!("{}/v1/tenant", server.base()))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.json().await.unwrap()
+}
