@@ -8,7 +8,7 @@ run:
 
 # Every test: installs the local AWS emulator if needed, starts it, runs the tests, stops it.
 test:
-	infra/emulator.sh run -- cargo test --workspace
+	infra/emulator.sh run -- infra/run-tests.sh
 
 fmt-check:
 	cargo fmt --all --check

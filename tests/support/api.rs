@@ -132,4 +132,9 @@ impl TestApp {
         self.call(Method::POST, path, Some(&self.admin_key), Some(body))
             .await
     }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(&self.admin_key), None)
+            .await
+    }
 }

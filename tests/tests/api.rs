@@ -149,28 +149,14 @@ async fn a_revoked_key_stops_working_at_once(app: TestApp) {
         issued.body["key"]["id"].as_str().unwrap(),
         issued.body["secret"].as_str().unwrap(),
     );
-    let revoked = app
-        .call(
-            Method::DELETE,
-            &format!("/v1/api-keys/{id}"),
-            Some(&app.admin_key),
-            None,
-        )
-        .await;
+    let revoked = app.delete(&format!("/v1/api-keys/{id}")).await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
     assert!(revoked.body["revoked_at"].is_string());
     app.call(Method::GET, "/v1/tenant", Some(secret), None)
         .await
         .problem(401, "unauthenticated");
     // Revoking again changes nothing and still answers with the key.
-    let again = app
-        .call(
-            Method::DELETE,
-            &format!("/v1/api-keys/{id}"),
-            Some(&app.admin_key),
-            None,
-        )
-        .await;
+    let again = app.delete(&format!("/v1/api-keys/{id}")).await;
     assert_eq!(again.body["revoked_at"], revoked.body["revoked_at"]);
 }
 

@@ -66,6 +66,11 @@ fn sks(items: &[Item]) -> Vec<&str> {
     items.iter().map(|i| i.key.sk.as_str()).collect()
 }
 
+/// Everything stored in a partition, in sort-key order.
+async fn partition(h: &Harness, pk: &str) -> Vec<Item> {
+    h.table.query(Query::partition(pk)).await.unwrap().items
+}
+
 async fn seed(table: &dyn Table, pk: &str, sks: &[&str]) {
     let items = sks
         .iter()
@@ -512,14 +517,7 @@ async fn a_transaction_refuses_repeated_items_and_oversize(h: &Harness) {
         h.table.transact(many).await,
         Err(TableError::Invalid(_))
     ));
-    assert!(
-        h.table
-            .query(Query::partition("T#1"))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(partition(h, "T#1").await.is_empty());
 }
 
 async fn batch_get_returns_items_in_order_across_many_calls(h: &Harness) {
@@ -559,14 +557,7 @@ async fn batch_put_writes_across_many_calls_and_refuses_repeats(h: &Harness) {
         h.table.batch_put(repeated).await,
         Err(TableError::Invalid(_))
     ));
-    assert!(
-        h.table
-            .query(Query::partition("P#rep"))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(partition(h, "P#rep").await.is_empty());
 }
 
 async fn expired_items_are_gone_for_every_read_and_condition(h: &Harness) {
@@ -578,14 +569,7 @@ async fn expired_items_are_gone_for_every_read_and_condition(h: &Harness) {
     assert!(h.table.get(&short.key).await.unwrap().is_some());
     h.clock.advance(Duration::seconds(61));
     assert_eq!(h.table.get(&short.key).await.unwrap(), None);
-    assert!(
-        h.table
-            .query(Query::partition("INV#1"))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(partition(h, "INV#1").await.is_empty());
     assert!(
         h.table
             .query(Query::index(Index::Gsi2, "INVITES"))
@@ -640,12 +624,5 @@ async fn invalid_keys_and_reserved_names_are_refused_before_writing(h: &Harness)
         )
         .await;
     assert!(matches!(result, Err(TableError::Invalid(_))), "{result:?}");
-    assert!(
-        h.table
-            .query(Query::partition("T#1"))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(partition(h, "T#1").await.is_empty());
 }

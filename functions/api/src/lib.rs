@@ -9,41 +9,33 @@ pub mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use clientwatch::Services;
 
 use problem::ApiError;
 
+type Route = (&'static str, Method, MethodRouter<Services>);
+
+fn route<H, T>(path: &'static str, method: Method, handler: H) -> Route
+where
+    H: Handler<T, Services>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a method axum can route");
+    (path, method, on(filter, handler))
+}
+
 /// Every route: path, method and handler. The router and the OpenAPI test both read this.
-fn routes() -> Vec<(&'static str, Method, MethodRouter<Services>)> {
+fn routes() -> Vec<Route> {
     use routes::*;
     vec![
-        (
-            "/v1/health",
-            Method::GET,
-            on(MethodFilter::GET, health::health),
-        ),
-        (
-            "/v1/tenant",
-            Method::GET,
-            on(MethodFilter::GET, tenant::get),
-        ),
-        (
-            "/v1/api-keys",
-            Method::GET,
-            on(MethodFilter::GET, api_keys::list),
-        ),
-        (
-            "/v1/api-keys",
-            Method::POST,
-            on(MethodFilter::POST, api_keys::create),
-        ),
-        (
-            "/v1/api-keys/{id}",
-            Method::DELETE,
-            on(MethodFilter::DELETE, api_keys::revoke),
-        ),
+        route("/v1/health", Method::GET, health::health),
+        route("/v1/tenant", Method::GET, tenant::get),
+        route("/v1/api-keys", Method::GET, api_keys::list),
+        route("/v1/api-keys", Method::POST, api_keys::create),
+        route("/v1/api-keys/{id}", Method::DELETE, api_keys::revoke),
     ]
 }
 
