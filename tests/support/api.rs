@@ -133,6 +133,19 @@ impl TestApp {
             .await
     }
 
+    /// A change guarded by `If-Match: "<version>"`.
+    pub async fn patch(&self, path: &str, version: &str, body: Value) -> Answer {
+        let request = Request::builder()
+            .method(Method::PATCH)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.admin_key))
+            .header("content-type", "application/merge-patch+json")
+            .header("if-match", version)
+            .body(Body::from(body.to_string()))
+            .expect("a request");
+        self.send(request).await
+    }
+
     pub async fn delete(&self, path: &str) -> Answer {
         self.call(Method::DELETE, path, Some(&self.admin_key), None)
             .await

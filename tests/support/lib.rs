@@ -20,6 +20,25 @@ use tempfile::TempDir;
 
 pub mod api;
 
+/// Runs each named `async fn(TestApp)` as two tests: on the embedded store and on DynamoDB.
+#[macro_export]
+macro_rules! over_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::api::TestApp::new($crate::Store::Embedded).await).await;
+            })*
+        }
+        mod dynamodb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::api::TestApp::new($crate::Store::DynamoDb).await).await;
+            })*
+        }
+    };
+}
+
 /// The emulator's base URL; tests that need it fail with instructions when it is not running.
 pub fn emulator_url() -> String {
     std::env::var("CLIENTWATCH_EMULATOR_URL").unwrap_or_else(|_| {

@@ -9,22 +9,7 @@ use clientwatch_tests::api::TestApp;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-macro_rules! over_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(clientwatch_tests::api::TestApp::new(clientwatch_tests::Store::Embedded).await).await;
-            })*
-        }
-        mod dynamodb {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(clientwatch_tests::api::TestApp::new(clientwatch_tests::Store::DynamoDb).await).await;
-            })*
-        }
-    };
-}
+use clientwatch_tests::over_both_stores;
 
 over_both_stores!(
     health_answers_without_a_key,

@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
         _ => bail!("give exactly one of --table and --data\n{USAGE}"),
     };
     let (tenant, key) = tenants::bootstrap(&services, &name).await?;
-    println!("tenant:  {} ({})", tenant.name, tenant.id);
+    println!("tenant:  {} ({})", tenant.spec.name, tenant.id);
     println!("API key: {}", key.secret);
     println!("Keep the key now: it is stored only as a hash and cannot be shown again.");
     Ok(())

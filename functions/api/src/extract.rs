@@ -168,3 +168,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
         Ok(Self { limit, cursor })
     }
 }
+
+/// The version a change is based on, from `If-Match: "<version>"`; required on every change.
+pub struct IfMatch(pub u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::IF_MATCH)
+            .ok_or(ApiError::IfMatchRequired)?;
+        let version = value
+            .to_str()
+            .ok()
+            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|v| v.parse().ok());
+        match version {
+            Some(version) => Ok(IfMatch(version)),
+            // An ETag we never gave out cannot match the current one.
+            None => Err(ApiError::Stale("resource")),
+        }
+    }
+}
+
+/// A JSON merge patch body (`application/merge-patch+json` or `application/json`).
+pub type Patch = JsonBody<serde_json::Value>;

@@ -33,9 +33,15 @@ fn routes() -> Vec<Route> {
     vec![
         route("/v1/health", Method::GET, health::health),
         route("/v1/tenant", Method::GET, tenant::get),
+        route("/v1/tenant", Method::PATCH, tenant::update),
         route("/v1/api-keys", Method::GET, api_keys::list),
         route("/v1/api-keys", Method::POST, api_keys::create),
         route("/v1/api-keys/{id}", Method::DELETE, api_keys::revoke),
+        route("/v1/contact-roles", Method::GET, roles::list),
+        route("/v1/contact-roles", Method::POST, roles::create),
+        route("/v1/contact-roles/{id}", Method::GET, roles::get),
+        route("/v1/contact-roles/{id}", Method::PATCH, roles::update),
+        route("/v1/contact-roles/{id}", Method::DELETE, roles::delete),
     ]
 }
 

@@ -38,6 +38,10 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    #[error("the {0} has changed")]
+    Stale(&'static str),
+    #[error("If-Match is required")]
+    IfMatchRequired,
     #[error("the store is unavailable")]
     Unavailable(#[source] TableError),
     #[error("internal error")]
@@ -104,6 +108,16 @@ impl ApiError {
                 "Invalid input",
             ),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Stale(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "stale",
+                "Changed since read",
+            ),
+            IfMatchRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "if-match-required",
+                "If-Match required",
+            ),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -143,6 +157,12 @@ impl ApiError {
             }
             Invalid { field, message } => format!("`{field}`: {message}"),
             Conflict(why) => why.clone(),
+            Stale(what) => format!(
+                "The {what} has changed since you read it; read it again (its ETag) and retry."
+            ),
+            IfMatchRequired => {
+                "Send the ETag you last read as `If-Match`, so that no one else's change is overwritten.".into()
+            }
             Unavailable(_) => {
                 "The service cannot reach its store just now; try again shortly.".into()
             }
@@ -194,6 +214,7 @@ impl From<domain::Error> for ApiError {
             domain::Error::NotFound(what) => ApiError::NotFound(what),
             domain::Error::Invalid { field, message } => ApiError::Invalid { field, message },
             domain::Error::Conflict(why) => ApiError::Conflict(why),
+            domain::Error::Stale(what) => ApiError::Stale(what),
             domain::Error::Store(e) => e.into(),
         }
     }

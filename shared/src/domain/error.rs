@@ -14,6 +14,9 @@ pub enum Error {
     /// The request cannot be done in the current state (a limit, a duplicate, a lost race).
     #[error("{0}")]
     Conflict(String),
+    /// The resource changed since the caller read it (its version is not the one they saw).
+    #[error("the {0} has changed since it was read")]
+    Stale(&'static str),
     #[error(transparent)]
     Store(#[from] TableError),
 }

@@ -2,8 +2,12 @@
 //! the ports.
 
 mod contact_points;
+mod decimal;
 mod error;
+pub mod resource;
+pub mod roles;
 pub mod tenants;
 
 pub use contact_points::{EmailAddress, InvalidValue, PhoneNumber};
+pub use decimal::Decimal2;
 pub use error::{Error, Result};

@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Error, Result};
+use super::resource::{self, Resource};
+use super::{Decimal2, EmailAddress, Error, Result};
 use crate::Services;
 use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp, Update};
 
@@ -39,12 +40,81 @@ impl Scope {
     }
 }
 
+/// A tenant's settings, as its admin sees and changes them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Tenant {
-    pub id: String,
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
     pub name: String,
-    pub created_at: DateTime<Utc>,
+    /// IANA time zone of the tenant's day (digests, schedules).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// Who receives the daily monitoring digest.
+    #[serde(default)]
+    pub alert_recipients: Vec<EmailAddress>,
+    #[serde(default = "default_price")]
+    pub price_per_hit: Decimal2,
+    #[serde(default = "default_gst")]
+    pub gst_rate_percent: Decimal2,
+    #[serde(default = "default_currency")]
+    pub currency: String,
 }
+
+fn default_time_zone() -> String {
+    "Pacific/Auckland".into()
+}
+
+fn default_price() -> Decimal2 {
+    Decimal2(300)
+}
+
+fn default_gst() -> Decimal2 {
+    Decimal2(1500)
+}
+
+fn default_currency() -> String {
+    "NZD".into()
+}
+
+impl TenantSettings {
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            time_zone: default_time_zone(),
+            alert_recipients: vec![],
+            price_per_hit: default_price(),
+            gst_rate_percent: default_gst(),
+            currency: default_currency(),
+        }
+    }
+
+    fn checked(mut self) -> Result<Self> {
+        self.name = required_name("name", &self.name)?;
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(Error::invalid(
+                "time_zone",
+                format!(
+                    "{:?} is not an IANA time zone such as \"Pacific/Auckland\"",
+                    self.time_zone
+                ),
+            ));
+        }
+        if self.alert_recipients.len() > 20 {
+            return Err(Error::invalid("alert_recipients", "at most 20 addresses"));
+        }
+        if self.gst_rate_percent > Decimal2(10000) {
+            return Err(Error::invalid("gst_rate_percent", "must be at most 100"));
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(Error::invalid(
+                "currency",
+                "must be an ISO 4217 code such as \"NZD\"",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+pub type Tenant = Resource<TenantSettings>;
 
 /// A key as listed: never the key itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -118,27 +188,38 @@ fn lookup_key(secret: &str) -> Key {
 /// Creates a tenant and its first key (scopes read, write and admin) in one transaction: the
 /// operator's way in, used by `clientwatch-admin` and the local demo.
 pub async fn bootstrap(svc: &Services, name: &str) -> Result<(Tenant, IssuedKey)> {
-    let name = required_name("name", name)?;
-    let tenant = Tenant {
-        id: svc.ids.id(),
-        name,
-        created_at: svc.clock.now(),
-    };
+    let tenant = Resource::new(svc, TenantSettings::named(name).checked()?);
     let scopes = BTreeSet::from([Scope::Read, Scope::Write, Scope::Admin]);
     let (issued, mut ops) = key_items(svc, &tenant.id, "bootstrap", scopes)?;
     ops.push(TxOp::Put(
-        Item::from_record(tenant_key(&tenant.id), &tenant)?,
+        tenant.item(tenant_key(&tenant.id))?,
         Condition::Absent,
     ));
+    ops.extend(super::roles::builtin_ops(svc, &tenant.id)?);
     svc.table.transact(ops).await?;
     Ok((tenant, issued))
 }
 
 pub async fn get(svc: &Services, tenant_id: &str) -> Result<Tenant> {
-    match svc.table.get(&tenant_key(tenant_id)).await? {
-        Some(item) => Ok(item.record()?),
-        None => Err(Error::NotFound("tenant")),
-    }
+    resource::get(svc, &tenant_key(tenant_id), "tenant").await
+}
+
+/// Changes the settings by a merge patch, if the tenant is still at version `seen`.
+pub async fn update(
+    svc: &Services,
+    tenant_id: &str,
+    seen: u64,
+    patch: &serde_json::Value,
+) -> Result<Tenant> {
+    let current = get(svc, tenant_id).await?;
+    let spec = resource::patched(&current.spec, patch)?.checked()?;
+    let next = resource::changed(svc, &current, spec);
+    let op = resource::replace_op(tenant_key(tenant_id), &next, seen)?;
+    svc.table
+        .transact(vec![op])
+        .await
+        .map_err(resource::stale("tenant"))?;
+    Ok(next)
 }
 
 /// Resolves a presented key to its caller; `None` for a key that is unknown or revoked.

@@ -2,8 +2,14 @@
 
 pub mod api_keys;
 pub mod health;
+pub mod roles;
 pub mod tenant;
 
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clientwatch::domain::resource::Resource;
+use clientwatch::ports::Cursor;
 use serde::Serialize;
 
 /// One page of a list: `next_cursor` is present exactly when more items follow.
@@ -12,4 +18,22 @@ pub struct List<T> {
     pub items: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+impl List<serde_json::Value> {
+    pub fn of<T: Serialize>(items: &[Resource<T>], next: Option<Cursor>) -> Json<Self> {
+        Json(Self {
+            items: items.iter().map(Resource::view).collect(),
+            next_cursor: next.map(|c| c.to_string()),
+        })
+    }
+}
+
+/// A resource with its version as a strong ETag, for the caller's next `If-Match`.
+pub fn versioned<T: Serialize>(status: StatusCode, resource: &Resource<T>) -> Response {
+    let mut response = (status, Json(resource.view())).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", resource.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
 }

@@ -1,14 +1,28 @@
-//! `GET /v1/tenant`: the caller's own tenant.
+//! `/v1/tenant`: the caller's own tenant and its settings.
 
-use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use clientwatch::Services;
-use clientwatch::domain::tenants::{self, Scope, Tenant};
+use clientwatch::domain::tenants::{self, Scope};
 
-use crate::extract::Auth;
+use super::versioned;
+use crate::extract::{Auth, IfMatch, JsonBody, Patch};
 use crate::problem::ApiError;
 
-pub async fn get(State(svc): State<Services>, auth: Auth) -> Result<Json<Tenant>, ApiError> {
+pub async fn get(State(svc): State<Services>, auth: Auth) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Read)?;
-    Ok(Json(tenants::get(&svc, &caller.tenant_id).await?))
+    let tenant = tenants::get(&svc, &caller.tenant_id).await?;
+    Ok(versioned(StatusCode::OK, &tenant))
+}
+
+pub async fn update(
+    State(svc): State<Services>,
+    auth: Auth,
+    IfMatch(seen): IfMatch,
+    JsonBody(patch): Patch,
+) -> Result<Response, ApiError> {
+    let caller = auth.require(Scope::Admin)?;
+    let tenant = tenants::update(&svc, &caller.tenant_id, seen, &patch).await?;
+    Ok(versioned(StatusCode::OK, &tenant))
 }
