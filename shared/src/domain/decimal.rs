@@ -15,13 +15,12 @@ impl Decimal2 {
 
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+        let (whole, frac, dotted) = match s.split_once('.') {
+            Some((whole, frac)) => (whole, frac, true),
+            None => (s, "", false),
+        };
         let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole)
-            || (!frac.is_empty() && !digits(frac))
-            || frac.len() > 2
-            || whole.len() > 12
-        {
+        if !digits(whole) || (dotted && !digits(frac)) || frac.len() > 2 || whole.len() > 12 {
             return Err(format!(
                 "{s:?} is not a non-negative amount with at most two decimals, such as \"3.00\""
             ));
