@@ -12,4 +12,6 @@ pub struct Services {
     pub events: Arc<dyn Events>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
+    /// How national phone numbers are read (an ISO 3166 code such as "NZ").
+    pub phone_region: String,
 }

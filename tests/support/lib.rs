@@ -182,6 +182,7 @@ impl Harness {
             events: events.clone(),
             clock: self.clock.clone(),
             ids,
+            phone_region: "NZ".into(),
         };
         (services, events)
     }

@@ -42,6 +42,43 @@ fn routes() -> Vec<Route> {
         route("/v1/contact-roles/{id}", Method::GET, roles::get),
         route("/v1/contact-roles/{id}", Method::PATCH, roles::update),
         route("/v1/contact-roles/{id}", Method::DELETE, roles::delete),
+        route("/v1/client-types", Method::GET, clients::list_types),
+        route("/v1/client-types", Method::POST, clients::create_type),
+        route("/v1/client-types/{id}", Method::GET, clients::get_type),
+        route("/v1/client-types/{id}", Method::PATCH, clients::update_type),
+        route(
+            "/v1/client-types/{id}",
+            Method::DELETE,
+            clients::delete_type,
+        ),
+        route("/v1/clients", Method::GET, clients::list),
+        route("/v1/clients", Method::POST, clients::create),
+        route("/v1/clients/{id}", Method::GET, clients::get),
+        route("/v1/clients/{id}", Method::PATCH, clients::update),
+        route("/v1/clients/{id}", Method::DELETE, clients::delete),
+        route("/v1/clients/{id}/contacts", Method::GET, contacts::list),
+        route("/v1/clients/{id}/contacts", Method::POST, contacts::create),
+        route(
+            "/v1/clients/{id}/contacts/{contact_id}",
+            Method::GET,
+            contacts::get,
+        ),
+        route(
+            "/v1/clients/{id}/contacts/{contact_id}",
+            Method::PATCH,
+            contacts::update,
+        ),
+        route(
+            "/v1/clients/{id}/contacts/{contact_id}",
+            Method::DELETE,
+            contacts::delete,
+        ),
+        route(
+            "/v1/clients/{id}/recipients",
+            Method::GET,
+            contacts::recipients,
+        ),
+        route("/v1/sync/contacts", Method::POST, contacts::sync),
     ]
 }
 

@@ -35,5 +35,6 @@ pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
         )),
         clock,
         ids: Arc::new(SystemIds),
+        phone_region: config.default_phone_region.clone(),
     }
 }

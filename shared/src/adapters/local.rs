@@ -51,6 +51,7 @@ pub fn services(
         events: events.clone(),
         clock,
         ids,
+        phone_region: "NZ".into(),
     };
     Ok((services, events))
 }

@@ -1,7 +1,9 @@
 //! The domain: types that are valid once built, and the rules of clientwatch written once over
 //! the ports.
 
+pub mod clients;
 mod contact_points;
+pub mod contacts;
 mod decimal;
 mod error;
 pub mod resource;

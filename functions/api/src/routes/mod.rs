@@ -1,6 +1,8 @@
 //! The routes. Each handler parses, calls the domain, and shapes the answer; nothing more.
 
 pub mod api_keys;
+pub mod clients;
+pub mod contacts;
 pub mod health;
 pub mod roles;
 pub mod tenant;

@@ -1,0 +1,129 @@
+//! `/v1/clients/{id}/contacts`, `/v1/clients/{id}/recipients` and `/v1/sync/contacts`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use clientwatch::Services;
+use clientwatch::domain::contacts::{self, ContactSpec, Source};
+use clientwatch::domain::resource::Resource;
+use clientwatch::domain::roles::Purpose;
+use clientwatch::domain::tenants::Scope;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{List, versioned};
+use crate::extract::{Auth, IfMatch, JsonBody, Page, Patch};
+use crate::problem::ApiError;
+
+pub async fn list(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(client): Path<String>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let caller = auth.require(Scope::Read)?;
+    let (items, next) =
+        contacts::list(&svc, &caller.tenant_id, &client, page.limit, page.cursor).await?;
+    Ok(List::of(&items, next).into_response())
+}
+
+pub async fn create(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(client): Path<String>,
+    JsonBody(spec): JsonBody<ContactSpec>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require(Scope::Write)?;
+    let created = contacts::create(&svc, &caller.tenant_id, &client, spec).await?;
+    Ok(versioned(StatusCode::CREATED, &created))
+}
+
+pub async fn get(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path((client, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require(Scope::Read)?;
+    Ok(versioned(
+        StatusCode::OK,
+        &contacts::get(&svc, &caller.tenant_id, &client, &id).await?,
+    ))
+}
+
+pub async fn update(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path((client, id)): Path<(String, String)>,
+    IfMatch(seen): IfMatch,
+    JsonBody(patch): Patch,
+) -> Result<Response, ApiError> {
+    let caller = auth.require(Scope::Write)?;
+    let changed = contacts::update(&svc, &caller.tenant_id, &client, &id, seen, &patch).await?;
+    Ok(versioned(StatusCode::OK, &changed))
+}
+
+pub async fn delete(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path((client, id)): Path<(String, String)>,
+    IfMatch(seen): IfMatch,
+) -> Result<Response, ApiError> {
+    let caller = auth.require(Scope::Write)?;
+    contacts::delete(&svc, &caller.tenant_id, &client, &id, seen).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientsQuery {
+    purpose: Purpose,
+}
+
+pub async fn recipients(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(client): Path<String>,
+    query: Result<axum::extract::Query<RecipientsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = auth.require(Scope::Read)?;
+    let purpose = query
+        .map_err(|_| ApiError::invalid("purpose", "give purpose=invoice, reminder or statement"))?
+        .0
+        .purpose;
+    let (chosen, warning) = contacts::recipients(&svc, &caller.tenant_id, &client, purpose).await?;
+    let mut body = json!({
+        "purpose": purpose,
+        "items": chosen.iter().map(Resource::view).collect::<Vec<_>>(),
+    });
+    if let Some(warning) = warning {
+        body["warning"] = Value::from(warning);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncBatch {
+    source: Source,
+    /// Parsed one by one, so that one bad record does not refuse the batch.
+    records: Vec<Value>,
+}
+
+pub async fn sync(
+    State(svc): State<Services>,
+    auth: Auth,
+    JsonBody(batch): JsonBody<SyncBatch>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = auth.require(Scope::Write)?;
+    let results = contacts::sync(&svc, &caller.tenant_id, batch.source, batch.records).await?;
+    let count =
+        |status: contacts::SyncOutcome| results.iter().filter(|r| r.status == status).count();
+    Ok(Json(json!({
+        "created": count(contacts::SyncOutcome::Created),
+        "updated": count(contacts::SyncOutcome::Updated),
+        "unchanged": count(contacts::SyncOutcome::Unchanged),
+        "rejected": count(contacts::SyncOutcome::Rejected),
+        "results": results,
+    })))
+}
