@@ -3,6 +3,7 @@
 //! root; a test keeps the two in step.
 
 pub mod extract;
+pub mod idempotency;
 pub mod problem;
 pub mod request_id;
 pub mod routes;
@@ -99,6 +100,10 @@ pub fn app(services: Services) -> Router {
     router
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            idempotency::layer,
+        ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(services)
