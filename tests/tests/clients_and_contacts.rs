@@ -17,6 +17,8 @@ over_both_stores!(
     one_bad_sync_record_does_not_stop_the_batch,
     manual_contacts_are_never_touched_by_a_sync,
     a_role_or_type_in_use_cannot_be_deleted,
+    an_opportunity_names_its_parties_data_and_questionnaires,
+    an_opportunitys_parties_must_be_contacts_of_its_client,
 );
 
 async fn client_type(app: &TestApp, class: &str) -> String {
@@ -472,5 +474,102 @@ async fn a_role_or_type_in_use_cannot_be_deleted(app: TestApp) {
             .await
             .status,
         204
+    );
+}
+
+async fn an_opportunity_names_its_parties_data_and_questionnaires(app: TestApp) {
+    let c = client(&app, &client_type(&app, "individual").await, "Smith").await;
+    let ana = contact(
+        &app,
+        &c,
+        json!({"name": "Ana", "role_id": "primary-contact"}),
+    )
+    .await["id"]
+        .clone();
+    let gus = contact(
+        &app,
+        &c,
+        json!({"name": "Gus", "role_id": "company-contact"}),
+    )
+    .await["id"]
+        .clone();
+    let made = app
+        .post(
+            &format!("/v1/clients/{c}/opportunities"),
+            json!({
+                "name": "Car loan",
+                "parties": [{"contact_id": ana, "role": "primary_applicant"}, {"contact_id": gus, "role": "guarantor"}],
+                "data": {"amount": "25000.00", "term_months": 48, "purpose": "vehicle"},
+                "questionnaire_ids": ["income-and-expenses"]
+            }),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let path = format!(
+        "/v1/clients/{c}/opportunities/{}",
+        made.body["id"].as_str().unwrap()
+    );
+    let changed = app
+        .patch(
+            &path,
+            "\"1\"",
+            json!({"data": {"term_months": 60, "purpose": null}}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(
+        changed.body["data"],
+        json!({"amount": "25000.00", "term_months": 60})
+    );
+    let listed = app.get(&format!("/v1/clients/{c}/opportunities")).await;
+    assert_eq!(listed.body["items"][0]["parties"][1]["role"], "guarantor");
+}
+
+async fn an_opportunitys_parties_must_be_contacts_of_its_client(app: TestApp) {
+    let individual = client_type(&app, "individual").await;
+    let (mine, other) = (
+        client(&app, &individual, "Mine").await,
+        client(&app, &individual, "Other").await,
+    );
+    let outsider = contact(
+        &app,
+        &other,
+        json!({"name": "Olga", "role_id": "primary-contact"}),
+    )
+    .await["id"]
+        .clone();
+    let ana = contact(
+        &app,
+        &mine,
+        json!({"name": "Ana", "role_id": "primary-contact"}),
+    )
+    .await["id"]
+        .clone();
+    let path = format!("/v1/clients/{mine}/opportunities");
+    let cases = [
+        (
+            json!([{"contact_id": ana, "role": "applicant"}, {"contact_id": outsider, "role": "guarantor"}]),
+            "parties[1].contact_id",
+        ),
+        (
+            json!([{"contact_id": ana, "role": "primary_applicant"}, {"contact_id": ana, "role": "guarantor"}]),
+            "parties[1].contact_id",
+        ),
+        (json!([{"contact_id": ana, "role": ""}]), "parties[0].role"),
+    ];
+    for (parties, field) in cases {
+        let answer = app
+            .post(&path, json!({"name": "Loan", "parties": parties}))
+            .await;
+        assert_eq!(
+            answer.problem(422, "validation")["errors"][0]["field"],
+            field
+        );
+    }
+    assert!(
+        app.get(&path).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
     );
 }

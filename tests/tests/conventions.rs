@@ -120,6 +120,7 @@ struct Owned {
     role: String,
     client_type: String,
     api_key: String,
+    opportunity: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -167,7 +168,18 @@ async fn owned(app: &TestApp) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
+    let opportunity = app
+        .post(
+            &format!("/v1/clients/{client}/opportunities"),
+            json!({"name": "Confidential loan", "parties": [{"contact_id": contact, "role": "primary_applicant"}]}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Owned {
+        opportunity,
         client,
         contact,
         role,
@@ -200,7 +212,9 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.role.as_str(),
         ids.client_type.as_str(),
         ids.api_key.as_str(),
+        ids.opportunity.as_str(),
         app.tenant_id.as_str(),
+        "Confidential loan",
         "Secret",
         "Hidden Contact",
         "Private role",

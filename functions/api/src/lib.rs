@@ -79,6 +79,31 @@ fn routes() -> Vec<Route> {
             Method::GET,
             contacts::recipients,
         ),
+        route(
+            "/v1/clients/{id}/opportunities",
+            Method::GET,
+            opportunities::list,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities",
+            Method::POST,
+            opportunities::create,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}",
+            Method::GET,
+            opportunities::get,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}",
+            Method::PATCH,
+            opportunities::update,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}",
+            Method::DELETE,
+            opportunities::delete,
+        ),
         route("/v1/sync/contacts", Method::POST, contacts::sync),
     ]
 }

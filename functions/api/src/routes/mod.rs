@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod clients;
 pub mod contacts;
 pub mod health;
+pub mod opportunities;
 pub mod roles;
 pub mod tenant;
 

@@ -1,0 +1,204 @@
+//! Opportunities: a client's loan applications. Each names its parties (contacts of the same
+//! client, each with a party role), carries the application's data fields, and lists the
+//! questionnaires attached to it. Primary applicants, applicants and guarantors are the parties
+//! who may later be invited into the Customer Centre.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::clients::{self, client_pk};
+use super::contacts;
+use super::resource::{self, Resource};
+use super::{Error, Result};
+use crate::Services;
+use crate::ports::{Condition, Cursor, Query, SortKey};
+
+const WHAT: &str = "opportunity";
+pub const PRIMARY_APPLICANT: &str = "primary_applicant";
+pub const APPLICANT: &str = "applicant";
+pub const GUARANTOR: &str = "guarantor";
+const MAX_FIELDS: usize = 200;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    pub contact_id: String,
+    /// `primary_applicant`, `applicant`, `guarantor`, or another role of the partner's.
+    pub role: String,
+}
+
+impl Party {
+    /// Whether this party may be invited into the Customer Centre.
+    pub fn invitable(&self) -> bool {
+        [PRIMARY_APPLICANT, APPLICANT, GUARANTOR].contains(&self.role.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpportunitySpec {
+    pub name: String,
+    #[serde(default)]
+    pub parties: Vec<Party>,
+    /// The application's fields, by name.
+    #[serde(default)]
+    pub data: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub questionnaire_ids: Vec<String>,
+}
+
+pub type Opportunity = Resource<OpportunitySpec>;
+
+impl OpportunitySpec {
+    async fn checked(mut self, svc: &Services, tenant_id: &str, client_id: &str) -> Result<Self> {
+        self.name = self.name.trim().to_owned();
+        if self.name.is_empty() || self.name.chars().count() > 200 {
+            return Err(Error::invalid("name", "must be 1 to 200 characters"));
+        }
+        if self.parties.len() > 20 {
+            return Err(Error::invalid("parties", "at most 20 parties"));
+        }
+        let mut seen = HashSet::new();
+        for (i, party) in self.parties.iter_mut().enumerate() {
+            party.role = party.role.trim().to_owned();
+            if party.role.is_empty() || party.role.chars().count() > 50 {
+                return Err(Error::invalid(
+                    format!("parties[{i}].role"),
+                    "must be 1 to 50 characters",
+                ));
+            }
+            if !seen.insert(party.contact_id.clone()) {
+                return Err(Error::invalid(
+                    format!("parties[{i}].contact_id"),
+                    "this contact is already a party",
+                ));
+            }
+        }
+        if self
+            .parties
+            .iter()
+            .filter(|p| p.role == PRIMARY_APPLICANT)
+            .count()
+            > 1
+        {
+            return Err(Error::invalid(
+                "parties",
+                "an opportunity has at most one primary applicant",
+            ));
+        }
+        let keys: Vec<_> = self
+            .parties
+            .iter()
+            .map(|p| contacts::key(tenant_id, client_id, &p.contact_id))
+            .collect();
+        let found = svc.table.batch_get(&keys).await?;
+        if let Some(i) = found.iter().position(Option::is_none) {
+            return Err(Error::invalid(
+                format!("parties[{i}].contact_id"),
+                "is not a contact of this client",
+            ));
+        }
+        if self.data.len() > MAX_FIELDS {
+            return Err(Error::invalid(
+                "data",
+                format!("at most {MAX_FIELDS} fields"),
+            ));
+        }
+        if let Some(name) = self
+            .data
+            .keys()
+            .find(|k| k.is_empty() || k.chars().count() > 64)
+        {
+            return Err(Error::invalid(
+                format!("data.{name}"),
+                "field names are 1 to 64 characters",
+            ));
+        }
+        if self.questionnaire_ids.len() > 20 {
+            return Err(Error::invalid(
+                "questionnaire_ids",
+                "at most 20 questionnaires",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+pub fn key(tenant_id: &str, client_id: &str, id: &str) -> crate::ports::Key {
+    crate::ports::Key::new(client_pk(tenant_id, client_id), format!("OPP#{id}"))
+}
+
+pub async fn create(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    spec: OpportunitySpec,
+) -> Result<Opportunity> {
+    clients::get(svc, tenant_id, client_id).await?;
+    let opportunity = Resource::new(svc, spec.checked(svc, tenant_id, client_id).await?);
+    let item = opportunity.item(key(tenant_id, client_id, &opportunity.id))?;
+    svc.table.put(item, Condition::Absent).await?;
+    Ok(opportunity)
+}
+
+pub async fn get(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    id: &str,
+) -> Result<Opportunity> {
+    resource::get(svc, &key(tenant_id, client_id, id), WHAT).await
+}
+
+pub async fn list(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Opportunity>, Option<Cursor>)> {
+    clients::get(svc, tenant_id, client_id).await?;
+    let query = Query::partition(client_pk(tenant_id, client_id))
+        .sk(SortKey::BeginsWith("OPP#".into()))
+        .limit(limit)
+        .after(cursor);
+    resource::list(svc, query).await
+}
+
+pub async fn update(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    id: &str,
+    seen: u64,
+    patch: &Value,
+) -> Result<Opportunity> {
+    let current = get(svc, tenant_id, client_id, id).await?;
+    let spec = resource::patched(&current.spec, patch)?
+        .checked(svc, tenant_id, client_id)
+        .await?;
+    let next = resource::changed(svc, &current, spec);
+    let op = resource::replace_op(key(tenant_id, client_id, id), &next, seen)?;
+    svc.table
+        .transact(vec![op])
+        .await
+        .map_err(resource::stale(WHAT))?;
+    Ok(next)
+}
+
+pub async fn delete(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    id: &str,
+    seen: u64,
+) -> Result<()> {
+    get(svc, tenant_id, client_id, id).await?;
+    svc.table
+        .delete(&key(tenant_id, client_id, id), Condition::VersionIs(seen))
+        .await
+        .map_err(resource::stale(WHAT))?;
+    Ok(())
+}
