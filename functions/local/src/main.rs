@@ -7,10 +7,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod demo;
+
 use anyhow::{Context, bail};
 use clientwatch::Services;
 use clientwatch::adapters::local::{self, LocalPaths};
-use clientwatch::domain::tenants;
+use clientwatch::domain::{clients, tenants};
 use clientwatch::ports::{SystemClock, SystemIds};
 
 const USAGE: &str = "usage: clientwatch-local [serve] [--addr HOST:PORT] [--data DIR]";
@@ -56,7 +58,8 @@ async fn demo_key(svc: &Services, data: &Path) -> anyhow::Result<String> {
             return Ok(key);
         }
     }
-    let (_, issued) = tenants::bootstrap(svc, "Demo Lender").await?;
+    let (tenant, issued) = tenants::bootstrap(svc, "Demo Lender").await?;
+    demo::seed(svc, &tenant.id).await?;
     write_private(&file, &issued.secret)?;
     Ok(issued.secret)
 }
@@ -83,7 +86,11 @@ async fn main() -> anyhow::Result<()> {
     let data = options.data.canonicalize()?;
     let (services, _events) = local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
         .with_context(|| format!("cannot open the store in {}", data.display()))?;
-    demo_key(&services, &data).await?;
+    let key = demo_key(&services, &data).await?;
+    let caller = tenants::authenticate(&services, &key)
+        .await?
+        .context("the demo key does not work")?;
+    let (clients, _) = clients::list(&services, &caller.tenant_id, 1, None).await?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .with_context(|| {
@@ -105,11 +112,25 @@ async fn main() -> anyhow::Result<()> {
         "  API key: {}  (demo tenant; admin scope)",
         data.join(DEMO_KEY_FILE).display()
     );
+    let auth = format!(
+        "-H \"Authorization: Bearer $(cat {})\"",
+        data.join(DEMO_KEY_FILE).display()
+    );
+    println!(
+        "  demo:    tenant \"Demo Lender\" with roles, clients, contacts (some synced from NetSuite) and a loan application"
+    );
     println!("try:");
     println!("  curl -s {base}/v1/health");
+    println!("  curl -s {auth} {base}/v1/tenant");
+    println!("  curl -s {auth} {base}/v1/clients");
+    if let Some(client) = clients.first() {
+        let c = &client.id;
+        println!("  curl -s {auth} {base}/v1/clients/{c}/contacts");
+        println!("  curl -s {auth} '{base}/v1/clients/{c}/recipients?purpose=reminder'");
+        println!("  curl -s {auth} {base}/v1/clients/{c}/opportunities");
+    }
     println!(
-        "  curl -s -H \"Authorization: Bearer $(cat {})\" {base}/v1/tenant",
-        data.join(DEMO_KEY_FILE).display()
+        "  curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n       -d '{{\"name\": \"Collections\", \"communication\": true}}' {base}/v1/contact-roles"
     );
     println!("stop with Ctrl-C");
     axum::serve(listener, clientwatch_api::app(services))

@@ -74,9 +74,58 @@ async fn the_local_server_says_where_to_look_and_serves_the_demo_tenant_across_r
         tenant(&server, data.path()).await
     };
     assert_eq!(first_tenant["name"], "Demo Lender");
+    assert!(
+        server_banner_mentions_clients(data.path()).await,
+        "the banner shows example calls on a demo client"
+    );
     // The embedded store is durable: a restart keeps the tenant and its key.
     let server = Server::start(data.path());
     assert_eq!(tenant(&server, data.path()).await, first_tenant);
+}
+
+/// Starts the server again and checks the demo data: two clients, one with a loan application
+/// whose parties are its contacts, the other with contacts synced from NetSuite.
+async fn server_banner_mentions_clients(data: &Path) -> bool {
+    let server = Server::start(data);
+    let key = std::fs::read_to_string(data.join("demo-api-key")).unwrap();
+    let get = |path: String| {
+        let request = reqwest::Client::new()
+            .get(format!("{}{path}", server.base()))
+            .bearer_auth(key.trim());
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let clients = get("/v1/clients".into()).await;
+    let clients = clients["items"].as_array().unwrap();
+    assert_eq!(clients.len(), 2);
+    let mut synced = 0;
+    let mut opportunities = 0;
+    for client in clients {
+        let id = client["id"].as_str().unwrap();
+        let contacts = get(format!("/v1/clients/{id}/contacts")).await;
+        synced += contacts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["source"] == "netsuite")
+            .count();
+        opportunities += get(format!("/v1/clients/{id}/opportunities")).await["items"]
+            .as_array()
+            .unwrap()
+            .len();
+    }
+    assert_eq!((synced, opportunities), (2, 1));
+    server
+        .banner
+        .iter()
+        .any(|line| line.contains("/v1/clients/") && line.contains("/contacts"))
 }
 
 async fn tenant(server: &Server, data: &Path) -> serde_json::Value {
