@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::resource::{self, Resource};
 use super::tenants::tenant_pk;
-use super::{Decimal2, Error, Result};
+use super::{Decimal2, Error, Result, text};
 use crate::Services;
 use crate::ports::{
     Condition, Cursor, Index, IndexKey, Key, Query, SortKey, TableError, TxOp, Update,
@@ -73,7 +73,7 @@ impl Identity {
 
     fn checked(mut self) -> Result<Self> {
         let required = |field: &str, value: &Option<String>, max| match value {
-            Some(v) => text(&format!("identity.{field}"), v, max).map(Some),
+            Some(v) => text(format!("identity.{field}"), v, max).map(Some),
             None => Err(Error::invalid(format!("identity.{field}"), "is required")),
         };
         let absent = |field: &str, present: bool| {
@@ -212,17 +212,6 @@ pub struct ClientSpec {
 
 pub type Client = Resource<ClientSpec>;
 
-fn text(field: &str, value: &str, max: usize) -> Result<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("must be 1 to {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
 impl ClientTypeSpec {
     fn checked(mut self) -> Result<Self> {
         self.name = text("name", &self.name, 100)?;
@@ -253,8 +242,8 @@ impl ClientSpec {
             return Err(Error::invalid("addresses", "at most 20 addresses"));
         }
         for (i, a) in self.addresses.iter().enumerate() {
-            text(&format!("addresses[{i}].line1"), &a.line1, 200)?;
-            text(&format!("addresses[{i}].city"), &a.city, 100)?;
+            text(format!("addresses[{i}].line1"), &a.line1, 200)?;
+            text(format!("addresses[{i}].city"), &a.city, 100)?;
             if a.country.len() != 2 || !a.country.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err(Error::invalid(
                     format!("addresses[{i}].country"),
@@ -424,6 +413,28 @@ pub async fn list(
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Client>, Option<Cursor>)> {
     let query = Query::index(Index::Gsi2, listing(tenant_id))
+        .limit(limit)
+        .after(cursor);
+    resource::list(svc, query).await
+}
+
+/// The query for a client's children of one kind (`CONTACT#`, `OPP#`).
+pub fn children(tenant_id: &str, client_id: &str, prefix: &str) -> Query {
+    Query::partition(client_pk(tenant_id, client_id)).sk(SortKey::BeginsWith(prefix.into()))
+}
+
+/// One page of a client's children of one kind; an unknown client is "not found", not an
+/// empty list.
+pub async fn list_children<T: serde::de::DeserializeOwned>(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    prefix: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Resource<T>>, Option<Cursor>)> {
+    get(svc, tenant_id, client_id).await?;
+    let query = children(tenant_id, client_id, prefix)
         .limit(limit)
         .after(cursor);
     resource::list(svc, query).await

@@ -13,9 +13,9 @@ use serde_json::Value;
 use super::clients::{self, client_pk};
 use super::resource::{self, Resource};
 use super::roles::{self, Purpose};
-use super::{EmailAddress, Error, PhoneNumber, Result};
+use super::{EmailAddress, Error, PhoneNumber, Result, text};
 use crate::Services;
-use crate::ports::{Condition, Cursor, Item, Key, Query, SortKey, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Item, Key, TableError, TxOp, Update};
 
 const WHAT: &str = "contact";
 pub const MAX_SYNC_RECORDS: usize = 500;
@@ -64,10 +64,7 @@ pub type Contact = Resource<ContactSpec>;
 
 impl ContactSpec {
     fn checked(mut self, svc: &Services) -> Result<Self> {
-        self.name = self.name.trim().to_owned();
-        if self.name.is_empty() || self.name.chars().count() > 200 {
-            return Err(Error::invalid("name", "must be 1 to 200 characters"));
-        }
+        self.name = text("name", &self.name, 200)?;
         if let Some(mobile) = &self.mobile {
             let number = PhoneNumber::parse(mobile, &svc.phone_region)
                 .map_err(|e| Error::invalid("mobile", e.0))?;
@@ -180,20 +177,19 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Contact>, Option<Cursor>)> {
-    clients::get(svc, tenant_id, client_id).await?;
-    let query = Query::partition(client_pk(tenant_id, client_id))
-        .sk(SortKey::BeginsWith("CONTACT#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    clients::list_children(svc, tenant_id, client_id, "CONTACT#", limit, cursor).await
 }
 
 /// Every contact of a client (for recipients and portals).
 pub async fn all(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Vec<Contact>> {
+    clients::get(svc, tenant_id, client_id).await?;
     let mut contacts = Vec::new();
     let mut cursor = None;
     loop {
-        let (page, next) = list(svc, tenant_id, client_id, 1000, cursor).await?;
+        let query = clients::children(tenant_id, client_id, "CONTACT#")
+            .limit(1000)
+            .after(cursor);
+        let (page, next) = resource::list(svc, query).await?;
         contacts.extend(page);
         match next {
             Some(next) => cursor = Some(next),

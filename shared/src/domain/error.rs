@@ -31,3 +31,15 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `value` trimmed, if it is 1 to `max` characters; otherwise an error naming `field`.
+pub fn text(field: impl Into<String>, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}

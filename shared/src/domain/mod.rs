@@ -13,4 +13,4 @@ pub mod tenants;
 
 pub use contact_points::{EmailAddress, InvalidValue, PhoneNumber};
 pub use decimal::Decimal2;
-pub use error::{Error, Result};
+pub use error::{Error, Result, text};

@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::clients::{self, client_pk};
 use super::contacts;
 use super::resource::{self, Resource};
-use super::{Error, Result};
+use super::{Error, Result, text};
 use crate::Services;
-use crate::ports::{Condition, Cursor, Query, SortKey};
+use crate::ports::{Condition, Cursor};
 
 const WHAT: &str = "opportunity";
 pub const PRIMARY_APPLICANT: &str = "primary_applicant";
@@ -53,22 +53,13 @@ pub type Opportunity = Resource<OpportunitySpec>;
 
 impl OpportunitySpec {
     async fn checked(mut self, svc: &Services, tenant_id: &str, client_id: &str) -> Result<Self> {
-        self.name = self.name.trim().to_owned();
-        if self.name.is_empty() || self.name.chars().count() > 200 {
-            return Err(Error::invalid("name", "must be 1 to 200 characters"));
-        }
+        self.name = text("name", &self.name, 200)?;
         if self.parties.len() > 20 {
             return Err(Error::invalid("parties", "at most 20 parties"));
         }
         let mut seen = HashSet::new();
         for (i, party) in self.parties.iter_mut().enumerate() {
-            party.role = party.role.trim().to_owned();
-            if party.role.is_empty() || party.role.chars().count() > 50 {
-                return Err(Error::invalid(
-                    format!("parties[{i}].role"),
-                    "must be 1 to 50 characters",
-                ));
-            }
+            party.role = text(format!("parties[{i}].role"), &party.role, 50)?;
             if !seen.insert(party.contact_id.clone()) {
                 return Err(Error::invalid(
                     format!("parties[{i}].contact_id"),
@@ -159,12 +150,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Opportunity>, Option<Cursor>)> {
-    clients::get(svc, tenant_id, client_id).await?;
-    let query = Query::partition(client_pk(tenant_id, client_id))
-        .sk(SortKey::BeginsWith("OPP#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    clients::list_children(svc, tenant_id, client_id, "OPP#", limit, cursor).await
 }
 
 pub async fn update(

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::resource::{self, Resource};
 use super::tenants::tenant_pk;
-use super::{Error, Result};
+use super::{Error, Result, text};
 use crate::Services;
 use crate::ports::{Condition, Cursor, Key, Query, SortKey, TableError, TxOp, Update};
 
@@ -50,10 +50,7 @@ impl RoleSpec {
     }
 
     fn checked(mut self) -> Result<Self> {
-        self.name = self.name.trim().to_owned();
-        if self.name.is_empty() || self.name.chars().count() > 100 {
-            return Err(Error::invalid("name", "must be 1 to 100 characters"));
-        }
+        self.name = text("name", &self.name, 100)?;
         Ok(self)
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::resource::{self, Resource};
-use super::{Decimal2, EmailAddress, Error, Result};
+use super::{Decimal2, EmailAddress, Error, Result, text};
 use crate::Services;
 use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp, Update};
 
@@ -88,7 +88,7 @@ impl TenantSettings {
     }
 
     fn checked(mut self) -> Result<Self> {
-        self.name = required_name("name", &self.name)?;
+        self.name = text("name", &self.name, 200)?;
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::invalid(
                 "time_zone",
@@ -249,7 +249,7 @@ pub async fn issue_key(
     name: &str,
     scopes: BTreeSet<Scope>,
 ) -> Result<IssuedKey> {
-    let name = required_name("name", name)?;
+    let name = text("name", name, 200)?;
     if scopes.is_empty() {
         return Err(Error::invalid("scopes", "give at least one scope"));
     }
@@ -370,12 +370,4 @@ fn key_items(
         ),
     ];
     Ok((IssuedKey { key, secret }, ops))
-}
-
-fn required_name(field: &str, value: &str) -> Result<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > 200 {
-        return Err(Error::invalid(field, "must be 1 to 200 characters"));
-    }
-    Ok(value.to_owned())
 }
