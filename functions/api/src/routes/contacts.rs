@@ -2,8 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use clientwatch::Services;
 use clientwatch::domain::contacts::{self, ContactSpec, Source};
 use clientwatch::domain::resource::Resource;
@@ -12,67 +10,17 @@ use clientwatch::domain::tenants::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{List, versioned};
-use crate::extract::{Auth, IfMatch, JsonBody, Page, Patch};
+use crate::extract::{Auth, JsonBody};
 use crate::problem::ApiError;
 
-pub async fn list(
-    State(svc): State<Services>,
-    auth: Auth,
-    Path(client): Path<String>,
-    page: Page,
-) -> Result<Response, ApiError> {
-    let caller = auth.require(Scope::Read)?;
-    let (items, next) =
-        contacts::list(&svc, &caller.tenant_id, &client, page.limit, page.cursor).await?;
-    Ok(List::of(&items, next).into_response())
-}
-
-pub async fn create(
-    State(svc): State<Services>,
-    auth: Auth,
-    Path(client): Path<String>,
-    JsonBody(spec): JsonBody<ContactSpec>,
-) -> Result<Response, ApiError> {
-    let caller = auth.require(Scope::Write)?;
-    let created = contacts::create(&svc, &caller.tenant_id, &client, spec).await?;
-    Ok(versioned(StatusCode::CREATED, &created))
-}
-
-pub async fn get(
-    State(svc): State<Services>,
-    auth: Auth,
-    Path((client, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let caller = auth.require(Scope::Read)?;
-    Ok(versioned(
-        StatusCode::OK,
-        &contacts::get(&svc, &caller.tenant_id, &client, &id).await?,
-    ))
-}
-
-pub async fn update(
-    State(svc): State<Services>,
-    auth: Auth,
-    Path((client, id)): Path<(String, String)>,
-    IfMatch(seen): IfMatch,
-    JsonBody(patch): Patch,
-) -> Result<Response, ApiError> {
-    let caller = auth.require(Scope::Write)?;
-    let changed = contacts::update(&svc, &caller.tenant_id, &client, &id, seen, &patch).await?;
-    Ok(versioned(StatusCode::OK, &changed))
-}
-
-pub async fn delete(
-    State(svc): State<Services>,
-    auth: Auth,
-    Path((client, id)): Path<(String, String)>,
-    IfMatch(seen): IfMatch,
-) -> Result<Response, ApiError> {
-    let caller = auth.require(Scope::Write)?;
-    contacts::delete(&svc, &caller.tenant_id, &client, &id, seen).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
+client_resource!(
+    ContactSpec,
+    list: contacts::list,
+    create: contacts::create,
+    get: contacts::get,
+    update: contacts::update,
+    delete: contacts::delete,
+);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
