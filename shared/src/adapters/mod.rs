@@ -5,6 +5,7 @@ pub mod aws;
 pub mod dynamodb;
 pub mod embedded;
 pub mod eventbridge;
+pub mod folder;
 pub mod local;
 pub mod outbox;
 pub mod recorder;

@@ -1,6 +1,7 @@
 //! Ports: one small trait per outside capability. Domain code depends on these only; adapters
 //! in [`crate::adapters`] implement them over AWS or over local, embedded stand-ins.
 
+pub mod blobs;
 pub mod clock;
 pub mod events;
 pub mod ids;
@@ -8,6 +9,7 @@ pub mod mailer;
 pub mod sms;
 pub mod table;
 
+pub use blobs::{BlobError, BlobReader, Blobs};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::{DomainEvent, Events, PublishError};
 pub use ids::{Ids, SeededIds, SystemIds};

@@ -1,0 +1,140 @@
+//! `Blobs` over a local folder: the key is the path below the root. Writes go to a temporary
+//! file in the same folder and are renamed into place, so readers never see half an object.
+
+use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncWriteExt;
+
+use crate::ports::blobs::{BlobError, BlobReader, Blobs, check_key};
+
+#[derive(Clone, Debug)]
+pub struct FolderBlobs {
+    root: PathBuf,
+}
+
+impl FolderBlobs {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    /// A temporary name next to the target: same file system, so the rename is atomic.
+    fn staging(target: &Path) -> PathBuf {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        target.with_file_name(format!(".{name}.{}.part", std::process::id()))
+    }
+
+    async fn parent(target: &Path) -> Result<(), BlobError> {
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(BlobError::unavailable)?;
+        }
+        Ok(())
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            walk(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            let key: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(key.join("/"));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Blobs for FolderBlobs {
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let root = self.root.clone();
+        // Walk only the deepest folder the prefix names whole; filter the rest by prefix.
+        let start = match prefix.rfind('/') {
+            Some(i) => root.join(&prefix[..i]),
+            None => root.clone(),
+        };
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut keys = Vec::new();
+            walk(&root, &start, &mut keys)?;
+            keys.retain(|k| k.starts_with(&prefix));
+            keys.sort();
+            Ok::<_, std::io::Error>(keys)
+        })
+        .await
+        .map_err(BlobError::unavailable)?
+        .map_err(BlobError::unavailable)
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
+        let path = self.path(key)?;
+        match tokio::fs::File::open(&path).await {
+            Ok(file) => Ok(Some(Box::pin(file))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BlobError::unavailable(e)),
+        }
+    }
+
+    async fn put_file(&self, key: &str, source: &Path) -> Result<(), BlobError> {
+        let target = self.path(key)?;
+        Self::parent(&target).await?;
+        let staging = Self::staging(&target);
+        tokio::fs::copy(source, &staging)
+            .await
+            .map_err(BlobError::unavailable)?;
+        tokio::fs::rename(&staging, &target)
+            .await
+            .map_err(BlobError::unavailable)
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        let target = self.path(key)?;
+        Self::parent(&target).await?;
+        let staging = Self::staging(&target);
+        let mut file = tokio::fs::File::create(&staging)
+            .await
+            .map_err(BlobError::unavailable)?;
+        file.write_all(&bytes)
+            .await
+            .map_err(BlobError::unavailable)?;
+        file.sync_all().await.map_err(BlobError::unavailable)?;
+        tokio::fs::rename(&staging, &target)
+            .await
+            .map_err(BlobError::unavailable)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(BlobError::unavailable(e)),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The `Blobs` port: named byte objects under `/`-separated keys — the bureau's feed files and
+//! the monitoring baselines. S3 in production, a folder locally.
+//!
+//! Rules every adapter keeps:
+//! - `list` returns every key under the prefix (all pages), in byte order of the keys.
+//! - `open` streams; nothing is loaded whole. A missing key is `Ok(None)`, not an error.
+//! - `put_file` replaces the object at once: a reader sees the old object or the new one,
+//!   never a part of the new one.
+
+use std::path::Path;
+use std::pin::Pin;
+
+use tokio::io::AsyncRead;
+
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("invalid blob key {0:?}: keys are non-empty, `/`-separated, without `..` or `\\`")]
+    InvalidKey(String),
+    #[error("the blob store failed")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl BlobError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        BlobError::Unavailable(Box::new(e))
+    }
+}
+
+/// Checks a key the way every adapter does, so both refuse the same keys.
+pub fn check_key(key: &str) -> Result<(), BlobError> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\\')
+        || key.contains('\0')
+        || key
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
+    if bad {
+        Err(BlobError::InvalidKey(key.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Blobs: Send + Sync {
+    /// Every key that starts with `prefix`, in byte order.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError>;
+    /// A streaming reader of the object, or `None` when there is none.
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError>;
+    /// Stores the content of a local file under `key`, replacing any object there.
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError>;
+    /// Stores `bytes` under `key`, replacing any object there.
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
+    /// Removes the object; removing a missing one is not an error.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+}
