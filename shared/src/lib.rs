@@ -5,6 +5,7 @@
 pub mod adapters;
 pub mod config;
 pub mod domain;
+pub mod monitoring;
 pub mod ports;
 pub mod services;
 pub mod telemetry;

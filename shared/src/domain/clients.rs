@@ -457,6 +457,17 @@ pub async fn update(
         client_item(tenant_id, &next)?,
         Condition::VersionIs(seen),
     )];
+    if current.spec.bureau_subject_id != next.spec.bureau_subject_id {
+        ops.extend(
+            crate::monitoring::monitors::follow_subject(
+                svc,
+                tenant_id,
+                client_id,
+                next.spec.bureau_subject_id.as_deref(),
+            )
+            .await?,
+        );
+    }
     if current.spec.client_type_id != next.spec.client_type_id {
         ops.push(TxOp::Check(
             type_key(tenant_id, &client_type.id),
@@ -472,7 +483,7 @@ pub async fn update(
     Ok(next)
 }
 
-/// Deletes a client that has no contacts or opportunities left.
+/// Deletes a client that has no contacts, opportunities or monitor left.
 pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64) -> Result<()> {
     let current = get(svc, tenant_id, client_id).await?;
     let rest = svc
@@ -481,7 +492,7 @@ pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64)
         .await?;
     if rest.items.len() > 1 {
         return Err(Error::Conflict(
-            "the client still has contacts or opportunities; delete those first".into(),
+            "the client still has contacts, opportunities or a monitor; delete or stop those first".into(),
         ));
     }
     let ops = vec![

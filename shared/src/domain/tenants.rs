@@ -57,6 +57,8 @@ pub struct TenantSettings {
     pub gst_rate_percent: Decimal2,
     #[serde(default = "default_currency")]
     pub currency: String,
+    #[serde(default)]
+    pub monitoring: crate::monitoring::MonitoringSettings,
 }
 
 fn default_time_zone() -> String {
@@ -84,11 +86,13 @@ impl TenantSettings {
             price_per_hit: default_price(),
             gst_rate_percent: default_gst(),
             currency: default_currency(),
+            monitoring: Default::default(),
         }
     }
 
     fn checked(mut self) -> Result<Self> {
         self.name = text("name", &self.name, 200)?;
+        self.monitoring = self.monitoring.checked()?;
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::invalid(
                 "time_zone",

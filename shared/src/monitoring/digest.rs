@@ -1,0 +1,326 @@
+//! The digest: once a run's parts are done, each tenant with hits due gets one e-mail listing
+//! them by client, and one `MonitoringHit` event per sent hit.
+//!
+//! A checkpoint per tenant and day (`T#{t}#DIGEST#{day}` / `DIGEST`) names the hits the digest
+//! carries before it is sent, and is marked sent after; hits are then removed from the queue.
+//! A digest run again after it was sent sends nothing; hits that arrive after it wait for the
+//! next day's digest. If a run dies between sending and marking, the next attempt sends the
+//! same digest again (at least once, never lost).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::hits::{self, Hit, MARKERS};
+use crate::Services;
+use crate::domain::clients::{self, Client};
+use crate::domain::tenants::{self, Tenant};
+use crate::domain::{Decimal2, Result};
+use crate::ports::{
+    Condition, DomainEvent, Email, Item, Key, Query, SortKey, TxOp,
+};
+
+pub const HIT_EVENT: &str = "MonitoringHit";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Checkpoint {
+    hit_ids: BTreeSet<String>,
+    sent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message_id: Option<String>,
+}
+
+fn checkpoint_key(tenant_id: &str, day: NaiveDate) -> Key {
+    Key::new(format!("T#{tenant_id}#DIGEST#{day}"), "DIGEST")
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TenantDigest {
+    pub tenant_id: String,
+    pub hits: usize,
+    pub withheld: usize,
+    /// The provider's message id, when an e-mail went out.
+    pub message_id: Option<String>,
+    /// Why no e-mail went out, when none did.
+    pub note: Option<String>,
+}
+
+async fn all(svc: &Services, mut query: Query) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    loop {
+        let page = svc.table.query(query.clone()).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => query = query.after(Some(next)),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// Digests every tenant with hits due on or before `day`.
+pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
+    let through = SortKey::UpTo(format!("{day}#\u{7f}"));
+    let markers = all(svc, Query::partition(MARKERS).sk(through.clone())).await?;
+    let mut tenants: BTreeMap<String, Vec<Key>> = BTreeMap::new();
+    for m in markers {
+        if let Some((_, tenant)) = m.key.sk.split_once('#') {
+            tenants.entry(tenant.to_owned()).or_default().push(m.key.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for (tenant_id, markers) in tenants {
+        let digest = tenant_digest(svc, &tenant_id, day).await?;
+        let left = all(
+            svc,
+            Query::partition(hits::queue_pk(&tenant_id)).sk(through.clone()).limit(1),
+        )
+        .await?;
+        if left.is_empty() {
+            for key in markers {
+                svc.table.delete(&key, Condition::None).await?;
+            }
+        }
+        out.push(digest);
+    }
+    Ok(out)
+}
+
+async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Result<TenantDigest> {
+    let mut result = TenantDigest {
+        tenant_id: tenant_id.to_owned(),
+        ..TenantDigest::default()
+    };
+    let queued = all(
+        svc,
+        Query::partition(hits::queue_pk(tenant_id)).sk(SortKey::UpTo(format!("{day}#\u{7f}"))),
+    )
+    .await?;
+    let mut entries: Vec<(Key, Hit)> = queued
+        .into_iter()
+        .map(|i| Ok((i.key.clone(), i.record::<Hit>()?)))
+        .collect::<Result<_>>()?;
+    let ck_key = checkpoint_key(tenant_id, day);
+    let existing: Option<Checkpoint> = match svc.table.get(&ck_key).await? {
+        Some(item) => Some(item.record()?),
+        None => None,
+    };
+    let mut checkpoint = match existing {
+        Some(c) => {
+            entries.retain(|(_, h)| c.hit_ids.contains(&h.id));
+            c
+        }
+        None => Checkpoint {
+            hit_ids: entries.iter().map(|(_, h)| h.id.clone()).collect(),
+            ..Checkpoint::default()
+        },
+    };
+    if entries.is_empty() && !checkpoint.sent {
+        result.note = Some("nothing due".into());
+        return Ok(result);
+    }
+    let hits: Vec<&Hit> = entries.iter().map(|(_, h)| h).collect();
+    result.hits = hits.iter().filter(|h| h.billed).count();
+    result.withheld = hits.len() - result.hits;
+    if !checkpoint.sent {
+        svc.table
+            .put(Item::from_record(ck_key.clone(), &checkpoint)?, Condition::None)
+            .await?;
+        let tenant = tenants::get(svc, tenant_id).await?;
+        let clients = clients_of(svc, tenant_id, &hits).await?;
+        if tenant.spec.alert_recipients.is_empty() {
+            result.note = Some("the tenant has no alert recipients".into());
+        } else {
+            let email = render(&tenant, day, &hits, &clients);
+            let id = svc
+                .mailer
+                .send(&email)
+                .await
+                .map_err(|e| crate::ports::TableError::Unavailable(Box::new(e)))?;
+            checkpoint.message_id = Some(id);
+        }
+        let events: Vec<DomainEvent> = hits
+            .iter()
+            .filter(|h| h.billed)
+            .map(|h| {
+                let mut detail = serde_json::to_value(h).unwrap_or_default();
+                detail["tenant_id"] = json!(tenant_id);
+                DomainEvent::new(HIT_EVENT, detail, svc.clock.now())
+            })
+            .collect();
+        svc.events
+            .publish(&events)
+            .await
+            .map_err(|e| crate::ports::TableError::Unavailable(Box::new(e)))?;
+        checkpoint.sent = true;
+        svc.table
+            .put(Item::from_record(ck_key, &checkpoint)?, Condition::None)
+            .await?;
+    }
+    result.message_id = checkpoint.message_id.clone();
+    for chunk in entries.chunks(100) {
+        let ops = chunk
+            .iter()
+            .map(|(key, _)| TxOp::Delete(key.clone(), Condition::None))
+            .collect();
+        svc.table.transact(ops).await?;
+    }
+    Ok(result)
+}
+
+async fn clients_of(
+    svc: &Services,
+    tenant_id: &str,
+    hits: &[&Hit],
+) -> Result<BTreeMap<String, Client>> {
+    let ids: Vec<String> = hits
+        .iter()
+        .map(|h| h.client_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(100) {
+        let keys: Vec<Key> = chunk.iter().map(|c| clients::key(tenant_id, c)).collect();
+        for item in svc.table.batch_get(&keys).await?.into_iter().flatten() {
+            let client: Client = crate::domain::resource::from_item(&item)?;
+            out.insert(client.id.clone(), client);
+        }
+    }
+    Ok(out)
+}
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The client's name and its partner references, as the digest shows them.
+fn client_heading(client_id: &str, client: Option<&Client>) -> (String, String) {
+    match client {
+        Some(c) => {
+            let refs = c
+                .spec
+                .external_refs
+                .iter()
+                .map(|(system, id)| format!("{system} {id}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let reference = if refs.is_empty() {
+                format!("client {client_id}")
+            } else {
+                refs
+            };
+            (c.spec.identity.display_name(), reference)
+        }
+        None => (format!("client {client_id}"), "(deleted)".into()),
+    }
+}
+
+/// The digest e-mail: hits grouped by client, with what they cost and what the cap withheld.
+pub fn render(
+    tenant: &Tenant,
+    day: NaiveDate,
+    hits: &[&Hit],
+    clients: &BTreeMap<String, Client>,
+) -> Email {
+    let billed: Vec<&&Hit> = hits.iter().filter(|h| h.billed).collect();
+    let withheld = hits.len() - billed.len();
+    let mut by_client: BTreeMap<(String, String), Vec<&Hit>> = BTreeMap::new();
+    for h in &billed {
+        let (name, reference) = client_heading(&h.client_id, clients.get(&h.client_id));
+        by_client.entry((name, reference)).or_default().push(h);
+    }
+    let s = &tenant.spec;
+    let gst_each = hits::gst(s.price_per_hit, s.gst_rate_percent);
+    let count = billed.len() as i64;
+    let net = Decimal2(billed.iter().map(|h| h.price.0).sum());
+    let gst = Decimal2(billed.iter().map(|h| h.gst.0).sum());
+    let subject = format!(
+        "clientwatch: {} new {} for {} on {day}",
+        count,
+        if count == 1 { "hit" } else { "hits" },
+        s.name
+    );
+    let mut text = format!("Monitoring digest for {} — {day}\n\n", s.name);
+    let mut html = format!(
+        "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif\">\
+         <h1 style=\"font-size:1.3em\">Monitoring digest for {} — {day}</h1>",
+        escape(&s.name)
+    );
+    for ((name, reference), hits) in &by_client {
+        let _ = writeln!(text, "{name} ({reference})");
+        let _ = write!(
+            html,
+            "<h2 style=\"font-size:1.1em\">{} <small>({})</small></h2><ul>",
+            escape(name),
+            escape(reference)
+        );
+        for h in hits {
+            let _ = writeln!(
+                text,
+                "  - {}: {} [subject {} {}]",
+                h.kind.label(),
+                h.summary,
+                h.subject,
+                h.subject_name
+            );
+            let _ = write!(
+                html,
+                "<li><strong>{}</strong>: {} <small>(subject {} {})</small></li>",
+                escape(h.kind.label()),
+                escape(&h.summary),
+                escape(&h.subject),
+                escape(&h.subject_name)
+            );
+        }
+        text.push('\n');
+        html.push_str("</ul>");
+    }
+    let billing = format!(
+        "{count} {} × {} {} + GST {}% ({} {} each) = {} {} ({} {} + GST {} {})",
+        if count == 1 { "hit" } else { "hits" },
+        s.currency,
+        s.price_per_hit,
+        s.gst_rate_percent,
+        s.currency,
+        gst_each,
+        s.currency,
+        Decimal2(net.0 + gst.0),
+        s.currency,
+        net,
+        s.currency,
+        gst
+    );
+    let _ = writeln!(text, "Billed: {billing}");
+    let _ = write!(html, "<p>Billed: {}</p>", escape(&billing));
+    if withheld > 0 {
+        let note = format!(
+            "{withheld} more {} found but withheld, not billed: this month's cap of {} billed hits has been reached.",
+            if withheld == 1 { "hit was" } else { "hits were" },
+            s.monitoring.monthly_cap.unwrap_or_default()
+        );
+        let _ = writeln!(text, "\n{note}");
+        let _ = write!(html, "<p><strong>{}</strong></p>", escape(&note));
+    }
+    html.push_str("</body></html>");
+    Email {
+        to: s.alert_recipients.clone(),
+        reply_to: None,
+        subject,
+        html,
+        text,
+    }
+}

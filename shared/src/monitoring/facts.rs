@@ -1,0 +1,424 @@
+//! The bureau's feed records and the facts they carry.
+//!
+//! Every fact gets a stable id: a 64-bit hash of its kind and its normalised identifying fields
+//! (case and spacing folded; where an address was reported from, or when, does not make it a
+//! new address). A subject's facts are compared by these ids, so the same fact reported again
+//! is never new. A company's name and status are not facts but values: a change of either is.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// What kind of fact a hit is about; the tenant's product type chooses among them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactKind {
+    Address,
+    Default,
+    Judgement,
+    Insolvency,
+    Enquiry,
+    Directorship,
+    Shareholding,
+    NameChange,
+    StatusChange,
+}
+
+impl FactKind {
+    pub const ALL: [FactKind; 9] = [
+        FactKind::Address,
+        FactKind::Default,
+        FactKind::Judgement,
+        FactKind::Insolvency,
+        FactKind::Enquiry,
+        FactKind::Directorship,
+        FactKind::Shareholding,
+        FactKind::NameChange,
+        FactKind::StatusChange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactKind::Address => "address",
+            FactKind::Default => "default",
+            FactKind::Judgement => "judgement",
+            FactKind::Insolvency => "insolvency",
+            FactKind::Enquiry => "enquiry",
+            FactKind::Directorship => "directorship",
+            FactKind::Shareholding => "shareholding",
+            FactKind::NameChange => "name_change",
+            FactKind::StatusChange => "status_change",
+        }
+    }
+
+    /// How a person reads it in a digest.
+    pub fn label(self) -> &'static str {
+        match self {
+            FactKind::Address => "New address",
+            FactKind::Default => "New default",
+            FactKind::Judgement => "New judgement",
+            FactKind::Insolvency => "Insolvency",
+            FactKind::Enquiry => "Credit enquiry",
+            FactKind::Directorship => "New directorship",
+            FactKind::Shareholding => "New shareholding",
+            FactKind::NameChange => "Company name changed",
+            FactKind::StatusChange => "Company status changed",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    Individual,
+    Company,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct CompanyRecord {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub registration_number: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct AddressFact {
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DefaultFact {
+    pub creditor: String,
+    pub amount_cents: i64,
+    #[serde(default)]
+    pub currency: String,
+    pub date: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct JudgementFact {
+    #[serde(default)]
+    pub court: String,
+    pub amount_cents: i64,
+    #[serde(default)]
+    pub currency: String,
+    pub date: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct InsolvencyFact {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub date: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct EnquiryFact {
+    pub enquirer: String,
+    #[serde(default)]
+    pub product: String,
+    pub date: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DirectorshipFact {
+    pub company_number: String,
+    #[serde(default)]
+    pub company_name: String,
+    #[serde(default)]
+    pub appointed: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ShareholdingFact {
+    pub company_number: String,
+    #[serde(default)]
+    pub company_name: String,
+    #[serde(default)]
+    pub shares: i64,
+}
+
+/// One line of the feed. Unknown fields are ignored.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FeedRecord {
+    pub subject: String,
+    pub kind: SubjectKind,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub company: Option<CompanyRecord>,
+    #[serde(default)]
+    pub addresses: Vec<AddressFact>,
+    #[serde(default)]
+    pub defaults: Vec<DefaultFact>,
+    #[serde(default)]
+    pub judgements: Vec<JudgementFact>,
+    #[serde(default)]
+    pub insolvencies: Vec<InsolvencyFact>,
+    #[serde(default)]
+    pub enquiries: Vec<EnquiryFact>,
+    #[serde(default)]
+    pub directorships: Vec<DirectorshipFact>,
+    #[serde(default)]
+    pub shareholdings: Vec<ShareholdingFact>,
+}
+
+/// One fact of a record: its stable id, its kind, what the feed said, and a line for people.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fact {
+    pub id: u64,
+    pub kind: FactKind,
+    pub details: Value,
+    pub summary: String,
+}
+
+/// Case and spacing folded, so the same thing reported twice has the same id.
+fn norm(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+fn fact_id(kind: FactKind, parts: &[&str]) -> u64 {
+    let mut canonical = String::from(kind.as_str());
+    for p in parts {
+        canonical.push('\u{1f}');
+        canonical.push_str(&norm(p));
+    }
+    xxh3_64(canonical.as_bytes())
+}
+
+/// Cents as "1,250.00".
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{currency} {sign}{grouped}.{:02}", cents % 100)
+        .trim()
+        .to_owned()
+}
+
+fn details<T: Serialize>(fact: &T) -> Value {
+    serde_json::to_value(fact).unwrap_or(Value::Null)
+}
+
+impl FeedRecord {
+    /// The display name: the person's name or the company's.
+    pub fn display_name(&self) -> String {
+        match (&self.company, &self.name) {
+            (Some(c), _) if self.kind == SubjectKind::Company => c.name.clone(),
+            (_, Some(n)) => n.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// Every fact of the record, with ids; a fact listed twice appears once.
+    pub fn facts(&self) -> Vec<Fact> {
+        let mut facts = Vec::new();
+        for a in &self.addresses {
+            let parts = [
+                a.line1.as_str(),
+                a.line2.as_deref().unwrap_or(""),
+                &a.city,
+                a.postcode.as_deref().unwrap_or(""),
+                &a.country,
+            ];
+            facts.push(Fact {
+                id: fact_id(FactKind::Address, &parts),
+                kind: FactKind::Address,
+                details: details(a),
+                summary: [
+                    Some(a.line1.as_str()),
+                    a.line2.as_deref(),
+                    Some(a.city.as_str()),
+                    a.postcode.as_deref(),
+                    Some(a.country.as_str()),
+                ]
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+            });
+        }
+        for d in &self.defaults {
+            let amount = d.amount_cents.to_string();
+            facts.push(Fact {
+                id: fact_id(
+                    FactKind::Default,
+                    &[&d.creditor, &amount, &d.currency, &d.date],
+                ),
+                kind: FactKind::Default,
+                details: details(d),
+                summary: format!(
+                    "{} — {} on {}",
+                    d.creditor,
+                    money(d.amount_cents, &d.currency),
+                    d.date
+                ),
+            });
+        }
+        for j in &self.judgements {
+            let amount = j.amount_cents.to_string();
+            facts.push(Fact {
+                id: fact_id(
+                    FactKind::Judgement,
+                    &[&j.court, &amount, &j.currency, &j.date],
+                ),
+                kind: FactKind::Judgement,
+                details: details(j),
+                summary: format!(
+                    "{} — {} on {}",
+                    j.court,
+                    money(j.amount_cents, &j.currency),
+                    j.date
+                ),
+            });
+        }
+        for i in &self.insolvencies {
+            facts.push(Fact {
+                id: fact_id(FactKind::Insolvency, &[&i.kind, &i.date]),
+                kind: FactKind::Insolvency,
+                details: details(i),
+                summary: format!("{} on {}", i.kind, i.date),
+            });
+        }
+        for e in &self.enquiries {
+            facts.push(Fact {
+                id: fact_id(FactKind::Enquiry, &[&e.enquirer, &e.product, &e.date]),
+                kind: FactKind::Enquiry,
+                details: details(e),
+                summary: format!("{} ({}) on {}", e.enquirer, e.product, e.date),
+            });
+        }
+        for d in &self.directorships {
+            facts.push(Fact {
+                id: fact_id(FactKind::Directorship, &[&d.company_number, &d.appointed]),
+                kind: FactKind::Directorship,
+                details: details(d),
+                summary: format!(
+                    "director of {} ({}) since {}",
+                    d.company_name, d.company_number, d.appointed
+                ),
+            });
+        }
+        for s in &self.shareholdings {
+            let shares = s.shares.to_string();
+            facts.push(Fact {
+                id: fact_id(FactKind::Shareholding, &[&s.company_number, &shares]),
+                kind: FactKind::Shareholding,
+                details: details(s),
+                summary: format!(
+                    "{} shares in {} ({})",
+                    s.shares, s.company_name, s.company_number
+                ),
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        facts.retain(|f| seen.insert(f.id));
+        facts
+    }
+
+    /// A company's name and status, normalised for comparison; empty for people.
+    pub fn company_values(&self) -> (String, String) {
+        match (&self.company, self.kind) {
+            (Some(c), SubjectKind::Company) => (c.name.trim().to_owned(), c.status.trim().to_owned()),
+            _ => (String::new(), String::new()),
+        }
+    }
+}
+
+/// A change of a company's name or status as a fact. Its id includes the feed day, so a name
+/// that changes back later is a change again, while the same day run twice is not.
+pub fn value_change(kind: FactKind, old: &str, new: &str, day: &str) -> Fact {
+    let what = if kind == FactKind::NameChange {
+        "name"
+    } else {
+        "status"
+    };
+    Fact {
+        id: fact_id(kind, &[old, new, day]),
+        kind,
+        details: json!({ "old": old, "new": new }),
+        summary: format!("{what} changed from {old:?} to {new:?}"),
+    }
+}
+
+/// Two values differ in a way a person would call a change (not just case or spacing).
+pub fn differs(old: &str, new: &str) -> bool {
+    norm(old) != norm(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(line: &str) -> FeedRecord {
+        serde_json::from_str(line).unwrap()
+    }
+
+    #[test]
+    fn the_same_address_from_another_source_is_the_same_fact() {
+        let a = record(
+            r#"{"subject":"IND-1","kind":"individual","addresses":[{"line1":"12 Kauri St","city":"Auckland","postcode":"1010","country":"NZ","source":"utility","reported":"2026-11-20"}]}"#,
+        );
+        let b = record(
+            r#"{"subject":"IND-1","kind":"individual","addresses":[{"line1":"12  kauri st","city":"AUCKLAND","postcode":"1010","country":"NZ","source":"bank","reported":"2026-11-21"}]}"#,
+        );
+        assert_eq!(a.facts()[0].id, b.facts()[0].id);
+    }
+
+    #[test]
+    fn a_different_default_amount_is_a_different_fact() {
+        let a = record(
+            r#"{"subject":"IND-1","kind":"individual","defaults":[{"creditor":"Acme","amount_cents":100,"currency":"NZD","date":"2026-10-01"}]}"#,
+        );
+        let b = record(
+            r#"{"subject":"IND-1","kind":"individual","defaults":[{"creditor":"Acme","amount_cents":200,"currency":"NZD","date":"2026-10-01"}]}"#,
+        );
+        assert_ne!(a.facts()[0].id, b.facts()[0].id);
+        assert_eq!(a.facts()[0].summary, "Acme — NZD 1.00 on 2026-10-01");
+    }
+
+    #[test]
+    fn money_is_grouped_in_thousands() {
+        assert_eq!(money(125000, "NZD"), "NZD 1,250.00");
+        assert_eq!(money(123456789, "NZD"), "NZD 1,234,567.89");
+        assert_eq!(money(5, "NZD"), "NZD 0.05");
+    }
+
+    #[test]
+    fn a_fact_listed_twice_counts_once() {
+        let r = record(
+            r#"{"subject":"IND-1","kind":"individual","enquiries":[{"enquirer":"Kiwi Bank","product":"card","date":"2026-11-19"},{"enquirer":"Kiwi Bank","product":"card","date":"2026-11-19"}]}"#,
+        );
+        assert_eq!(r.facts().len(), 1);
+    }
+}

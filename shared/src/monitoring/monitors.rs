@@ -1,0 +1,457 @@
+//! Monitoring settings and monitors.
+//!
+//! A monitor is the tenant's wish to hear about one client's bureau subject. It is stored twice
+//! in one transaction: in the client's partition (`MONITOR`, what the API shows) and in the
+//! subject's watcher list (`S#{subject}` / `WATCHERS`, what the daily run reads for a changed
+//! subject, one batched read for up to 100 subjects). The client's version is checked in the
+//! same transaction, so a monitor never attaches to a subject the client no longer has.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::facts::FactKind;
+use crate::Services;
+use crate::domain::clients::{self, Client};
+use crate::domain::tenants::{self, Tenant};
+use crate::domain::{Error, Result, text};
+use crate::ports::{Condition, Item, Key, TableError, TxOp};
+
+/// How many times a monitor write is retried when another write to the same subject won.
+const ATTEMPTS: usize = 5;
+pub const MAX_BULK: usize = 100;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Product {
+    /// Every kind of fact.
+    #[default]
+    AllActivity,
+    /// Only the kinds listed in `kinds`.
+    Selected,
+}
+
+/// A tenant's monitoring settings (part of the tenant's settings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSettings {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Used when a monitor is started without a reason of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_reason: Option<String>,
+    #[serde(default)]
+    pub product: Product,
+    /// The kinds a `selected` product reports.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub kinds: BTreeSet<FactKind>,
+    /// At most this many billed hits a calendar month; hits past it are withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_cap: Option<u32>,
+}
+
+impl MonitoringSettings {
+    pub fn checked(mut self) -> Result<Self> {
+        if let Some(reason) = &self.default_reason {
+            self.default_reason = Some(text("monitoring.default_reason", reason, 200)?);
+        }
+        if self.product == Product::Selected && self.kinds.is_empty() {
+            return Err(Error::invalid(
+                "monitoring.kinds",
+                "a selected product needs at least one kind of event",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Whether this tenant's product reports facts of this kind.
+    pub fn reports(&self, kind: FactKind) -> bool {
+        self.enabled && (self.product == Product::AllActivity || self.kinds.contains(&kind))
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    #[default]
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl Frequency {
+    /// The run day on which hits found on `day` reach the tenant: the same day for daily
+    /// monitors, the next Monday (or that day, when it is one) for weekly, the first of the next
+    /// month (or that day, when it is the first) for monthly. A hit of a day that is not due is
+    /// held until then, so a weekly digest covers everything new since the last one.
+    pub fn due_on(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Frequency::Daily => day,
+            Frequency::Weekly => {
+                let ahead = (7 - day.weekday().num_days_from_monday()) % 7;
+                day + Days::new(u64::from(ahead))
+            }
+            Frequency::Monthly if day.day() == 1 => day,
+            Frequency::Monthly => {
+                let first = day.with_day(1).expect("the first exists");
+                first + Months::new(1)
+            }
+        }
+    }
+}
+
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub frequency: Option<Frequency>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Monitor {
+    pub client_id: String,
+    pub subject: String,
+    pub reason: String,
+    pub frequency: Frequency,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One monitor as the daily run sees it, in the subject's watcher list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watcher {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub frequency: Frequency,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watchers {
+    pub watchers: Vec<Watcher>,
+}
+
+pub fn monitor_key(tenant_id: &str, client_id: &str) -> Key {
+    Key::new(clients::client_pk(tenant_id, client_id), "MONITOR")
+}
+
+pub fn watchers_key(subject: &str) -> Key {
+    Key::new(format!("S#{subject}"), "WATCHERS")
+}
+
+async fn read_watchers(svc: &Services, subject: &str) -> Result<(Watchers, Option<u64>)> {
+    match svc.table.get(&watchers_key(subject)).await? {
+        Some(item) => Ok((item.record()?, Some(item.version))),
+        None => Ok((Watchers::default(), None)),
+    }
+}
+
+/// The write that stores `watchers` for `subject`, if nobody changed them since `seen`.
+fn watchers_op(subject: &str, watchers: &Watchers, seen: Option<u64>) -> Result<TxOp> {
+    let key = watchers_key(subject);
+    Ok(match seen {
+        Some(v) if watchers.watchers.is_empty() => TxOp::Delete(key, Condition::VersionIs(v)),
+        Some(v) => TxOp::Put(
+            Item::from_record(key, watchers)?.with_version(v + 1),
+            Condition::VersionIs(v),
+        ),
+        None => TxOp::Put(Item::from_record(key, watchers)?, Condition::Absent),
+    })
+}
+
+fn without(mut w: Watchers, tenant_id: &str, client_id: &str) -> Watchers {
+    w.watchers
+        .retain(|x| !(x.tenant_id == tenant_id && x.client_id == client_id));
+    w
+}
+
+async fn read_monitor(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Option<(Monitor, u64)>> {
+    match svc.table.get(&monitor_key(tenant_id, client_id)).await? {
+        Some(item) => Ok(Some((item.record()?, item.version))),
+        None => Ok(None),
+    }
+}
+
+pub async fn get(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Monitor> {
+    clients::get(svc, tenant_id, client_id).await?;
+    read_monitor(svc, tenant_id, client_id)
+        .await?
+        .map(|(m, _)| m)
+        .ok_or(Error::NotFound("monitor"))
+}
+
+/// Checks that the client may be monitored, and returns its subject.
+async fn subject_of(svc: &Services, tenant: &Tenant, client: &Client) -> Result<String> {
+    if !tenant.spec.monitoring.enabled {
+        return Err(Error::Conflict(
+            "monitoring is off for this tenant; turn it on in the tenant settings (monitoring.enabled)".into(),
+        ));
+    }
+    let client_type = clients::get_type(svc, &tenant.id, &client.spec.client_type_id).await?;
+    if !client_type.spec.use_bureau_monitoring {
+        return Err(Error::Conflict(format!(
+            "the client type {:?} does not use credit bureau monitoring (use_bureau_monitoring)",
+            client_type.spec.name
+        )));
+    }
+    client.spec.bureau_subject_id.clone().ok_or_else(|| {
+        Error::Conflict(
+            "the client has no bureau_subject_id; set the credit bureau's id of this person or company first".into(),
+        )
+    })
+}
+
+/// Starts monitoring a client, or changes the reason and frequency of its monitor. Returns the
+/// monitor and whether it is new.
+pub async fn start(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    request: StartRequest,
+) -> Result<(Monitor, bool)> {
+    let tenant = tenants::get(svc, tenant_id).await?;
+    let reason = match request
+        .reason
+        .as_deref()
+        .or(tenant.spec.monitoring.default_reason.as_deref())
+    {
+        Some(r) => text("reason", r, 200)?,
+        None => {
+            return Err(Error::invalid(
+                "reason",
+                "is required: give a reason or set the tenant's monitoring.default_reason",
+            ));
+        }
+    };
+    for _ in 0..ATTEMPTS {
+        let client = clients::get(svc, tenant_id, client_id).await?;
+        let subject = subject_of(svc, &tenant, &client).await?;
+        let existing = read_monitor(svc, tenant_id, client_id).await?;
+        let now = svc.clock.now();
+        let frequency = request
+            .frequency
+            .or(existing.as_ref().map(|(m, _)| m.frequency))
+            .unwrap_or_default();
+        let monitor = Monitor {
+            client_id: client_id.to_owned(),
+            subject: subject.clone(),
+            reason: reason.clone(),
+            frequency,
+            started_at: existing.as_ref().map_or(now, |(m, _)| m.started_at),
+            updated_at: now,
+        };
+        let (watchers, seen) = read_watchers(svc, &subject).await?;
+        let mut watchers = without(watchers, tenant_id, client_id);
+        watchers.watchers.push(Watcher {
+            tenant_id: tenant_id.to_owned(),
+            client_id: client_id.to_owned(),
+            frequency,
+        });
+        let monitor_item = Item::from_record(monitor_key(tenant_id, client_id), &monitor)?;
+        let monitor_op = match &existing {
+            Some((_, v)) => TxOp::Put(monitor_item.with_version(v + 1), Condition::VersionIs(*v)),
+            None => TxOp::Put(monitor_item, Condition::Absent),
+        };
+        let ops = vec![
+            monitor_op,
+            watchers_op(&subject, &watchers, seen)?,
+            TxOp::Check(
+                clients::key(tenant_id, client_id),
+                Condition::VersionIs(client.version),
+            ),
+        ];
+        match svc.table.transact(ops).await {
+            Ok(()) => return Ok((monitor, existing.is_none())),
+            Err(TableError::TransactionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Conflict(
+        "the client or its subject kept changing; try again".into(),
+    ))
+}
+
+pub async fn stop(svc: &Services, tenant_id: &str, client_id: &str) -> Result<()> {
+    clients::get(svc, tenant_id, client_id).await?;
+    for _ in 0..ATTEMPTS {
+        let Some((monitor, version)) = read_monitor(svc, tenant_id, client_id).await? else {
+            return Err(Error::NotFound("monitor"));
+        };
+        let (watchers, seen) = read_watchers(svc, &monitor.subject).await?;
+        let watchers = without(watchers, tenant_id, client_id);
+        let mut ops = vec![TxOp::Delete(
+            monitor_key(tenant_id, client_id),
+            Condition::VersionIs(version),
+        )];
+        if seen.is_some() {
+            ops.push(watchers_op(&monitor.subject, &watchers, seen)?);
+        }
+        match svc.table.transact(ops).await {
+            Ok(()) => return Ok(()),
+            Err(TableError::TransactionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Conflict(
+        "the monitor kept changing; try again".into(),
+    ))
+}
+
+/// The writes that keep a monitor on the client's subject when a client update changes it,
+/// to go into the update's transaction. Refuses to drop the subject of a monitored client.
+pub async fn follow_subject(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    new_subject: Option<&str>,
+) -> Result<Vec<TxOp>> {
+    let Some((mut monitor, version)) = read_monitor(svc, tenant_id, client_id).await? else {
+        return Ok(vec![]);
+    };
+    if Some(monitor.subject.as_str()) == new_subject {
+        return Ok(vec![]);
+    }
+    let Some(new_subject) = new_subject else {
+        return Err(Error::Conflict(
+            "the client is monitored; stop monitoring before removing its bureau_subject_id".into(),
+        ));
+    };
+    let (old, old_seen) = read_watchers(svc, &monitor.subject).await?;
+    let (new, new_seen) = read_watchers(svc, new_subject).await?;
+    let old = without(old, tenant_id, client_id);
+    let mut new = without(new, tenant_id, client_id);
+    new.watchers.push(Watcher {
+        tenant_id: tenant_id.to_owned(),
+        client_id: client_id.to_owned(),
+        frequency: monitor.frequency,
+    });
+    let mut ops = Vec::new();
+    if old_seen.is_some() {
+        ops.push(watchers_op(&monitor.subject, &old, old_seen)?);
+    }
+    ops.push(watchers_op(new_subject, &new, new_seen)?);
+    monitor.subject = new_subject.to_owned();
+    monitor.updated_at = svc.clock.now();
+    ops.push(TxOp::Put(
+        Item::from_record(monitor_key(tenant_id, client_id), &monitor)?.with_version(version + 1),
+        Condition::VersionIs(version),
+    ));
+    Ok(ops)
+}
+
+/// The watcher lists of many subjects, in batched reads (absent ones are empty).
+pub async fn watchers_of(svc: &Services, subjects: &[String]) -> Result<Vec<Watchers>> {
+    let mut out = Vec::with_capacity(subjects.len());
+    for chunk in subjects.chunks(100) {
+        let keys: Vec<Key> = chunk.iter().map(|s| watchers_key(s)).collect();
+        for item in svc.table.batch_get(&keys).await? {
+            out.push(match item {
+                Some(item) => item.record()?,
+                None => Watchers::default(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Start,
+    Stop,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    pub action: BulkAction,
+    pub client_ids: Vec<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub frequency: Option<Frequency>,
+}
+
+/// The outcome of one client of a bulk request: `started`, `updated`, `stopped` or an error.
+pub struct BulkOutcome {
+    pub client_id: String,
+    pub result: Result<&'static str>,
+}
+
+/// Starts or stops monitoring for each client in turn; one client's failure does not stop the
+/// others.
+pub async fn bulk(svc: &Services, tenant_id: &str, request: BulkRequest) -> Result<Vec<BulkOutcome>> {
+    if request.client_ids.is_empty() || request.client_ids.len() > MAX_BULK {
+        return Err(Error::invalid(
+            "client_ids",
+            format!("give 1 to {MAX_BULK} client ids"),
+        ));
+    }
+    let unique: BTreeSet<&String> = request.client_ids.iter().collect();
+    if unique.len() != request.client_ids.len() {
+        return Err(Error::invalid("client_ids", "list each client once"));
+    }
+    let mut outcomes = Vec::with_capacity(request.client_ids.len());
+    for client_id in &request.client_ids {
+        let result = match request.action {
+            BulkAction::Start => start(
+                svc,
+                tenant_id,
+                client_id,
+                StartRequest {
+                    reason: request.reason.clone(),
+                    frequency: request.frequency,
+                },
+            )
+            .await
+            .map(|(_, created)| if created { "started" } else { "updated" }),
+            BulkAction::Stop => stop(svc, tenant_id, client_id).await.map(|()| "stopped"),
+        };
+        outcomes.push(BulkOutcome {
+            client_id: client_id.clone(),
+            result,
+        });
+    }
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn hits_are_due_on_the_frequencys_next_run_day() {
+        // 2026-11-23 is a Monday.
+        assert_eq!(Frequency::Daily.due_on(d("2026-11-25")), d("2026-11-25"));
+        assert_eq!(Frequency::Weekly.due_on(d("2026-11-23")), d("2026-11-23"));
+        assert_eq!(Frequency::Weekly.due_on(d("2026-11-24")), d("2026-11-30"));
+        assert_eq!(Frequency::Weekly.due_on(d("2026-11-29")), d("2026-11-30"));
+        assert_eq!(Frequency::Monthly.due_on(d("2026-12-01")), d("2026-12-01"));
+        assert_eq!(Frequency::Monthly.due_on(d("2026-12-31")), d("2027-01-01"));
+    }
+
+    #[test]
+    fn a_selected_product_needs_kinds_and_reports_only_them() {
+        let s = MonitoringSettings {
+            enabled: true,
+            product: Product::Selected,
+            ..Default::default()
+        };
+        assert!(s.clone().checked().is_err());
+        let s = MonitoringSettings {
+            kinds: BTreeSet::from([FactKind::Default]),
+            ..s
+        };
+        assert!(s.reports(FactKind::Default));
+        assert!(!s.reports(FactKind::Enquiry));
+        let off = MonitoringSettings::default();
+        assert!(!off.reports(FactKind::Default));
+    }
+}
