@@ -1,11 +1,16 @@
 //! Demo data for the local mode: what a lender's partner systems would have put in on day one.
 
+use std::path::Path;
+
+use chrono::NaiveDate;
 use clientwatch::Services;
 use clientwatch::domain::clients::{self, ClientClass, ClientSpec, ClientTypeSpec};
 use clientwatch::domain::contacts::{self, ContactSpec, Source};
 use clientwatch::domain::opportunities::{self, OpportunitySpec, Party};
 use clientwatch::domain::roles::{self, RoleSpec};
+use clientwatch::domain::tenants;
 use clientwatch::domain::{EmailAddress, Result};
+use clientwatch::monitoring::monitors::{self, StartRequest};
 use serde_json::json;
 
 fn spec<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
@@ -133,5 +138,91 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         },
     )
     .await?;
+    let tenant = tenants::get(svc, tenant_id).await?;
+    tenants::update(
+        svc,
+        tenant_id,
+        tenant.version,
+        &json!({
+            "alert_recipients": ["alerts@demo-lender.example"],
+            "monitoring": {"enabled": true, "default_reason": "Active loan: credit risk review"}
+        }),
+    )
+    .await?;
+    for client in [&ana.id, &kauri.id] {
+        monitors::start(svc, tenant_id, client, StartRequest::default()).await?;
+    }
+    Ok(())
+}
+
+/// A feed line in its usual shape: the subject id first, then the rest.
+fn subject_first(mut record: serde_json::Value) -> String {
+    let subject = record["subject"].take();
+    if let Some(map) = record.as_object_mut() {
+        map.remove("subject");
+    }
+    let rest = record.to_string();
+    format!("{{\"subject\":{subject},{}", &rest[1..])
+}
+
+/// Two days of a small bureau feed: day one sets the baselines, day two brings Ana Smith a
+/// default and a credit enquiry and puts Kauri Holdings into liquidation. Subjects nobody
+/// monitors are in it too, as in a real feed.
+pub fn write_feed(root: &Path, day1: NaiveDate, day2: NaiveDate) -> std::io::Result<()> {
+    let kauri = |status: &str, insolvencies: serde_json::Value| {
+        json!({"subject": "CO-1234567", "kind": "company",
+               "company": {"name": "Kauri Holdings Ltd", "status": status, "registration_number": "1234567"},
+               "addresses": [{"line1": "1 Queen St", "city": "Auckland", "postcode": "1010", "country": "NZ"}],
+               "insolvencies": insolvencies})
+    };
+    let ana = |defaults: serde_json::Value, enquiries: serde_json::Value| {
+        json!({"subject": "IND-000123", "kind": "individual", "name": "Ana Smith", "dob": "1980-02-03",
+               "addresses": [{"line1": "12 Kauri St", "city": "Auckland", "postcode": "1010", "country": "NZ", "source": "utility:electricity", "reported": "2026-01-10"}],
+               "defaults": defaults,
+               "enquiries": enquiries,
+               "directorships": [], "shareholdings": []})
+    };
+    let other = |subject: &str, name: &str| {
+        json!({"subject": subject, "kind": "individual", "name": name,
+               "addresses": [{"line1": "3 Rimu Rd", "city": "Wellington", "postcode": "6011", "country": "NZ"}]})
+    };
+    let first_enquiry =
+        json!([{"enquirer": "Kiwi Bank", "product": "credit card", "date": day1.to_string()}]);
+    let days = [
+        (
+            day1,
+            vec![
+                kauri("registered", json!([])),
+                other("IND-000100", "Rua Tane"),
+                ana(json!([]), first_enquiry.clone()),
+                other("IND-000200", "Bo Li"),
+            ],
+        ),
+        (
+            day2,
+            vec![
+                kauri(
+                    "in liquidation",
+                    json!([{"type": "liquidation", "date": day2.to_string()}]),
+                ),
+                other("IND-000100", "Rua Tane"),
+                ana(
+                    json!([{"creditor": "Acme Finance", "amount_cents": 125000, "currency": "NZD", "date": day2.to_string()}]),
+                    json!([first_enquiry[0], {"enquirer": "Harbour Loans", "product": "personal loan", "date": day2.to_string()}]),
+                ),
+                other("IND-000200", "Bo Li"),
+            ],
+        ),
+    ];
+    for (day, records) in days {
+        let dir = root.join("feeds").join(day.to_string());
+        std::fs::create_dir_all(&dir)?;
+        let mut text = String::new();
+        for r in records {
+            text.push_str(&subject_first(r));
+            text.push('\n');
+        }
+        std::fs::write(dir.join("part-0000.ndjson"), text)?;
+    }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! clientwatch in one process on the embedded store: the partner API on localhost, e-mail and
 //! SMS into an outbox folder, no cloud and no emulator needed.
 //!
-//!   clientwatch-local [serve] [--addr 127.0.0.1:3000] [--data .local]
+//!   clientwatch-local [demo|serve|daily] (see USAGE)
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,28 +10,60 @@ use std::sync::Arc;
 mod demo;
 
 use anyhow::{Context, bail};
+use chrono::NaiveDate;
 use clientwatch::Services;
+use clientwatch::adapters::folder::FolderBlobs;
 use clientwatch::adapters::local::{self, LocalPaths};
 use clientwatch::domain::{clients, tenants};
+use clientwatch::monitoring::{self, run::Sources};
 use clientwatch::ports::{SystemClock, SystemIds};
 
-const USAGE: &str = "usage: clientwatch-local [serve] [--addr HOST:PORT] [--data DIR]";
+const USAGE: &str = "usage:
+  clientwatch-local [demo] [--addr HOST:PORT] [--data DIR]
+      seeds the demo tenant, runs two days of a demo bureau feed, then serves the API
+  clientwatch-local serve [--addr HOST:PORT] [--data DIR]
+      serves the API on the embedded store
+  clientwatch-local daily --date YYYY-MM-DD --feed DIR [--data DIR]
+      runs the daily monitoring of one day over DIR/feeds/YYYY-MM-DD/part-*.ndjson[.gz]";
 const DEMO_KEY_FILE: &str = "demo-api-key";
+const DEMO_FEED_DIR: &str = "demo-feed";
+
+#[derive(PartialEq)]
+enum Command {
+    Demo,
+    Serve,
+    Daily,
+}
 
 struct Options {
+    command: Command,
     addr: SocketAddr,
     data: PathBuf,
+    date: Option<NaiveDate>,
+    feed: Option<PathBuf>,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut options = Options {
+        command: Command::Demo,
         addr: "127.0.0.1:3000".parse()?,
         data: PathBuf::from(".local"),
+        date: None,
+        feed: None,
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let command = match args.peek().map(String::as_str) {
+        Some("demo") => Some(Command::Demo),
+        Some("serve") => Some(Command::Serve),
+        Some("daily") => Some(Command::Daily),
+        _ => None,
+    };
+    if let Some(command) = command {
+        options.command = command;
+        args.next();
+    }
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "serve" => {}
             "--addr" => {
                 let value = args.next().context(USAGE)?;
                 options.addr = value
@@ -39,12 +71,24 @@ fn options() -> anyhow::Result<Options> {
                     .with_context(|| format!("--addr {value:?} is not HOST:PORT"))?;
             }
             "--data" => options.data = args.next().context(USAGE)?.into(),
+            "--feed" => options.feed = Some(args.next().context(USAGE)?.into()),
+            "--date" => {
+                let value = args.next().context(USAGE)?;
+                options.date = Some(
+                    value
+                        .parse()
+                        .with_context(|| format!("--date {value:?} is not YYYY-MM-DD"))?,
+                );
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
+    }
+    if options.command == Command::Daily && (options.date.is_none() || options.feed.is_none()) {
+        bail!("daily needs --date and --feed\n{USAGE}");
     }
     Ok(options)
 }
@@ -77,6 +121,28 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn sources(feed_root: &Path, data: &Path) -> Sources {
+    Sources {
+        feeds: Arc::new(FolderBlobs::new(feed_root)),
+        state: Arc::new(FolderBlobs::new(data.join("state"))),
+    }
+}
+
+async fn daily(
+    services: &Services,
+    sources: &Sources,
+    day: NaiveDate,
+) -> anyhow::Result<monitoring::run::DayReport> {
+    let started = std::time::Instant::now();
+    let report = monitoring::run::run_day(services, sources, day, &mut |line: &str| {
+        println!("  {line}")
+    })
+    .await
+    .with_context(|| format!("the daily run of {day} failed"))?;
+    println!("  {day} done in {:.2} s", started.elapsed().as_secs_f64());
+    Ok(report)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     clientwatch::telemetry::init();
@@ -86,10 +152,35 @@ async fn main() -> anyhow::Result<()> {
     let data = options.data.canonicalize()?;
     let (services, _events) = local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
         .with_context(|| format!("cannot open the store in {}", data.display()))?;
+    let paths = LocalPaths::under(&data);
+    if options.command == Command::Daily {
+        let feed = options.feed.expect("checked");
+        let day = options.date.expect("checked");
+        println!("daily monitoring run of {day} over {}", feed.display());
+        daily(&services, &sources(&feed, &data), day).await?;
+        println!("digest e-mails: {}/mail", paths.outbox.display());
+        return Ok(());
+    }
     let key = demo_key(&services, &data).await?;
     let caller = tenants::authenticate(&services, &key)
         .await?
         .context("the demo key does not work")?;
+    if options.command == Command::Demo {
+        let today = chrono::Utc::now().date_naive();
+        let day1 = today - chrono::Days::new(1);
+        let feed = data.join(DEMO_FEED_DIR);
+        demo::write_feed(&feed, day1, today)
+            .with_context(|| format!("cannot write the demo feed in {}", feed.display()))?;
+        println!("the demo bureau feed: {}/feeds", feed.display());
+        let sources = sources(&feed, &data);
+        for day in [day1, today] {
+            daily(&services, &sources, day).await?;
+        }
+        println!(
+            "the monitoring digest is in {}/mail (newest .eml); hits: GET /v1/hits",
+            paths.outbox.display()
+        );
+    }
     let (clients, _) = clients::list(&services, &caller.tenant_id, 1, None).await?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
@@ -100,7 +191,6 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     let base = format!("http://{}", listener.local_addr()?);
-    let paths = LocalPaths::under(&data);
     println!("clientwatch is running locally");
     println!("  API:     {base}/v1  (routes in openapi.yaml)");
     println!("  store:   {}", paths.store.display());
@@ -123,6 +213,11 @@ async fn main() -> anyhow::Result<()> {
     println!("  curl -s {base}/v1/health");
     println!("  curl -s {auth} {base}/v1/tenant");
     println!("  curl -s {auth} {base}/v1/clients");
+    println!("  curl -s {auth} {base}/v1/hits");
+    println!(
+        "  curl -s {auth} '{base}/v1/usage?month={}'",
+        chrono::Utc::now().format("%Y-%m")
+    );
     if let Some(client) = clients.first() {
         let c = &client.id;
         println!("  curl -s {auth} {base}/v1/clients/{c}/contacts");

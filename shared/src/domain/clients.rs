@@ -492,7 +492,8 @@ pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64)
         .await?;
     if rest.items.len() > 1 {
         return Err(Error::Conflict(
-            "the client still has contacts, opportunities or a monitor; delete or stop those first".into(),
+            "the client still has contacts, opportunities or a monitor; delete or stop those first"
+                .into(),
         ));
     }
     let ops = vec![

@@ -350,6 +350,10 @@ mod tests {
         let lines: Vec<u64> = stats.bad_lines.iter().map(|b| b.line).collect();
         assert_eq!(lines, vec![2, 4, 5]);
         assert!(stats.bad_lines[1].message.contains("out of order"));
-        assert!(stats.bad_lines[2].message.contains("martian"), "{:?}", stats.bad_lines[2]);
+        assert!(
+            stats.bad_lines[2].message.contains("martian"),
+            "{:?}",
+            stats.bad_lines[2]
+        );
     }
 }

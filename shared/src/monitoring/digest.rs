@@ -19,9 +19,7 @@ use crate::Services;
 use crate::domain::clients::{self, Client};
 use crate::domain::tenants::{self, Tenant};
 use crate::domain::{Decimal2, Result};
-use crate::ports::{
-    Condition, DomainEvent, Email, Item, Key, Query, SortKey, TxOp,
-};
+use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey, TxOp};
 
 pub const HIT_EVENT: &str = "MonitoringHit";
 
@@ -67,7 +65,10 @@ pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
     let mut tenants: BTreeMap<String, Vec<Key>> = BTreeMap::new();
     for m in markers {
         if let Some((_, tenant)) = m.key.sk.split_once('#') {
-            tenants.entry(tenant.to_owned()).or_default().push(m.key.clone());
+            tenants
+                .entry(tenant.to_owned())
+                .or_default()
+                .push(m.key.clone());
         }
     }
     let mut out = Vec::new();
@@ -75,7 +76,9 @@ pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
         let digest = tenant_digest(svc, &tenant_id, day).await?;
         let left = all(
             svc,
-            Query::partition(hits::queue_pk(&tenant_id)).sk(through.clone()).limit(1),
+            Query::partition(hits::queue_pk(&tenant_id))
+                .sk(through.clone())
+                .limit(1),
         )
         .await?;
         if left.is_empty() {
@@ -126,7 +129,10 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
     result.withheld = hits.len() - result.hits;
     if !checkpoint.sent {
         svc.table
-            .put(Item::from_record(ck_key.clone(), &checkpoint)?, Condition::None)
+            .put(
+                Item::from_record(ck_key.clone(), &checkpoint)?,
+                Condition::None,
+            )
             .await?;
         let tenant = tenants::get(svc, tenant_id).await?;
         let clients = clients_of(svc, tenant_id, &hits).await?;
@@ -309,7 +315,11 @@ pub fn render(
     if withheld > 0 {
         let note = format!(
             "{withheld} more {} found but withheld, not billed: this month's cap of {} billed hits has been reached.",
-            if withheld == 1 { "hit was" } else { "hits were" },
+            if withheld == 1 {
+                "hit was"
+            } else {
+                "hits were"
+            },
             s.monitoring.monthly_cap.unwrap_or_default()
         );
         let _ = writeln!(text, "\n{note}");

@@ -349,7 +349,9 @@ impl FeedRecord {
     /// A company's name and status, normalised for comparison; empty for people.
     pub fn company_values(&self) -> (String, String) {
         match (&self.company, self.kind) {
-            (Some(c), SubjectKind::Company) => (c.name.trim().to_owned(), c.status.trim().to_owned()),
+            (Some(c), SubjectKind::Company) => {
+                (c.name.trim().to_owned(), c.status.trim().to_owned())
+            }
             _ => (String::new(), String::new()),
         }
     }

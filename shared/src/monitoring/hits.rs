@@ -91,7 +91,9 @@ pub fn gst(price: Decimal2, rate_percent: Decimal2) -> Decimal2 {
 }
 
 pub fn hit_id(tenant_id: &str, client_id: &str, subject: &str, fact: u64) -> String {
-    let digest = Sha256::digest(format!("{tenant_id}\u{1f}{client_id}\u{1f}{subject}\u{1f}{fact:016x}"));
+    let digest = Sha256::digest(format!(
+        "{tenant_id}\u{1f}{client_id}\u{1f}{subject}\u{1f}{fact:016x}"
+    ));
     hex::encode(&digest[..16])
 }
 
@@ -131,14 +133,20 @@ pub fn usage_key(tenant_id: &str, month: &str) -> Key {
 fn hit_item(tenant_id: &str, hit: &Hit) -> Result<Item> {
     Ok(Item::from_record(key(tenant_id, &hit.id), hit)?.with_index(
         Index::Gsi2,
-        IndexKey::new(listing(tenant_id), format!("{}#{}", found_key(hit.found_at), hit.id)),
+        IndexKey::new(
+            listing(tenant_id),
+            format!("{}#{}", found_key(hit.found_at), hit.id),
+        ),
     ))
 }
 
 fn hit_ops(tenant_id: &str, hit: &Hit) -> Result<[TxOp; 2]> {
     Ok([
         TxOp::Put(hit_item(tenant_id, hit)?, Condition::Absent),
-        TxOp::Put(Item::from_record(queue_key(tenant_id, hit), hit)?, Condition::Absent),
+        TxOp::Put(
+            Item::from_record(queue_key(tenant_id, hit), hit)?,
+            Condition::Absent,
+        ),
     ])
 }
 
@@ -179,7 +187,10 @@ fn usage_op(tenant_id: &str, month: &str, hits: &[Hit], cap: Option<u32>) -> TxO
     if let Some(cap) = cap
         && billed > 0
     {
-        update = update.when(Condition::Below("billed".into(), i64::from(cap) - billed + 1));
+        update = update.when(Condition::Below(
+            "billed".into(),
+            i64::from(cap) - billed + 1,
+        ));
     }
     TxOp::Update(usage_key(tenant_id, month), update)
 }
@@ -255,7 +266,12 @@ async fn one(
     // Past the cap: keep it, withheld.
     hit.billed = false;
     let mut ops = hit_ops(&tenant.id, &hit)?.to_vec();
-    ops.push(usage_op(&tenant.id, month, std::slice::from_ref(&hit), None));
+    ops.push(usage_op(
+        &tenant.id,
+        month,
+        std::slice::from_ref(&hit),
+        None,
+    ));
     match svc.table.transact(ops).await {
         Ok(()) => outcome.withheld += 1,
         Err(TableError::TransactionFailed { .. }) => outcome.duplicates += 1,
@@ -335,12 +351,15 @@ pub struct Usage {
 
 /// `YYYY-MM`, checked.
 pub fn parse_month(month: &str) -> Result<String> {
-    let ok = month.len() == 7
-        && NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok();
+    let ok =
+        month.len() == 7 && NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok();
     if ok {
         Ok(month.to_owned())
     } else {
-        Err(Error::invalid("month", "must be a month such as \"2026-11\""))
+        Err(Error::invalid(
+            "month",
+            "must be a month such as \"2026-11\"",
+        ))
     }
 }
 

@@ -101,7 +101,6 @@ impl Frequency {
     }
 }
 
-
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
@@ -168,7 +167,11 @@ fn without(mut w: Watchers, tenant_id: &str, client_id: &str) -> Watchers {
     w
 }
 
-async fn read_monitor(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Option<(Monitor, u64)>> {
+async fn read_monitor(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+) -> Result<Option<(Monitor, u64)>> {
     match svc.table.get(&monitor_key(tenant_id, client_id)).await? {
         Some(item) => Ok(Some((item.record()?, item.version))),
         None => Ok(None),
@@ -213,10 +216,11 @@ pub async fn start(
     request: StartRequest,
 ) -> Result<(Monitor, bool)> {
     let tenant = tenants::get(svc, tenant_id).await?;
-    let reason = match request
-        .reason
-        .as_deref()
-        .or(tenant.spec.monitoring.default_reason.as_deref())
+    let reason = match request.reason.as_deref().or(tenant
+        .spec
+        .monitoring
+        .default_reason
+        .as_deref())
     {
         Some(r) => text("reason", r, 200)?,
         None => {
@@ -383,7 +387,11 @@ pub struct BulkOutcome {
 
 /// Starts or stops monitoring for each client in turn; one client's failure does not stop the
 /// others.
-pub async fn bulk(svc: &Services, tenant_id: &str, request: BulkRequest) -> Result<Vec<BulkOutcome>> {
+pub async fn bulk(
+    svc: &Services,
+    tenant_id: &str,
+    request: BulkRequest,
+) -> Result<Vec<BulkOutcome>> {
     if request.client_ids.is_empty() || request.client_ids.len() > MAX_BULK {
         return Err(Error::invalid(
             "client_ids",

@@ -113,7 +113,11 @@ impl From<PartStats> for PartStatsView {
             first_seen: s.first_seen,
             new_facts: s.new_facts,
             bad: s.bad,
-            bad_lines: s.bad_lines.into_iter().map(|b| (b.line, b.message)).collect(),
+            bad_lines: s
+                .bad_lines
+                .into_iter()
+                .map(|b| (b.line, b.message))
+                .collect(),
         }
     }
 }
@@ -153,16 +157,19 @@ impl Recorder<'_> {
                 let due = w.frequency.due_on(self.day);
                 for fact in &change.facts {
                     if tenant.spec.monitoring.reports(fact.kind) {
-                        by_tenant.entry(w.tenant_id.clone()).or_default().push(Hit::new(
-                            &tenant,
-                            &w.client_id,
-                            &change.subject,
-                            &change.name,
-                            fact,
-                            self.day,
-                            due,
-                            now,
-                        ));
+                        by_tenant
+                            .entry(w.tenant_id.clone())
+                            .or_default()
+                            .push(Hit::new(
+                                &tenant,
+                                &w.client_id,
+                                &change.subject,
+                                &change.name,
+                                fact,
+                                self.day,
+                                due,
+                                now,
+                            ));
                     }
                 }
             }
@@ -239,7 +246,10 @@ pub async fn run_part(
         if !batch.is_empty() {
             tx.blocking_send(batch).map_err(|_| stopped())?;
         }
-        out.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        out.finish()?
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
         Ok(stats)
     });
 
@@ -387,7 +397,15 @@ pub async fn run_day(
         let s = &report.stats;
         progress(&format!(
             "{}: {} lines, {} unchanged, {} first seen, {} changed ({} new facts), {} hits, {} withheld, {} bad line(s)",
-            report.part, s.lines, s.unchanged, s.first_seen, s.changed, s.new_facts, report.hits, report.withheld, s.bad
+            report.part,
+            s.lines,
+            s.unchanged,
+            s.first_seen,
+            s.changed,
+            s.new_facts,
+            report.hits,
+            report.withheld,
+            s.bad
         ));
         for (line, message) in &s.bad_lines {
             progress(&format!("  {} line {line}: {message}", report.part));
@@ -401,8 +419,15 @@ pub async fn run_day(
             d.tenant_id,
             d.hits,
             d.withheld,
-            d.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+            d.note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         ));
     }
-    Ok(DayReport { day, parts, digests })
+    Ok(DayReport {
+        day,
+        parts,
+        digests,
+    })
 }

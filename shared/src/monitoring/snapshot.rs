@@ -133,7 +133,11 @@ impl<W: Write> Writer<W> {
 
     /// Appends an entry; entries must come in ascending subject order.
     pub fn write(&mut self, e: &Entry) -> io::Result<()> {
-        if self.last.as_deref().is_some_and(|last| last >= e.subject.as_str()) {
+        if self
+            .last
+            .as_deref()
+            .is_some_and(|last| last >= e.subject.as_str())
+        {
             return Err(corrupt(format!(
                 "baseline entries out of order at {:?}",
                 e.subject
