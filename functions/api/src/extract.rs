@@ -147,7 +147,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
         let params: PageParams = axum::extract::Query::try_from_uri(&parts.uri)
             .map_err(|e| ApiError::invalid("query", e.body_text()))?
             .0;
-        let limit = match params.limit {
+        Self::from_params(params.limit, params.cursor)
+    }
+}
+
+impl Page {
+    /// The page asked for by `limit` and `cursor`, checked; for lists with more parameters.
+    pub fn from_params(limit: Option<String>, cursor: Option<String>) -> Result<Self, ApiError> {
+        let limit = match limit {
             None => Self::DEFAULT,
             Some(raw) => match raw.parse::<usize>() {
                 Ok(n) if (1..=Self::MAX).contains(&n) => n,
@@ -159,8 +166,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
                 }
             },
         };
-        let cursor = params
-            .cursor
+        let cursor = cursor
             .filter(|c| !c.is_empty())
             .map(|c| Cursor::parse(&c))
             .transpose()

@@ -105,6 +105,26 @@ fn routes() -> Vec<Route> {
             opportunities::delete,
         ),
         route("/v1/sync/contacts", Method::POST, contacts::sync),
+        route("/v1/clients/{id}/monitoring", Method::GET, monitoring::get),
+        route(
+            "/v1/clients/{id}/monitoring",
+            Method::POST,
+            monitoring::start,
+        ),
+        route(
+            "/v1/clients/{id}/monitoring",
+            Method::DELETE,
+            monitoring::stop,
+        ),
+        route("/v1/monitoring/bulk", Method::POST, monitoring::bulk),
+        route("/v1/hits", Method::GET, monitoring::list_hits),
+        route("/v1/hits/{id}", Method::GET, monitoring::get_hit),
+        route(
+            "/v1/hits/{id}/acknowledge",
+            Method::POST,
+            monitoring::acknowledge,
+        ),
+        route("/v1/usage", Method::GET, monitoring::usage),
     ]
 }
 

@@ -173,9 +173,35 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    fn problem(&self) -> Problem<'_> {
+        let (status, slug, title) = self.kind();
+        let errors = match self {
+            ApiError::Invalid { field, message } => vec![FieldError {
+                field,
+                detail: message,
+            }],
+            _ => vec![],
+        };
+        Problem {
+            r#type: format!("/problems/{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: self.detail(),
+            request_id: request_id::current(),
+            errors,
+        }
+    }
+
+    /// The problem document alone, for a per-item result inside a larger answer.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(self.problem()).unwrap_or_default()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, slug, title) = self.kind();
+        let (status, slug, _) = self.kind();
         match &self {
             ApiError::Internal(cause) => tracing::error!(error = %cause, ?cause, "request failed"),
             ApiError::Unavailable(cause) => {
@@ -183,21 +209,7 @@ impl IntoResponse for ApiError {
             }
             _ => tracing::info!(status = status.as_u16(), problem = slug, "request refused"),
         }
-        let errors = match &self {
-            ApiError::Invalid { field, message } => vec![FieldError {
-                field,
-                detail: message,
-            }],
-            _ => vec![],
-        };
-        let problem = Problem {
-            r#type: format!("/problems/{slug}"),
-            title,
-            status: status.as_u16(),
-            detail: self.detail(),
-            request_id: request_id::current(),
-            errors,
-        };
+        let problem = self.problem();
         let mut response = (status, Json(problem)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));

@@ -216,24 +216,24 @@ pub async fn start(
     request: StartRequest,
 ) -> Result<(Monitor, bool)> {
     let tenant = tenants::get(svc, tenant_id).await?;
-    let reason = match request.reason.as_deref().or(tenant
-        .spec
-        .monitoring
-        .default_reason
-        .as_deref())
-    {
-        Some(r) => text("reason", r, 200)?,
-        None => {
-            return Err(Error::invalid(
-                "reason",
-                "is required: give a reason or set the tenant's monitoring.default_reason",
-            ));
-        }
-    };
     for _ in 0..ATTEMPTS {
         let client = clients::get(svc, tenant_id, client_id).await?;
         let subject = subject_of(svc, &tenant, &client).await?;
         let existing = read_monitor(svc, tenant_id, client_id).await?;
+        let reason = match request
+            .reason
+            .as_deref()
+            .or(existing.as_ref().map(|(m, _)| m.reason.as_str()))
+            .or(tenant.spec.monitoring.default_reason.as_deref())
+        {
+            Some(r) => text("reason", r, 200)?,
+            None => {
+                return Err(Error::invalid(
+                    "reason",
+                    "is required: give a reason or set the tenant's monitoring.default_reason",
+                ));
+            }
+        };
         let now = svc.clock.now();
         let frequency = request
             .frequency
@@ -242,7 +242,7 @@ pub async fn start(
         let monitor = Monitor {
             client_id: client_id.to_owned(),
             subject: subject.clone(),
-            reason: reason.clone(),
+            reason,
             frequency,
             started_at: existing.as_ref().map_or(now, |(m, _)| m.started_at),
             updated_at: now,
