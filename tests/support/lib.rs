@@ -153,6 +153,7 @@ pub enum Store {
 
 /// A store and a clock that the test controls; the embedded store's folder lives as long as it.
 pub struct Harness {
+    pub store: Store,
     pub table: Arc<dyn Table>,
     pub clock: Arc<FixedClock>,
     pub dir: TempDir,
@@ -178,7 +179,12 @@ impl Harness {
                 Arc::new(DynamoTable::new(client, name, clock.clone()))
             }
         };
-        Self { table, clock, dir }
+        Self {
+            store,
+            table,
+            clock,
+            dir,
+        }
     }
 
     /// Services over this harness's table: mail and SMS to an outbox folder, events recorded.

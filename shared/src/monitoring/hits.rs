@@ -227,6 +227,14 @@ pub async fn record(
             ops.extend(hit_ops(&tenant.id, hit)?);
         }
         ops.push(usage_op(&tenant.id, month, chunk, cap));
+        // A chunk larger than the whole cap cannot pass as one (an absent counter counts as
+        // below any limit); its hits go one by one.
+        if cap.is_some_and(|c| (c as usize) < chunk.len()) {
+            for hit in chunk {
+                one(svc, tenant, month, hit.clone(), cap, &mut outcome).await?;
+            }
+            continue;
+        }
         match svc.table.transact(ops).await {
             Ok(()) => outcome.recorded += chunk.len() as u64,
             Err(TableError::TransactionFailed { .. }) => {
@@ -251,7 +259,13 @@ async fn one(
 ) -> Result<()> {
     let mut ops = hit_ops(&tenant.id, &hit)?.to_vec();
     ops.push(usage_op(&tenant.id, month, std::slice::from_ref(&hit), cap));
-    match svc.table.transact(ops).await {
+    let result = if cap == Some(0) {
+        // Nothing may be billed; only whether the hit exists remains to be found out.
+        Err(TableError::TransactionFailed { failed: vec![2] })
+    } else {
+        svc.table.transact(ops).await
+    };
+    match result {
         Ok(()) => {
             outcome.recorded += 1;
             return Ok(());
