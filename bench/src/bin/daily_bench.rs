@@ -1,0 +1,267 @@
+//! The benchmark of the local daily run against what a user would otherwise do (DuckDB diffing
+//! the two days' files), in one run:
+//!
+//!   cargo run --release -p clientwatch-bench --bin daily_bench -- [--subjects 1000000]
+//!       [--changed 0.007] [--data bench/data] [--no-duckdb]
+//!
+//! It generates two feed days (kept for later runs), seeds a store in which every subject is
+//! monitored, then runs `clientwatch-local daily` for day 1 (baselines) and day 2 (the diff),
+//! each as a child process whose wall time and peak memory are measured, and DuckDB's diff of
+//! the same two days. The store seeding runs in a child of its own, so no process inherits
+//! another's memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clientwatch::adapters::local;
+use clientwatch::domain::clients::{self, ClientClass, ClientSpec, ClientTypeSpec};
+use clientwatch::domain::resource::Resource;
+use clientwatch::domain::tenants;
+use clientwatch::monitoring::monitors::{self, Frequency, Monitor, Watcher, Watchers};
+use clientwatch::ports::{Item, SystemClock, SystemIds};
+use clientwatch_bench::feedgen::{Encoding, Feed, FeedSpec};
+use clientwatch_bench::measure::{Measurement, measure};
+use serde_json::json;
+
+const START: &str = "2026-11-20";
+const SEED: u64 = 1;
+
+struct Options {
+    subjects: u64,
+    changed: f64,
+    data: PathBuf,
+    duckdb: bool,
+    seed_only: Option<PathBuf>,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        subjects: 1_000_000,
+        changed: 0.007,
+        data: PathBuf::from("bench/data"),
+        duckdb: true,
+        seed_only: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--subjects" => o.subjects = value()?.parse().context("--subjects")?,
+            "--changed" => o.changed = value()?.parse().context("--changed")?,
+            "--data" => o.data = value()?.into(),
+            "--no-duckdb" => o.duckdb = false,
+            "--seed-store" => o.seed_only = Some(value()?.into()),
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    Ok(o)
+}
+
+fn spec(o: &Options) -> anyhow::Result<Feed> {
+    let mut spec = FeedSpec::new(o.subjects, SEED, START.parse()?);
+    spec.changed_share = o.changed;
+    Ok(Feed::new(spec)?)
+}
+
+/// Seeds the store: one tenant with monitoring on, and for every subject a client, its
+/// monitor and the subject's watcher list, written in large batches.
+async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
+    let feed = spec(o)?;
+    let (svc, _) = local::services(store, Arc::new(SystemClock), Arc::new(SystemIds))?;
+    let (tenant, _) = tenants::bootstrap(&svc, "Benchmark Lender").await?;
+    tenants::update(
+        &svc,
+        &tenant.id,
+        tenant.version,
+        &json!({"alert_recipients": ["alerts@bench.example"],
+                "monitoring": {"enabled": true, "default_reason": "benchmark"}}),
+    )
+    .await?;
+    let mut types = Vec::new();
+    for class in [ClientClass::Individual, ClientClass::Company] {
+        let spec = ClientTypeSpec {
+            name: format!("{class:?}"),
+            class,
+            use_bureau_monitoring: true,
+        };
+        types.push(clients::create_type(&svc, &tenant.id, spec).await?);
+    }
+    let now = chrono::Utc::now();
+    let mut batch = Vec::with_capacity(30_000);
+    for ordinal in 0..o.subjects {
+        let subject = feed.subject_id(ordinal);
+        let company = subject.starts_with("CMP");
+        let identity = if company {
+            json!({"kind": "company", "name": format!("Company {ordinal}")})
+        } else {
+            json!({"kind": "individual", "first_name": "Person", "last_name": format!("{ordinal}")})
+        };
+        let client_spec: ClientSpec = serde_json::from_value(json!({
+            "client_type_id": types[usize::from(company)].id,
+            "identity": identity,
+            "bureau_subject_id": subject,
+            "external_refs": {"loan_system": format!("L-{ordinal}")},
+        }))?;
+        let client = Resource {
+            id: format!("c{ordinal:09}"),
+            spec: client_spec,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        batch.push(client.item(clients::key(&tenant.id, &client.id))?);
+        let monitor = Monitor {
+            client_id: client.id.clone(),
+            subject: subject.clone(),
+            reason: "benchmark".into(),
+            frequency: Frequency::Daily,
+            started_at: now,
+            updated_at: now,
+        };
+        batch.push(Item::from_record(
+            monitors::monitor_key(&tenant.id, &client.id),
+            &monitor,
+        )?);
+        let watchers = Watchers {
+            watchers: vec![Watcher {
+                tenant_id: tenant.id.clone(),
+                client_id: client.id.clone(),
+                frequency: Frequency::Daily,
+            }],
+        };
+        batch.push(Item::from_record(monitors::watchers_key(&subject), &watchers)?);
+        if batch.len() >= 30_000 {
+            svc.table.batch_put(std::mem::take(&mut batch)).await?;
+        }
+    }
+    if !batch.is_empty() {
+        svc.table.batch_put(batch).await?;
+    }
+    Ok(())
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn checked(what: &str, m: Measurement) -> anyhow::Result<Measurement> {
+    if !m.status.success() {
+        bail!("{what} failed ({}):\n{}", m.status, m.stdout_text());
+    }
+    Ok(m)
+}
+
+fn main() -> anyhow::Result<()> {
+    let o = options()?;
+    if let Some(store) = &o.seed_only {
+        let runtime = tokio::runtime::Runtime::new()?;
+        return runtime.block_on(seed_store(&o, store));
+    }
+    let feed = spec(&o)?;
+    let root = o.data.join(format!("feed-{}-{}", o.subjects, o.changed));
+    let days: Vec<NaiveDate> = vec![feed.date_of(1)?, feed.date_of(2)?];
+    let marker = root.join("complete");
+    if !marker.exists() {
+        println!("generating {} subjects × 2 days into {}", o.subjects, root.display());
+        let mut day = feed.day(1)?;
+        for _ in 0..2 {
+            day.write_to(&root, Encoding::Plain)?;
+            day.advance()?;
+        }
+        std::fs::write(&marker, "")?;
+    }
+    let truth = feed.changes(2)?;
+    let store = o.data.join(format!("store-{}-{}", o.subjects, o.changed));
+    if store.exists() {
+        std::fs::remove_dir_all(&store)?;
+    }
+    let me = std::env::current_exe()?;
+    let local_bin = me.with_file_name("clientwatch-local");
+    if !local_bin.exists() {
+        bail!(
+            "{} is missing: build it first (cargo build --release -p clientwatch-local)",
+            local_bin.display()
+        );
+    }
+    println!("seeding a store in which all {} subjects are monitored", o.subjects);
+    let seeded = checked(
+        "seeding",
+        measure(
+            Command::new(&me)
+                .args(["--subjects", &o.subjects.to_string()])
+                .args(["--changed", &o.changed.to_string()])
+                .arg("--seed-store")
+                .arg(&store),
+        )?,
+    )?;
+    println!("  seeded in {:.1} s", seeded.wall.as_secs_f64());
+
+    let mut runs = Vec::new();
+    for day in &days {
+        let m = checked(
+            "the daily run",
+            measure(
+                Command::new(&local_bin)
+                    .arg("daily")
+                    .args(["--date", &day.to_string()])
+                    .arg("--feed")
+                    .arg(&root)
+                    .arg("--data")
+                    .arg(&store)
+                    .env("RUST_LOG", "warn"),
+            )?,
+        )?;
+        print!("{}", m.stdout_text());
+        runs.push(m);
+    }
+    let diff = &runs[1];
+    let secs = diff.wall.as_secs_f64();
+    println!();
+    println!("subjects: {}   changed on day 2: {} ({} new facts)", o.subjects, truth.subjects.len(), truth.facts.total());
+    println!("| step | wall s | peak MiB | records/s |");
+    println!("|---|---|---|---|");
+    println!(
+        "| clientwatch day 1 (baselines) | {:.2} | {:.0} | {:.0} |",
+        runs[0].wall.as_secs_f64(),
+        mib(runs[0].peak_rss_kib),
+        o.subjects as f64 / runs[0].wall.as_secs_f64()
+    );
+    println!(
+        "| clientwatch day 2 (diff, hits, digest) | {secs:.2} | {:.0} | {:.0} |",
+        mib(diff.peak_rss_kib),
+        o.subjects as f64 / secs
+    );
+    if o.duckdb {
+        let setup = Command::new("bench/setup.sh").status()?;
+        if !setup.success() {
+            bail!("bench/setup.sh failed");
+        }
+        let m = checked(
+            "the DuckDB diff",
+            measure(
+                Command::new(".venv-bench/bin/python")
+                    .arg("bench/duckdb_diff.py")
+                    .arg(root.join("feeds").join(days[0].to_string()))
+                    .arg(root.join("feeds").join(days[1].to_string())),
+            )?,
+        )?;
+        let result: serde_json::Value = serde_json::from_str(m.stdout_text().trim())?;
+        let duck = m.wall.as_secs_f64();
+        println!(
+            "| DuckDB FULL OUTER JOIN diff (whole process; {} s in the query) | {duck:.2} | {:.0} | {:.0} |",
+            result["seconds"],
+            mib(m.peak_rss_kib),
+            o.subjects as f64 / duck
+        );
+        println!();
+        println!(
+            "ratio clientwatch day 2 / DuckDB: {:.2} (DuckDB found {} changed subjects)",
+            secs / duck,
+            result["changed"]
+        );
+    }
+    Ok(())
+}
