@@ -132,7 +132,10 @@ async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
                 frequency: Frequency::Daily,
             }],
         };
-        batch.push(Item::from_record(monitors::watchers_key(&subject), &watchers)?);
+        batch.push(Item::from_record(
+            monitors::watchers_key(&subject),
+            &watchers,
+        )?);
         if batch.len() >= 30_000 {
             svc.table.batch_put(std::mem::take(&mut batch)).await?;
         }
@@ -165,7 +168,11 @@ fn main() -> anyhow::Result<()> {
     let days: Vec<NaiveDate> = vec![feed.date_of(1)?, feed.date_of(2)?];
     let marker = root.join("complete");
     if !marker.exists() {
-        println!("generating {} subjects × 2 days into {}", o.subjects, root.display());
+        println!(
+            "generating {} subjects × 2 days into {}",
+            o.subjects,
+            root.display()
+        );
         let mut day = feed.day(1)?;
         for _ in 0..2 {
             day.write_to(&root, Encoding::Plain)?;
@@ -186,7 +193,10 @@ fn main() -> anyhow::Result<()> {
             local_bin.display()
         );
     }
-    println!("seeding a store in which all {} subjects are monitored", o.subjects);
+    println!(
+        "seeding a store in which all {} subjects are monitored",
+        o.subjects
+    );
     let seeded = checked(
         "seeding",
         measure(
@@ -220,7 +230,12 @@ fn main() -> anyhow::Result<()> {
     let diff = &runs[1];
     let secs = diff.wall.as_secs_f64();
     println!();
-    println!("subjects: {}   changed on day 2: {} ({} new facts)", o.subjects, truth.subjects.len(), truth.facts.total());
+    println!(
+        "subjects: {}   changed on day 2: {} ({} new facts)",
+        o.subjects,
+        truth.subjects.len(),
+        truth.facts.total()
+    );
     println!("| step | wall s | peak MiB | records/s |");
     println!("|---|---|---|---|");
     println!(
