@@ -1,6 +1,6 @@
-//! What the cross-function tests share: the local AWS emulator's clients, a fresh table per
-//! test (so tests run in parallel), the embedded store in a temporary folder, and read-back of
-//! what the emulator "sent".
+//! What the cross-function tests share: the local AWS emulator's clients, a fresh table and a
+//! fresh bucket per test (so tests run in parallel), the embedded store in a temporary folder,
+//! and read-back of what the emulator "sent".
 
 use std::sync::Arc;
 
@@ -57,6 +57,24 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
         .load()
         .await
+}
+
+/// An S3 client for the emulator, built as production builds it: with an endpoint configured,
+/// the bucket goes in the path, which the emulator needs.
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    clientwatch::adapters::aws::s3_client(&sdk_config().await)
+}
+
+/// Creates a new, empty bucket and returns its name.
+pub async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
+    let name = unique("b");
+    client
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("bucket created");
+    name
 }
 
 /// A unique name for a per-test resource.

@@ -15,6 +15,18 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
+/// The S3 client. Against a custom endpoint (`AWS_ENDPOINT_URL`, or `AWS_ENDPOINT_URL_S3`) the
+/// bucket goes in the path, as emulators expect; real S3 keeps its virtual-hosted buckets.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let custom_endpoint =
+        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(custom_endpoint)
+            .build(),
+    )
+}
+
 /// Every port on its AWS adapter, as a Lambda function uses them.
 pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
     let clock = Arc::new(SystemClock);

@@ -96,7 +96,11 @@ impl Blobs for FolderBlobs {
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
         let path = self.path(key)?;
         match tokio::fs::File::open(&path).await {
-            Ok(file) => Ok(Some(Box::pin(file))),
+            Ok(file) => {
+                // A folder opens too, but names no object: it only begins other keys.
+                let meta = file.metadata().await.map_err(BlobError::unavailable)?;
+                Ok(meta.is_file().then(|| Box::pin(file) as BlobReader))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(BlobError::unavailable(e)),
         }

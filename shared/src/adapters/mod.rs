@@ -10,5 +10,6 @@ pub mod local;
 pub mod outbox;
 pub mod recorder;
 pub mod retry;
+pub mod s3;
 pub mod ses;
 pub mod sns;
