@@ -1,6 +1,9 @@
 //! Configuration, read from the environment once at start-up. Everything missing or malformed
 //! is reported together, so a misconfigured function fails its cold start with one clear
 //! message instead of failing its first request.
+//!
+//! [`Config`] is what every function needs; [`MonitoringConfig`] is read only by the functions
+//! of the daily run, so the API does not start needing the feed buckets.
 
 use std::fmt;
 
@@ -29,6 +32,45 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// Every problem found, in the order the variables were read.
+    pub fn problems(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// Both configurations, or one error naming the problems of both.
+pub fn both<A, B>(
+    a: Result<A, ConfigError>,
+    b: Result<B, ConfigError>,
+) -> Result<(A, B), ConfigError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(ConfigError(
+            a.err()
+                .into_iter()
+                .chain(b.err())
+                .flat_map(|e| e.0)
+                .collect(),
+        )),
+    }
+}
+
+/// Reads a required variable: its trimmed value, or a problem noted and an empty string.
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+    name: &str,
+) -> String {
+    match lookup(name).filter(|v| !v.trim().is_empty()) {
+        Some(v) => v.trim().to_owned(),
+        None => {
+            problems.push(format!("{name} is not set"));
+            String::new()
+        }
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -36,16 +78,9 @@ impl Config {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
-        let mut required = |name: &str| match lookup(name).filter(|v| !v.trim().is_empty()) {
-            Some(v) => v.trim().to_owned(),
-            None => {
-                problems.push(format!("{name} is not set"));
-                String::new()
-            }
-        };
-        let table_name = required("TABLE_NAME");
-        let event_bus_name = required("EVENT_BUS_NAME");
-        let mail_from_raw = required("MAIL_FROM");
+        let table_name = required(&lookup, &mut problems, "TABLE_NAME");
+        let event_bus_name = required(&lookup, &mut problems, "EVENT_BUS_NAME");
+        let mail_from_raw = required(&lookup, &mut problems, "MAIL_FROM");
         let mail_from = match EmailAddress::parse(&mail_from_raw) {
             Ok(address) => Some(address),
             Err(e) if !mail_from_raw.is_empty() => {
@@ -75,17 +110,69 @@ impl Config {
     }
 }
 
+/// The daily run's settings: where the bureau's feed arrives and where baselines are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitoringConfig {
+    /// `FEED_BUCKET`: the S3 bucket the bureau's feed parts arrive in (`feeds/YYYY-MM-DD/`).
+    pub feed_bucket: String,
+    /// `STATE_BUCKET`: the S3 bucket holding the baselines between runs.
+    pub state_bucket: String,
+    /// `FEED_TIME_ZONE`: the IANA zone whose calendar names the feed's days (default
+    /// `Pacific/Auckland`); a run fired at an instant monitors that instant's date there.
+    pub feed_time_zone: chrono_tz::Tz,
+}
+
+pub const DEFAULT_FEED_TIME_ZONE: chrono_tz::Tz = chrono_tz::Pacific::Auckland;
+
+impl MonitoringConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let feed_bucket = required(&lookup, &mut problems, "FEED_BUCKET");
+        let state_bucket = required(&lookup, &mut problems, "STATE_BUCKET");
+        let feed_time_zone = match lookup("FEED_TIME_ZONE").filter(|v| !v.trim().is_empty()) {
+            None => DEFAULT_FEED_TIME_ZONE,
+            Some(zone) => zone.trim().parse().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "FEED_TIME_ZONE {zone:?} is not an IANA time zone such as \"Pacific/Auckland\""
+                ));
+                DEFAULT_FEED_TIME_ZONE
+            }),
+        };
+        if problems.is_empty() {
+            Ok(Self {
+                feed_bucket,
+                state_bucket,
+                feed_time_zone,
+            })
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        move |name| vars.get(name).cloned()
+    }
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(lookup(vars))
+    }
+
+    fn monitoring(vars: &[(&str, &str)]) -> Result<MonitoringConfig, ConfigError> {
+        MonitoringConfig::from_lookup(lookup(vars))
     }
 
     #[test]
@@ -109,6 +196,71 @@ mod tests {
         assert!(
             message.contains("MAIL_FROM is not a valid e-mail"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn the_api_config_does_not_need_the_monitoring_variables() {
+        let config = from(&[
+            ("TABLE_NAME", "clientwatch"),
+            ("EVENT_BUS_NAME", "default"),
+            ("MAIL_FROM", "alerts@example.com"),
+        ]);
+        assert!(config.is_ok());
+    }
+
+    #[test]
+    fn monitoring_config_defaults_the_feed_time_zone_to_auckland() {
+        let config = monitoring(&[
+            ("FEED_BUCKET", " clientwatch-feed "),
+            ("STATE_BUCKET", "clientwatch-state"),
+        ])
+        .unwrap();
+        assert_eq!(config.feed_bucket, "clientwatch-feed");
+        assert_eq!(config.state_bucket, "clientwatch-state");
+        assert_eq!(config.feed_time_zone, chrono_tz::Pacific::Auckland);
+    }
+
+    #[test]
+    fn monitoring_config_reads_an_iana_feed_time_zone() {
+        let config = monitoring(&[
+            ("FEED_BUCKET", "f"),
+            ("STATE_BUCKET", "s"),
+            ("FEED_TIME_ZONE", "Australia/Sydney"),
+        ])
+        .unwrap();
+        assert_eq!(config.feed_time_zone, chrono_tz::Australia::Sydney);
+    }
+
+    #[test]
+    fn every_missing_or_bad_monitoring_variable_is_named_at_once() {
+        let err =
+            monitoring(&[("STATE_BUCKET", "  "), ("FEED_TIME_ZONE", "Mars/Olympus")]).unwrap_err();
+        assert_eq!(
+            err.problems(),
+            [
+                "FEED_BUCKET is not set",
+                "STATE_BUCKET is not set",
+                "FEED_TIME_ZONE \"Mars/Olympus\" is not an IANA time zone such as \"Pacific/Auckland\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn both_configs_report_their_problems_together() {
+        let vars = [("TABLE_NAME", "clientwatch"), ("FEED_BUCKET", "f")];
+        let err = both(
+            Config::from_lookup(lookup(&vars)),
+            MonitoringConfig::from_lookup(lookup(&vars)),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.problems(),
+            [
+                "EVENT_BUS_NAME is not set",
+                "MAIL_FROM is not set",
+                "STATE_BUCKET is not set",
+            ]
         );
     }
 }

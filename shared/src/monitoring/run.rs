@@ -203,8 +203,7 @@ pub async fn run_part(
     let previous_day = generations(sources, &part)
         .await?
         .into_iter()
-        .filter(|(d, _)| *d < day)
-        .next_back();
+        .rfind(|(d, _)| *d < day);
     let previous = match &previous_day {
         Some((_, key)) => sources.state.open(key).await?,
         None => None,
@@ -339,7 +338,9 @@ pub fn part_events(svc: &Services, plan: &Plan) -> Vec<crate::ports::DomainEvent
 }
 
 /// Records a part as done; true when it was the plan's last part (the caller then starts the
-/// digest). A part reported twice counts once.
+/// digest). A part reported twice counts once; a part reported again answers true when the
+/// plan is complete, because the worker that completed it may have failed to start the digest
+/// and its retry must start it (a digest run twice sends nothing twice).
 pub async fn part_done(
     svc: &Services,
     day: NaiveDate,
@@ -360,7 +361,10 @@ pub async fn part_done(
     ];
     match svc.table.transact(ops).await {
         Ok(()) => {}
-        Err(TableError::TransactionFailed { .. }) => return Ok(false),
+        // Only the plan's condition failed: the run was replaced by a newer plan of the day.
+        Err(TableError::TransactionFailed { failed }) if !failed.contains(&0) => return Ok(false),
+        // The part was recorded before: a retry; answer from the plan as it stands.
+        Err(TableError::TransactionFailed { .. }) => {}
         Err(e) => return Err(e.into()),
     }
     let plan = svc
@@ -370,7 +374,7 @@ pub async fn part_done(
         .ok_or(Error::NotFound("plan"))?;
     let done = plan.data.get("done").and_then(|v| v.as_u64()).unwrap_or(0);
     let parts: Plan = plan.record()?;
-    Ok(done as usize >= parts.parts.len())
+    Ok(parts.run_id == run_id && done as usize >= parts.parts.len())
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -1,0 +1,312 @@
+//! What the daily-run function is asked to do, read from its raw invocation payload. Pure: no
+//! clock and no I/O, so every shape is unit-tested.
+//!
+//! - The schedule: EventBridge Scheduler's `{"time": "<RFC 3339>"}`, or a classic EventBridge
+//!   "Scheduled Event" (its top-level `time`). Day D is the date of that instant in the feed's
+//!   time zone, so a run fired at 06:00 in Auckland monitors Auckland's today even though UTC
+//!   is still on yesterday.
+//! - A replay of one day, invoked by hand: `{"day": "YYYY-MM-DD"}`.
+//! - The run's own EventBridge events, told apart by `detail-type`: `FeedPartReady`
+//!   (`{day, run_id, part}`) and `FeedPartsDone` (`{day, run_id}`).
+
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+use clientwatch::monitoring::run::{PART_READY, PARTS_DONE};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// The classic EventBridge schedule's `detail-type`.
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+
+const EXPECTED: &str = "expected {\"time\": \"<RFC 3339>\"} (the schedule), {\"day\": \"YYYY-MM-DD\"} \
+     (a replay), or an EventBridge event whose detail-type is \"Scheduled Event\", \
+     \"FeedPartReady\" or \"FeedPartsDone\"";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Plan day D and fan its feed parts out.
+    Plan { day: NaiveDate },
+    /// Diff one feed part of a planned run.
+    Part {
+        day: NaiveDate,
+        run_id: String,
+        part: String,
+    },
+    /// Every part of the run is done: send day D's digests.
+    Digest { day: NaiveDate, run_id: String },
+}
+
+/// The payload is none of the inputs; retrying it cannot help.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a daily-run input: {0}")]
+pub struct InputError(pub String);
+
+fn bad(message: impl Into<String>) -> InputError {
+    InputError(message.into())
+}
+
+#[derive(Deserialize)]
+struct PartReady {
+    day: NaiveDate,
+    run_id: String,
+    part: String,
+}
+
+#[derive(Deserialize)]
+struct PartsDone {
+    day: NaiveDate,
+    run_id: String,
+}
+
+/// Reads an invocation payload; `zone` is the feed's time zone.
+pub fn parse(event: &Value, zone: Tz) -> Result<Input, InputError> {
+    let Some(object) = event.as_object() else {
+        return Err(bad(format!("the payload is not a JSON object; {EXPECTED}")));
+    };
+    let detail_type = match object.get("detail-type") {
+        None => return manual(object, zone),
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => return Err(bad("detail-type is not a string")),
+    };
+    match detail_type {
+        SCHEDULED_EVENT => {
+            let time = object
+                .get("time")
+                .ok_or_else(|| bad("the Scheduled Event has no time"))?;
+            Ok(Input::Plan {
+                day: day_at(time, zone)?,
+            })
+        }
+        PART_READY => {
+            let PartReady { day, run_id, part } = detail(object, detail_type)?;
+            if !part.starts_with(&format!("feeds/{day}/")) {
+                return Err(bad(format!(
+                    "{PART_READY} part {part:?} is not under feeds/{day}/"
+                )));
+            }
+            Ok(Input::Part { day, run_id, part })
+        }
+        PARTS_DONE => {
+            let PartsDone { day, run_id } = detail(object, detail_type)?;
+            Ok(Input::Digest { day, run_id })
+        }
+        other => Err(bad(format!("unexpected detail-type {other:?}; {EXPECTED}"))),
+    }
+}
+
+/// The schedule's `{"time"}` or a replay's `{"day"}`; anything else is refused, so a mistyped
+/// replay does not quietly run today.
+fn manual(object: &Map<String, Value>, zone: Tz) -> Result<Input, InputError> {
+    let unknown: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !["time", "day"].contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(bad(format!("unknown field(s) {unknown:?}; {EXPECTED}")));
+    }
+    match (object.get("time"), object.get("day")) {
+        (Some(time), None) => Ok(Input::Plan {
+            day: day_at(time, zone)?,
+        }),
+        (None, Some(Value::String(day))) => {
+            let day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map_err(|e| bad(format!("day {day:?} is not a YYYY-MM-DD date: {e}")))?;
+            Ok(Input::Plan { day })
+        }
+        (None, Some(_)) => Err(bad("day must be a \"YYYY-MM-DD\" string")),
+        (Some(_), Some(_)) => Err(bad("give either time or day, not both")),
+        (None, None) => Err(bad(EXPECTED)),
+    }
+}
+
+/// The calendar date of an RFC 3339 instant in `zone`.
+fn day_at(time: &Value, zone: Tz) -> Result<NaiveDate, InputError> {
+    let Value::String(time) = time else {
+        return Err(bad("time must be an RFC 3339 string"));
+    };
+    let instant = DateTime::parse_from_rfc3339(time)
+        .map_err(|e| bad(format!("time {time:?} is not an RFC 3339 instant: {e}")))?;
+    Ok(instant.with_timezone(&zone).date_naive())
+}
+
+fn detail<T: DeserializeOwned>(
+    object: &Map<String, Value>,
+    detail_type: &str,
+) -> Result<T, InputError> {
+    let detail = object
+        .get("detail")
+        .ok_or_else(|| bad(format!("the {detail_type} event has no detail")))?;
+    T::deserialize(detail).map_err(|e| bad(format!("the {detail_type} detail is not valid: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const AUCKLAND: Tz = chrono_tz::Pacific::Auckland;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn error(event: Value) -> String {
+        parse(&event, AUCKLAND).unwrap_err().to_string()
+    }
+
+    /// An event as EventBridge delivers it to a rule's Lambda target.
+    fn bus_event(detail_type: &str, detail: Value) -> Value {
+        json!({
+            "version": "0",
+            "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": detail_type,
+            "source": "clientwatch",
+            "account": "111122223333",
+            "time": "2026-11-19T17:05:00Z",
+            "region": "ap-southeast-2",
+            "resources": [],
+            "detail": detail
+        })
+    }
+
+    #[test]
+    fn the_scheduler_time_names_the_day_in_auckland_while_utc_is_still_on_the_day_before() {
+        // 17:00 UTC on the 19th is 06:00 on the 20th in Auckland (NZDT, +13).
+        let input = parse(&json!({"time": "2026-11-19T17:00:00Z"}), AUCKLAND).unwrap();
+        assert_eq!(
+            input,
+            Input::Plan {
+                day: day("2026-11-20")
+            }
+        );
+    }
+
+    #[test]
+    fn the_same_instant_is_the_day_before_in_a_zone_behind_it() {
+        let input = parse(
+            &json!({"time": "2026-11-19T17:00:00Z"}),
+            chrono_tz::America::New_York,
+        )
+        .unwrap();
+        assert_eq!(
+            input,
+            Input::Plan {
+                day: day("2026-11-19")
+            }
+        );
+    }
+
+    #[test]
+    fn a_classic_scheduled_event_uses_its_time() {
+        let mut event = bus_event("Scheduled Event", json!({}));
+        event["source"] = json!("aws.events");
+        event["time"] = json!("2026-06-30T18:00:00Z");
+        // 18:00 UTC on 30 June is 06:00 on 1 July in Auckland (NZST, +12).
+        assert_eq!(
+            parse(&event, AUCKLAND).unwrap(),
+            Input::Plan {
+                day: day("2026-07-01")
+            }
+        );
+    }
+
+    #[test]
+    fn a_replay_names_its_day() {
+        assert_eq!(
+            parse(&json!({"day": "2026-11-20"}), AUCKLAND).unwrap(),
+            Input::Plan {
+                day: day("2026-11-20")
+            }
+        );
+    }
+
+    #[test]
+    fn a_feed_part_ready_event_names_day_run_and_part() {
+        let event = bus_event(
+            "FeedPartReady",
+            json!({"day": "2026-11-20", "run_id": "r1", "part": "feeds/2026-11-20/part-0001.ndjson.gz"}),
+        );
+        assert_eq!(
+            parse(&event, AUCKLAND).unwrap(),
+            Input::Part {
+                day: day("2026-11-20"),
+                run_id: "r1".into(),
+                part: "feeds/2026-11-20/part-0001.ndjson.gz".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_feed_parts_done_event_names_day_and_run() {
+        let event = bus_event(
+            "FeedPartsDone",
+            json!({"day": "2026-11-20", "run_id": "r1"}),
+        );
+        assert_eq!(
+            parse(&event, AUCKLAND).unwrap(),
+            Input::Digest {
+                day: day("2026-11-20"),
+                run_id: "r1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_part_of_another_day_is_refused() {
+        let event = bus_event(
+            "FeedPartReady",
+            json!({"day": "2026-11-20", "run_id": "r1", "part": "baselines/part-0001/2026-11-19.base"}),
+        );
+        assert!(error(event).contains("is not under feeds/2026-11-20/"));
+    }
+
+    #[test]
+    fn a_detail_without_its_run_id_is_refused_naming_the_field() {
+        let message = error(bus_event("FeedPartsDone", json!({"day": "2026-11-20"})));
+        assert!(
+            message.contains("FeedPartsDone detail is not valid"),
+            "{message}"
+        );
+        assert!(message.contains("run_id"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_detail_type_is_refused_by_name() {
+        let message = error(bus_event("MonitoringHit", json!({})));
+        assert!(
+            message.contains("unexpected detail-type \"MonitoringHit\""),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn bad_times_and_days_are_refused_with_what_was_wrong() {
+        assert!(error(json!({"time": "yesterday"})).contains("not an RFC 3339 instant"));
+        assert!(error(json!({"time": 1763571600})).contains("time must be an RFC 3339 string"));
+        assert!(error(json!({"day": "20/11/2026"})).contains("not a YYYY-MM-DD date"));
+        assert!(error(json!({"day": "2026-02-30"})).contains("not a YYYY-MM-DD date"));
+        assert!(
+            error(json!({"time": "2026-11-19T17:00:00Z", "day": "2026-11-20"}))
+                .contains("either time or day")
+        );
+    }
+
+    #[test]
+    fn other_payloads_are_refused_saying_what_is_expected() {
+        for payload in [
+            json!({}),
+            json!({"date": "2026-11-20"}),
+            json!("2026-11-20"),
+            json!(null),
+        ] {
+            let message = error(payload.clone());
+            assert!(message.starts_with("not a daily-run input: "), "{message}");
+            assert!(
+                message.contains("{\"day\": \"YYYY-MM-DD\"}"),
+                "{payload}: {message}"
+            );
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The daily monitoring run on Lambda. One binary, three steps, told apart by the input
+//! ([`input::parse`]):
+//!
+//! 1. the schedule (or a replay of a day) plans day D and publishes one `FeedPartReady` event
+//!    per feed part;
+//! 2. each `FeedPartReady` diffs its part, records it done, and the part that completes the
+//!    plan publishes `FeedPartsDone`;
+//! 3. `FeedPartsDone` sends day D's digests.
+//!
+//! Every step is idempotent (see `clientwatch::monitoring::run`), so a failed step returns its
+//! error and Lambda's retries, then the dead-letter queue, take over.
+
+pub mod input;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use clientwatch::Services;
+use clientwatch::domain::Error as DomainError;
+use clientwatch::monitoring::digest;
+use clientwatch::monitoring::run::{self, PARTS_DONE, PartReport, Sources};
+use clientwatch::ports::{DomainEvent, PublishError};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+pub use input::{Input, InputError};
+
+/// What the handler needs, built once per cold start.
+pub struct DailyRun {
+    pub svc: Services,
+    pub sources: Sources,
+    /// The zone whose calendar names the feed's days.
+    pub feed_time_zone: Tz,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{step} of {day} failed")]
+    Step {
+        step: &'static str,
+        day: NaiveDate,
+        #[source]
+        source: DomainError,
+    },
+    #[error("publishing {what} for {day} failed")]
+    Publish {
+        what: &'static str,
+        day: NaiveDate,
+        #[source]
+        source: PublishError,
+    },
+}
+
+impl RunError {
+    /// Whether a retry may succeed: a payload that is no input never will.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, RunError::Input(_))
+    }
+
+    /// The message with every cause after it, as Lambda records it.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            message.push_str(": ");
+            message.push_str(&c.to_string());
+            cause = c.source();
+        }
+        message
+    }
+}
+
+impl From<RunError> for lambda_runtime::Diagnostic {
+    fn from(e: RunError) -> Self {
+        let error_type = match &e {
+            RunError::Input(_) => "InvalidInput",
+            RunError::Step { .. } => "StepFailed",
+            RunError::Publish { .. } => "PublishFailed",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.full_message(),
+        }
+    }
+}
+
+fn step(step: &'static str, day: NaiveDate) -> impl FnOnce(DomainError) -> RunError {
+    move |source| RunError::Step { step, day, source }
+}
+
+fn publish(what: &'static str, day: NaiveDate) -> impl FnOnce(PublishError) -> RunError {
+    move |source| RunError::Publish { what, day, source }
+}
+
+impl DailyRun {
+    /// Handles one invocation; the answer summarises what was done (a replay's caller sees it).
+    pub async fn handle(&self, event: Value) -> Result<Value, RunError> {
+        let result = match input::parse(&event, self.feed_time_zone) {
+            Ok(Input::Plan { day }) => self.plan(day).await,
+            Ok(Input::Part { day, run_id, part }) => self.part(day, &run_id, &part).await,
+            Ok(Input::Digest { day, run_id }) => self.digest(day, &run_id).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e.full_message(), retryable = e.retryable(), "daily run step failed");
+        }
+        result
+    }
+
+    async fn plan(&self, day: NaiveDate) -> Result<Value, RunError> {
+        let plan = run::plan(&self.svc, &self.sources, day)
+            .await
+            .map_err(step("planning", day))?;
+        if plan.parts.is_empty() {
+            warn!(
+                %day,
+                run_id = %plan.run_id,
+                prefix = %format!("feeds/{day}/"),
+                "no feed parts (part-*.ndjson or part-*.ndjson.gz) under the day's prefix in the feed bucket; nothing to monitor"
+            );
+        } else {
+            let events = run::part_events(&self.svc, &plan);
+            self.svc
+                .events
+                .publish(&events)
+                .await
+                .map_err(publish("FeedPartReady events", day))?;
+            info!(%day, run_id = %plan.run_id, parts = plan.parts.len(), "day planned; one FeedPartReady event published per part");
+        }
+        Ok(json!({ "day": day, "run_id": plan.run_id, "parts": plan.parts.len() }))
+    }
+
+    async fn part(&self, day: NaiveDate, run_id: &str, part: &str) -> Result<Value, RunError> {
+        let report = run::run_part(&self.svc, &self.sources, day, part)
+            .await
+            .map_err(step("the diff of a feed part", day))?;
+        log_report(day, run_id, &report);
+        let last = run::part_done(&self.svc, day, run_id, &report)
+            .await
+            .map_err(step("recording a feed part done", day))?;
+        if last {
+            let done = DomainEvent::new(
+                PARTS_DONE,
+                json!({ "day": day, "run_id": run_id }),
+                self.svc.clock.now(),
+            );
+            self.svc
+                .events
+                .publish(&[done])
+                .await
+                .map_err(publish("the FeedPartsDone event", day))?;
+            info!(%day, %run_id, "every part of the run is done; FeedPartsDone published");
+        }
+        Ok(json!({
+            "day": day,
+            "run_id": run_id,
+            "part": report.part,
+            "hits": report.hits,
+            "bad_lines": report.stats.bad,
+            "last": last,
+        }))
+    }
+
+    async fn digest(&self, day: NaiveDate, run_id: &str) -> Result<Value, RunError> {
+        let digests = digest::run(&self.svc, day)
+            .await
+            .map_err(step("the digest", day))?;
+        for d in &digests {
+            info!(
+                %day,
+                tenant_id = %d.tenant_id,
+                hits = d.hits,
+                withheld = d.withheld,
+                sent = d.message_id.is_some(),
+                note = d.note.as_deref().unwrap_or(""),
+                "tenant digest"
+            );
+        }
+        info!(%day, %run_id, tenants = digests.len(), "digest done");
+        Ok(json!({ "day": day, "run_id": run_id, "tenants": digests.len() }))
+    }
+}
+
+/// The part's figures and each bad line's number and message, with the line's values masked.
+fn log_report(day: NaiveDate, run_id: &str, report: &PartReport) {
+    let s = &report.stats;
+    info!(
+        %day,
+        %run_id,
+        part = %report.part,
+        baseline = %report.baseline.map(|d| d.to_string()).unwrap_or_else(|| "none".into()),
+        lines = s.lines,
+        unchanged = s.unchanged,
+        first_seen = s.first_seen,
+        changed = s.changed,
+        new_facts = s.new_facts,
+        hits = report.hits,
+        withheld = report.withheld,
+        duplicates = report.duplicates,
+        bad_lines = s.bad,
+        "feed part diffed"
+    );
+    for (line, message) in &s.bad_lines {
+        warn!(%day, part = %report.part, line, message = %masked(message), "bad feed line");
+    }
+}
+
+/// A bad line's message without the values of the line it quotes. The diff names out-of-order
+/// subjects by id (ids may be logged), but a record that does not parse is described by the
+/// JSON reader, which quotes the offending value (`invalid type: string "…"`); that value is
+/// replaced by `…`. Field names and the position in the line are kept.
+pub fn masked(message: &str) -> String {
+    const NOT_A_RECORD: &str = "not a feed record: ";
+    let Some(reason) = message.strip_prefix(NOT_A_RECORD) else {
+        return message.to_owned();
+    };
+    // Values come as `string "…"` (JSON-escaped) or, for other kinds, in backticks after a
+    // kind word; field names come in backticks after `field`.
+    const KINDS: [&str; 5] = [
+        "integer ",
+        "floating point ",
+        "boolean ",
+        "character ",
+        "variant ",
+    ];
+    let mut out = String::with_capacity(message.len());
+    out.push_str(NOT_A_RECORD);
+    let mut rest = reason;
+    while let Some(i) = rest.find(['"', '`']) {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let quote = from.as_bytes()[0] as char;
+        let body = &from[1..];
+        let end = if quote == '"' {
+            closing_quote(body)
+        } else {
+            body.find('`')
+        };
+        let Some(end) = end else {
+            // An unclosed quote: mask the rest.
+            out.push(quote);
+            out.push('…');
+            return out;
+        };
+        let value = quote == '"' || KINDS.iter().any(|k| before.ends_with(k));
+        out.push(quote);
+        out.push_str(if value { "…" } else { &body[..end] });
+        out.push(quote);
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The position of the `"` that ends a JSON-escaped string.
+fn closing_quote(body: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod flow_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_quoted_from_a_bad_record_are_masked_and_field_names_kept() {
+        assert_eq!(
+            masked(
+                r#"not a feed record: invalid type: string "Jane \"JJ\" Doe", expected u32 at line 1 column 52"#
+            ),
+            r#"not a feed record: invalid type: string "…", expected u32 at line 1 column 52"#
+        );
+        assert_eq!(
+            masked(
+                "not a feed record: invalid type: integer `1234`, expected a string at line 1 column 9"
+            ),
+            "not a feed record: invalid type: integer `…`, expected a string at line 1 column 9"
+        );
+        assert_eq!(
+            masked(
+                "not a feed record: unknown variant `martian`, expected `individual` or `company` at line 1 column 36"
+            ),
+            "not a feed record: unknown variant `…`, expected `individual` or `company` at line 1 column 36"
+        );
+        assert_eq!(
+            masked("not a feed record: missing field `subject` at line 1 column 2"),
+            "not a feed record: missing field `subject` at line 1 column 2"
+        );
+        assert_eq!(
+            masked("not a feed record: invalid type: string \"unterminated"),
+            "not a feed record: invalid type: string \"…"
+        );
+    }
+
+    #[test]
+    fn messages_of_the_diff_itself_are_kept() {
+        let out_of_order = r#"subject "IND-0" is out of order (after "IND-1"); lines of a part must be in ascending subject order"#;
+        assert_eq!(masked(out_of_order), out_of_order);
+        assert_eq!(
+            masked("the line is longer than 1048576 bytes"),
+            "the line is longer than 1048576 bytes"
+        );
+    }
+
+    #[test]
+    fn a_bad_input_is_not_retryable_and_a_failed_step_names_its_cause() {
+        let e = RunError::from(InputError("x".into()));
+        assert!(!e.retryable());
+        let e = RunError::Step {
+            step: "planning",
+            day: "2026-11-20".parse().unwrap(),
+            source: DomainError::NotFound("plan"),
+        };
+        assert!(e.retryable());
+        assert_eq!(
+            e.full_message(),
+            "planning of 2026-11-20 failed: plan not found"
+        );
+        let d = lambda_runtime::Diagnostic::from(e);
+        assert_eq!(d.error_type, "StepFailed");
+    }
+}
