@@ -132,7 +132,7 @@ async fn unchanged_subjects_cost_no_request_each() {
     let day1: NaiveDate = "2026-11-16".parse().unwrap();
     let day2: NaiveDate = "2026-11-17".parse().unwrap();
     // Every 143rd subject changes: 70 of 10,000.
-    let changed = |n: usize| n % 143 == 0 && n / 143 < CHANGED;
+    let changed = |n: usize| n.is_multiple_of(143) && n / 143 < CHANGED;
     for (day, with_changes) in [(day1, false), (day2, true)] {
         let lines: Vec<String> = (0..SUBJECTS)
             .map(|n| feed_line(n, with_changes && changed(n)))
