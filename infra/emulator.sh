@@ -41,7 +41,8 @@ start() {
     return
   fi
   : >"$state/log"
-  "$venv/bin/python" -m moto.server -H 127.0.0.1 -p 0 >"$state/log" 2>&1 &
+  # One request at a time, so transactions are atomic as on DynamoDB (infra/moto_serial.py).
+  "$venv/bin/python" "$root/infra/moto_serial.py" -H 127.0.0.1 -p 0 >"$state/log" 2>&1 &
   echo $! >"$state/pid"
   local port="" url
   for _ in $(seq 1 150); do
