@@ -24,6 +24,19 @@ use crate::ports::{
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 const GSI1: TableDefinition<&[u8], &[u8]> = TableDefinition::new("gsi1");
 const GSI2: TableDefinition<&[u8], &[u8]> = TableDefinition::new("gsi2");
+/// Items with an expiry, by expiry time: the sweep reads only what has expired.
+const EXPIRY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("expiry");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const EXPIRY_BUILT: &str = "expiry-index";
+/// The store's page cache: enough for the local mode, small enough for a daily run's budget.
+const CACHE_BYTES: usize = 64 << 20;
+
+/// Expiry time first (ordered as unsigned big-endian), then the item's key.
+fn expiry_entry(at: i64, key: &Key) -> Vec<u8> {
+    let mut entry = ((at as u64) ^ (1 << 63)).to_be_bytes().to_vec();
+    entry.extend(item_key(key));
+    entry
+}
 
 fn index_table(index: Index) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     match index {
@@ -138,6 +151,12 @@ impl Writer<'_> {
                     .map_err(err)?;
             }
         }
+        if let Some(at) = item.expires_at {
+            let mut expiry = self.0.open_table(EXPIRY).map_err(err)?;
+            expiry
+                .insert(expiry_entry(at, &item.key).as_slice(), [].as_slice())
+                .map_err(err)?;
+        }
         Ok(())
     }
 
@@ -155,6 +174,12 @@ impl Writer<'_> {
                     .map_err(err)?;
             }
         }
+        if let Some(at) = old.expires_at {
+            let mut expiry = self.0.open_table(EXPIRY).map_err(err)?;
+            expiry
+                .remove(expiry_entry(at, key).as_slice())
+                .map_err(err)?;
+        }
         Ok(())
     }
 }
@@ -163,10 +188,42 @@ impl EmbeddedTable {
     /// Opens (or creates) the store at `path` and removes items that expired while it was
     /// closed.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, TableError> {
-        let db = Database::create(path).map_err(err)?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(err)?;
         let txn = db.begin_write().map_err(err)?;
-        for table in [ITEMS, GSI1, GSI2] {
+        for table in [ITEMS, GSI1, GSI2, EXPIRY] {
             txn.open_table(table).map_err(err)?;
+        }
+        let built = txn
+            .open_table(META)
+            .map_err(err)?
+            .get(EXPIRY_BUILT)
+            .map_err(err)?
+            .is_some();
+        if !built {
+            // A store written before the expiry index existed: index its items once.
+            let mut found = Vec::new();
+            {
+                let table = txn.open_table(ITEMS).map_err(err)?;
+                for entry in table.iter().map_err(err)? {
+                    let (k, v) = entry.map_err(err)?;
+                    let item = decode(split_key(k.value())?, v.value())?;
+                    if let Some(at) = item.expires_at {
+                        found.push(expiry_entry(at, &item.key));
+                    }
+                }
+            }
+            let mut expiry = txn.open_table(EXPIRY).map_err(err)?;
+            for entry in found {
+                expiry.insert(entry.as_slice(), [].as_slice()).map_err(err)?;
+            }
+            drop(expiry);
+            txn.open_table(META)
+                .map_err(err)?
+                .insert(EXPIRY_BUILT, [1u8].as_slice())
+                .map_err(err)?;
         }
         txn.commit().map_err(err)?;
         let store = Self {
@@ -178,19 +235,19 @@ impl EmbeddedTable {
     }
 
     /// Physically removes expired items (they are already invisible to every read); what
-    /// DynamoDB's TTL sweep does in the background.
+    /// DynamoDB's TTL sweep does in the background. Reads only the expired part of the expiry
+    /// index, however large the store.
     pub fn purge_expired_now(&self) -> Result<usize, TableError> {
         let now = self.clock.now().timestamp();
         let txn = self.db.begin_write().map_err(err)?;
         let mut expired = Vec::new();
         {
-            let table = txn.open_table(ITEMS).map_err(err)?;
-            for entry in table.iter().map_err(err)? {
-                let (k, v) = entry.map_err(err)?;
-                let item = decode(split_key(k.value())?, v.value())?;
-                if !item.is_live(now) {
-                    expired.push(item.key);
-                }
+            let expiry = txn.open_table(EXPIRY).map_err(err)?;
+            // Live means `expires_at > now`: everything at or before `now` goes.
+            let through = ((now as u64) ^ (1 << 63)).wrapping_add(1).to_be_bytes();
+            for entry in expiry.range(..through.as_slice()).map_err(err)? {
+                let (k, _) = entry.map_err(err)?;
+                expired.push(split_key(&k.value()[8..])?);
             }
         }
         let writer = Writer(&txn);
@@ -486,12 +543,20 @@ mod tests {
                 .with_expiry(start.timestamp() + 60)
                 .with_index(Index::Gsi2, IndexKey::new("EXPIRY", "x"));
             store.put(item, Condition::None).await.unwrap();
+            let later = Item::new(Key::new("INV#2", "INVITE"), Map::new())
+                .with_expiry(start.timestamp() + 62);
+            store.put(later, Condition::None).await.unwrap();
         }
         clock.advance(chrono::Duration::seconds(61));
         let store = EmbeddedTable::open(&path, clock).unwrap();
         assert_eq!(store.purge_expired_now().unwrap(), 0, "swept at open");
         let txn = store.db.begin_read().unwrap();
-        assert_eq!(txn.open_table(ITEMS).unwrap().iter().unwrap().count(), 0);
+        assert_eq!(
+            txn.open_table(ITEMS).unwrap().iter().unwrap().count(),
+            1,
+            "the item that expires later stays"
+        );
         assert_eq!(txn.open_table(GSI2).unwrap().iter().unwrap().count(), 0);
+        assert_eq!(txn.open_table(EXPIRY).unwrap().iter().unwrap().count(), 1);
     }
 }
