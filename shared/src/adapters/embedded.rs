@@ -217,7 +217,9 @@ impl EmbeddedTable {
             }
             let mut expiry = txn.open_table(EXPIRY).map_err(err)?;
             for entry in found {
-                expiry.insert(entry.as_slice(), [].as_slice()).map_err(err)?;
+                expiry
+                    .insert(entry.as_slice(), [].as_slice())
+                    .map_err(err)?;
             }
             drop(expiry);
             txn.open_table(META)

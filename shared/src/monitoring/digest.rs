@@ -1,16 +1,17 @@
 //! The digest: once a run's parts are done, each tenant with hits due gets one e-mail listing
 //! them by client, and one `MonitoringHit` event per sent hit.
 //!
-//! A checkpoint per tenant and day (`T#{t}#DIGEST#{day}` / `DIGEST`) names the hits the digest
-//! carries before it is sent, and is marked sent after; hits are then removed from the queue.
-//! A digest run again after it was sent sends nothing; hits that arrive after it wait for the
-//! next day's digest. If a run dies between sending and marking, the next attempt sends the
-//! same digest again (at least once, never lost).
+//! A checkpoint per tenant and day (`T#{t}#DIGEST#{day}` / `DIGEST`) fixes, before anything is
+//! sent, which hits the digest carries (those found up to its cut-off time), and is marked sent
+//! after; those hits are then removed from the queue. A digest run again after it was sent
+//! sends nothing; hits found after the cut-off wait for the next day's digest. If a run dies
+//! between sending and marking, the next attempt sends the same digest again (at least once,
+//! never lost). The e-mail lists at most `MAX_LISTED` hits, and says how many more there are.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -23,9 +24,14 @@ use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey, TxO
 
 pub const HIT_EVENT: &str = "MonitoringHit";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The most hits one digest e-mail lists; the rest are counted, and all are in the API.
+pub const MAX_LISTED: usize = 500;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Checkpoint {
-    hit_ids: BTreeSet<String>,
+    /// The digest carries the hits found up to this time.
+    cutoff: DateTime<Utc>,
+    hits: usize,
     sent: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     message_id: Option<String>,
@@ -110,16 +116,13 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
         Some(item) => Some(item.record()?),
         None => None,
     };
-    let mut checkpoint = match existing {
-        Some(c) => {
-            entries.retain(|(_, h)| c.hit_ids.contains(&h.id));
-            c
-        }
-        None => Checkpoint {
-            hit_ids: entries.iter().map(|(_, h)| h.id.clone()).collect(),
-            ..Checkpoint::default()
-        },
-    };
+    let mut checkpoint = existing.unwrap_or(Checkpoint {
+        cutoff: svc.clock.now(),
+        hits: 0,
+        sent: false,
+        message_id: None,
+    });
+    entries.retain(|(_, h)| h.found_at <= checkpoint.cutoff);
     if entries.is_empty() && !checkpoint.sent {
         result.note = Some("nothing due".into());
         return Ok(result);
@@ -128,6 +131,7 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
     result.hits = hits.iter().filter(|h| h.billed).count();
     result.withheld = hits.len() - result.hits;
     if !checkpoint.sent {
+        checkpoint.hits = hits.len();
         svc.table
             .put(
                 Item::from_record(ck_key.clone(), &checkpoint)?,
@@ -135,7 +139,13 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
             )
             .await?;
         let tenant = tenants::get(svc, tenant_id).await?;
-        let clients = clients_of(svc, tenant_id, &hits).await?;
+        let listed: Vec<&Hit> = hits
+            .iter()
+            .filter(|h| h.billed)
+            .take(MAX_LISTED)
+            .copied()
+            .collect();
+        let clients = clients_of(svc, tenant_id, &listed).await?;
         if tenant.spec.alert_recipients.is_empty() {
             result.note = Some("the tenant has no alert recipients".into());
         } else {
@@ -245,7 +255,7 @@ pub fn render(
     let billed: Vec<&&Hit> = hits.iter().filter(|h| h.billed).collect();
     let withheld = hits.len() - billed.len();
     let mut by_client: BTreeMap<(String, String), Vec<&Hit>> = BTreeMap::new();
-    for h in &billed {
+    for h in billed.iter().take(MAX_LISTED) {
         let (name, reference) = client_heading(&h.client_id, clients.get(&h.client_id));
         by_client.entry((name, reference)).or_default().push(h);
     }
@@ -310,6 +320,14 @@ pub fn render(
         s.currency,
         gst
     );
+    if billed.len() > MAX_LISTED {
+        let more = format!(
+            "… and {} more hits, not listed here: every hit is in the partner API (GET /v1/hits).",
+            billed.len() - MAX_LISTED
+        );
+        let _ = writeln!(text, "{more}\n");
+        let _ = write!(html, "<p>{}</p>", escape(&more));
+    }
     let _ = writeln!(text, "Billed: {billing}");
     let _ = write!(html, "<p>Billed: {}</p>", escape(&billing));
     if withheld > 0 {

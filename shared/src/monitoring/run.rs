@@ -13,6 +13,7 @@ use std::io::{BufReader, BufWriter};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -392,15 +393,26 @@ pub async fn run_day(
     day: NaiveDate,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<DayReport> {
+    let started = std::time::Instant::now();
     let plan = plan(svc, sources, day).await?;
     progress(&format!("{day}: {} feed part(s)", plan.parts.len()));
-    let mut parts = Vec::with_capacity(plan.parts.len());
-    for key in &plan.parts {
+    let at = || format!("{:.2} s", started.elapsed().as_secs_f64());
+    // Parts run side by side, as many as the machine has cores (on Lambda, each part is its
+    // own invocation).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let run_id = plan.run_id.as_str();
+    let mut running = futures::stream::iter(plan.parts.iter().map(|key| async move {
         let report = run_part(svc, sources, day, key).await?;
-        part_done(svc, day, &plan.run_id, &report).await?;
+        part_done(svc, day, run_id, &report).await?;
+        Ok::<_, Error>(report)
+    }))
+    .buffer_unordered(workers);
+    let mut parts = Vec::with_capacity(plan.parts.len());
+    while let Some(report) = running.next().await {
+        let report = report?;
         let s = &report.stats;
         progress(&format!(
-            "{}: {} lines, {} unchanged, {} first seen, {} changed ({} new facts), {} hits, {} withheld, {} bad line(s)",
+            "{}: {} lines, {} unchanged, {} first seen, {} changed ({} new facts), {} hits, {} withheld, {} bad line(s) [{}]",
             report.part,
             s.lines,
             s.unchanged,
@@ -409,13 +421,16 @@ pub async fn run_day(
             s.new_facts,
             report.hits,
             report.withheld,
-            s.bad
+            s.bad,
+            at()
         ));
         for (line, message) in &s.bad_lines {
             progress(&format!("  {} line {line}: {message}", report.part));
         }
         parts.push(report);
     }
+    drop(running);
+    parts.sort_by(|a, b| a.part.cmp(&b.part));
     let digests = super::digest::run(svc, day).await?;
     for d in &digests {
         progress(&format!(
