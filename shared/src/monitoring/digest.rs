@@ -31,7 +31,12 @@ pub const MAX_LISTED: usize = 500;
 struct Checkpoint {
     /// The digest carries the hits found up to this time.
     cutoff: DateTime<Utc>,
+    /// Billed and withheld hits it carries.
     hits: usize,
+    withheld: usize,
+    /// The e-mail went out (or there was nobody to send it to).
+    mailed: bool,
+    /// Events published and the queue emptied: the digest is done.
     sent: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     message_id: Option<String>,
@@ -97,41 +102,97 @@ pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
     Ok(out)
 }
 
+/// Hits read from the queue at a time: memory stays flat however many hits a day brings.
+const PAGE: usize = 500;
+
+fn queue(tenant_id: &str, day: NaiveDate) -> Query {
+    Query::partition(hits::queue_pk(tenant_id))
+        .sk(SortKey::UpTo(format!("{day}#\u{7f}")))
+        .limit(PAGE)
+}
+
+/// The billing totals of a digest and the hits its e-mail lists.
+#[derive(Default)]
+pub struct Totals {
+    pub billed: usize,
+    pub withheld: usize,
+    pub net: Decimal2,
+    pub gst: Decimal2,
+}
+
+/// Calls `each` with every page of the tenant's queued hits due by `day` and found by
+/// `cutoff`, with their queue keys.
+async fn pages(
+    svc: &Services,
+    tenant_id: &str,
+    day: NaiveDate,
+    cutoff: DateTime<Utc>,
+    mut each: impl AsyncFnMut(Vec<(Key, Hit)>) -> Result<()>,
+) -> Result<()> {
+    let mut query = queue(tenant_id, day);
+    loop {
+        let page = svc.table.query(query.clone()).await?;
+        let mut entries = Vec::with_capacity(page.items.len());
+        for item in &page.items {
+            let hit: Hit = item.record()?;
+            if hit.found_at <= cutoff {
+                entries.push((item.key.clone(), hit));
+            }
+        }
+        if !entries.is_empty() {
+            each(entries).await?;
+        }
+        match page.next {
+            Some(next) => query = query.after(Some(next)),
+            None => return Ok(()),
+        }
+    }
+}
+
 async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Result<TenantDigest> {
     let mut result = TenantDigest {
         tenant_id: tenant_id.to_owned(),
         ..TenantDigest::default()
     };
-    let queued = all(
-        svc,
-        Query::partition(hits::queue_pk(tenant_id)).sk(SortKey::UpTo(format!("{day}#\u{7f}"))),
-    )
-    .await?;
-    let mut entries: Vec<(Key, Hit)> = queued
-        .into_iter()
-        .map(|i| Ok((i.key.clone(), i.record::<Hit>()?)))
-        .collect::<Result<_>>()?;
     let ck_key = checkpoint_key(tenant_id, day);
     let existing: Option<Checkpoint> = match svc.table.get(&ck_key).await? {
         Some(item) => Some(item.record()?),
         None => None,
     };
-    let mut checkpoint = existing.unwrap_or(Checkpoint {
+    let mut checkpoint = existing.clone().unwrap_or(Checkpoint {
         cutoff: svc.clock.now(),
         hits: 0,
+        withheld: 0,
+        mailed: false,
         sent: false,
         message_id: None,
     });
-    entries.retain(|(_, h)| h.found_at <= checkpoint.cutoff);
-    if entries.is_empty() && !checkpoint.sent {
-        result.note = Some("nothing due".into());
-        return Ok(result);
-    }
-    let hits: Vec<&Hit> = entries.iter().map(|(_, h)| h).collect();
-    result.hits = hits.iter().filter(|h| h.billed).count();
-    result.withheld = hits.len() - result.hits;
-    if !checkpoint.sent {
-        checkpoint.hits = hits.len();
+    if !checkpoint.mailed {
+        // Pass one: the totals, and the first hits for the e-mail.
+        let mut totals = Totals::default();
+        let mut listed: Vec<Hit> = Vec::new();
+        pages(svc, tenant_id, day, checkpoint.cutoff, async |entries| {
+            for (_, h) in entries {
+                if h.billed {
+                    totals.billed += 1;
+                    totals.net.0 += h.price.0;
+                    totals.gst.0 += h.gst.0;
+                    if listed.len() < MAX_LISTED {
+                        listed.push(h);
+                    }
+                } else {
+                    totals.withheld += 1;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        if totals.billed + totals.withheld == 0 {
+            result.note = Some("nothing due".into());
+            return Ok(result);
+        }
+        checkpoint.hits = totals.billed;
+        checkpoint.withheld = totals.withheld;
         svc.table
             .put(
                 Item::from_record(ck_key.clone(), &checkpoint)?,
@@ -139,17 +200,12 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
             )
             .await?;
         let tenant = tenants::get(svc, tenant_id).await?;
-        let listed: Vec<&Hit> = hits
-            .iter()
-            .filter(|h| h.billed)
-            .take(MAX_LISTED)
-            .copied()
-            .collect();
+        let listed: Vec<&Hit> = listed.iter().collect();
         let clients = clients_of(svc, tenant_id, &listed).await?;
         if tenant.spec.alert_recipients.is_empty() {
             result.note = Some("the tenant has no alert recipients".into());
         } else {
-            let email = render(&tenant, day, &hits, &clients);
+            let email = render(&tenant, day, &listed, &totals, &clients);
             let id = svc
                 .mailer
                 .send(&email)
@@ -157,32 +213,48 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
                 .map_err(|e| crate::ports::TableError::Unavailable(Box::new(e)))?;
             checkpoint.message_id = Some(id);
         }
-        let events: Vec<DomainEvent> = hits
-            .iter()
-            .filter(|h| h.billed)
-            .map(|h| {
-                let mut detail = serde_json::to_value(h).unwrap_or_default();
-                detail["tenant_id"] = json!(tenant_id);
-                DomainEvent::new(HIT_EVENT, detail, svc.clock.now())
-            })
-            .collect();
-        svc.events
-            .publish(&events)
-            .await
-            .map_err(|e| crate::ports::TableError::Unavailable(Box::new(e)))?;
+        checkpoint.mailed = true;
+        svc.table
+            .put(
+                Item::from_record(ck_key.clone(), &checkpoint)?,
+                Condition::None,
+            )
+            .await?;
+    }
+    if !checkpoint.sent {
+        // Pass two: an event per billed hit, and the queue emptied of what the digest carried.
+        pages(svc, tenant_id, day, checkpoint.cutoff, async |entries| {
+            let events: Vec<DomainEvent> = entries
+                .iter()
+                .filter(|(_, h)| h.billed)
+                .map(|(_, h)| {
+                    let mut detail = serde_json::to_value(h).unwrap_or_default();
+                    detail["tenant_id"] = json!(tenant_id);
+                    DomainEvent::new(HIT_EVENT, detail, svc.clock.now())
+                })
+                .collect();
+            svc.events
+                .publish(&events)
+                .await
+                .map_err(|e| crate::ports::TableError::Unavailable(Box::new(e)))?;
+            for chunk in entries.chunks(100) {
+                let ops = chunk
+                    .iter()
+                    .map(|(key, _)| TxOp::Delete(key.clone(), Condition::None))
+                    .collect();
+                svc.table.transact(ops).await?;
+            }
+            Ok(())
+        })
+        .await?;
         checkpoint.sent = true;
         svc.table
             .put(Item::from_record(ck_key, &checkpoint)?, Condition::None)
             .await?;
     }
+    result.hits = checkpoint.hits;
+    result.withheld = checkpoint.withheld;
     result.message_id = checkpoint.message_id.clone();
-    for chunk in entries.chunks(100) {
-        let ops = chunk
-            .iter()
-            .map(|(key, _)| TxOp::Delete(key.clone(), Condition::None))
-            .collect();
-        svc.table.transact(ops).await?;
-    }
     Ok(result)
 }
 
@@ -249,21 +321,20 @@ fn client_heading(client_id: &str, client: Option<&Client>) -> (String, String) 
 pub fn render(
     tenant: &Tenant,
     day: NaiveDate,
-    hits: &[&Hit],
+    listed: &[&Hit],
+    totals: &Totals,
     clients: &BTreeMap<String, Client>,
 ) -> Email {
-    let billed: Vec<&&Hit> = hits.iter().filter(|h| h.billed).collect();
-    let withheld = hits.len() - billed.len();
+    let withheld = totals.withheld;
     let mut by_client: BTreeMap<(String, String), Vec<&Hit>> = BTreeMap::new();
-    for h in billed.iter().take(MAX_LISTED) {
+    for h in listed {
         let (name, reference) = client_heading(&h.client_id, clients.get(&h.client_id));
         by_client.entry((name, reference)).or_default().push(h);
     }
     let s = &tenant.spec;
     let gst_each = hits::gst(s.price_per_hit, s.gst_rate_percent);
-    let count = billed.len() as i64;
-    let net = Decimal2(billed.iter().map(|h| h.price.0).sum());
-    let gst = Decimal2(billed.iter().map(|h| h.gst.0).sum());
+    let count = totals.billed as i64;
+    let (net, gst) = (totals.net, totals.gst);
     let subject = format!(
         "clientwatch: {} new {} for {} on {day}",
         count,
@@ -320,10 +391,10 @@ pub fn render(
         s.currency,
         gst
     );
-    if billed.len() > MAX_LISTED {
+    if totals.billed > listed.len() {
         let more = format!(
             "… and {} more hits, not listed here: every hit is in the partner API (GET /v1/hits).",
-            billed.len() - MAX_LISTED
+            totals.billed - listed.len()
         );
         let _ = writeln!(text, "{more}\n");
         let _ = write!(html, "<p>{}</p>", escape(&more));
