@@ -79,19 +79,8 @@ pub enum SpecError {
     Day(u32),
 }
 
-/// The kinds of new facts, the alerts the daily run raises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FactKind {
-    Address,
-    Default,
-    Judgement,
-    Insolvency,
-    Enquiry,
-    Directorship,
-    Shareholding,
-    CompanyName,
-    CompanyStatus,
-}
+/// The kinds of new facts: the daily run's own.
+pub use clientwatch::monitoring::FactKind;
 
 /// New facts of one day, counted by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -117,8 +106,8 @@ impl FactCounts {
             FactKind::Enquiry => &mut self.enquiries,
             FactKind::Directorship => &mut self.directorships,
             FactKind::Shareholding => &mut self.shareholdings,
-            FactKind::CompanyName => &mut self.company_names,
-            FactKind::CompanyStatus => &mut self.company_statuses,
+            FactKind::NameChange => &mut self.company_names,
+            FactKind::StatusChange => &mut self.company_statuses,
         } += 1;
     }
 
@@ -288,7 +277,7 @@ impl Feed {
         while kinds.len() < count {
             let kind = rng.weighted(table);
             // A second change of the name or the status on the same day could undo the first.
-            let once = matches!(kind, FactKind::CompanyName | FactKind::CompanyStatus);
+            let once = matches!(kind, FactKind::NameChange | FactKind::StatusChange);
             if !(once && kinds.contains(&kind)) {
                 kinds.push(kind);
             }
@@ -560,8 +549,8 @@ const COMPANY_NEW_FACTS: &[(FactKind, u32)] = &[
     (FactKind::Insolvency, 5),
     (FactKind::Enquiry, 30),
     (FactKind::Shareholding, 10),
-    (FactKind::CompanyName, 10),
-    (FactKind::CompanyStatus, 10),
+    (FactKind::NameChange, 10),
+    (FactKind::StatusChange, 10),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -818,13 +807,13 @@ impl Record {
                     });
                     self.shareholdings.push(holding);
                 }
-                FactKind::CompanyName => {
+                FactKind::NameChange => {
                     if let Some(state) = &mut self.company {
                         let old = state.name;
                         state.name = fresh(&[old], || CompanyName::random(&mut rng));
                     }
                 }
-                FactKind::CompanyStatus => {
+                FactKind::StatusChange => {
                     if let Some(state) = &mut self.company {
                         let others: Vec<&str> = STATUSES
                             .iter()

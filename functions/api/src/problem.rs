@@ -43,7 +43,7 @@ pub enum ApiError {
     #[error("If-Match is required")]
     IfMatchRequired,
     #[error("the store is unavailable")]
-    Unavailable(#[source] TableError),
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -228,6 +228,7 @@ impl From<domain::Error> for ApiError {
             domain::Error::Conflict(why) => ApiError::Conflict(why),
             domain::Error::Stale(what) => ApiError::Stale(what),
             domain::Error::Store(e) => e.into(),
+            domain::Error::Unavailable(_, cause) => ApiError::Unavailable(cause),
         }
     }
 }
@@ -238,7 +239,7 @@ impl From<TableError> for ApiError {
             TableError::BadCursor => {
                 ApiError::invalid("cursor", "is not a cursor this list gave out")
             }
-            e @ TableError::Unavailable(_) => ApiError::Unavailable(e),
+            e @ TableError::Unavailable(_) => ApiError::Unavailable(Box::new(e)),
             e => ApiError::Internal(Box::new(e)),
         }
     }

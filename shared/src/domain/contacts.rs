@@ -183,19 +183,13 @@ pub async fn list(
 /// Every contact of a client (for recipients and portals).
 pub async fn all(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Vec<Contact>> {
     clients::get(svc, tenant_id, client_id).await?;
-    let mut contacts = Vec::new();
-    let mut cursor = None;
-    loop {
-        let query = clients::children(tenant_id, client_id, "CONTACT#")
-            .limit(1000)
-            .after(cursor);
-        let (page, next) = resource::list(svc, query).await?;
-        contacts.extend(page);
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(contacts),
-        }
-    }
+    let query = clients::children(tenant_id, client_id, "CONTACT#").limit(1000);
+    svc.table
+        .query_all(query)
+        .await?
+        .iter()
+        .map(resource::from_item)
+        .collect()
 }
 
 /// Replaces a contact with `next`, moving the role counters when its role changed.

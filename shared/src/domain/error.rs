@@ -19,6 +19,13 @@ pub enum Error {
     Stale(&'static str),
     #[error(transparent)]
     Store(#[from] TableError),
+    /// Another outside service (blob store, mail, events) failed; a retry may succeed. The
+    /// cause is kept for the logs.
+    #[error("the {0} failed")]
+    Unavailable(
+        &'static str,
+        #[source] Box<dyn std::error::Error + Send + Sync>,
+    ),
 }
 
 impl Error {

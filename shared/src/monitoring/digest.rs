@@ -19,7 +19,7 @@ use super::hits::{self, Hit, MARKERS};
 use crate::Services;
 use crate::domain::clients::{self, Client};
 use crate::domain::tenants::{self, Tenant};
-use crate::domain::{Decimal2, Result};
+use crate::domain::{Decimal2, Error, Result};
 use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey, TxOp};
 
 pub const HIT_EVENT: &str = "MonitoringHit";
@@ -57,22 +57,13 @@ pub struct TenantDigest {
     pub note: Option<String>,
 }
 
-async fn all(svc: &Services, mut query: Query) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    loop {
-        let page = svc.table.query(query.clone()).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => query = query.after(Some(next)),
-            None => return Ok(items),
-        }
-    }
-}
-
 /// Digests every tenant with hits due on or before `day`.
 pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
     let through = SortKey::UpTo(format!("{day}#\u{7f}"));
-    let markers = all(svc, Query::partition(MARKERS).sk(through.clone())).await?;
+    let markers = svc
+        .table
+        .query_all(Query::partition(MARKERS).sk(through.clone()))
+        .await?;
     let mut tenants: BTreeMap<String, Vec<Key>> = BTreeMap::new();
     for m in markers {
         if let Some((_, tenant)) = m.key.sk.split_once('#') {
@@ -85,13 +76,16 @@ pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
     let mut out = Vec::new();
     for (tenant_id, markers) in tenants {
         let digest = tenant_digest(svc, &tenant_id, day).await?;
-        let left = all(
-            svc,
-            Query::partition(hits::queue_pk(&tenant_id))
-                .sk(through.clone())
-                .limit(1),
-        )
-        .await?;
+        // Hits found after the digest's cut-off stay queued, and so does their marker.
+        let left = svc
+            .table
+            .query(
+                Query::partition(hits::queue_pk(&tenant_id))
+                    .sk(through.clone())
+                    .limit(1),
+            )
+            .await?
+            .items;
         if left.is_empty() {
             for key in markers {
                 svc.table.delete(&key, Condition::None).await?;
@@ -210,7 +204,7 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
                 .mailer
                 .send(&email)
                 .await
-                .map_err(|e| crate::ports::TableError::Unavailable(Box::new(e)))?;
+                .map_err(|e| Error::Unavailable("mailer", Box::new(e)))?;
             checkpoint.message_id = Some(id);
         }
         checkpoint.mailed = true;
@@ -236,7 +230,7 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
             svc.events
                 .publish(&events)
                 .await
-                .map_err(|e| crate::ports::TableError::Unavailable(Box::new(e)))?;
+                .map_err(|e| Error::Unavailable("event bus", Box::new(e)))?;
             for chunk in entries.chunks(100) {
                 let ops = chunk
                     .iter()

@@ -205,17 +205,23 @@ pub struct Recorded {
     pub duplicates: u64,
 }
 
-/// Records one tenant's new hits, all of one feed day: each once, billed under the cap.
+/// Records one tenant's new hits, all of one feed day: each once, billed under the cap. The
+/// digest markers of their due days are written first, except those in `marked` (the days
+/// this caller already marked for the tenant), which it adds to.
 pub async fn record(
     svc: &Services,
     tenant: &Tenant,
     month: &str,
     hits: Vec<Hit>,
+    marked: &mut BTreeSet<NaiveDate>,
 ) -> Result<Recorded> {
     let mut outcome = Recorded::default();
     let cap = tenant.spec.monitoring.monthly_cap;
     let due: BTreeSet<NaiveDate> = hits.iter().map(|h| h.due_on).collect();
     for day in due {
+        if !marked.insert(day) {
+            continue;
+        }
         svc.table
             .put(
                 Item::new(marker_key(&tenant.id, day), serde_json::Map::new()),
@@ -379,8 +385,20 @@ pub fn parse_month(month: &str) -> Result<String> {
     }
 }
 
-pub async fn usage(svc: &Services, tenant: &Tenant, month: &str) -> Result<Usage> {
-    let month = parse_month(month)?;
+/// A month's usage (`YYYY-MM`; this month in the tenant's time zone when not given).
+pub async fn usage(svc: &Services, tenant_id: &str, month: Option<&str>) -> Result<Usage> {
+    let tenant = crate::domain::tenants::get(svc, tenant_id).await?;
+    let month = match month {
+        Some(m) => parse_month(m)?,
+        None => {
+            let zone: chrono_tz::Tz = tenant.spec.time_zone.parse().unwrap_or(chrono_tz::UTC);
+            svc.clock
+                .now()
+                .with_timezone(&zone)
+                .format("%Y-%m")
+                .to_string()
+        }
+    };
     let data = svc
         .table
         .get(&usage_key(&tenant.id, &month))

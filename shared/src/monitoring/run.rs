@@ -8,7 +8,7 @@
 //! half-way leaves the old baseline in place and a re-run finds the same hits, which are
 //! already recorded and are skipped.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufReader, BufWriter};
 use std::sync::Arc;
 
@@ -45,12 +45,12 @@ pub struct Sources {
 
 impl From<BlobError> for Error {
     fn from(e: BlobError) -> Self {
-        Error::Store(TableError::Unavailable(Box::new(e)))
+        Error::Unavailable("blob store", Box::new(e))
     }
 }
 
 fn io_error(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Store(TableError::Unavailable(format!("{what}: {e}").into()))
+    move |e| Error::Unavailable("feed part worker", format!("{what}: {e}").into())
 }
 
 /// `feeds/2026-11-20/part-0001.ndjson.gz` → `part-0001`.
@@ -128,6 +128,8 @@ struct Recorder<'a> {
     svc: &'a Services,
     day: NaiveDate,
     tenants: HashMap<String, Option<Tenant>>,
+    /// Digest markers already written, by tenant.
+    marked: HashMap<String, BTreeSet<NaiveDate>>,
     total: Recorded,
 }
 
@@ -178,7 +180,8 @@ impl Recorder<'_> {
         let month = self.day.format("%Y-%m").to_string();
         for (tenant_id, hits) in by_tenant {
             let tenant = self.tenant(&tenant_id).await?.expect("cached above");
-            let r = hits::record(self.svc, &tenant, &month, hits).await?;
+            let marked = self.marked.entry(tenant_id).or_default();
+            let r = hits::record(self.svc, &tenant, &month, hits, marked).await?;
             self.total.recorded += r.recorded;
             self.total.withheld += r.withheld;
             self.total.duplicates += r.duplicates;
@@ -201,10 +204,8 @@ pub async fn run_part(
         .open(part_key)
         .await?
         .ok_or_else(|| Error::invalid("part", format!("there is no feed part {part_key}")))?;
-    let previous_day = generations(sources, &part)
-        .await?
-        .into_iter()
-        .rfind(|(d, _)| *d < day);
+    let mut kept = generations(sources, &part).await?;
+    let previous_day = kept.iter().rfind(|(d, _)| *d < day).cloned();
     let previous = match &previous_day {
         Some((_, key)) => sources.state.open(key).await?,
         None => None,
@@ -257,6 +258,7 @@ pub async fn run_part(
         svc,
         day,
         tenants: HashMap::new(),
+        marked: HashMap::new(),
         total: Recorded::default(),
     };
     let mut failure = None;
@@ -269,19 +271,19 @@ pub async fn run_part(
     drop(rx);
     let stats = diff
         .await
-        .map_err(|e| Error::Store(TableError::Unavailable(Box::new(e))));
+        .map_err(|e| Error::Unavailable("feed part worker", Box::new(e)));
     if let Some(e) = failure {
         return Err(e);
     }
     let stats = stats?.map_err(io_error(&format!("feed part {part_key}")))?;
 
-    sources
-        .state
-        .put_file(&baseline_key(&part, day), scratch.path())
-        .await?;
-    let generations = generations(sources, &part).await?;
-    if generations.len() > KEEP_GENERATIONS {
-        for (_, key) in &generations[..generations.len() - KEEP_GENERATIONS] {
+    let written = baseline_key(&part, day);
+    sources.state.put_file(&written, scratch.path()).await?;
+    if let Err(at) = kept.binary_search_by_key(&day, |(d, _)| *d) {
+        kept.insert(at, (day, written));
+    }
+    if kept.len() > KEEP_GENERATIONS {
+        for (_, key) in &kept[..kept.len() - KEEP_GENERATIONS] {
             sources.state.delete(key).await?;
         }
     }

@@ -526,6 +526,19 @@ pub trait Table: Send + Sync {
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError>;
     /// Writes every item unconditionally. Any number of items, each key once.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
+
+    /// Every item a query selects, following its pages: for partitions known to stay small.
+    async fn query_all(&self, mut query: Query) -> Result<Vec<Item>, TableError> {
+        let mut items = Vec::new();
+        loop {
+            let page = self.query(query.clone()).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => query = query.after(Some(next)),
+                None => return Ok(items),
+            }
+        }
+    }
 }
 
 /// Checks what every adapter refuses in the same way, before anything is written.

@@ -12,7 +12,7 @@ pub async fn health(State(svc): State<Services>) -> Result<Json<Value>, ApiError
     svc.table
         .get(&Key::new("HEALTH", "HEALTH"))
         .await
-        .map_err(ApiError::Unavailable)?;
+        .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
     Ok(Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),

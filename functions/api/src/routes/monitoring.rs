@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use clientwatch::Services;
-use clientwatch::domain::tenants::{self, Scope};
+use clientwatch::domain::tenants::Scope;
 use clientwatch::monitoring::hits;
 use clientwatch::monitoring::monitors::{self, BulkRequest, StartRequest};
 use serde::Deserialize;
@@ -139,8 +139,7 @@ pub struct UsageQuery {
     month: Option<String>,
 }
 
-/// Billed hits and amounts of a month (`YYYY-MM`; this month in the tenant's time zone when
-/// not given), per kind.
+/// Billed hits and amounts of a month, per kind.
 pub async fn usage(
     State(svc): State<Services>,
     auth: Auth,
@@ -150,17 +149,7 @@ pub async fn usage(
     let query = query
         .map_err(|e| ApiError::invalid("query", e.body_text()))?
         .0;
-    let tenant = tenants::get(&svc, &caller.tenant_id).await?;
-    let month = match query.month {
-        Some(m) => m,
-        None => {
-            let zone: chrono_tz::Tz = tenant.spec.time_zone.parse().unwrap_or(chrono_tz::UTC);
-            svc.clock
-                .now()
-                .with_timezone(&zone)
-                .format("%Y-%m")
-                .to_string()
-        }
-    };
-    Ok(Json(hits::usage(&svc, &tenant, &month).await?))
+    Ok(Json(
+        hits::usage(&svc, &caller.tenant_id, query.month.as_deref()).await?,
+    ))
 }
