@@ -3,6 +3,7 @@
 //! tests. Functions under `functions/` are thin shells around this crate.
 
 pub mod adapters;
+pub mod centre;
 pub mod config;
 pub mod domain;
 pub mod monitoring;
