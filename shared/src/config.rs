@@ -19,6 +19,9 @@ pub struct Config {
     pub mail_from: EmailAddress,
     /// `DEFAULT_PHONE_REGION`: how national phone numbers are read (default `NZ`).
     pub default_phone_region: String,
+    /// `PORTAL_URL`: where the Customer Centre is served (`https://...`); invite links start
+    /// with it.
+    pub portal_url: String,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -98,12 +101,22 @@ impl Config {
                 "DEFAULT_PHONE_REGION {default_phone_region:?} is not a two-letter country code"
             ));
         }
+        let portal_url = required(&lookup, &mut problems, "PORTAL_URL");
+        let local = ["http://localhost", "http://127.0.0.1"]
+            .iter()
+            .any(|l| portal_url.starts_with(l));
+        if !portal_url.is_empty() && !portal_url.starts_with("https://") && !local {
+            problems.push(format!(
+                "PORTAL_URL {portal_url:?} must start with https:// (customers' links carry a secret)"
+            ));
+        }
         match mail_from {
             Some(mail_from) if problems.is_empty() => Ok(Self {
                 table_name,
                 event_bus_name,
                 mail_from,
                 default_phone_region,
+                portal_url: portal_url.trim_end_matches('/').to_owned(),
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -181,8 +194,10 @@ mod tests {
             ("TABLE_NAME", "clientwatch"),
             ("EVENT_BUS_NAME", "default"),
             ("MAIL_FROM", "alerts@example.com"),
+            ("PORTAL_URL", "https://centre.example.com/"),
         ])
         .unwrap();
+        assert_eq!(config.portal_url, "https://centre.example.com");
         assert_eq!(config.table_name, "clientwatch");
         assert_eq!(config.default_phone_region, "NZ");
     }
@@ -193,6 +208,7 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("TABLE_NAME is not set"), "{message}");
         assert!(message.contains("EVENT_BUS_NAME is not set"), "{message}");
+        assert!(message.contains("PORTAL_URL is not set"), "{message}");
         assert!(
             message.contains("MAIL_FROM is not a valid e-mail"),
             "{message}"

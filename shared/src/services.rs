@@ -14,4 +14,7 @@ pub struct Services {
     pub ids: Arc<dyn Ids>,
     /// How national phone numbers are read (an ISO 3166 code such as "NZ").
     pub phone_region: String,
+    /// Where the Customer Centre is served (`https://centre.example.com`): invite links start
+    /// with it.
+    pub portal_url: String,
 }

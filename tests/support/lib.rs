@@ -19,6 +19,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod api;
+pub mod portal;
 
 /// Runs each named `async fn(TestApp)` as two tests: on the embedded store and on DynamoDB.
 #[macro_export]
@@ -144,6 +145,9 @@ pub async fn fresh_dynamo_table(client: &aws_sdk_dynamodb::Client) -> String {
     name
 }
 
+/// The Customer Centre's address in tests' invite links.
+pub const PORTAL_URL: &str = "https://centre.clientwatch.test";
+
 /// Which `Table` adapter a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Store {
@@ -207,6 +211,7 @@ impl Harness {
             clock: self.clock.clone(),
             ids,
             phone_region: "NZ".into(),
+            portal_url: PORTAL_URL.into(),
         };
         (services, events)
     }

@@ -3,7 +3,9 @@
 //! API key that made them (by its hash), kept 24 hours, and live in the table, so they hold
 //! across Lambda instances. A request still running under the key is answered 409; one that
 //! failed on our side (5xx) or was refused for its credentials leaves no record, so a retry can
-//! succeed.
+//! succeed. An answer marked `Cache-Control: no-store` carries a secret shown only once (a new
+//! API key, an invite link): it is not kept, only the fact that the request succeeded, and a
+//! retry is told so instead of being given the secret again.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -101,7 +103,18 @@ async fn remember(svc: &Services, key: &Key, response: Response) -> Response {
         .await
         .unwrap_or_default();
     let kept = should_keep(parts.status) && bytes.len() <= MAX_STORED;
-    let result = if kept {
+    let secret = parts
+        .headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-store"));
+    let result = if kept && secret {
+        let update = Update::default()
+            .set("state", "done")
+            .set("status", parts.status.as_u16())
+            .set("secret", true);
+        svc.table.update(key, update).await.map(drop)
+    } else if kept {
         let headers: serde_json::Map<String, Value> = KEPT_HEADERS
             .iter()
             .filter_map(|name| {
@@ -155,6 +168,13 @@ async fn replay(svc: &Services, key: &Key, fingerprint: &str) -> Response {
         .and_then(Value::as_u64)
         .and_then(|s| StatusCode::from_u16(s as u16).ok())
         .unwrap_or(StatusCode::OK);
+    if data.get("secret") == Some(&Value::Bool(true)) {
+        return ApiError::Conflict(format!(
+            "the request with this Idempotency-Key succeeded ({status}); its answer held a \
+             secret that is shown only once and is not kept"
+        ))
+        .into_response();
+    }
     let body = data
         .get("body")
         .and_then(Value::as_str)

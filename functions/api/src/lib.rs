@@ -104,6 +104,31 @@ fn routes() -> Vec<Route> {
             Method::DELETE,
             opportunities::delete,
         ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites",
+            Method::GET,
+            invites::list,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites",
+            Method::POST,
+            invites::create,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites/{invite_id}",
+            Method::GET,
+            invites::get,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites/{invite_id}/revoke",
+            Method::POST,
+            invites::revoke,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites/{invite_id}/regenerate",
+            Method::POST,
+            invites::regenerate,
+        ),
         route("/v1/sync/contacts", Method::POST, contacts::sync),
         route("/v1/clients/{id}/monitoring", Method::GET, monitoring::get),
         route(

@@ -48,5 +48,6 @@ pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
         clock,
         ids: Arc::new(SystemIds),
         phone_region: config.default_phone_region.clone(),
+        portal_url: config.portal_url.clone(),
     }
 }

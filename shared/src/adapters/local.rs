@@ -29,6 +29,9 @@ impl LocalPaths {
     }
 }
 
+/// Where the local process serves the Customer Centre unless told otherwise.
+pub const DEFAULT_PORTAL_URL: &str = "http://127.0.0.1:3000";
+
 /// Every port on its local adapter; the recorder is returned too so callers can read events.
 pub fn services(
     data_dir: &Path,
@@ -52,6 +55,7 @@ pub fn services(
         clock,
         ids,
         phone_region: "NZ".into(),
+        portal_url: DEFAULT_PORTAL_URL.into(),
     };
     Ok((services, events))
 }

@@ -5,4 +5,8 @@
 //! Everything a customer changes is written together with an audit entry and published as a
 //! `CustomerCentreUpdated` event for the partner (see [`audit`]).
 
+pub mod access;
+pub mod application;
 pub mod audit;
+pub mod invites;
+pub mod templates;

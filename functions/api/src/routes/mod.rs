@@ -152,6 +152,7 @@ pub mod client_types;
 pub mod clients;
 pub mod contacts;
 pub mod health;
+pub mod invites;
 pub mod monitoring;
 pub mod opportunities;
 pub mod roles;

@@ -1,0 +1,265 @@
+//! The Customer Centre's pages: plain HTML forms that work without JavaScript, on a phone,
+//! with a keyboard and with a screen reader (labels on every field, errors tied to their
+//! fields and summarised at the top, one clear action per page). maud escapes every value.
+
+use maud::{DOCTYPE, Markup, html};
+use serde_json::Value;
+
+use clientwatch::centre::application::{self, FieldKind};
+
+/// Every page: the same frame, a title that says where the customer is.
+pub fn page(title: &str, company: Option<&str>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " – Customer Centre" }
+                link rel="stylesheet" href="/static/portal.css";
+            }
+            body {
+                header {
+                    p { @if let Some(company) = company { (company) " · " } "Customer Centre" }
+                }
+                main id="main" { (body) }
+                footer { p { "This page is private to you. Do not share its link or your code." } }
+            }
+        }
+    }
+}
+
+/// A list of problems at the top of a form, each linking to its field.
+pub fn error_summary(errors: &[(String, String)]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" {
+                h2 id="error-summary-title" { "There is a problem" }
+                ul {
+                    @for (field, message) in errors {
+                        li { a href={ "#" (field_id(field)) } { (message) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stable, HTML-safe id for a field name.
+pub fn field_id(name: &str) -> String {
+    let mut id = String::from("f-");
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            id.push(c);
+        } else {
+            id.push_str(&format!("-{:x}-", c as u32));
+        }
+    }
+    id
+}
+
+/// A field name as a label: `loan_amount` reads "Loan amount".
+pub fn label_of(name: &str) -> String {
+    let words = name.replace(['_', '-'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => name.to_owned(),
+    }
+}
+
+pub fn message(title: &str, company: Option<&str>, paragraphs: &[&str]) -> Markup {
+    page(
+        title,
+        company,
+        html! {
+            h1 { (title) }
+            @for p in paragraphs { p { (p) } }
+        },
+    )
+}
+
+pub struct Landing<'a> {
+    pub token: &'a str,
+    pub form_token: &'a str,
+    pub first_name: &'a str,
+    pub company: &'a str,
+    pub masked_mobile: &'a str,
+    pub code_waiting: bool,
+    pub expires: &'a str,
+}
+
+pub fn landing(l: &Landing) -> Markup {
+    page(
+        "Welcome",
+        Some(l.company),
+        html! {
+            h1 { "Hello " (l.first_name) }
+            div class="card" {
+                p { (l.company) " has invited you to the Customer Centre, where you can check and update your application and answer a few questions." }
+                p { "To keep your information safe, we will text a 6-digit code to your mobile number ending " strong { (l.masked_mobile) } "." }
+                form method="post" action={ "/i/" (l.token) "/code" } {
+                    input type="hidden" name="form_token" value=(l.form_token);
+                    button type="submit" { "Text me a code" }
+                }
+                @if l.code_waiting {
+                    p { a href={ "/i/" (l.token) "/code" } { "I already have a code" } }
+                }
+            }
+            p class="hint" { "This link works until " (l.expires) "." }
+        },
+    )
+}
+
+pub struct CodeForm<'a> {
+    pub token: &'a str,
+    pub form_token: &'a str,
+    pub company: &'a str,
+    pub masked_mobile: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+pub fn code_form(c: &CodeForm) -> Markup {
+    let errors: Vec<(String, String)> = c
+        .error
+        .map(|e| vec![("code".to_owned(), e.to_owned())])
+        .unwrap_or_default();
+    page(
+        if c.error.is_some() {
+            "Error: Enter your code"
+        } else {
+            "Enter your code"
+        },
+        Some(c.company),
+        html! {
+            (error_summary(&errors))
+            @if let Some(notice) = c.notice { p class="notice" role="status" { (notice) } }
+            h1 { "Enter your code" }
+            form method="post" action={ "/i/" (c.token) "/verify" } novalidate {
+                input type="hidden" name="form_token" value=(c.form_token);
+                label for=(field_id("code")) { "6-digit code" }
+                p class="hint" id="code-hint" { "We texted it to your mobile ending " (c.masked_mobile) ". It works for 10 minutes." }
+                @if let Some(error) = c.error {
+                    p class="field-error" id="code-error" { span class="visually-hidden" { "Error: " } (error) }
+                }
+                input type="text" class={ "code" @if c.error.is_some() { " invalid" } } id=(field_id("code")) name="code"
+                    inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="8"
+                    aria-describedby={ "code-hint" @if c.error.is_some() { " code-error" } }
+                    aria-invalid=[c.error.map(|_| "true")] required;
+                button type="submit" { "Continue" }
+            }
+            form method="post" action={ "/i/" (c.token) "/code" } {
+                input type="hidden" name="form_token" value=(c.form_token);
+                button type="submit" class="secondary" { "Text me a new code" }
+            }
+        },
+    )
+}
+
+pub struct Questionnaire<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// "Not started", "Draft saved" or "Submitted".
+    pub status: &'a str,
+    pub done: bool,
+}
+
+pub struct Application<'a> {
+    pub company: &'a str,
+    pub first_name: &'a str,
+    pub name: &'a str,
+    pub csrf: &'a str,
+    pub version: u64,
+    pub fields: &'a [(String, Value)],
+    /// What the customer typed, shown again with the errors.
+    pub entered: &'a std::collections::BTreeMap<String, String>,
+    pub errors: &'a [(String, String)],
+    pub notice: Option<&'a str>,
+    pub questionnaires: &'a [Questionnaire<'a>],
+}
+
+pub fn application(a: &Application) -> Markup {
+    let title = if a.errors.is_empty() {
+        "Your application"
+    } else {
+        "Error: Your application"
+    };
+    page(
+        title,
+        Some(a.company),
+        html! {
+            (error_summary(a.errors))
+            @if let Some(notice) = a.notice { p class="notice" role="status" { (notice) } }
+            h1 { "Your application" }
+            p { "Hello " (a.first_name) ". Here is " (a.name) " as " (a.company) " has it. Check it and correct anything that is wrong." }
+            form method="post" action="/app" class="card" novalidate {
+                h2 { "Details" }
+                input type="hidden" name="csrf" value=(a.csrf);
+                input type="hidden" name="version" value=(a.version);
+                @if a.fields.is_empty() { p { "There are no details to check yet." } }
+                @for (name, value) in a.fields {
+                    (field(name, value, a.entered.get(&format!("f.{name}")), a.errors))
+                }
+                @if !a.fields.is_empty() { button type="submit" { "Save changes" } }
+            }
+            @if !a.questionnaires.is_empty() {
+                section class="card" aria-labelledby="questionnaires-title" {
+                    h2 id="questionnaires-title" { "Questions for you" }
+                    ul class="plain" {
+                        @for q in a.questionnaires {
+                            li {
+                                a href={ "/app/q/" (q.id) } { (q.name) }
+                                span class={ "status" @if q.done { " done" } } { (q.status) }
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action="/app/sign-out" {
+                input type="hidden" name="csrf" value=(a.csrf);
+                button type="submit" class="secondary" { "Sign out" }
+            }
+        },
+    )
+}
+
+fn field(
+    name: &str,
+    value: &Value,
+    entered: Option<&String>,
+    errors: &[(String, String)],
+) -> Markup {
+    let id = field_id(name);
+    let input_name = format!("f.{name}");
+    let error = errors.iter().find(|(f, _)| f == name).map(|(_, m)| m);
+    let shown = entered
+        .cloned()
+        .unwrap_or_else(|| application::form_value(value));
+    let described = error.map(|_| format!("{id}-error"));
+    html! {
+        @match application::kind_of(value) {
+            FieldKind::Fixed => {
+                dl { dt { (label_of(name)) } dd { (application::form_value(value)) } }
+            }
+            FieldKind::YesNo => {
+                fieldset aria-describedby=[described.as_deref()] {
+                    legend { (label_of(name)) }
+                    @if let Some(error) = error { p class="field-error" id={ (id) "-error" } { (error) } }
+                    label class="choice" { input type="radio" id=(id) name=(input_name) value="yes" checked[shown == "yes"]; "Yes" }
+                    label class="choice" { input type="radio" name=(input_name) value="no" checked[shown == "no"]; "No" }
+                }
+            }
+            kind => {
+                label for=(id) { (label_of(name)) }
+                @if let Some(error) = error { p class="field-error" id={ (id) "-error" } { (error) } }
+                input type="text" id=(id) name=(input_name) value=(shown)
+                    inputmode=[(kind == FieldKind::Number).then_some("decimal")]
+                    class=[error.map(|_| "invalid")]
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[described.as_deref()];
+            }
+        }
+    }
+}
