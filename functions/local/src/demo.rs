@@ -4,6 +4,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use clientwatch::Services;
+use clientwatch::centre::invites;
 use clientwatch::domain::clients::{self, ClientClass, ClientSpec, ClientTypeSpec};
 use clientwatch::domain::contacts::{self, ContactSpec, Source};
 use clientwatch::domain::opportunities::{self, OpportunitySpec, Party};
@@ -225,4 +226,39 @@ pub fn write_feed(root: &Path, day1: NaiveDate, day2: NaiveDate) -> std::io::Res
         std::fs::write(dir.join("part-0000.ndjson"), text)?;
     }
     Ok(())
+}
+
+/// Invites the demo loan's primary applicant into the Customer Centre by e-mail (into the
+/// outbox): a new invite on the first run, a regenerated link on later runs (only a new link
+/// can be shown, as only its hash is stored).
+pub async fn invite(svc: &Services, tenant_id: &str) -> Result<invites::Issued> {
+    let (clients, _) = clients::list(svc, tenant_id, 50, None).await?;
+    for client in clients {
+        let (opportunities, _) = opportunities::list(svc, tenant_id, &client.id, 50, None).await?;
+        for opportunity in opportunities {
+            let Some(applicant) = opportunity
+                .spec
+                .parties
+                .iter()
+                .find(|p| p.role == opportunities::PRIMARY_APPLICANT)
+            else {
+                continue;
+            };
+            let (existing, _) =
+                invites::list(svc, tenant_id, &client.id, &opportunity.id, 50, None).await?;
+            if let Some(open) = existing.iter().find(|i| {
+                i.contact_id == applicant.contact_id && i.status != invites::Status::Revoked
+            }) {
+                return invites::regenerate(svc, tenant_id, &client.id, &opportunity.id, &open.id)
+                    .await;
+            }
+            let request: invites::InviteRequest = spec(json!({
+                "contact_id": applicant.contact_id,
+                "delivery": "email",
+                "adviser": {"name": "Hemi Walker", "email": "hemi.walker@demo-lender.example"}
+            }));
+            return invites::create(svc, tenant_id, &client.id, &opportunity.id, request).await;
+        }
+    }
+    Err(clientwatch::domain::Error::NotFound("opportunity"))
 }

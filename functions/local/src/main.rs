@@ -143,6 +143,23 @@ async fn daily(
     Ok(report)
 }
 
+/// The API under `/v1`, the Customer Centre everywhere else: one listener, as on one machine.
+fn app(services: Services) -> axum::Router {
+    axum::Router::new()
+        .route_service("/v1/{*rest}", clientwatch_api::app(services.clone()))
+        .fallback_service(clientwatch_portal::app(services))
+}
+
+/// The Customer Centre's address for links: `localhost` for a loopback listener, because
+/// browsers accept its secure cookies over plain HTTP.
+fn portal_url(addr: SocketAddr) -> String {
+    if addr.ip().is_loopback() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     clientwatch::telemetry::init();
@@ -150,8 +167,10 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.data)
         .with_context(|| format!("cannot create {}", options.data.display()))?;
     let data = options.data.canonicalize()?;
-    let (services, _events) = local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
-        .with_context(|| format!("cannot open the store in {}", data.display()))?;
+    let (mut services, _events) =
+        local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
+            .with_context(|| format!("cannot open the store in {}", data.display()))?;
+    services.portal_url = portal_url(options.addr);
     let paths = LocalPaths::under(&data);
     if options.command == Command::Daily {
         let feed = options.feed.expect("checked");
@@ -165,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
     let caller = tenants::authenticate(&services, &key)
         .await?
         .context("the demo key does not work")?;
+    let mut invite_banner = None;
     if options.command == Command::Demo {
         let today = chrono::Utc::now().date_naive();
         let day1 = today - chrono::Days::new(1);
@@ -180,6 +200,10 @@ async fn main() -> anyhow::Result<()> {
             "the monitoring digest is in {}/mail (newest .eml); hits: GET /v1/hits",
             paths.outbox.display()
         );
+        let issued = demo::invite(&services, &caller.tenant_id)
+            .await
+            .context("cannot send the demo invite")?;
+        invite_banner = Some((issued, paths.outbox.clone()));
     }
     let (clients, _) = clients::list(&services, &caller.tenant_id, 1, None).await?;
     let listener = tokio::net::TcpListener::bind(options.addr)
@@ -193,6 +217,7 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     println!("clientwatch is running locally");
     println!("  API:     {base}/v1  (routes in openapi.yaml)");
+    println!("  portal:  {}/i/<link token>  (the Customer Centre)", services.portal_url);
     println!("  store:   {}", paths.store.display());
     println!(
         "  outbox:  {}  (mail/*.eml, sms/*.txt)",
@@ -227,8 +252,17 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n       -d '{{\"name\": \"Collections\", \"communication\": true}}' {base}/v1/contact-roles"
     );
+    if let Some((issued, outbox)) = invite_banner {
+        println!("Customer Centre (demo invite of {}):", issued.invite.contact_name);
+        println!("  invite e-mail: {}/mail (newest .eml)", outbox.display());
+        println!("  open:          {}", issued.link);
+        println!(
+            "  SMS code:      press \"Text me a code\", then read the newest file in {}/sms",
+            outbox.display()
+        );
+    }
     println!("stop with Ctrl-C");
-    axum::serve(listener, clientwatch_api::app(services))
+    axum::serve(listener, app(services))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
