@@ -6,8 +6,10 @@
 run:
 	cargo run -p clientwatch-local
 
-# Every test: installs the local AWS emulator if needed, starts it, runs the tests, stops it.
+# Every test: installs the local AWS emulator and the headless browser if needed, starts the
+# emulator, runs the tests, stops it.
 test:
+	infra/browser.sh install
 	infra/emulator.sh run -- infra/run-tests.sh
 
 fmt-check:

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod api;
+pub mod browser;
 pub mod portal;
 
 /// Runs each named `async fn(TestApp)` as two tests: on the embedded store and on DynamoDB.

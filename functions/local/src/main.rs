@@ -146,7 +146,10 @@ async fn daily(
 /// The API under `/v1`, the Customer Centre everywhere else: one listener, as on one machine.
 fn app(services: Services) -> axum::Router {
     axum::Router::new()
-        .route_service("/v1/{*rest}", clientwatch_api::app(services.clone()))
+        .route_service(
+            "/v1/{*rest}",
+            clientwatch_api::app(services.clone()).into_service(),
+        )
         .fallback_service(clientwatch_portal::app(services))
 }
 
@@ -217,7 +220,10 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     println!("clientwatch is running locally");
     println!("  API:     {base}/v1  (routes in openapi.yaml)");
-    println!("  portal:  {}/i/<link token>  (the Customer Centre)", services.portal_url);
+    println!(
+        "  portal:  {}/i/<link token>  (the Customer Centre)",
+        services.portal_url
+    );
     println!("  store:   {}", paths.store.display());
     println!(
         "  outbox:  {}  (mail/*.eml, sms/*.txt)",
@@ -253,7 +259,10 @@ async fn main() -> anyhow::Result<()> {
         "  curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n       -d '{{\"name\": \"Collections\", \"communication\": true}}' {base}/v1/contact-roles"
     );
     if let Some((issued, outbox)) = invite_banner {
-        println!("Customer Centre (demo invite of {}):", issued.invite.contact_name);
+        println!(
+            "Customer Centre (demo invite of {}):",
+            issued.invite.contact_name
+        );
         println!("  invite e-mail: {}/mail (newest .eml)", outbox.display());
         println!("  open:          {}", issued.link);
         println!(

@@ -105,11 +105,13 @@ fn cross_site(headers: &HeaderMap) -> bool {
     {
         return true;
     }
+    // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with their own forms,
+    // so only a named origin can be compared; `Sec-Fetch-Site` and the form token do the rest.
     match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
-        (Some(origin), Some(host)) => {
+        (Some(origin), Some(host)) if origin.as_bytes() != b"null" => {
             let origin = origin.to_str().unwrap_or_default();
             let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-            origin == "null" || origin_host != host.to_str().unwrap_or_default()
+            origin_host != host.to_str().unwrap_or_default()
         }
         _ => false,
     }

@@ -1,0 +1,235 @@
+//! A real, headless browser for end-to-end tests: Debian's chromium driven by chromedriver over
+//! the W3C WebDriver protocol (plain JSON over HTTP, so a few calls are all it takes).
+//! `infra/browser.sh install` puts both in place; `make test` runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// The W3C key of an element reference in WebDriver answers.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn program(variable: &str, default: &str) -> String {
+    let path = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+    assert!(
+        Path::new(&path).exists(),
+        "{path} is missing: run `infra/browser.sh install` (`make test` does), or set {variable}"
+    );
+    path
+}
+
+/// A chromedriver process and one headless chromium session, ended when dropped.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+    base: String,
+    _profile: tempfile::TempDir,
+    screenshots: PathBuf,
+    taken: usize,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless chromium sized like a phone. Screenshots go to
+    /// `screenshots` (created, and emptied of earlier runs' pictures).
+    pub async fn start(screenshots: PathBuf) -> Self {
+        let chromium = program("CLIENTWATCH_CHROMIUM", "/usr/bin/chromium");
+        let chromedriver = program("CLIENTWATCH_CHROMEDRIVER", "/usr/bin/chromedriver");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut ready = false;
+        for _ in 0..100 {
+            if let Ok(answer) = http.get(format!("{base}/status")).send().await
+                && answer.status().is_success()
+            {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ready, "chromedriver did not answer on {base} within 10 s");
+        let profile = tempfile::tempdir().expect("a profile folder");
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-extensions",
+                    "--window-size=412,915", "--hide-scrollbars",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}});
+        let answer: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        let session = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("chromium did not start: {answer:#}"))
+            .to_owned();
+        std::fs::create_dir_all(&screenshots).expect("the screenshot folder");
+        for old in std::fs::read_dir(&screenshots).expect("readable").flatten() {
+            if old.path().extension().is_some_and(|e| e == "png") {
+                let _ = std::fs::remove_file(old.path());
+            }
+        }
+        Self {
+            driver,
+            http,
+            session,
+            base,
+            _profile: profile,
+            screenshots,
+            taken: 0,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method, &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        if let Some(error) = answer["value"]["error"].as_str() {
+            panic!(
+                "WebDriver {path}: {error}: {}",
+                answer["value"]["message"].as_str().unwrap_or_default()
+            );
+        }
+        answer["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn title(&self) -> String {
+        self.call(reqwest::Method::GET, "/title", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The visible text of the page's body.
+    pub async fn text(&self) -> String {
+        let body = self.find("body").await;
+        self.call(reqwest::Method::GET, &format!("/element/{body}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The first element matching a CSS selector (panics, naming it, when there is none).
+    pub async fn find(&self, css: &str) -> String {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned()
+    }
+
+    /// Clicks the element a CSS selector names, as a person would.
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Clears a field and types `text` into it.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the page as `NN-name.png` in the screenshot folder; returns its path.
+    pub async fn screenshot(&mut self, name: &str) -> PathBuf {
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("base64 PNG"))
+            .expect("valid base64");
+        self.taken += 1;
+        let path = self
+            .screenshots
+            .join(format!("{:02}-{name}.png", self.taken));
+        std::fs::write(&path, bytes).expect("the screenshot is written");
+        path
+    }
+}
+
+impl Browser {
+    /// Ends the session (chromium exits with it) and the driver.
+    pub async fn quit(mut self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // After a failed step: at least the driver goes (quit() has already waited for it).
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
