@@ -173,7 +173,6 @@ async fn main() -> anyhow::Result<()> {
     let (mut services, _events) =
         local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
             .with_context(|| format!("cannot open the store in {}", data.display()))?;
-    services.portal_url = portal_url(options.addr);
     let paths = LocalPaths::under(&data);
     if options.command == Command::Daily {
         let feed = options.feed.expect("checked");
@@ -183,6 +182,16 @@ async fn main() -> anyhow::Result<()> {
         println!("digest e-mails: {}/mail", paths.outbox.display());
         return Ok(());
     }
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is it in use? try --addr)",
+                options.addr
+            )
+        })?;
+    // Links name the address actually bound (`--addr 127.0.0.1:0` picks a free port).
+    services.portal_url = portal_url(listener.local_addr()?);
     let key = demo_key(&services, &data).await?;
     let caller = tenants::authenticate(&services, &key)
         .await?
@@ -209,14 +218,6 @@ async fn main() -> anyhow::Result<()> {
         invite_banner = Some((issued, paths.outbox.clone()));
     }
     let (clients, _) = clients::list(&services, &caller.tenant_id, 1, None).await?;
-    let listener = tokio::net::TcpListener::bind(options.addr)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is it in use? try --addr)",
-                options.addr
-            )
-        })?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("clientwatch is running locally");
     println!("  API:     {base}/v1  (routes in openapi.yaml)");
