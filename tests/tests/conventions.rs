@@ -121,6 +121,7 @@ struct Owned {
     client_type: String,
     api_key: String,
     opportunity: String,
+    template: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -178,7 +179,19 @@ async fn owned(app: &TestApp) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
+    let template = app
+        .post(
+            "/v1/email-templates",
+            json!({"name": "Private template", "subject": "Hello {{first_name}}",
+                   "html": "<a href=\"{{link}}\">Open</a>", "text": "Open {{link}}"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Owned {
+        template,
         opportunity,
         client,
         contact,
@@ -196,6 +209,8 @@ fn concrete(path: &str, ids: &Owned) -> String {
         &ids.role
     } else if path.starts_with("/v1/client-types/") {
         &ids.client_type
+    } else if path.starts_with("/v1/email-templates/") {
+        &ids.template
     } else {
         &ids.api_key
     };
@@ -213,11 +228,13 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.client_type.as_str(),
         ids.api_key.as_str(),
         ids.opportunity.as_str(),
+        ids.template.as_str(),
         app.tenant_id.as_str(),
         "Confidential loan",
         "Secret",
         "Hidden Contact",
         "Private role",
+        "Private template",
     ];
     let before = app
         .get(&format!("/v1/clients/{}/contacts", ids.client))

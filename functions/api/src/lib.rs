@@ -43,6 +43,28 @@ fn routes() -> Vec<Route> {
         route("/v1/contact-roles/{id}", Method::GET, roles::get),
         route("/v1/contact-roles/{id}", Method::PATCH, roles::update),
         route("/v1/contact-roles/{id}", Method::DELETE, roles::delete),
+        route("/v1/email-templates", Method::GET, email_templates::list),
+        route("/v1/email-templates", Method::POST, email_templates::create),
+        route(
+            "/v1/email-templates/{id}",
+            Method::GET,
+            email_templates::get,
+        ),
+        route(
+            "/v1/email-templates/{id}",
+            Method::PATCH,
+            email_templates::update,
+        ),
+        route(
+            "/v1/email-templates/{id}",
+            Method::DELETE,
+            email_templates::delete,
+        ),
+        route(
+            "/v1/email-templates/{id}/preview",
+            Method::POST,
+            email_templates::preview,
+        ),
         route("/v1/client-types", Method::GET, client_types::list),
         route("/v1/client-types", Method::POST, client_types::create),
         route("/v1/client-types/{id}", Method::GET, client_types::get),

@@ -4,6 +4,9 @@
 //!
 //! Everything a customer changes is written together with an audit entry and published as a
 //! `CustomerCentreUpdated` event for the partner (see [`audit`]).
+//!
+//! Invite e-mails are written from the tenant's e-mail templates, or a built-in one (see
+//! [`templates`]).
 
 pub mod access;
 pub mod application;

@@ -151,6 +151,7 @@ pub mod api_keys;
 pub mod client_types;
 pub mod clients;
 pub mod contacts;
+pub mod email_templates;
 pub mod health;
 pub mod invites;
 pub mod monitoring;
