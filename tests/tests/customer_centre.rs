@@ -30,6 +30,7 @@ over_both_stores!(
     forms_without_their_token_or_from_another_site_are_refused,
     a_session_reaches_only_its_own_invites_data,
     a_session_ends_after_thirty_idle_minutes,
+    an_invite_email_follows_the_tenants_template_and_keeps_its_tags,
 );
 
 /// A client with an applicant (Ana), a guarantor (Gus) and a broker (Bo) on a loan application,
@@ -959,4 +960,77 @@ async fn a_session_ends_after_thirty_idle_minutes(app: TestApp) {
     assert_eq!(ana.get("/app").await.location(), Some("/session-ended"));
     let ended = ana.get("/session-ended").await;
     assert!(ended.shows("open the link in your e-mail again"));
+}
+
+async fn an_invite_email_follows_the_tenants_template_and_keeps_its_tags(app: TestApp) {
+    let w = World::new(app).await;
+    let template = w
+        .app
+        .post(
+            "/v1/email-templates",
+            json!({
+                "name": "Application check",
+                "subject": "Your {{company_name}} application",
+                "html": "<p>Kia ora {{first_name}},</p><p><a href=\"{{link}}\">Check your application</a> by {{expires_on}}.</p><p>{{adviser_name}}</p>",
+                "text": "Kia ora {{first_name}}, check your application: {{link}} (until {{expires_on}}). {{adviser_name}}",
+            }),
+        )
+        .await;
+    assert_eq!(template.status, 201, "{}", template.body);
+    let template_id = template.body["id"].as_str().unwrap();
+
+    // An invite's own subject must keep the template's tags: dropping one is refused, and
+    // nothing is stored or sent.
+    let refused = w
+        .app
+        .post(
+            &w.invites_path(),
+            json!({"contact_id": w.ana.id, "delivery": "email", "template_id": template_id, "subject": "Hello {{first_name}}"}),
+        )
+        .await;
+    assert_eq!(
+        refused.problem(422, "validation")["errors"][0]["field"],
+        "subject"
+    );
+    let unknown = w
+        .app
+        .post(
+            &w.invites_path(),
+            json!({"contact_id": w.ana.id, "delivery": "email", "template_id": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        unknown.problem(422, "validation")["errors"][0]["field"],
+        "template_id"
+    );
+    assert!(
+        w.app.get(&w.invites_path()).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(emails_to(&w.ana.email).await.is_empty());
+
+    let made = w
+        .app
+        .post(
+            &w.invites_path(),
+            json!({"contact_id": w.ana.id, "delivery": "email", "template_id": template_id,
+                   "subject": "Action needed: your {{company_name}} application",
+                   "adviser": {"name": "Mere <Adviser>"}}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let mails = emails_to(&w.ana.email).await;
+    assert_eq!(mails.len(), 1);
+    let (subject, html) = &mails[0];
+    assert_eq!(subject, "Action needed: your Acme Lending application");
+    assert!(html.contains("Kia ora Ana"), "{html}");
+    assert!(
+        html.contains("Mere &lt;Adviser&gt;"),
+        "values are escaped in HTML: {html}"
+    );
+    // The link in the template's anchor leads to a working sign-in.
+    let page = w.sign_in(&mut w.customer(), &w.ana).await;
+    assert!(page.shows("Your application"));
 }
