@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod centre;
+pub mod comms;
 pub mod config;
 pub mod domain;
 pub mod monitoring;

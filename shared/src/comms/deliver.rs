@@ -1,0 +1,308 @@
+//! Sending one message to the right contacts of a client, each at most once, and logging it.
+//!
+//! Before a message goes to a contact, a marker for (message, contact, channel) is written with
+//! the log entry, in one transaction, only if it is absent; then the message is handed over and
+//! the entry records the outcome. A run repeated, or killed half-way and started again, finds
+//! the marker and sends nothing twice (a run killed between the claim and the send leaves the
+//! entry `sending`: that message may or may not have gone out, and is not sent again). A
+//! message that reaches nobody is logged once as skipped, with the reason.
+
+use chrono::Duration;
+use serde_json::Value;
+
+use super::log::{Entry, Kind, Outcome};
+use crate::Services;
+use crate::domain::clients::{Channel, Client, client_pk};
+use crate::domain::contacts::{self, Contact};
+use crate::domain::roles::{self, Purpose};
+use crate::domain::{Error, Result};
+use crate::ports::{Condition, DeliveryError, Email, Item, Key, TableError, TxOp};
+
+/// How long a sent-marker is kept: longer than any invoice stays open in practice.
+const KEEP_MARKERS_DAYS: i64 = 730;
+
+/// Who a message is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The contacts whose role serves this purpose (invoice presentment, or communication).
+    Purpose(Purpose),
+    /// The contacts with this role (an escalation).
+    Role(String),
+}
+
+/// One message, rendered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub kind: Kind,
+    pub invoice_id: Option<String>,
+    pub step: Option<String>,
+    pub subject: String,
+    pub html: String,
+    /// The e-mail's text part, or the SMS.
+    pub text: String,
+}
+
+/// Sends `message` on `channel` to the client's contacts in `audience`. `once` names the
+/// message itself (`invoice#<id>`, `step#<invoice>#<step>`, `statement#<YYYY-MM>`): each
+/// (once, contact, channel) is sent at most once, whoever calls this how often. Returns the
+/// log entries this call wrote (none when everything was done before).
+pub async fn deliver(
+    svc: &Services,
+    tenant_id: &str,
+    client: &Client,
+    audience: &Audience,
+    channel: Channel,
+    message: &Message,
+    once: &str,
+) -> Result<Vec<Entry>> {
+    if !client
+        .spec
+        .communication
+        .allowed_channels
+        .contains(&channel)
+    {
+        let reason = format!("the client does not allow {}", channel_name(channel));
+        return skip(svc, tenant_id, client, channel, message, once, reason).await;
+    }
+    if !matches!(channel, Channel::Email | Channel::Sms) {
+        let reason = format!("clientwatch does not send by {}", channel_name(channel));
+        return skip(svc, tenant_id, client, channel, message, once, reason).await;
+    }
+    let chosen = audience_of(svc, tenant_id, &client.id, audience).await?;
+    let reachable: Vec<&Contact> = chosen
+        .iter()
+        .filter(|c| address(c, channel).is_some())
+        .collect();
+    if reachable.is_empty() {
+        let reason = if chosen.is_empty() {
+            nobody_in(svc, tenant_id, audience).await?
+        } else {
+            format!(
+                "no contact in the role has {}",
+                match channel {
+                    Channel::Email => "an e-mail address",
+                    _ => "a mobile number",
+                }
+            )
+        };
+        return skip(svc, tenant_id, client, channel, message, once, reason).await;
+    }
+    let mut written = Vec::new();
+    for contact in reachable {
+        let to = address(contact, channel).expect("filtered above");
+        let entry = entry(
+            svc,
+            client,
+            channel,
+            message,
+            Some(contact),
+            Outcome::Sending,
+            None,
+        );
+        let marker = marker(svc, tenant_id, &client.id, once, &contact.id, channel);
+        match svc
+            .table
+            .transact(vec![
+                TxOp::Put(marker, Condition::Absent),
+                TxOp::Put(entry.item(tenant_id)?, Condition::Absent),
+            ])
+            .await
+        {
+            Ok(()) => {}
+            // Claimed before: sent (or being sent) by an earlier or concurrent run.
+            Err(TableError::TransactionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let sent = match channel {
+            Channel::Email => {
+                let email = Email {
+                    to: vec![to.parse_email()?],
+                    reply_to: None,
+                    subject: message.subject.clone(),
+                    html: message.html.clone(),
+                    text: message.text.clone(),
+                };
+                svc.mailer.send(&email).await
+            }
+            _ => match contact.spec.phone() {
+                Some(phone) => svc.sms.send(&phone, &message.text).await,
+                None => Err(DeliveryError::Rejected("no mobile number".into())),
+            },
+        };
+        let mut done = entry.clone();
+        match sent {
+            Ok(id) => {
+                done.outcome = Outcome::Sent;
+                done.message_id = Some(id);
+            }
+            Err(e) => {
+                tracing::warn!(client = %client.id, error = %e, "a message was not delivered");
+                done.outcome = Outcome::Failed;
+                done.reason = Some(e.to_string());
+            }
+        }
+        svc.table
+            .put(done.item(tenant_id)?, Condition::Exists)
+            .await?;
+        written.push(done);
+    }
+    Ok(written)
+}
+
+/// Where a contact is reached on a channel: the e-mail address, or the masked mobile.
+enum Address {
+    Email(String),
+    Mobile(String),
+}
+
+impl Address {
+    fn shown(&self) -> String {
+        match self {
+            Address::Email(e) | Address::Mobile(e) => e.clone(),
+        }
+    }
+
+    fn parse_email(&self) -> Result<crate::domain::EmailAddress> {
+        match self {
+            Address::Email(e) => {
+                crate::domain::EmailAddress::parse(e).map_err(|e| Error::invalid("email", e.0))
+            }
+            Address::Mobile(_) => Err(Error::invalid("channel", "not an e-mail")),
+        }
+    }
+}
+
+fn address(contact: &Contact, channel: Channel) -> Option<Address> {
+    match channel {
+        Channel::Email => contact
+            .spec
+            .email
+            .as_ref()
+            .map(|e| Address::Email(e.as_str().to_owned())),
+        Channel::Sms => contact.spec.phone().map(|p| Address::Mobile(p.masked())),
+        _ => None,
+    }
+}
+
+pub fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "e-mail",
+        Channel::Sms => "SMS",
+        Channel::Phone => "phone",
+        Channel::Letter => "letter",
+    }
+}
+
+/// The client's contacts in the audience.
+pub async fn audience_of(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    audience: &Audience,
+) -> Result<Vec<Contact>> {
+    match audience {
+        Audience::Purpose(purpose) => Ok(contacts::recipients(svc, tenant_id, client_id, *purpose)
+            .await?
+            .0),
+        Audience::Role(role_id) => Ok(contacts::all(svc, tenant_id, client_id)
+            .await?
+            .into_iter()
+            .filter(|c| &c.spec.role_id == role_id)
+            .collect()),
+    }
+}
+
+async fn nobody_in(svc: &Services, tenant_id: &str, audience: &Audience) -> Result<String> {
+    Ok(match audience {
+        Audience::Purpose(Purpose::Invoice) => {
+            "no contact of this client has a role with invoice presentment".into()
+        }
+        Audience::Purpose(_) => "no contact of this client has a role with communication".into(),
+        Audience::Role(role_id) => {
+            let name = roles::get(svc, tenant_id, role_id)
+                .await
+                .map(|r| r.spec.name)
+                .unwrap_or_else(|_| role_id.clone());
+            format!("no contact of this client has the role {name}")
+        }
+    })
+}
+
+fn entry(
+    svc: &Services,
+    client: &Client,
+    channel: Channel,
+    message: &Message,
+    contact: Option<&Contact>,
+    outcome: Outcome,
+    reason: Option<String>,
+) -> Entry {
+    Entry {
+        id: svc.ids.id(),
+        at: svc.clock.now(),
+        client_id: client.id.clone(),
+        invoice_id: message.invoice_id.clone(),
+        kind: message.kind,
+        step: message.step.clone(),
+        channel,
+        contact_id: contact.map(|c| c.id.clone()),
+        to: contact.and_then(|c| address(c, channel)).map(|a| a.shown()),
+        subject: message.subject.clone(),
+        outcome,
+        reason,
+        message_id: None,
+    }
+}
+
+fn marker(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    once: &str,
+    contact: &str,
+    channel: Channel,
+) -> Item {
+    let keep = svc.clock.now() + Duration::days(KEEP_MARKERS_DAYS);
+    Item::new(
+        Key::new(
+            client_pk(tenant_id, client_id),
+            format!("SENT#{once}#{contact}#{}", channel_name(channel)),
+        ),
+        serde_json::Map::<String, Value>::new(),
+    )
+    .with_expiry(keep.timestamp())
+}
+
+/// Logs, once, that a message reached nobody.
+async fn skip(
+    svc: &Services,
+    tenant_id: &str,
+    client: &Client,
+    channel: Channel,
+    message: &Message,
+    once: &str,
+    reason: String,
+) -> Result<Vec<Entry>> {
+    let entry = entry(
+        svc,
+        client,
+        channel,
+        message,
+        None,
+        Outcome::Skipped,
+        Some(reason),
+    );
+    let marker = marker(svc, tenant_id, &client.id, once, "nobody", channel);
+    match svc
+        .table
+        .transact(vec![
+            TxOp::Put(marker, Condition::Absent),
+            TxOp::Put(entry.item(tenant_id)?, Condition::Absent),
+        ])
+        .await
+    {
+        Ok(()) => Ok(vec![entry]),
+        Err(TableError::TransactionFailed { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}

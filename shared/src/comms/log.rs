@@ -1,0 +1,159 @@
+//! The communications log: one entry per message to one contact on one channel (sent, failed,
+//! or still being sent when a run was killed), and one per message that reached nobody
+//! (skipped, with the reason). Readable per client, per invoice, and, for the skipped ones,
+//! per tenant as warnings.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Services;
+use crate::domain::clients::{self, Channel, client_pk};
+use crate::domain::{Error, Result};
+use crate::ports::{Cursor, Index, IndexKey, Item, Key, Query, SortKey};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A new invoice, to the contacts with invoice presentment.
+    Invoice,
+    /// A workflow's reminder, to the contacts with communication.
+    Reminder,
+    /// A workflow's escalation, to the contacts of the escalation role.
+    Escalation,
+    /// The monthly statement of open invoices.
+    Statement,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Claimed and being handed over; an entry left in this state means the run stopped
+    /// between the two, and the message is not sent again (it may or may not have gone out).
+    Sending,
+    Sent,
+    /// The provider refused it or could not be reached; `reason` says which.
+    Failed,
+    /// Nobody could receive it; `reason` says why (no contact in the role, channel not
+    /// allowed, breathing space, attempts used up).
+    Skipped,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<String>,
+    pub kind: Kind,
+    /// The workflow step (its id) that sent it, for reminders and escalations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub channel: Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    /// The address or masked number it went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub subject: String,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+}
+
+impl Entry {
+    pub fn key(&self, tenant_id: &str) -> Key {
+        Key::new(
+            client_pk(tenant_id, &self.client_id),
+            format!("LOG#{}#{}", stamp(self.at), self.id),
+        )
+    }
+
+    /// The stored entry: listed per client by key, per invoice on gsi2, and skipped ones per
+    /// tenant on gsi1.
+    pub fn item(&self, tenant_id: &str) -> Result<Item> {
+        let mut item = Item::from_record(self.key(tenant_id), self)?;
+        let order = format!("{}#{}", stamp(self.at), self.id);
+        if let Some(invoice) = &self.invoice_id {
+            item = item.with_index(
+                Index::Gsi2,
+                IndexKey::new(invoice_log(tenant_id, &self.client_id, invoice), &order),
+            );
+        }
+        if self.outcome == Outcome::Skipped {
+            item = item.with_index(Index::Gsi1, IndexKey::new(warnings(tenant_id), &order));
+        }
+        Ok(item)
+    }
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn invoice_log(tenant_id: &str, client_id: &str, invoice_id: &str) -> String {
+    format!("T#{tenant_id}#C#{client_id}#INVOICE#{invoice_id}#LOG")
+}
+
+fn warnings(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#COMMS#SKIPPED")
+}
+
+fn page(items: &[Item]) -> Result<Vec<Entry>> {
+    items
+        .iter()
+        .map(|item| item.record().map_err(Error::from))
+        .collect()
+}
+
+/// A client's log, newest first.
+pub async fn for_client(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Entry>, Option<Cursor>)> {
+    clients::get(svc, tenant_id, client_id).await?;
+    let query = Query::partition(client_pk(tenant_id, client_id))
+        .sk(SortKey::BeginsWith("LOG#".into()))
+        .descending()
+        .limit(limit)
+        .after(cursor);
+    let found = svc.table.query(query).await?;
+    Ok((page(&found.items)?, found.next))
+}
+
+/// An invoice's log, newest first.
+pub async fn for_invoice(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    invoice_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Entry>, Option<Cursor>)> {
+    let query = Query::index(Index::Gsi2, invoice_log(tenant_id, client_id, invoice_id))
+        .descending()
+        .limit(limit)
+        .after(cursor);
+    let found = svc.table.query(query).await?;
+    Ok((page(&found.items)?, found.next))
+}
+
+/// The tenant's skipped messages (workflow steps that reached nobody), newest first.
+pub async fn skipped(
+    svc: &Services,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Entry>, Option<Cursor>)> {
+    let query = Query::index(Index::Gsi1, warnings(tenant_id))
+        .descending()
+        .limit(limit)
+        .after(cursor);
+    let found = svc.table.query(query).await?;
+    Ok((page(&found.items)?, found.next))
+}

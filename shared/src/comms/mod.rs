@@ -1,0 +1,11 @@
+//! Communications: invoices kept by partner systems, e-mailed to the contacts whose role has
+//! invoice presentment; collection workflows and portfolios; the daily communications run
+//! (reminders and escalations by the workflow's steps, monthly statements); and the log of
+//! everything sent, failed or skipped.
+//!
+//! Every message goes through [`deliver`]: it chooses the contacts by role and channel, claims
+//! each (message, contact, channel) once in the store before sending, and logs the outcome, so
+//! no run, repeated or killed half-way, sends the same thing twice.
+
+pub mod deliver;
+pub mod log;
