@@ -6,3 +6,4 @@
 //! `CustomerCentreUpdated` event for the partner (see [`audit`]).
 
 pub mod audit;
+pub mod questionnaires;

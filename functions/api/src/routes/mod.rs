@@ -154,6 +154,7 @@ pub mod contacts;
 pub mod health;
 pub mod monitoring;
 pub mod opportunities;
+pub mod questionnaires;
 pub mod roles;
 pub mod tenant;
 
