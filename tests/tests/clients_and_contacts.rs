@@ -493,6 +493,14 @@ async fn an_opportunity_names_its_parties_data_and_questionnaires(app: TestApp) 
     )
     .await["id"]
         .clone();
+    let income = app
+        .post(
+            "/v1/questionnaires",
+            json!({"name": "Income and expenses", "questions": [{"id": "employer", "label": "Employer", "kind": "text"}]}),
+        )
+        .await
+        .body["id"]
+        .clone();
     let made = app
         .post(
             &format!("/v1/clients/{c}/opportunities"),
@@ -500,7 +508,7 @@ async fn an_opportunity_names_its_parties_data_and_questionnaires(app: TestApp) 
                 "name": "Car loan",
                 "parties": [{"contact_id": ana, "role": "primary_applicant"}, {"contact_id": gus, "role": "guarantor"}],
                 "data": {"amount": "25000.00", "term_months": 48, "purpose": "vehicle"},
-                "questionnaire_ids": ["income-and-expenses"]
+                "questionnaire_ids": [income]
             }),
         )
         .await;
@@ -523,6 +531,10 @@ async fn an_opportunity_names_its_parties_data_and_questionnaires(app: TestApp) 
     );
     let listed = app.get(&format!("/v1/clients/{c}/opportunities")).await;
     assert_eq!(listed.body["items"][0]["parties"][1]["role"], "guarantor");
+    assert_eq!(
+        listed.body["items"][0]["questionnaire_ids"],
+        json!([income])
+    );
 }
 
 async fn an_opportunitys_parties_must_be_contacts_of_its_client(app: TestApp) {

@@ -1,8 +1,12 @@
 //! The API's conventions across routes, over both stores: `Idempotency-Key` on POST, and tenant
 //! isolation tried on every route of the router with another tenant's key.
 
+use std::collections::BTreeMap;
+
 use axum::body::Body;
 use axum::http::{Method, Request};
+use clientwatch::centre::audit::Invitee;
+use clientwatch::centre::questionnaires;
 use clientwatch_tests::api::{Answer, TestApp};
 use clientwatch_tests::over_both_stores;
 use serde_json::{Value, json};
@@ -122,6 +126,7 @@ struct Owned {
     api_key: String,
     opportunity: String,
     template: String,
+    questionnaire: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -169,10 +174,10 @@ async fn owned(app: &TestApp) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
-    let opportunity = app
+    let questionnaire = app
         .post(
-            &format!("/v1/clients/{client}/opportunities"),
-            json!({"name": "Confidential loan", "parties": [{"contact_id": contact, "role": "primary_applicant"}]}),
+            "/v1/questionnaires",
+            json!({"name": "Private questions", "questions": [{"id": "secret", "label": "Tell us", "kind": "text"}]}),
         )
         .await
         .body["id"]
@@ -190,9 +195,39 @@ async fn owned(app: &TestApp) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
+    let opportunity = app
+        .post(
+            &format!("/v1/clients/{client}/opportunities"),
+            json!({"name": "Confidential loan", "parties": [{"contact_id": contact, "role": "primary_applicant"}], "questionnaire_ids": [questionnaire]}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An applicant's answers, so that answers and activity have something to leak.
+    let who = Invitee {
+        tenant_id: app.tenant_id.clone(),
+        client_id: client.clone(),
+        opportunity_id: opportunity.clone(),
+        invite_id: "invite-1".into(),
+        contact_id: contact.clone(),
+    };
+    let form = BTreeMap::from([("secret".to_owned(), "Hidden answer".to_owned())]);
+    questionnaires::save(
+        &app.services,
+        &who,
+        &questionnaire,
+        std::slice::from_ref(&questionnaire),
+        &form,
+        false,
+    )
+    .await
+    .expect("a draft saved");
     Owned {
         template,
         opportunity,
+        questionnaire,
         client,
         contact,
         role,
@@ -211,10 +246,13 @@ fn concrete(path: &str, ids: &Owned) -> String {
         &ids.client_type
     } else if path.starts_with("/v1/email-templates/") {
         &ids.template
+    } else if path.starts_with("/v1/questionnaires/") {
+        &ids.questionnaire
     } else {
         &ids.api_key
     };
     path.replace("{contact_id}", &ids.contact)
+        .replace("{opportunity_id}", &ids.opportunity)
         .replace("{id}", id)
 }
 
@@ -229,8 +267,11 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.api_key.as_str(),
         ids.opportunity.as_str(),
         ids.template.as_str(),
+        ids.questionnaire.as_str(),
         app.tenant_id.as_str(),
         "Confidential loan",
+        "Private questions",
+        "Hidden answer",
         "Secret",
         "Hidden Contact",
         "Private role",
@@ -278,6 +319,7 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
             // Tenant A's resource looks exactly like one that does not exist.
             let nowhere = path
                 .replace("{contact_id}", "nonexistent")
+                .replace("{opportunity_id}", "nonexistent")
                 .replace("{id}", "nonexistent");
             let nowhere = if nowhere.ends_with("/recipients") {
                 format!("{nowhere}?purpose=reminder")

@@ -151,6 +151,29 @@ fn routes() -> Vec<Route> {
             Method::POST,
             invites::regenerate,
         ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/answers",
+            Method::GET,
+            questionnaires::answers,
+        ),
+        route(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/activity",
+            Method::GET,
+            questionnaires::activity,
+        ),
+        route("/v1/questionnaires", Method::GET, questionnaires::list),
+        route("/v1/questionnaires", Method::POST, questionnaires::create),
+        route("/v1/questionnaires/{id}", Method::GET, questionnaires::get),
+        route(
+            "/v1/questionnaires/{id}",
+            Method::PATCH,
+            questionnaires::update,
+        ),
+        route(
+            "/v1/questionnaires/{id}",
+            Method::DELETE,
+            questionnaires::delete,
+        ),
         route("/v1/sync/contacts", Method::POST, contacts::sync),
         route("/v1/clients/{id}/monitoring", Method::GET, monitoring::get),
         route(

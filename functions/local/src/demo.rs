@@ -5,6 +5,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use clientwatch::Services;
 use clientwatch::centre::invites;
+use clientwatch::centre::questionnaires::{self, QuestionnaireSpec};
 use clientwatch::domain::clients::{self, ClientClass, ClientSpec, ClientTypeSpec};
 use clientwatch::domain::contacts::{self, ContactSpec, Source};
 use clientwatch::domain::opportunities::{self, OpportunitySpec, Party};
@@ -18,7 +19,8 @@ fn spec<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
     serde_json::from_value(value).expect("demo data is well formed")
 }
 
-/// Fills a new demo tenant with roles, clients, contacts (manual and synced) and an opportunity.
+/// Fills a new demo tenant with roles, clients, contacts (manual and synced), a questionnaire
+/// and an opportunity that lists it.
 pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
     let person = clients::create_type(
         svc,
@@ -116,6 +118,21 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         )
         .await?;
     }
+    let income: QuestionnaireSpec = spec(json!({
+        "name": "Income and expenses",
+        "description": "What you earn and spend each month, for the affordability check.",
+        "questions": [
+            {"id": "employer", "label": "Who is your employer?", "kind": "text", "required": true},
+            {"id": "monthly_income", "label": "Your monthly income after tax (NZD)", "kind": "number", "required": true},
+            {"id": "employed_since", "label": "Employed since", "kind": "date"},
+            {"id": "housing", "label": "Where do you live?", "kind": "choice", "required": true,
+             "options": ["Renting", "Own home with a mortgage", "Own home outright", "Boarding"]},
+            {"id": "dependants", "label": "Do you have dependants?", "kind": "yes_no"},
+            {"id": "other_debts", "label": "Other loans or debts", "kind": "long_text",
+             "help": "Lender, balance and monthly repayment of each."}
+        ]
+    }));
+    let income = questionnaires::create(svc, tenant_id, income).await?;
     opportunities::create(
         svc,
         tenant_id,
@@ -135,7 +152,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
             data: spec(
                 json!({"amount": "25000.00", "term_months": 48, "vehicle": "2019 Toyota Corolla"}),
             ),
-            questionnaire_ids: vec!["income-and-expenses".into()],
+            questionnaire_ids: vec![income.id],
         },
     )
     .await?;

@@ -246,6 +246,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  curl -s {auth} {base}/v1/tenant");
     println!("  curl -s {auth} {base}/v1/clients");
     println!("  curl -s {auth} {base}/v1/hits");
+    println!("  curl -s {auth} {base}/v1/questionnaires");
     println!(
         "  curl -s {auth} '{base}/v1/usage?month={}'",
         chrono::Utc::now().format("%Y-%m")

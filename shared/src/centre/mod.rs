@@ -12,4 +12,5 @@ pub mod access;
 pub mod application;
 pub mod audit;
 pub mod invites;
+pub mod questionnaires;
 pub mod templates;

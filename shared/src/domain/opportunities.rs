@@ -1,7 +1,7 @@
 //! Opportunities: a client's loan applications. Each names its parties (contacts of the same
 //! client, each with a party role), carries the application's data fields, and lists the
-//! questionnaires attached to it. Primary applicants, applicants and guarantors are the parties
-//! who may later be invited into the Customer Centre.
+//! questionnaires attached to it (the tenant's [`questionnaires`]). Primary applicants,
+//! applicants and guarantors are the parties who may later be invited into the Customer Centre.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,6 +13,7 @@ use super::contacts;
 use super::resource::{self, Resource};
 use super::{Error, Result, text};
 use crate::Services;
+use crate::centre::questionnaires;
 use crate::ports::{Condition, Cursor};
 
 const WHAT: &str = "opportunity";
@@ -52,7 +53,15 @@ pub struct OpportunitySpec {
 pub type Opportunity = Resource<OpportunitySpec>;
 
 impl OpportunitySpec {
-    async fn checked(mut self, svc: &Services, tenant_id: &str, client_id: &str) -> Result<Self> {
+    /// The spec, checked. `attached` are the questionnaire ids the opportunity already lists:
+    /// they stay even if their definition was deleted since; new ones must exist.
+    async fn checked(
+        mut self,
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        attached: &[String],
+    ) -> Result<Self> {
         self.name = text("name", &self.name, 200)?;
         if self.parties.len() > 20 {
             return Err(Error::invalid("parties", "at most 20 parties"));
@@ -113,6 +122,23 @@ impl OpportunitySpec {
                 "at most 20 questionnaires",
             ));
         }
+        let mut listed = HashSet::new();
+        for (i, id) in self.questionnaire_ids.iter().enumerate() {
+            if !listed.insert(id) {
+                return Err(Error::invalid(
+                    format!("questionnaire_ids[{i}]"),
+                    "this questionnaire is already attached",
+                ));
+            }
+        }
+        questionnaires::ensure_attachable(
+            svc,
+            tenant_id,
+            &self.questionnaire_ids,
+            attached,
+            "questionnaire_ids",
+        )
+        .await?;
         Ok(self)
     }
 }
@@ -128,7 +154,7 @@ pub async fn create(
     spec: OpportunitySpec,
 ) -> Result<Opportunity> {
     clients::get(svc, tenant_id, client_id).await?;
-    let opportunity = Resource::new(svc, spec.checked(svc, tenant_id, client_id).await?);
+    let opportunity = Resource::new(svc, spec.checked(svc, tenant_id, client_id, &[]).await?);
     let item = opportunity.item(key(tenant_id, client_id, &opportunity.id))?;
     svc.table.put(item, Condition::Absent).await?;
     Ok(opportunity)
@@ -163,7 +189,7 @@ pub async fn update(
 ) -> Result<Opportunity> {
     let current = get(svc, tenant_id, client_id, id).await?;
     let spec = resource::patched(&current.spec, patch)?
-        .checked(svc, tenant_id, client_id)
+        .checked(svc, tenant_id, client_id, &current.spec.questionnaire_ids)
         .await?;
     let next = resource::changed(svc, &current, spec);
     let op = resource::replace_op(key(tenant_id, client_id, id), &next, seen)?;

@@ -156,6 +156,7 @@ pub mod health;
 pub mod invites;
 pub mod monitoring;
 pub mod opportunities;
+pub mod questionnaires;
 pub mod roles;
 pub mod tenant;
 

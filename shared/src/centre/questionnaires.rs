@@ -1,0 +1,956 @@
+//! Questionnaires: a tenant's question sets, attached to opportunities, and the answers an
+//! invited applicant gives in the Customer Centre.
+//!
+//! A definition is a tenant resource (`T#{t}` / `QNR#{id}`) managed by partners. Deleting one
+//! is allowed even while opportunities list it: answers keep a copy of the questions they
+//! answered, an opportunity keeps the id it already had (only newly attached ids must exist),
+//! and the portal then finds the questionnaire "not found" and no longer offers it.
+//!
+//! Answers are kept per opportunity and questionnaire in the client's partition
+//! (`ANSWERS#{opportunity}#{questionnaire}`). A customer may save an incomplete draft as often
+//! as they like; submitting needs every required answer and is final. Each save is written
+//! with its audit entry in one transaction and published as `CustomerCentreUpdated`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::audit::{self, Action, Invitee};
+use crate::Services;
+use crate::domain::clients::client_pk;
+use crate::domain::opportunities;
+use crate::domain::resource::{self, Resource};
+use crate::domain::tenants::tenant_pk;
+use crate::domain::{Error, Result, text};
+use crate::ports::{Condition, Cursor, Item, Key, Query, SortKey, TableError, TxOp};
+
+const WHAT: &str = "questionnaire";
+const MAX_QUESTIONS: usize = 100;
+const MAX_TEXT: usize = 500;
+const MAX_LONG_TEXT: usize = 5000;
+/// A definition's stored size: answers carry a copy of it, and it should leave them most of
+/// their item.
+const MAX_DEFINITION_BYTES: usize = 100_000;
+/// An answers item's stored size, below DynamoDB's 400 KB item limit (attribute names count).
+const MAX_ANSWERS_BYTES: usize = 350_000;
+/// Beyond 15 significant digits a JSON number (a double) no longer holds what was typed.
+const MAX_SIGNIFICANT_DIGITS: usize = 15;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionnaireSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub questions: Vec<Question>,
+}
+
+pub type Questionnaire = Resource<QuestionnaireSpec>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    /// The answer's key (also the form field's name): 1 to 64 of `a-z`, `0-9` and `_`.
+    pub id: String,
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    pub kind: QuestionKind,
+    /// Needed to submit; a draft may leave it out.
+    #[serde(default)]
+    pub required: bool,
+    /// The choices of a `choice` question (2 to 50, distinct); no other kind has options.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+/// What a question asks for, and so how its answer is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    /// One line, at most 500 characters; stored as a string.
+    Text,
+    /// Paragraphs, at most 5000 characters; stored as a string.
+    LongText,
+    /// A decimal number; stored as a JSON number.
+    Number,
+    /// A calendar date; stored as a `YYYY-MM-DD` string.
+    Date,
+    /// Stored as `true` or `false`; a form posts `yes` or `no`.
+    YesNo,
+    /// One of the question's options; stored as that option.
+    Choice,
+}
+
+impl QuestionnaireSpec {
+    fn checked(mut self) -> Result<Self> {
+        self.name = text("name", &self.name, 200)?;
+        self.description = optional("description", self.description, 2000)?;
+        if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {
+            return Err(Error::invalid(
+                "questions",
+                format!("a questionnaire has 1 to {MAX_QUESTIONS} questions"),
+            ));
+        }
+        let mut ids = HashMap::new();
+        for (i, question) in self.questions.iter_mut().enumerate() {
+            let field = |name: &str| format!("questions[{i}].{name}");
+            let id = &question.id;
+            if id.is_empty()
+                || id.len() > 64
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(Error::invalid(
+                    field("id"),
+                    "must be 1 to 64 of the characters a-z, 0-9 and _",
+                ));
+            }
+            if let Some(first) = ids.insert(id.clone(), i) {
+                return Err(Error::invalid(
+                    field("id"),
+                    format!("questions[{first}] already has this id"),
+                ));
+            }
+            question.label = text(field("label"), &question.label, 500)?;
+            question.help = optional(&field("help"), question.help.take(), 1000)?;
+            question.options = checked_options(&field("options"), question)?;
+        }
+        let size = serde_json::to_vec(&self).map_or(usize::MAX, |json| json.len());
+        if size > MAX_DEFINITION_BYTES {
+            return Err(Error::invalid(
+                "questions",
+                format!(
+                    "a questionnaire is at most {} KB of text; this one is {} KB",
+                    MAX_DEFINITION_BYTES / 1000,
+                    size.div_ceil(1000)
+                ),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// An optional text: absent, or 1 to `max` characters (trimmed).
+fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    value.map(|v| text(field, &v, max)).transpose()
+}
+
+/// A choice question's options, trimmed: 2 to 50, none twice (whatever the case); no options
+/// on any other kind, so a definition never carries choices it does not offer.
+fn checked_options(field: &str, question: &Question) -> Result<Vec<String>> {
+    if question.kind != QuestionKind::Choice {
+        if question.options.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Err(Error::invalid(field, "only choice questions have options"));
+    }
+    if !(2..=50).contains(&question.options.len()) {
+        return Err(Error::invalid(
+            field,
+            "a choice question has 2 to 50 options",
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut options = Vec::with_capacity(question.options.len());
+    for (j, option) in question.options.iter().enumerate() {
+        let option = text(format!("{field}[{j}]"), option, 200)?;
+        if !seen.insert(option.to_lowercase()) {
+            return Err(Error::invalid(
+                format!("{field}[{j}]"),
+                "this option is already listed",
+            ));
+        }
+        options.push(option);
+    }
+    Ok(options)
+}
+
+pub fn key(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("QNR#{id}"))
+}
+
+pub async fn create(
+    svc: &Services,
+    tenant_id: &str,
+    spec: QuestionnaireSpec,
+) -> Result<Questionnaire> {
+    let questionnaire = Resource::new(svc, spec.checked()?);
+    let item = questionnaire.item(key(tenant_id, &questionnaire.id))?;
+    svc.table.put(item, Condition::Absent).await?;
+    Ok(questionnaire)
+}
+
+pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Questionnaire> {
+    resource::get(svc, &key(tenant_id, id), WHAT).await
+}
+
+pub async fn list(
+    svc: &Services,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Questionnaire>, Option<Cursor>)> {
+    let query = Query::partition(tenant_pk(tenant_id))
+        .sk(SortKey::BeginsWith("QNR#".into()))
+        .limit(limit)
+        .after(cursor);
+    resource::list(svc, query).await
+}
+
+/// Changes a definition by a merge patch (`questions` is replaced whole), if it is still at
+/// version `seen`. Answers already given keep the questions they answered.
+pub async fn update(
+    svc: &Services,
+    tenant_id: &str,
+    id: &str,
+    seen: u64,
+    patch: &Value,
+) -> Result<Questionnaire> {
+    let current = get(svc, tenant_id, id).await?;
+    let spec = resource::patched(&current.spec, patch)?.checked()?;
+    let next = resource::changed(svc, &current, spec);
+    let op = resource::replace_op(key(tenant_id, id), &next, seen)?;
+    svc.table
+        .transact(vec![op])
+        .await
+        .map_err(resource::stale(WHAT))?;
+    Ok(next)
+}
+
+/// Deletes a definition, even one that opportunities still list (see the module's notes).
+pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
+    get(svc, tenant_id, id).await?;
+    svc.table
+        .delete(&key(tenant_id, id), Condition::VersionIs(seen))
+        .await
+        .map_err(resource::stale(WHAT))?;
+    Ok(())
+}
+
+/// Refuses the first of `ids` that is not a questionnaire of the tenant, naming it
+/// `{field}[{i}]`; one batched read.
+pub async fn ensure_exist(
+    svc: &Services,
+    tenant_id: &str,
+    ids: &[String],
+    field: &str,
+) -> Result<()> {
+    ensure_attachable(svc, tenant_id, ids, &[], field).await
+}
+
+/// Like [`ensure_exist`], but ids in `kept` (already attached) are not looked up: a definition
+/// deleted since it was attached does not block other changes to the opportunity.
+pub async fn ensure_attachable(
+    svc: &Services,
+    tenant_id: &str,
+    ids: &[String],
+    kept: &[String],
+    field: &str,
+) -> Result<()> {
+    let fresh: Vec<usize> = (0..ids.len())
+        .filter(|&i| !kept.contains(&ids[i]))
+        .collect();
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<Key> = fresh.iter().map(|&i| key(tenant_id, &ids[i])).collect();
+    let found = svc.table.batch_get(&keys).await?;
+    match fresh.iter().zip(&found).find(|(_, item)| item.is_none()) {
+        Some((i, _)) => Err(Error::invalid(
+            format!("{field}[{i}]"),
+            "is not a questionnaire of this tenant",
+        )),
+        None => Ok(()),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Saved, may be incomplete, may still change.
+    Draft,
+    /// Final: never changes again.
+    Submitted,
+}
+
+/// Who saved answers: the invite the customer came through and the contact it was sent to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnsweredBy {
+    pub invite_id: String,
+    pub contact_id: String,
+}
+
+/// One applicant's answers to one questionnaire of an opportunity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Answers {
+    pub questionnaire_id: String,
+    pub questionnaire_name: String,
+    pub opportunity_id: String,
+    pub status: Status,
+    /// By question id, typed by the question's kind; unanswered questions are absent.
+    pub answers: BTreeMap<String, Value>,
+    /// The questions as they were when answered, so that a later change of the definition
+    /// does not change what these answers meant.
+    pub questions: Vec<Question>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: AnsweredBy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl Answers {
+    /// The answers as a form would post them (`yes`/`no`, numbers and dates as text), to fill
+    /// in the portal's form again.
+    pub fn form(&self) -> BTreeMap<String, String> {
+        self.answers
+            .iter()
+            .map(|(id, value)| {
+                let text = match value {
+                    Value::Bool(true) => "yes".to_owned(),
+                    Value::Bool(false) => "no".to_owned(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (id.clone(), text)
+            })
+            .collect()
+    }
+}
+
+/// What a save did: the answers as stored now, and the audit entry recording it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Saved {
+    pub answers: Answers,
+    pub entry: audit::Entry,
+}
+
+/// Why a save did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// Answers the customer must correct, each message keyed by its question's id and worded
+    /// for them; nothing was saved.
+    #[error("{} answer(s) need correcting", .0.len())]
+    Invalid(BTreeMap<String, String>),
+    /// Anything else: not found, already submitted (`Conflict`), the store.
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+
+impl From<TableError> for SaveError {
+    fn from(e: TableError) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+fn answers_key(who: &Invitee, questionnaire_id: &str) -> Key {
+    Key::new(
+        client_pk(&who.tenant_id, &who.client_id),
+        format!("ANSWERS#{}#{questionnaire_id}", who.opportunity_id),
+    )
+}
+
+fn answers_prefix(opportunity_id: &str) -> String {
+    format!("ANSWERS#{opportunity_id}#")
+}
+
+/// The customer's answers to a questionnaire of their opportunity, if they saved any.
+pub async fn answers(
+    svc: &Services,
+    who: &Invitee,
+    questionnaire_id: &str,
+) -> Result<Option<Answers>> {
+    match svc.table.get(&answers_key(who, questionnaire_id)).await? {
+        Some(item) => Ok(Some(item.record()?)),
+        None => Ok(None),
+    }
+}
+
+/// The definition of a questionnaire attached to the customer's invite. One not in `attached`
+/// is "not found", exactly like one that does not exist, so a customer cannot reach others.
+pub async fn definition_for(
+    svc: &Services,
+    who: &Invitee,
+    questionnaire_id: &str,
+    attached: &[String],
+) -> Result<Questionnaire> {
+    if !attached.iter().any(|id| id == questionnaire_id) {
+        return Err(Error::NotFound(WHAT));
+    }
+    get(svc, &who.tenant_id, questionnaire_id).await
+}
+
+/// Saves the customer's form as a draft, or submits it (`submit`). `form` is what the HTML
+/// form posted: a string per question id, `yes`/`no` for yes-or-no questions, empty for
+/// unanswered; other keys are ignored. Drafts may leave required questions out; every
+/// problem with the answers is returned at once. A submitted questionnaire is final.
+///
+/// The answers are written, conditioned on the version read here (so a save racing another
+/// window's submit cannot reopen it), together with the audit entry in one transaction.
+pub async fn save(
+    svc: &Services,
+    who: &Invitee,
+    questionnaire_id: &str,
+    attached: &[String],
+    form: &BTreeMap<String, String>,
+    submit: bool,
+) -> Result<Saved, SaveError> {
+    if !attached.iter().any(|id| id == questionnaire_id) {
+        return Err(Error::NotFound(WHAT).into());
+    }
+    let answers_key = answers_key(who, questionnaire_id);
+    let found = svc
+        .table
+        .batch_get(&[key(&who.tenant_id, questionnaire_id), answers_key.clone()])
+        .await?;
+    let [definition, current] = <[Option<Item>; 2]>::try_from(found)
+        .map_err(|_| Error::Store(TableError::Invalid("a batch read lost keys".into())))?;
+    // Final answers stay final, even once their definition is gone.
+    let condition = match &current {
+        Some(item) if item.record::<Answers>()?.status == Status::Submitted => {
+            return Err(already_submitted().into());
+        }
+        Some(item) => Condition::VersionIs(item.version),
+        None => Condition::Absent,
+    };
+    let version = current.as_ref().map_or(1, |item| item.version + 1);
+    let definition: Questionnaire = resource::from_item(&definition.ok_or(Error::NotFound(WHAT))?)?;
+    let values = read_form(&definition.spec.questions, form, submit).map_err(SaveError::Invalid)?;
+
+    let (action, status) = if submit {
+        (Action::QuestionnaireSubmitted, Status::Submitted)
+    } else {
+        (Action::QuestionnaireDraftSaved, Status::Draft)
+    };
+    let entry = audit::Entry::new(
+        svc,
+        who,
+        action,
+        json!({"questionnaire_id": definition.id, "questionnaire_name": definition.spec.name}),
+    );
+    let answers = Answers {
+        questionnaire_id: definition.id.clone(),
+        questionnaire_name: definition.spec.name.clone(),
+        opportunity_id: who.opportunity_id.clone(),
+        status,
+        answers: values,
+        questions: definition.spec.questions.clone(),
+        updated_at: entry.at,
+        updated_by: AnsweredBy {
+            invite_id: who.invite_id.clone(),
+            contact_id: who.contact_id.clone(),
+        },
+        submitted_at: submit.then_some(entry.at),
+    };
+    if let Some(errors) = too_large(&answers) {
+        return Err(SaveError::Invalid(errors));
+    }
+    let item = Item::from_record(answers_key.clone(), &answers)?.with_version(version);
+    match audit::commit(svc, who, vec![TxOp::Put(item, condition)], &entry).await {
+        Ok(()) => {}
+        // The answers and their entry are written; only the event failed. `commit`'s one
+        // non-store error is that publish, so the save stands and the failure is logged.
+        Err(Error::Unavailable(what, e)) => {
+            tracing::warn!(
+                error = %e,
+                audit_id = %entry.id,
+                "{what}: {} not published",
+                audit::UPDATED_EVENT
+            );
+        }
+        Err(Error::Store(TableError::TransactionFailed { failed })) if failed.contains(&0) => {
+            return Err(lost_race(svc, &answers_key).await.into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Saved { answers, entry })
+}
+
+fn already_submitted() -> Error {
+    Error::Conflict("this questionnaire was already submitted".into())
+}
+
+/// Another save of the same answers was written between our read and our write.
+async fn lost_race(svc: &Services, answers_key: &Key) -> Error {
+    let submitted = match svc.table.get(answers_key).await {
+        Ok(Some(item)) => item
+            .record::<Answers>()
+            .is_ok_and(|a| a.status == Status::Submitted),
+        _ => false,
+    };
+    if submitted {
+        return already_submitted();
+    }
+    Error::Conflict(
+        "these answers were saved in another window at the same moment; reload to see them".into(),
+    )
+}
+
+/// Refuses answers too long to store together, naming the longest one for the customer.
+fn too_large(answers: &Answers) -> Option<BTreeMap<String, String>> {
+    let size = serde_json::to_vec(answers).map_or(usize::MAX, |json| json.len());
+    if size <= MAX_ANSWERS_BYTES {
+        return None;
+    }
+    let longest = answers
+        .answers
+        .iter()
+        .max_by_key(|(_, value)| value.as_str().map_or(0, str::len))?;
+    Some(BTreeMap::from([(
+        longest.0.clone(),
+        "Your answers are too long to save together; please shorten this one".to_owned(),
+    )]))
+}
+
+/// Reads a posted form against `questions`: each answer converted by its question's kind,
+/// unanswered ones (empty or missing) left out, keys that are no question dropped. With
+/// `submit`, required questions must be answered. Every problem is returned, by question id.
+fn read_form(
+    questions: &[Question],
+    form: &BTreeMap<String, String>,
+    submit: bool,
+) -> Result<BTreeMap<String, Value>, BTreeMap<String, String>> {
+    let mut values = BTreeMap::new();
+    let mut errors = BTreeMap::new();
+    for question in questions {
+        let raw = form.get(&question.id).map(String::as_str).unwrap_or("");
+        let raw = raw.trim();
+        if raw.is_empty() {
+            if submit && question.required {
+                errors.insert(
+                    question.id.clone(),
+                    "This question needs an answer".to_owned(),
+                );
+            }
+            continue;
+        }
+        match convert(question, raw) {
+            Ok(value) => {
+                values.insert(question.id.clone(), value);
+            }
+            Err(message) => {
+                errors.insert(question.id.clone(), message);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
+    }
+}
+
+/// One non-empty, trimmed answer as its question's kind stores it, or what the customer
+/// should do instead.
+fn convert(question: &Question, raw: &str) -> Result<Value, String> {
+    let within = |text: String, max: usize| {
+        if text.chars().count() <= max {
+            Ok(Value::String(text))
+        } else {
+            Err(format!("Use at most {max} characters"))
+        }
+    };
+    match question.kind {
+        QuestionKind::Text => within(raw.to_owned(), MAX_TEXT),
+        // Browsers post line breaks as CRLF; count (and keep) each as one character.
+        QuestionKind::LongText => within(raw.replace("\r\n", "\n"), MAX_LONG_TEXT),
+        QuestionKind::Number => {
+            number(raw).ok_or_else(|| "Enter a number, such as 1250 or 1250.50".to_owned())
+        }
+        QuestionKind::Date => date(raw).map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
+        QuestionKind::YesNo => match raw.to_ascii_lowercase().as_str() {
+            "yes" => Ok(Value::Bool(true)),
+            "no" => Ok(Value::Bool(false)),
+            _ => Err("Choose yes or no".to_owned()),
+        },
+        QuestionKind::Choice => question
+            .options
+            .iter()
+            .find(|o| o.as_str() == raw)
+            .or_else(|| {
+                question
+                    .options
+                    .iter()
+                    .find(|o| o.eq_ignore_ascii_case(raw))
+            })
+            .map(|o| Value::String(o.clone()))
+            .ok_or_else(|| "Choose one of the options".to_owned()),
+    }
+}
+
+/// A decimal number as people type it: an optional minus, digits (thousands may be grouped
+/// with commas, "25,000"), optional decimals after a point. Nothing a double cannot hold.
+fn number(raw: &str) -> Option<Value> {
+    let unsigned = raw.strip_prefix('-').unwrap_or(raw);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    let grouped = whole.contains(',');
+    if !digits(first) || (grouped && first.len() > 3) {
+        return None;
+    }
+    if !groups.all(|g| g.len() == 3 && digits(g)) {
+        return None;
+    }
+    if fraction.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    let whole: String = whole.chars().filter(|c| *c != ',').collect();
+    let significant = whole.trim_start_matches('0').len() + fraction.map_or(0, str::len);
+    if significant > MAX_SIGNIFICANT_DIGITS {
+        return None;
+    }
+    let sign = if raw.starts_with('-') { "-" } else { "" };
+    match fraction {
+        None => format!("{sign}{whole}")
+            .parse::<i64>()
+            .ok()
+            .map(Value::from),
+        Some(fraction) => format!("{sign}{whole}.{fraction}")
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number),
+    }
+}
+
+/// A date written `YYYY-MM-DD` that exists on the calendar.
+fn date(raw: &str) -> Result<NaiveDate, String> {
+    let b = raw.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return Err("Enter a date as YYYY-MM-DD".to_owned());
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "This date does not exist".to_owned())
+}
+
+/// Every questionnaire's answers of an opportunity, for its partner (at most one item per
+/// attached questionnaire, so one small query).
+pub async fn answers_of(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    opportunity_id: &str,
+) -> Result<Vec<Answers>> {
+    opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
+    let query = Query::partition(client_pk(tenant_id, client_id))
+        .sk(SortKey::BeginsWith(answers_prefix(opportunity_id)));
+    svc.table
+        .query_all(query)
+        .await?
+        .iter()
+        .map(|item| item.record().map_err(Error::from))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question(id: &str, kind: QuestionKind) -> Question {
+        Question {
+            id: id.into(),
+            label: format!("What is your {id}?"),
+            help: None,
+            kind,
+            required: false,
+            options: if kind == QuestionKind::Choice {
+                vec!["Renting".into(), "Owner".into(), "Boarding".into()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn spec(questions: Vec<Question>) -> QuestionnaireSpec {
+        QuestionnaireSpec {
+            name: "Income and expenses".into(),
+            description: None,
+            questions,
+        }
+    }
+
+    fn field_of(result: Result<QuestionnaireSpec>) -> String {
+        match result {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    fn every_kind() -> Vec<Question> {
+        use QuestionKind::*;
+        vec![
+            question("employer", Text),
+            question("history", LongText),
+            question("income", Number),
+            question("started", Date),
+            question("dependants", YesNo),
+            question("housing", Choice),
+        ]
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_definition_with_every_kind_is_accepted_and_trimmed() {
+        let mut questions = every_kind();
+        questions[0].label = "  Employer  ".into();
+        questions[5].options[0] = " Renting ".into();
+        let checked = spec(questions).checked().unwrap();
+        assert_eq!(checked.questions[0].label, "Employer");
+        assert_eq!(checked.questions[5].options[0], "Renting");
+    }
+
+    #[test]
+    fn definition_errors_name_the_field_path() {
+        use QuestionKind::*;
+        let with = |change: &dyn Fn(&mut Vec<Question>)| {
+            let mut questions = every_kind();
+            change(&mut questions);
+            field_of(spec(questions).checked())
+        };
+        assert_eq!(with(&|q| q.clear()), "questions");
+        assert_eq!(
+            with(&|q| q.extend((0..100).map(|i| question(&format!("q{i}"), Text)))),
+            "questions"
+        );
+        assert_eq!(with(&|q| q[1].id = "Income".into()), "questions[1].id");
+        assert_eq!(with(&|q| q[1].id = "a-b".into()), "questions[1].id");
+        assert_eq!(with(&|q| q[1].id = "x".repeat(65)), "questions[1].id");
+        assert_eq!(with(&|q| q[3].id = "employer".into()), "questions[3].id");
+        assert_eq!(with(&|q| q[2].label = " ".into()), "questions[2].label");
+        assert_eq!(
+            with(&|q| q[2].label = "x".repeat(501)),
+            "questions[2].label"
+        );
+        assert_eq!(with(&|q| q[0].help = Some("".into())), "questions[0].help");
+        assert_eq!(with(&|q| q[5].options.truncate(1)), "questions[5].options");
+        assert_eq!(
+            with(&|q| q[5].options = (0..51).map(|i| i.to_string()).collect()),
+            "questions[5].options"
+        );
+        assert_eq!(
+            with(&|q| q[5].options[2] = "renting".into()),
+            "questions[5].options[2]"
+        );
+        assert_eq!(
+            with(&|q| q[5].options[1] = "".into()),
+            "questions[5].options[1]"
+        );
+        assert_eq!(
+            with(&|q| q[4].options = vec!["Yes".into(), "No".into()]),
+            "questions[4].options"
+        );
+        let mut unnamed = spec(every_kind());
+        unnamed.name = "".into();
+        assert_eq!(field_of(unnamed.checked()), "name");
+        let mut described = spec(every_kind());
+        described.description = Some("x".repeat(2001));
+        assert_eq!(field_of(described.checked()), "description");
+    }
+
+    #[test]
+    fn a_definition_too_large_to_store_with_its_answers_is_refused() {
+        let questions = (0..100)
+            .map(|i| Question {
+                help: Some("h".repeat(1000)),
+                label: "l".repeat(500),
+                ..question(&format!("q{i}"), QuestionKind::Text)
+            })
+            .collect();
+        assert_eq!(field_of(spec(questions).checked()), "questions");
+    }
+
+    #[test]
+    fn each_kind_is_stored_typed() {
+        let values = read_form(
+            &every_kind(),
+            &form(&[
+                ("employer", "  Acme Ltd "),
+                ("history", "Line one\r\nLine two"),
+                ("income", "85,250.50"),
+                ("started", "2021-03-01"),
+                ("dependants", "No"),
+                ("housing", "owner"),
+            ]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&values).unwrap(),
+            json!({
+                "employer": "Acme Ltd",
+                "history": "Line one\nLine two",
+                "income": 85250.5,
+                "started": "2021-03-01",
+                "dependants": false,
+                "housing": "Owner",
+            })
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_as_people_type_them() {
+        for (typed, stored) in [
+            ("1250", json!(1250)),
+            ("-3", json!(-3)),
+            ("0.1", json!(0.1)),
+            ("25,000", json!(25000)),
+            ("1,234,567.89", json!(1234567.89)),
+            ("007", json!(7)),
+        ] {
+            assert_eq!(number(typed), Some(stored), "{typed}");
+        }
+        for typed in [
+            "",
+            "-",
+            "1,5",
+            "12,34",
+            "1.",
+            ".5",
+            "1.2.3",
+            "1e5",
+            "ten",
+            "$5",
+            "1 000",
+            "1234567890123456",
+        ] {
+            assert_eq!(number(typed), None, "{typed}");
+        }
+    }
+
+    #[test]
+    fn wrong_answers_say_what_to_do_and_all_come_back_at_once() {
+        let errors = read_form(
+            &every_kind(),
+            &form(&[
+                ("employer", &"x".repeat(501)),
+                ("history", &"x".repeat(5001)),
+                ("income", "lots"),
+                ("started", "1/3/2021"),
+                ("dependants", "maybe"),
+                ("housing", "Castle"),
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            form(&[
+                ("employer", "Use at most 500 characters"),
+                ("history", "Use at most 5000 characters"),
+                ("income", "Enter a number, such as 1250 or 1250.50"),
+                ("started", "Enter a date as YYYY-MM-DD"),
+                ("dependants", "Choose yes or no"),
+                ("housing", "Choose one of the options"),
+            ])
+        );
+        let errors =
+            read_form(&every_kind(), &form(&[("started", "2026-02-30")]), false).unwrap_err();
+        assert_eq!(errors["started"], "This date does not exist");
+    }
+
+    #[test]
+    fn required_answers_are_needed_only_to_submit() {
+        let mut questions = every_kind();
+        questions[0].required = true;
+        questions[2].required = true;
+        let partial = form(&[("employer", "   "), ("dependants", "yes")]);
+        let draft = read_form(&questions, &partial, false).unwrap();
+        assert_eq!(draft, BTreeMap::from([("dependants".into(), json!(true))]));
+        let errors = read_form(&questions, &partial, true).unwrap_err();
+        assert_eq!(
+            errors,
+            form(&[
+                ("employer", "This question needs an answer"),
+                ("income", "This question needs an answer"),
+            ])
+        );
+    }
+
+    #[test]
+    fn keys_that_are_no_question_are_not_stored() {
+        let values = read_form(
+            &every_kind(),
+            &form(&[
+                ("employer", "Acme"),
+                ("csrf_token", "abc"),
+                ("is_admin", "yes"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(values.keys().collect::<Vec<_>>(), ["employer"]);
+    }
+
+    #[test]
+    fn stored_answers_fill_the_form_again_as_it_was_posted() {
+        let posted = form(&[
+            ("employer", "Acme Ltd"),
+            ("income", "85250.5"),
+            ("started", "2021-03-01"),
+            ("dependants", "no"),
+            ("housing", "Owner"),
+        ]);
+        let answers = Answers {
+            questionnaire_id: "q".into(),
+            questionnaire_name: "Q".into(),
+            opportunity_id: "o".into(),
+            status: Status::Draft,
+            answers: read_form(&every_kind(), &posted, false).unwrap(),
+            questions: every_kind(),
+            updated_at: Utc::now(),
+            updated_by: AnsweredBy {
+                invite_id: "i".into(),
+                contact_id: "c".into(),
+            },
+            submitted_at: None,
+        };
+        assert_eq!(answers.form(), posted);
+    }
+
+    #[test]
+    fn answers_too_long_to_store_name_the_longest() {
+        let questions: Vec<Question> = (0..80)
+            .map(|i| question(&format!("q{i}"), QuestionKind::LongText))
+            .collect();
+        let mut posted: BTreeMap<String, String> = questions
+            .iter()
+            .map(|q| (q.id.clone(), "é".repeat(2200)))
+            .collect();
+        posted.insert("q7".into(), "é".repeat(2500));
+        let answers = Answers {
+            questionnaire_id: "q".into(),
+            questionnaire_name: "Q".into(),
+            opportunity_id: "o".into(),
+            status: Status::Draft,
+            answers: read_form(&questions, &posted, false).unwrap(),
+            questions,
+            updated_at: Utc::now(),
+            updated_by: AnsweredBy {
+                invite_id: "i".into(),
+                contact_id: "c".into(),
+            },
+            submitted_at: None,
+        };
+        let errors = too_large(&answers).unwrap();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["q7"]);
+    }
+}
