@@ -8,4 +8,5 @@
 //! no run, repeated or killed half-way, sends the same thing twice.
 
 pub mod deliver;
+pub mod invoices;
 pub mod log;
