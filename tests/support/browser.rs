@@ -106,6 +106,19 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body).await {
+            Ok(value) => value,
+            Err(error) => panic!("WebDriver {path}: {error}"),
+        }
+    }
+
+    /// A WebDriver command's value, or its error (`stale element reference: ...`).
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut request = self.http.request(method, &url);
         if let Some(body) = body {
@@ -119,12 +132,12 @@ impl Browser {
             .await
             .expect("a JSON answer");
         if let Some(error) = answer["value"]["error"].as_str() {
-            panic!(
-                "WebDriver {path}: {error}: {}",
+            return Err(format!(
+                "{error}: {}",
                 answer["value"]["message"].as_str().unwrap_or_default()
-            );
+            ));
         }
-        answer["value"].clone()
+        Ok(answer["value"].clone())
     }
 
     pub async fn goto(&self, url: &str) {
@@ -182,6 +195,34 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+    }
+
+    /// Clicks a link or a form's button and waits for the next page: the click returns as soon
+    /// as it is dispatched, so the old page's root going stale is the sign that the new one is
+    /// in.
+    pub async fn click_through(&self, css: &str) {
+        let old = self.find("html").await;
+        self.click(css).await;
+        for _ in 0..200 {
+            let probe = self
+                .try_call(reqwest::Method::GET, &format!("/element/{old}/name"), None)
+                .await;
+            if probe.is_err_and(|e| e.starts_with("stale element reference")) {
+                let ready = json!({"script": "return document.readyState", "args": []});
+                for _ in 0..200 {
+                    let state = self
+                        .try_call(reqwest::Method::POST, "/execute/sync", Some(ready.clone()))
+                        .await;
+                    if state.is_ok_and(|s| s == "complete") {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                panic!("the page after clicking {css} did not finish loading");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("clicking {css} did not lead to another page within 5 s");
     }
 
     /// Clears a field and types `text` into it.

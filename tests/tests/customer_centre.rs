@@ -31,6 +31,7 @@ over_both_stores!(
     a_session_reaches_only_its_own_invites_data,
     a_session_ends_after_thirty_idle_minutes,
     an_invite_email_follows_the_tenants_template_and_keeps_its_tags,
+    an_applicant_answers_the_questionnaires_of_the_invite,
 );
 
 /// A client with an applicant (Ana), a guarantor (Gus) and a broker (Bo) on a loan application,
@@ -42,6 +43,9 @@ struct World {
     ana: Contact,
     gus: Contact,
     bo: Contact,
+    /// Two questionnaires on the opportunity: income (every kind of question) and vehicle.
+    income: String,
+    vehicle: String,
 }
 
 struct Contact {
@@ -96,6 +100,30 @@ impl World {
                 mobile,
             });
         }
+        let income = app
+            .post(
+                "/v1/questionnaires",
+                json!({"name": "Income and expenses", "questions": [
+                    {"id": "employer", "label": "Who do you work for?", "kind": "text", "required": true},
+                    {"id": "income", "label": "Monthly income after tax", "kind": "number", "required": true},
+                    {"id": "started", "label": "When did you start there?", "kind": "date"},
+                    {"id": "renting", "label": "Do you rent your home?", "kind": "yes_no", "required": true},
+                    {"id": "pay", "label": "How often are you paid?", "kind": "choice", "options": ["Weekly", "Fortnightly", "Monthly"], "required": true},
+                    {"id": "notes", "label": "Anything else we should know?", "kind": "long_text"}
+                ]}),
+            )
+            .await;
+        assert_eq!(income.status, 201, "{}", income.body);
+        let vehicle = app
+            .post(
+                "/v1/questionnaires",
+                json!({"name": "Vehicle details", "questions": [{"id": "rego", "label": "Registration", "kind": "text"}]}),
+            )
+            .await;
+        let (income, vehicle) = (
+            income.body["id"].as_str().unwrap().to_owned(),
+            vehicle.body["id"].as_str().unwrap().to_owned(),
+        );
         let bo = people.pop().unwrap();
         let gus = people.pop().unwrap();
         let ana = people.pop().unwrap();
@@ -110,6 +138,7 @@ impl World {
                         {"contact_id": bo.id, "role": "broker"},
                     ],
                     "data": {"loan_amount": 25000, "purpose": "vehicle", "employer": "Kauri Mills", "home_owner": false, "vehicle": {"make": "Toyota"}},
+                    "questionnaire_ids": [income, vehicle],
                 }),
             )
             .await;
@@ -122,6 +151,8 @@ impl World {
             ana,
             gus,
             bo,
+            income,
+            vehicle,
         }
     }
 
@@ -1033,4 +1064,149 @@ async fn an_invite_email_follows_the_tenants_template_and_keeps_its_tags(app: Te
     // The link in the template's anchor leads to a working sign-in.
     let page = w.sign_in(&mut w.customer(), &w.ana).await;
     assert!(page.shows("Your application"));
+}
+
+async fn an_applicant_answers_the_questionnaires_of_the_invite(app: TestApp) {
+    let w = World::new(app).await;
+    // Ana is asked about her income only; the vehicle questionnaire is not on her invite.
+    let invite = w
+        .app
+        .post(
+            &w.invites_path(),
+            json!({"contact_id": w.ana.id, "delivery": "email", "questionnaire_ids": [w.income]}),
+        )
+        .await;
+    assert_eq!(invite.status, 201, "{}", invite.body);
+    let mut ana = w.customer();
+    let app_page = w.sign_in(&mut ana, &w.ana).await;
+    assert!(app_page.shows("Income and expenses") && app_page.shows("Not started"));
+    assert!(!app_page.shows("Vehicle details"));
+    assert_eq!(ana.get(&format!("/app/q/{}", w.vehicle)).await.status, 404);
+    assert_eq!(ana.get("/app/q/nope").await.status, 404);
+
+    let path = format!("/app/q/{}", w.income);
+    let form = ana.get(&path).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(form.shows("Who do you work for?") && form.shows("(optional)"));
+    let csrf = form.field("csrf").unwrap();
+
+    // A draft may be incomplete.
+    let draft = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "save"),
+                ("q.employer", "Kauri Mills"),
+            ],
+        )
+        .await;
+    assert_eq!(draft.status, 200, "{}", draft.html);
+    assert!(draft.shows("Your answers were saved"));
+    assert_eq!(draft.field("q.employer").as_deref(), Some("Kauri Mills"));
+    assert!(ana.get("/app").await.shows("Draft saved"));
+
+    // Submitting needs every required answer, each problem next to its question; nothing changes.
+    let refused = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "submit"),
+                ("q.employer", "Kauri Mills"),
+                ("q.income", "lots"),
+                ("q.started", "2026-02-30"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.shows("There is a problem"));
+    assert!(
+        refused.shows("href=\"#f-q-2e-income\"") && refused.shows("Monthly income after tax: ")
+    );
+    for id in ["income", "started", "renting", "pay"] {
+        assert!(
+            refused.shows(&format!("id=\"f-q-2e-{id}-error\"")),
+            "no error for {id}: {}",
+            refused.html
+        );
+    }
+    assert_eq!(
+        refused.field("q.income").as_deref(),
+        Some("lots"),
+        "what was typed is shown again"
+    );
+
+    w.advance(Duration::minutes(3));
+    let submitted = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "submit"),
+                ("q.employer", "Kauri Mills"),
+                ("q.income", "4,250.50"),
+                ("q.started", "2019-03-01"),
+                ("q.renting", "yes"),
+                ("q.pay", "Fortnightly"),
+                ("q.notes", "Second job on weekends <b>bold</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(submitted.status, 303, "{}", submitted.html);
+    let done = ana.follow(submitted).await;
+    assert!(done.shows("Your answers to Income and expenses were sent to Acme Lending"));
+    let read_only = ana.get(&path).await;
+    assert!(read_only.shows("can no longer be changed") && read_only.field("csrf").is_none());
+    assert!(
+        read_only.shows("&lt;b&gt;bold&lt;/b&gt;"),
+        "answers are escaped"
+    );
+    let again = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "submit"),
+                ("q.employer", "Other"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(ana.get("/app").await.shows("Submitted"));
+
+    // The partner reads the typed answers and who gave them, and got an event for each save.
+    let answers = w
+        .app
+        .get(&format!("{}/answers", w.opportunity_path()))
+        .await;
+    let item = &answers.body["items"][0];
+    assert_eq!(item["status"], "submitted");
+    assert_eq!(
+        item["answers"],
+        json!({"employer": "Kauri Mills", "income": 4250.5, "started": "2019-03-01", "renting": true, "pay": "Fortnightly", "notes": "Second job on weekends <b>bold</b>"})
+    );
+    assert_eq!(item["updated_by"]["contact_id"], json!(w.ana.id));
+    let activity = w
+        .app
+        .get(&format!("{}/activity", w.opportunity_path()))
+        .await;
+    let actions: Vec<&str> = activity.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["questionnaire_draft_saved", "questionnaire_submitted"]
+    );
+    let published = w
+        .app
+        .events
+        .recorded()
+        .into_iter()
+        .filter(|e| e.detail_type == "CustomerCentreUpdated")
+        .count();
+    assert_eq!(published, 2);
 }

@@ -75,6 +75,17 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
             json!({"name": "Aroha Ngata", "email": email, "mobile": mobile, "role_id": role.body["id"]}),
         )
         .await;
+    let questionnaire = app
+        .post(
+            "/v1/questionnaires",
+            json!({"name": "Living costs", "questions": [
+                {"id": "rent", "label": "Weekly rent or mortgage", "kind": "number", "required": true},
+                {"id": "renting", "label": "Do you rent your home?", "kind": "yes_no", "required": true},
+                {"id": "notes", "label": "Anything else we should know?", "kind": "long_text", "help": "For example, a change of job coming up."}
+            ]}),
+        )
+        .await;
+    assert_eq!(questionnaire.status, 201, "{}", questionnaire.body);
     let opportunity = app
         .post(
             &format!("/v1/clients/{client}/opportunities"),
@@ -82,6 +93,7 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
                 "name": "Home loan top-up",
                 "parties": [{"contact_id": contact.body["id"], "role": "primary_applicant"}],
                 "data": {"employer": "Kauri Mills", "annual_income": 82000, "dependants": 1},
+                "questionnaire_ids": [questionnaire.body["id"]],
             }),
         )
         .await;
@@ -113,14 +125,17 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     assert!(browser.text().await.contains("Hello Aroha"));
     browser.screenshot("link-landing").await;
 
-    browser.click("form button[type=submit]").await;
-    assert!(browser.url().await.ends_with("/code"));
+    browser.click_through("form button[type=submit]").await;
+    let url = browser.url().await;
+    assert!(url.ends_with("/code"), "{url}: {}", browser.text().await);
     assert_eq!(browser.title().await, "Enter your code – Customer Centre");
     browser.screenshot("enter-code").await;
 
     let code = code_in(texts_to(&mobile).await.last().expect("the code's text"));
     browser.type_into("#f-code", &code).await;
-    browser.click("form[action$='/verify'] button").await;
+    browser
+        .click_through("form[action$='/verify'] button")
+        .await;
     assert!(
         browser.url().await.ends_with("/app"),
         "{}",
@@ -133,7 +148,7 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     browser.type_into("#f-employer", "Rimu Timber Ltd").await;
     browser.type_into("#f-annual_income", "86500").await;
     browser
-        .click("form[action='/app'] button[type=submit]")
+        .click_through("form[action='/app'] button[type=submit]")
         .await;
     assert!(browser.text().await.contains("Your changes were saved."));
     browser.screenshot("application-saved").await;
@@ -142,8 +157,37 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     assert_eq!(saved.body["data"]["employer"], "Rimu Timber Ltd");
     assert_eq!(saved.body["data"]["annual_income"], 86500);
 
+    browser.click_through("a[href^='/app/q/']").await;
+    assert_eq!(browser.title().await, "Living costs – Customer Centre");
+    browser.screenshot("questionnaire").await;
+    // Submitting without the required answers shows each problem by its question.
+    browser.click_through("button[value=submit]").await;
+    assert!(browser.title().await.starts_with("Error:"));
+    assert!(browser.text().await.contains("There is a problem"));
+    browser.screenshot("questionnaire-errors").await;
+    browser.type_into("#f-q-2e-rent", "520").await;
+    browser.click("#f-q-2e-renting").await;
+    browser
+        .type_into("#f-q-2e-notes", "Starting a new job in March.")
+        .await;
+    browser.click_through("button[value=submit]").await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Your answers to Living costs were sent to Harbour Lending")
+    );
+    browser.screenshot("questionnaire-submitted").await;
+
+    let answers = app.get(&format!("{opportunity_path}/answers")).await;
+    assert_eq!(answers.body["items"][0]["status"], "submitted");
+    assert_eq!(
+        answers.body["items"][0]["answers"],
+        json!({"rent": 520, "renting": true, "notes": "Starting a new job in March."})
+    );
+
     browser.quit().await;
     let pictures = std::fs::read_dir(&folder).unwrap().count();
-    assert_eq!(pictures, 4);
+    assert_eq!(pictures, 7);
     println!("screenshots: {}", folder.display());
 }

@@ -117,7 +117,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn html(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn html(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
@@ -135,7 +135,7 @@ fn refused_form() -> Response {
 }
 
 /// Something failed on our side: logged with its cause, told to the customer plainly.
-fn failed(e: Error) -> Response {
+pub(crate) fn failed(e: Error) -> Response {
     tracing::error!(error = %e, "portal request failed");
     html(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -573,7 +573,7 @@ async fn signed_out() -> Response {
     )
 }
 
-async fn not_found() -> Response {
+pub(crate) async fn not_found() -> Response {
     html(
         StatusCode::NOT_FOUND,
         pages::message(

@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
 
 use clientwatch::centre::application::{self, FieldKind};
+use clientwatch::centre::questionnaires::{Question, QuestionKind};
 
 /// Every page: the same frame, a title that says where the customer is.
 pub fn page(title: &str, company: Option<&str>, body: Markup) -> Markup {
@@ -262,4 +263,152 @@ fn field(
             }
         }
     }
+}
+
+pub struct QuestionnaireForm<'a> {
+    pub company: &'a str,
+    pub id: &'a str,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub questions: &'a [Question],
+    pub csrf: &'a str,
+    /// The values to show: what was saved, or what the customer just typed.
+    pub values: &'a std::collections::BTreeMap<String, String>,
+    pub errors: &'a [(String, String)],
+    pub notice: Option<&'a str>,
+}
+
+pub fn questionnaire(q: &QuestionnaireForm) -> Markup {
+    let title = if q.errors.is_empty() {
+        q.name.to_owned()
+    } else {
+        format!("Error: {}", q.name)
+    };
+    // The summary names each question and links to its field.
+    let summary: Vec<(String, String)> = q
+        .errors
+        .iter()
+        .map(|(id, message)| {
+            let label = q
+                .questions
+                .iter()
+                .find(|question| &question.id == id)
+                .map_or(id.as_str(), |question| question.label.as_str());
+            (format!("q.{id}"), format!("{label}: {message}"))
+        })
+        .collect();
+    page(
+        &title,
+        Some(q.company),
+        html! {
+            p { a href="/app" { "Back to your application" } }
+            (error_summary(&summary))
+            @if let Some(notice) = q.notice { p class="notice" role="status" { (notice) } }
+            h1 { (q.name) }
+            @if let Some(description) = q.description { p { (description) } }
+            form method="post" action={ "/app/q/" (q.id) } class="card" novalidate {
+                input type="hidden" name="csrf" value=(q.csrf);
+                @for question in q.questions {
+                    (question_field(question, q.values.get(&question.id), q.errors))
+                }
+                p class="hint" { "You can save your answers and come back later. Once you submit them, they can no longer be changed." }
+                button type="submit" name="action" value="save" class="secondary" { "Save draft" }
+                button type="submit" name="action" value="submit" { "Submit answers" }
+            }
+        },
+    )
+}
+
+fn question_field(q: &Question, value: Option<&String>, errors: &[(String, String)]) -> Markup {
+    let id = field_id(&format!("q.{}", q.id));
+    let name = format!("q.{}", q.id);
+    let error = errors.iter().find(|(f, _)| f == &q.id).map(|(_, m)| m);
+    let value = value.cloned().unwrap_or_default();
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described: Vec<&str> = [
+        q.help.as_ref().map(|_| hint_id.as_str()),
+        error.map(|_| error_id.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    let label = html! { (q.label) @if !q.required { " (optional)" } };
+    html! {
+        @match q.kind {
+            QuestionKind::YesNo | QuestionKind::Choice => {
+                @let options: Vec<(String, String)> = if q.kind == QuestionKind::YesNo {
+                    vec![("yes".into(), "Yes".into()), ("no".into(), "No".into())]
+                } else {
+                    q.options.iter().map(|o| (o.clone(), o.clone())).collect()
+                };
+                fieldset aria-describedby=[described.as_deref()] {
+                    legend { (label) }
+                    @if let Some(help) = &q.help { p class="hint" id=(hint_id) { (help) } }
+                    @if let Some(error) = error { p class="field-error" id=(error_id) { (error) } }
+                    @for (i, (option, shown)) in options.iter().enumerate() {
+                        label class="choice" {
+                            input type="radio" name=(name) value=(option)
+                                id=[(i == 0).then_some(id.as_str())]
+                                checked[&value == option];
+                            (shown)
+                        }
+                    }
+                }
+            }
+            kind => {
+                label for=(id) { (label) }
+                @if let Some(help) = &q.help { p class="hint" id=(hint_id) { (help) } }
+                @if let Some(error) = error { p class="field-error" id=(error_id) { (error) } }
+                @if kind == QuestionKind::LongText {
+                    textarea id=(id) name=(name) class=[error.map(|_| "invalid")]
+                        aria-invalid=[error.map(|_| "true")] aria-describedby=[described.as_deref()] { (value) }
+                } @else {
+                    input id=(id) name=(name) value=(value)
+                        type=(if kind == QuestionKind::Date { "date" } else { "text" })
+                        inputmode=[(kind == QuestionKind::Number).then_some("decimal")]
+                        class=[error.map(|_| "invalid")]
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[described.as_deref()];
+                }
+            }
+        }
+    }
+}
+
+/// A submitted questionnaire: what was answered, read-only.
+pub fn submitted(
+    company: &str,
+    name: &str,
+    questions: &[Question],
+    values: &std::collections::BTreeMap<String, String>,
+) -> Markup {
+    page(
+        name,
+        Some(company),
+        html! {
+            p { a href="/app" { "Back to your application" } }
+            h1 { (name) }
+            p class="notice" role="status" { "You submitted these answers. They can no longer be changed." }
+            dl class="card" {
+                @for q in questions {
+                    dt { (q.label) }
+                    dd { @match values.get(&q.id).filter(|v| !v.is_empty()) { Some(v) => (v), None => "Not answered" } }
+                }
+            }
+        },
+    )
+}
+
+pub fn done(company: &str, name: &str) -> Markup {
+    page(
+        "Answers sent",
+        Some(company),
+        html! {
+            h1 { "Thank you" }
+            p class="notice" role="status" { "Your answers to " (name) " were sent to " (company) "." }
+            p { a href="/app" { "Back to your application" } }
+        },
+    )
 }
