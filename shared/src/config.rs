@@ -216,11 +216,31 @@ mod tests {
     }
 
     #[test]
+    fn a_portal_url_without_https_is_refused_unless_local() {
+        let with = |url: &str| {
+            from(&[
+                ("TABLE_NAME", "t"),
+                ("EVENT_BUS_NAME", "b"),
+                ("MAIL_FROM", "a@example.com"),
+                ("PORTAL_URL", url),
+            ])
+        };
+        let err = with("http://centre.example.com").unwrap_err().to_string();
+        assert!(
+            err.contains("PORTAL_URL") && err.contains("https://"),
+            "{err}"
+        );
+        assert!(with("http://localhost:3000").is_ok());
+        assert!(with("https://centre.example.com").is_ok());
+    }
+
+    #[test]
     fn the_api_config_does_not_need_the_monitoring_variables() {
         let config = from(&[
             ("TABLE_NAME", "clientwatch"),
             ("EVENT_BUS_NAME", "default"),
             ("MAIL_FROM", "alerts@example.com"),
+            ("PORTAL_URL", "https://centre.example.com"),
         ]);
         assert!(config.is_ok());
     }
@@ -275,6 +295,7 @@ mod tests {
             [
                 "EVENT_BUS_NAME is not set",
                 "MAIL_FROM is not set",
+                "PORTAL_URL is not set",
                 "STATE_BUCKET is not set",
             ]
         );

@@ -127,6 +127,7 @@ struct Owned {
     opportunity: String,
     template: String,
     questionnaire: String,
+    invite: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -160,7 +161,7 @@ async fn owned(app: &TestApp) -> Owned {
     let contact = app
         .post(
             &format!("/v1/clients/{client}/contacts"),
-            json!({"name": "Hidden Contact", "role_id": role}),
+            json!({"name": "Hidden Contact", "role_id": role, "email": "hidden@example.com", "mobile": "+64211234567"}),
         )
         .await
         .body["id"]
@@ -224,7 +225,17 @@ async fn owned(app: &TestApp) -> Owned {
     )
     .await
     .expect("a draft saved");
+    // An invite, so that the invite routes have something to leak.
+    let invite = app
+        .post(
+            &format!("/v1/clients/{client}/opportunities/{opportunity}/invites"),
+            json!({"contact_id": contact, "delivery": "link"}),
+        )
+        .await;
+    assert_eq!(invite.status, 201, "{}", invite.body);
+    let invite = invite.body["id"].as_str().unwrap().to_owned();
     Owned {
+        invite,
         template,
         opportunity,
         questionnaire,
@@ -253,6 +264,7 @@ fn concrete(path: &str, ids: &Owned) -> String {
     };
     path.replace("{contact_id}", &ids.contact)
         .replace("{opportunity_id}", &ids.opportunity)
+        .replace("{invite_id}", &ids.invite)
         .replace("{id}", id)
 }
 
@@ -268,6 +280,8 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.opportunity.as_str(),
         ids.template.as_str(),
         ids.questionnaire.as_str(),
+        ids.invite.as_str(),
+        "hidden@example.com",
         app.tenant_id.as_str(),
         "Confidential loan",
         "Private questions",
@@ -320,6 +334,7 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
             let nowhere = path
                 .replace("{contact_id}", "nonexistent")
                 .replace("{opportunity_id}", "nonexistent")
+                .replace("{invite_id}", "nonexistent")
                 .replace("{id}", "nonexistent");
             let nowhere = if nowhere.ends_with("/recipients") {
                 format!("{nowhere}?purpose=reminder")

@@ -21,12 +21,17 @@ async fn serve(app: &mut TestApp) -> String {
     let port = listener.local_addr().unwrap().port();
     // Browsers keep secure cookies over plain HTTP for localhost only.
     app.services.portal_url = format!("http://localhost:{port}");
-    let router = axum::Router::new()
-        .route_service(
-            "/v1/{*rest}",
-            clientwatch_api::app(app.services.clone()).into_service(),
-        )
-        .fallback_service(clientwatch_portal::app(app.services.clone()));
+    let api = clientwatch_api::app(app.services.clone());
+    let portal = clientwatch_portal::app(app.services.clone());
+    let dispatch = tower::service_fn(move |request: axum::extract::Request| {
+        let target = if request.uri().path().starts_with("/v1/") {
+            api.clone()
+        } else {
+            portal.clone()
+        };
+        tower::ServiceExt::oneshot(target, request)
+    });
+    let router = axum::Router::new().fallback_service(dispatch);
     tokio::spawn(async move { axum::serve(listener, router).await });
     format!("http://localhost:{port}")
 }

@@ -143,14 +143,20 @@ async fn daily(
     Ok(report)
 }
 
-/// The API under `/v1`, the Customer Centre everywhere else: one listener, as on one machine.
+/// The API under `/v1/`, the Customer Centre everywhere else: one listener, as on one machine.
+/// (Chosen by path before either router sees the request, so neither gains a path parameter.)
 fn app(services: Services) -> axum::Router {
-    axum::Router::new()
-        .route_service(
-            "/v1/{*rest}",
-            clientwatch_api::app(services.clone()).into_service(),
-        )
-        .fallback_service(clientwatch_portal::app(services))
+    let api = clientwatch_api::app(services.clone());
+    let portal = clientwatch_portal::app(services);
+    let dispatch = tower::service_fn(move |request: axum::extract::Request| {
+        let target = if request.uri().path().starts_with("/v1/") {
+            api.clone()
+        } else {
+            portal.clone()
+        };
+        tower::ServiceExt::oneshot(target, request)
+    });
+    axum::Router::new().fallback_service(dispatch)
 }
 
 /// The Customer Centre's address for links: `localhost` for a loopback listener, because

@@ -93,13 +93,11 @@ async fn server_banner_mentions_clients(data: &Path) -> bool {
             .get(format!("{}{path}", server.base()))
             .bearer_auth(key.trim());
         async move {
-            request
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
+            let answer = request.send().await.unwrap();
+            let status = answer.status();
+            let text = answer.text().await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|_| panic!("{status}: {text}"))
         }
     };
     let clients = get("/v1/clients".into()).await;
