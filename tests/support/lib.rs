@@ -224,25 +224,26 @@ fn rand_seed() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// Everything the emulator holds, as its `/moto-api/data.json` shows it.
-pub async fn emulator_data() -> Value {
-    reqwest::get(format!("{}/moto-api/data.json", emulator_url()))
+/// What the emulator's SES and SNS "sent", without the rest of its state (see
+/// `infra/moto_serial.py`).
+async fn sent() -> Value {
+    reqwest::get(format!("{}/clientwatch/sent.json", emulator_url()))
         .await
         .expect("the emulator answers")
         .json()
         .await
-        .expect("the emulator's data is JSON")
+        .expect("the emulator's sent messages are JSON")
 }
 
 /// The e-mails the emulator's SES accepted, each as `{source, destinations, subject, body}`
 /// (the emulator keeps only the HTML part of a message that has both).
 pub async fn sent_emails() -> Vec<Value> {
-    list(&emulator_data().await["ses"]["Message"])
+    list(&sent().await["emails"])
 }
 
 /// The texts the emulator's SNS accepted, each as `{phone_number, message}`.
 pub async fn sent_sms() -> Vec<Value> {
-    list(&emulator_data().await["sns"]["SMS"])
+    list(&sent().await["sms"])
 }
 
 fn list(value: &Value) -> Vec<Value> {
