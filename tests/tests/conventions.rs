@@ -127,6 +127,9 @@ struct Owned {
     opportunity: String,
     template: String,
     questionnaire: String,
+    /// An invoice of the client; its contact's role lacks invoice presentment, so tenant A
+    /// also has a skipped message to leak.
+    invoice: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -224,7 +227,18 @@ async fn owned(app: &TestApp) -> Owned {
     )
     .await
     .expect("a draft saved");
+    let invoice = app
+        .post(
+            &format!("/v1/clients/{client}/invoices"),
+            json!({"number": "SECRET-INV-1", "issue_date": "2026-11-03", "due_date": "2026-11-20", "amount": "4321.00"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Owned {
+        invoice,
         template,
         opportunity,
         questionnaire,
@@ -253,6 +267,7 @@ fn concrete(path: &str, ids: &Owned) -> String {
     };
     path.replace("{contact_id}", &ids.contact)
         .replace("{opportunity_id}", &ids.opportunity)
+        .replace("{invoice_id}", &ids.invoice)
         .replace("{id}", id)
 }
 
@@ -268,7 +283,10 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.opportunity.as_str(),
         ids.template.as_str(),
         ids.questionnaire.as_str(),
+        ids.invoice.as_str(),
         app.tenant_id.as_str(),
+        "SECRET-INV-1",
+        "4321",
         "Confidential loan",
         "Private questions",
         "Hidden answer",
@@ -293,12 +311,24 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
             uri
         };
         // Bodies that name tenant A's things, as a probing caller would.
-        let body = json!({
-            "client_type_id": ids.client_type, "role_id": ids.role, "name": "probe",
-            "identity": {"kind": "individual", "first_name": "P", "last_name": "Q"},
-            "scopes": ["read"], "class": "individual", "source": "netsuite",
-            "records": [{"external_id": "x", "client_id": ids.client, "name": "probe"}],
-        });
+        let invoice = json!({"number": "PROBE-1", "issue_date": "2026-11-03", "due_date": "2026-11-20", "amount": "1"});
+        let body = if path.contains("invoices") && method == Method::POST {
+            // Well-formed, so that only the tenant can stop it.
+            let mut row = invoice.clone();
+            row["client_id"] = json!(ids.client);
+            if path.ends_with("/import") {
+                json!({"invoices": [row]})
+            } else {
+                invoice
+            }
+        } else {
+            json!({
+                "client_type_id": ids.client_type, "role_id": ids.role, "name": "probe",
+                "identity": {"kind": "individual", "first_name": "P", "last_name": "Q"},
+                "scopes": ["read"], "class": "individual", "source": "netsuite",
+                "records": [{"external_id": "x", "client_id": ids.client, "name": "probe"}],
+            })
+        };
         let probe = |uri: &str| {
             let mut request = Request::builder()
                 .method(method.clone())
@@ -320,6 +350,7 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
             let nowhere = path
                 .replace("{contact_id}", "nonexistent")
                 .replace("{opportunity_id}", "nonexistent")
+                .replace("{invoice_id}", "nonexistent")
                 .replace("{id}", "nonexistent");
             let nowhere = if nowhere.ends_with("/recipients") {
                 format!("{nowhere}?purpose=reminder")
@@ -364,4 +395,10 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
             .header("etag"),
         Some("\"1\"")
     );
+    let invoices = app
+        .get(&format!("/v1/clients/{}/invoices", ids.client))
+        .await
+        .body;
+    assert_eq!(invoices["items"].as_array().unwrap().len(), 1, "{invoices}");
+    assert_eq!(invoices["items"][0]["version"], 1);
 }
