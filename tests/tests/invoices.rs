@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use chrono::Duration;
 use clientwatch::comms::invoices;
+use clientwatch::ports::{DeliveryError, Email, Mailer};
 use clientwatch_tests::api::{Answer, TestApp};
 use clientwatch_tests::over_both_stores;
 use clientwatch_tests::portal::{deliver_through_emulator, emails_to, unique_email};
@@ -26,6 +27,7 @@ over_both_stores!(
     an_unusable_csv_header_or_body_refuses_the_whole_import,
     paying_disputing_or_deleting_an_invoice_takes_it_out_of_the_open_index,
     concurrent_creates_of_one_number_make_exactly_one_invoice,
+    a_refused_email_is_logged_as_failed_and_the_invoice_stands,
 );
 
 /// A company client with two accounts contacts (invoice presentment), a borrower (communication
@@ -788,5 +790,72 @@ async fn concurrent_creates_of_one_number_make_exactly_one_invoice(app: TestApp)
     statuses.sort();
     assert_eq!(statuses, [201, 409, 409, 409, 409, 409]);
     assert_eq!(w.stored(&w.client).await.len(), 1);
+    assert_eq!(emails_to(&w.ann).await.len(), 1);
+}
+
+/// Refuses mail to one address, as a provider does for a suppressed one; sends the rest.
+struct Refusing {
+    inner: Arc<dyn Mailer>,
+    refused: String,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Refusing {
+    async fn send(&self, email: &Email) -> Result<String, DeliveryError> {
+        if email.to.iter().any(|to| to.as_str() == self.refused) {
+            return Err(DeliveryError::Rejected(
+                "the address is on the suppression list".into(),
+            ));
+        }
+        self.inner.send(email).await
+    }
+}
+
+async fn a_refused_email_is_logged_as_failed_and_the_invoice_stands(app: TestApp) {
+    let mut w = World::new(app).await;
+    w.app.services.mailer = Arc::new(Refusing {
+        inner: w.app.services.mailer.clone(),
+        refused: w.ben.clone(),
+    });
+    let created = w.create(invoice("F-1", "100")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(emails_to(&w.ann).await.len(), 1);
+    assert!(emails_to(&w.ben).await.is_empty());
+    let path = format!(
+        "{}/{}/communications",
+        w.invoices(),
+        created.body["id"].as_str().unwrap()
+    );
+    let log = w.app.get(&path).await;
+    let mut results: Vec<(String, String, String)> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["to"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    results.sort_by_key(|r| r.0 == w.ben);
+    assert_eq!(results[0], (w.ann.clone(), "sent".into(), String::new()));
+    assert_eq!(results[1].0, w.ben);
+    assert_eq!(results[1].1, "failed");
+    assert!(
+        results[1].2.contains("suppression list"),
+        "{}",
+        results[1].2
+    );
+    // Sent again, it is not retried to either of them.
+    assert_eq!(w.create(invoice("F-1", "100")).await.status, 201);
+    assert_eq!(
+        w.app.get(&path).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(emails_to(&w.ann).await.len(), 1);
 }

@@ -404,7 +404,9 @@ pub async fn update(
     }
     match svc.table.transact(ops).await {
         Ok(()) => Ok(next),
-        Err(TableError::TransactionFailed { failed }) if renumbered && failed.contains(&2) => {
+        Err(TableError::TransactionFailed { failed })
+            if renumbered && failed.contains(&2) && !failed.contains(&0) =>
+        {
             let holder = by_number(svc, tenant_id, client_id, &next.spec.number)
                 .await?
                 .map(|i| i.id)
