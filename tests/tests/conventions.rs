@@ -128,6 +128,9 @@ struct Owned {
     template: String,
     questionnaire: String,
     invite: String,
+    /// An invoice of the client; its contact's role lacks invoice presentment, so tenant A
+    /// also has a skipped message to leak.
+    invoice: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -234,7 +237,18 @@ async fn owned(app: &TestApp) -> Owned {
         .await;
     assert_eq!(invite.status, 201, "{}", invite.body);
     let invite = invite.body["id"].as_str().unwrap().to_owned();
+    let invoice = app
+        .post(
+            &format!("/v1/clients/{client}/invoices"),
+            json!({"number": "SECRET-INV-1", "issue_date": "2026-11-03", "due_date": "2026-11-20", "amount": "4321.00"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Owned {
+        invoice,
         invite,
         template,
         opportunity,
@@ -265,6 +279,7 @@ fn concrete(path: &str, ids: &Owned) -> String {
     path.replace("{contact_id}", &ids.contact)
         .replace("{opportunity_id}", &ids.opportunity)
         .replace("{invite_id}", &ids.invite)
+        .replace("{invoice_id}", &ids.invoice)
         .replace("{id}", id)
 }
 
@@ -282,7 +297,10 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.questionnaire.as_str(),
         ids.invite.as_str(),
         "hidden@example.com",
+        ids.invoice.as_str(),
         app.tenant_id.as_str(),
+        "SECRET-INV-1",
+        "4321",
         "Confidential loan",
         "Private questions",
         "Hidden answer",
@@ -307,12 +325,24 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
             uri
         };
         // Bodies that name tenant A's things, as a probing caller would.
-        let body = json!({
-            "client_type_id": ids.client_type, "role_id": ids.role, "name": "probe",
-            "identity": {"kind": "individual", "first_name": "P", "last_name": "Q"},
-            "scopes": ["read"], "class": "individual", "source": "netsuite",
-            "records": [{"external_id": "x", "client_id": ids.client, "name": "probe"}],
-        });
+        let invoice = json!({"number": "PROBE-1", "issue_date": "2026-11-03", "due_date": "2026-11-20", "amount": "1"});
+        let body = if path.contains("invoices") && method == Method::POST {
+            // Well-formed, so that only the tenant can stop it.
+            let mut row = invoice.clone();
+            row["client_id"] = json!(ids.client);
+            if path.ends_with("/import") {
+                json!({"invoices": [row]})
+            } else {
+                invoice
+            }
+        } else {
+            json!({
+                "client_type_id": ids.client_type, "role_id": ids.role, "name": "probe",
+                "identity": {"kind": "individual", "first_name": "P", "last_name": "Q"},
+                "scopes": ["read"], "class": "individual", "source": "netsuite",
+                "records": [{"external_id": "x", "client_id": ids.client, "name": "probe"}],
+            })
+        };
         let probe = |uri: &str| {
             let mut request = Request::builder()
                 .method(method.clone())
@@ -335,6 +365,7 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
                 .replace("{contact_id}", "nonexistent")
                 .replace("{opportunity_id}", "nonexistent")
                 .replace("{invite_id}", "nonexistent")
+                .replace("{invoice_id}", "nonexistent")
                 .replace("{id}", "nonexistent");
             let nowhere = if nowhere.ends_with("/recipients") {
                 format!("{nowhere}?purpose=reminder")
@@ -379,4 +410,10 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
             .header("etag"),
         Some("\"1\"")
     );
+    let invoices = app
+        .get(&format!("/v1/clients/{}/invoices", ids.client))
+        .await
+        .body;
+    assert_eq!(invoices["items"].as_array().unwrap().len(), 1, "{invoices}");
+    assert_eq!(invoices["items"][0]["version"], 1);
 }

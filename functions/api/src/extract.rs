@@ -71,6 +71,29 @@ where
 /// match `T` exactly (request types refuse unknown fields).
 pub struct JsonBody<T>(pub T);
 
+/// The media type of the request's body, lower-cased, without parameters.
+fn media_type(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// The body's bytes, at most [`MAX_BODY`] of them.
+async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(MAX_BODY)
+            } else {
+                ApiError::MalformedJson("the body could not be read".into())
+            }
+        })
+}
+
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
     S: Send + Sync,
@@ -79,28 +102,48 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                let v = v.trim().to_ascii_lowercase();
-                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-            });
+        let is_json = media_type(&request).is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        });
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType(JSON_ONLY));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge(MAX_BODY)
-                } else {
-                    ApiError::MalformedJson("the body could not be read".into())
-                }
-            })?;
+        let bytes = read(request, state).await?;
         parse(&bytes).map(JsonBody)
+    }
+}
+
+const JSON_ONLY: &str = "Send the body as JSON with `Content-Type: application/json`.";
+
+/// An import's body: JSON as [`JsonBody`] reads it, or a CSV file (`Content-Type: text/csv`,
+/// UTF-8), handed over as text for the import to read row by row.
+pub enum JsonOrCsv<T> {
+    Json(T),
+    Csv(String),
+}
+
+impl<S, T> FromRequest<S> for JsonOrCsv<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if media_type(&request).as_deref() != Some("text/csv") {
+            return match JsonBody::from_request(request, state).await {
+                Ok(JsonBody(body)) => Ok(JsonOrCsv::Json(body)),
+                Err(ApiError::UnsupportedMediaType(_)) => Err(ApiError::UnsupportedMediaType(
+                    "Send the body as JSON (`Content-Type: application/json`) or as CSV \
+                     (`Content-Type: text/csv`).",
+                )),
+                Err(e) => Err(e),
+            };
+        }
+        let bytes = read(request, state).await?;
+        String::from_utf8(bytes.to_vec())
+            .map(JsonOrCsv::Csv)
+            .map_err(|_| ApiError::invalid("body", "a CSV file must be UTF-8 text"))
     }
 }
 

@@ -29,8 +29,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
+    /// The body's media type is not one the route reads; the text says which it does.
     #[error("unsupported media type")]
-    UnsupportedMediaType,
+    UnsupportedMediaType(&'static str),
     #[error("body over {0} bytes")]
     TooLarge(usize),
     /// A field's value is wrong; `field` is its path as the caller wrote it (`scopes[1]`).
@@ -92,7 +93,7 @@ impl ApiError {
                 "Method not allowed",
             ),
             MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
-            UnsupportedMediaType => (
+            UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
@@ -149,9 +150,7 @@ impl ApiError {
             NoRoute => "There is no such route; see the OpenAPI document for the routes.".into(),
             MethodNotAllowed => "This route does not accept that method.".into(),
             MalformedJson(why) => format!("The body is not valid JSON: {why}."),
-            UnsupportedMediaType => {
-                "Send the body as JSON with `Content-Type: application/json`.".into()
-            }
+            UnsupportedMediaType(accepted) => (*accepted).into(),
             TooLarge(limit) => {
                 format!("The body is larger than the {limit} bytes this API accepts.")
             }

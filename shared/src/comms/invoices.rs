@@ -1,19 +1,60 @@
-//! A client's invoices, as partner systems keep them. The shape and the keys are here; the
-//! daily communications run reads open invoices through [`open_page`].
+//! A client's invoices, as partner systems keep them: the shape and the keys, the rules an
+//! invoice keeps, creating, changing and deleting one, bulk import, and presentment (the new
+//! invoice e-mailed to the contacts whose role has invoice presentment). The daily
+//! communications run reads open invoices through [`open_page`].
 //!
 //! An open invoice sits in an index ordered by due date (`INVOICES#OPEN`), which the run pages
 //! through; paying, disputing or voiding it takes it out, so workflows stop.
+//!
+//! The number is unique within the client: a guard item (`INVOICENO#{number}`, in the client's
+//! partition) is claimed in the same transaction as the invoice, so two partners racing to
+//! create one number make one invoice. Imports upsert by (client, number) through that guard.
+//!
+//! Balance and status agree: a paid invoice owes nothing, and an open invoice whose balance is
+//! 0 is stored as paid (so no reminder ever chases a settled invoice). Marking an invoice paid
+//! without a balance settles it; reopening one needs the balance still owed.
+//!
+//! Presentment happens once, when an invoice is created open: [`deliver`] claims each (invoice,
+//! contact) before sending and logs what happened, including "nobody to send it to". A create
+//! retried (the same number with the same fields) answers the stored invoice and finishes a
+//! presentment that was cut short before anything was logged, never sending twice.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
+use super::csv;
+use super::deliver::{self, Audience, Message};
+use super::log::{self, Kind};
 use crate::Services;
-use crate::domain::clients::client_pk;
+use crate::domain::clients::{self, Channel, Client, client_pk};
 use crate::domain::resource::{self, Resource};
-use crate::domain::{Decimal2, Result};
-use crate::ports::{Cursor, Index, IndexKey, Item, Key, Query};
+use crate::domain::roles::Purpose;
+use crate::domain::tenants::{self, Tenant};
+use crate::domain::{Decimal2, Error, Result, text};
+use crate::monitoring::digest::escape;
+use crate::ports::{Condition, Cursor, Index, IndexKey, Item, Key, Query, TableError, TxOp};
 
 pub const WHAT: &str = "invoice";
+/// The most rows one import takes.
+pub const MAX_IMPORT: usize = 1000;
+/// The columns of a CSV import, in the order the documentation lists them.
+pub const CSV_COLUMNS: [&str; 9] = [
+    "client_id",
+    "number",
+    "issue_date",
+    "due_date",
+    "amount",
+    "currency",
+    "balance",
+    "status",
+    "document_url",
+];
+/// The fields every invoice needs (with `client_id` for an import row).
+const REQUIRED: [&str; 4] = ["number", "issue_date", "due_date", "amount"];
 /// The partition of the open-invoice index (every tenant's, by due date).
 pub const OPEN_INVOICES: &str = "INVOICES#OPEN";
 
@@ -41,7 +82,7 @@ pub struct InvoiceSpec {
     /// ISO 4217 code; the tenant's currency when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    /// What is still owed (the amount when absent on creation).
+    /// What is still owed: the amount when absent, 0 for a paid invoice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<Decimal2>,
     #[serde(default = "open")]
@@ -124,6 +165,723 @@ pub async fn open_page(
     Ok((refs, page.next))
 }
 
+impl InvoiceSpec {
+    /// The spec as it is stored: checked, its currency (the tenant's when absent) and balance
+    /// filled in, and an open invoice that owes nothing marked paid.
+    fn checked(mut self, default_currency: &str) -> Result<Self> {
+        self.number = text("number", &self.number, 64)?;
+        if self.number.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "number",
+                "must not contain line breaks or other control characters",
+            ));
+        }
+        if self.due_date < self.issue_date {
+            return Err(Error::invalid("due_date", "must not be before issue_date"));
+        }
+        if self.amount.hundredths() <= 0 {
+            return Err(Error::invalid("amount", "must be more than 0"));
+        }
+        let currency = self
+            .currency
+            .take()
+            .unwrap_or_else(|| default_currency.to_owned());
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(Error::invalid(
+                "currency",
+                "must be an ISO 4217 code of three upper-case letters, such as \"NZD\"",
+            ));
+        }
+        self.currency = Some(currency);
+        let balance = match (self.balance, self.status) {
+            (Some(balance), _) => balance,
+            (None, Status::Paid) => Decimal2(0),
+            (None, _) => self.amount,
+        };
+        if balance > self.amount {
+            return Err(Error::invalid(
+                "balance",
+                format!("must be between 0 and the amount ({})", self.amount),
+            ));
+        }
+        if self.status == Status::Paid && balance.hundredths() != 0 {
+            return Err(Error::invalid(
+                "balance",
+                "a paid invoice has a balance of 0",
+            ));
+        }
+        if self.status == Status::Open && balance.hundredths() == 0 {
+            self.status = Status::Paid;
+        }
+        self.balance = Some(balance);
+        if let Some(url) = self.document_url.take() {
+            self.document_url = Some(checked_url(&url)?);
+        }
+        Ok(self)
+    }
+}
+
+/// A link the customer can open safely from an e-mail: https, at most 2000 characters.
+fn checked_url(url: &str) -> Result<String> {
+    let url = url.trim();
+    if url.chars().count() > 2000 {
+        return Err(Error::invalid(
+            "document_url",
+            "must be at most 2000 characters",
+        ));
+    }
+    let host = url
+        .get(..8)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        .map(|_| url[8..].split(['/', '?', '#']).next().unwrap_or_default());
+    if host.is_none_or(str::is_empty) {
+        return Err(Error::invalid(
+            "document_url",
+            "must be an https:// link to the invoice's PDF or portal page",
+        ));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            "document_url",
+            "must not contain spaces or control characters (encode them as %20 and the like)",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+fn number_key(tenant_id: &str, client_id: &str, number: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("INVOICENO#{number}"),
+    )
+}
+
+fn number_guard(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item> {
+    Ok(Item::from_record(
+        number_key(tenant_id, client_id, &invoice.spec.number),
+        &json!({"invoice_id": invoice.id}),
+    )?)
+}
+
+fn number_taken(number: &str, invoice_id: &str) -> Error {
+    Error::Conflict(format!(
+        "this client already has an invoice numbered {number:?} ({invoice_id}); change that one instead"
+    ))
+}
+
+/// The client's invoice with this number, if any.
+pub async fn by_number(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    number: &str,
+) -> Result<Option<Invoice>> {
+    let Some(guard) = svc
+        .table
+        .get(&number_key(tenant_id, client_id, number.trim()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let id = guard
+        .data
+        .get("invoice_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match get(svc, tenant_id, client_id, id).await {
+        Ok(invoice) => Ok(Some(invoice)),
+        // Deleted between the two reads.
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a new invoice with its number guard; `false` when the number is taken.
+async fn insert(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    invoice: &Invoice,
+) -> Result<bool> {
+    let ops = vec![
+        TxOp::Put(item(tenant_id, client_id, invoice)?, Condition::Absent),
+        TxOp::Put(
+            number_guard(tenant_id, client_id, invoice)?,
+            Condition::Absent,
+        ),
+        TxOp::Check(clients::key(tenant_id, client_id), Condition::Exists),
+    ];
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(true),
+        Err(TableError::TransactionFailed { failed }) if failed.contains(&2) => {
+            Err(Error::NotFound("client"))
+        }
+        Err(TableError::TransactionFailed { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates an invoice and, if it is open, e-mails it to the client's contacts whose role has
+/// invoice presentment. The same invoice sent again (same number, same fields) is a retry: it
+/// answers the stored invoice and sends nothing twice; the number with other fields is a
+/// conflict.
+pub async fn create(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    spec: InvoiceSpec,
+) -> Result<Invoice> {
+    let client = clients::get(svc, tenant_id, client_id).await?;
+    let tenant = tenants::get(svc, tenant_id).await?;
+    let invoice = Resource::new(svc, spec.checked(&tenant.spec.currency)?);
+    if insert(svc, tenant_id, client_id, &invoice).await? {
+        present(svc, &tenant, &client, &invoice).await?;
+        return Ok(invoice);
+    }
+    match by_number(svc, tenant_id, client_id, &invoice.spec.number).await? {
+        Some(stored) if stored.spec == invoice.spec => {
+            finish_presentment(svc, &tenant, &client, &stored).await?;
+            Ok(stored)
+        }
+        Some(stored) => Err(number_taken(&stored.spec.number, &stored.id)),
+        None => Err(Error::Conflict(
+            "an invoice with this number was being deleted; send the request again".into(),
+        )),
+    }
+}
+
+/// One page of a client's invoices, in id order.
+pub async fn list(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Invoice>, Option<Cursor>)> {
+    clients::list_children(svc, tenant_id, client_id, "INVOICE#", limit, cursor).await
+}
+
+/// Changes an invoice by a merge patch, if it is still at version `seen`. Status and balance
+/// stay in agreement: `{"status": "paid"}` alone settles the balance, and reopening a paid
+/// invoice needs the balance still owed. Presentment is not sent again.
+pub async fn update(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    id: &str,
+    seen: u64,
+    patch: &Value,
+) -> Result<Invoice> {
+    let current = get(svc, tenant_id, client_id, id).await?;
+    let tenant = tenants::get(svc, tenant_id).await?;
+    let mut spec: InvoiceSpec = resource::patched(&current.spec, patch)?;
+    let names = |field: &str| patch.get(field).is_some();
+    if spec.status == Status::Paid && current.spec.status != Status::Paid && !names("balance") {
+        spec.balance = None;
+    }
+    let spec = spec.checked(&tenant.spec.currency)?;
+    if patch.get("status") == Some(&json!("open")) && spec.status != Status::Open {
+        return Err(Error::invalid(
+            "balance",
+            "an open invoice owes something: give the balance still owed with the status",
+        ));
+    }
+    let next = resource::changed(svc, &current, spec);
+    let mut ops = vec![TxOp::Put(
+        item(tenant_id, client_id, &next)?,
+        Condition::VersionIs(seen),
+    )];
+    let renumbered = next.spec.number != current.spec.number;
+    if renumbered {
+        ops.push(TxOp::Delete(
+            number_key(tenant_id, client_id, &current.spec.number),
+            Condition::None,
+        ));
+        ops.push(TxOp::Put(
+            number_guard(tenant_id, client_id, &next)?,
+            Condition::Absent,
+        ));
+    }
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(next),
+        Err(TableError::TransactionFailed { failed })
+            if renumbered && failed.contains(&2) && !failed.contains(&0) =>
+        {
+            let holder = by_number(svc, tenant_id, client_id, &next.spec.number)
+                .await?
+                .map(|i| i.id)
+                .unwrap_or_default();
+            Err(number_taken(&next.spec.number, &holder))
+        }
+        Err(e) => Err(resource::stale(WHAT)(e)),
+    }
+}
+
+/// Deletes an invoice, if it is still at version `seen`, and frees its number. Its
+/// communications log stays.
+pub async fn delete(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    id: &str,
+    seen: u64,
+) -> Result<()> {
+    let current = get(svc, tenant_id, client_id, id).await?;
+    let ops = vec![
+        TxOp::Delete(key(tenant_id, client_id, id), Condition::VersionIs(seen)),
+        TxOp::Delete(
+            number_key(tenant_id, client_id, &current.spec.number),
+            Condition::None,
+        ),
+    ];
+    svc.table
+        .transact(ops)
+        .await
+        .map_err(resource::stale(WHAT))?;
+    Ok(())
+}
+
+/// E-mails an open invoice to the client's contacts with invoice presentment, each once.
+/// What happens is logged by [`deliver`]: sent, failed (the provider refused it) or skipped
+/// (nobody to send it to); only the store failing fails the caller, who may then retry.
+async fn present(
+    svc: &Services,
+    tenant: &Tenant,
+    client: &Client,
+    invoice: &Invoice,
+) -> Result<()> {
+    if invoice.spec.status != Status::Open {
+        return Ok(());
+    }
+    let message = presentment(tenant, client, invoice);
+    match deliver::deliver(
+        svc,
+        &tenant.id,
+        client,
+        &Audience::Purpose(Purpose::Invoice),
+        Channel::Email,
+        &message,
+        &format!("invoice#{}", invoice.id),
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(e @ (Error::Store(_) | Error::Unavailable(..))) => Err(e),
+        Err(e) => {
+            tracing::warn!(client = %client.id, invoice = %invoice.id, error = %e, "invoice not presented");
+            Ok(())
+        }
+    }
+}
+
+/// Presents an invoice met again by a retried create or import, if it is still as it was
+/// created and its presentment never began (nothing logged for it).
+async fn finish_presentment(
+    svc: &Services,
+    tenant: &Tenant,
+    client: &Client,
+    invoice: &Invoice,
+) -> Result<()> {
+    if invoice.version != 1 || invoice.spec.status != Status::Open {
+        return Ok(());
+    }
+    let (logged, _) = log::for_invoice(svc, &tenant.id, &client.id, &invoice.id, 1, None).await?;
+    if logged.is_empty() {
+        present(svc, tenant, client, invoice).await?;
+    }
+    Ok(())
+}
+
+/// A day as a person reads it: "3 November 2026".
+fn day(date: NaiveDate) -> String {
+    date.format("%-d %B %Y").to_string()
+}
+
+/// An amount with thousands separated: "12,345.60".
+pub fn money(amount: Decimal2) -> String {
+    let plain = amount.to_string();
+    let (whole, cents) = plain.split_once('.').unwrap_or((&plain, "00"));
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{grouped}.{cents}")
+}
+
+/// The presentment e-mail of a new invoice.
+pub fn presentment(tenant: &Tenant, client: &Client, invoice: &Invoice) -> Message {
+    let spec = &invoice.spec;
+    let from = &tenant.spec.name;
+    let to = client.spec.identity.display_name();
+    let currency = spec.currency.as_deref().unwrap_or(&tenant.spec.currency);
+    let amount = format!("{currency} {}", money(spec.amount));
+    let balance = format!("{currency} {}", money(spec.balance.unwrap_or(spec.amount)));
+    let rows = [
+        ("Invoice", spec.number.clone()),
+        ("Amount", amount.clone()),
+        ("Balance due", balance),
+        ("Issued", day(spec.issue_date)),
+        ("Due", day(spec.due_date)),
+    ];
+    let subject = format!("Invoice {} from {from}: {amount}", spec.number);
+    let mut text = format!(
+        "Dear {to},\n\n{from} has sent you invoice {}.\n\n",
+        spec.number
+    );
+    let mut html = format!(
+        "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif\">\
+         <p>Dear {},</p><p>{} has sent you invoice {}.</p><table>",
+        escape(&to),
+        escape(from),
+        escape(&spec.number)
+    );
+    for (label, value) in &rows {
+        let _ = writeln!(text, "{label}: {value}");
+        let _ = write!(
+            html,
+            "<tr><th style=\"text-align:left;padding-right:1em\">{label}</th><td>{}</td></tr>",
+            escape(value)
+        );
+    }
+    html.push_str("</table>");
+    if let Some(url) = &spec.document_url {
+        let _ = write!(text, "\nSee the invoice: {url}\n");
+        let _ = write!(
+            html,
+            "<p><a href=\"{}\">See invoice {}</a></p>",
+            escape(url),
+            escape(&spec.number)
+        );
+    }
+    let _ = write!(text, "\n{from}\n");
+    let _ = write!(html, "<p>{}</p></body></html>", escape(from));
+    Message {
+        kind: Kind::Invoice,
+        invoice_id: Some(invoice.id.clone()),
+        step: None,
+        subject,
+        html,
+        text,
+    }
+}
+
+/// One row of an import: its client and invoice fields, read but not yet judged, so that each
+/// row is judged alone and a bad one is reported with its line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportRow {
+    /// Where the row is in what the partner sent: its position in a JSON list (from 1), or
+    /// the line it starts on in a CSV file (the header is line 1).
+    pub line: usize,
+    /// `client_id` and the invoice's fields by name, or why the row cannot be read.
+    pub fields: std::result::Result<Map<String, Value>, RowProblem>,
+}
+
+impl ImportRow {
+    /// A row of a JSON import: an object with `client_id` and the invoice's fields.
+    pub fn from_json(line: usize, value: Value) -> Self {
+        let fields = match value {
+            Value::Object(fields) => Ok(fields),
+            _ => Err(RowProblem::new("row", "must be a JSON object")),
+        };
+        Self { line, fields }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    Rejected,
+}
+
+/// What was wrong with a row: the field as the partner named it (`row` for the row as a
+/// whole), and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowProblem {
+    pub field: String,
+    pub reason: String,
+}
+
+impl RowProblem {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowResult {
+    pub line: usize,
+    pub outcome: ImportOutcome,
+    /// The row's invoice number, as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<RowProblem>,
+}
+
+/// The rows of a CSV import. The header names the columns (any order; [`CSV_COLUMNS`], of
+/// which `client_id`, `number`, `issue_date`, `due_date` and `amount` are required); an empty
+/// cell is an absent field. A header that cannot be used refuses the whole file; a record
+/// that cannot be read, or has another number of cells than the header, is a rejected row.
+pub fn csv_rows(text: &str) -> Result<Vec<ImportRow>> {
+    let mut records = csv::records(text).into_iter();
+    let header = match records.next() {
+        None => {
+            return Err(Error::invalid(
+                "body",
+                "the CSV file is empty: it needs a header row",
+            ));
+        }
+        Some(csv::Record {
+            fields: Err(why),
+            line,
+        }) => {
+            return Err(Error::invalid("header", format!("line {line}: {why}")));
+        }
+        Some(csv::Record {
+            fields: Ok(names), ..
+        }) => names,
+    };
+    let header: Vec<String> = header.iter().map(|n| n.trim().to_owned()).collect();
+    for (i, name) in header.iter().enumerate() {
+        if !CSV_COLUMNS.contains(&name.as_str()) {
+            return Err(Error::invalid(
+                "header",
+                format!(
+                    "unknown column {name:?}; the columns are {}",
+                    CSV_COLUMNS.join(",")
+                ),
+            ));
+        }
+        if header[..i].contains(name) {
+            return Err(Error::invalid(
+                "header",
+                format!("column {name:?} is named twice"),
+            ));
+        }
+    }
+    if let Some(missing) = ["client_id"]
+        .iter()
+        .chain(REQUIRED.iter())
+        .find(|c| !header.iter().any(|h| h == *c))
+    {
+        return Err(Error::invalid(
+            "header",
+            format!("the column {missing:?} is required"),
+        ));
+    }
+    let rows: Vec<ImportRow> = records
+        .map(|record| {
+            let fields = match record.fields {
+                Err(why) => Err(RowProblem::new("row", why)),
+                Ok(cells) if cells.len() != header.len() => Err(RowProblem::new(
+                    "row",
+                    format!(
+                        "has {} columns; the header has {}",
+                        cells.len(),
+                        header.len()
+                    ),
+                )),
+                Ok(cells) => Ok(header
+                    .iter()
+                    .zip(cells)
+                    .map(|(name, cell)| (name.clone(), cell.trim().to_owned()))
+                    .filter(|(_, cell)| !cell.is_empty())
+                    .map(|(name, cell)| (name, Value::from(cell)))
+                    .collect()),
+            };
+            ImportRow {
+                line: record.line,
+                fields,
+            }
+        })
+        .collect();
+    if rows.len() > MAX_IMPORT {
+        return Err(Error::invalid(
+            "body",
+            format!("at most {MAX_IMPORT} invoices (rows after the header) a request"),
+        ));
+    }
+    Ok(rows)
+}
+
+/// Upserts invoices by (client, number): each row is created, updated, unchanged, or rejected
+/// with the field and the reason. Each row is its own transaction, so a bad row leaves nothing
+/// behind and the others go on; a number may appear once per import (a later row with it is
+/// rejected). New open invoices are presented as by [`create`]. Only the store failing stops
+/// an import; what was applied by then stays, and importing again finishes it.
+pub async fn import(
+    svc: &Services,
+    tenant_id: &str,
+    rows: Vec<ImportRow>,
+) -> Result<Vec<RowResult>> {
+    if rows.len() > MAX_IMPORT {
+        return Err(Error::invalid(
+            "invoices",
+            format!("at most {MAX_IMPORT} invoices a request"),
+        ));
+    }
+    let tenant = tenants::get(svc, tenant_id).await?;
+    let mut batch = Batch {
+        tenant,
+        clients: HashMap::new(),
+        seen: HashMap::new(),
+    };
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        let number = row
+            .fields
+            .as_ref()
+            .ok()
+            .and_then(|f| f.get("number"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let result = match row.fields {
+            Err(problem) => Err(problem),
+            Ok(fields) => match import_one(svc, &mut batch, row.line, fields).await {
+                Ok(done) => Ok(done),
+                Err(e @ (Error::Store(_) | Error::Unavailable(..))) => return Err(e),
+                Err(e) => Err(row_problem(e)),
+            },
+        };
+        results.push(match result {
+            Ok((outcome, invoice_id)) => RowResult {
+                line: row.line,
+                outcome,
+                number,
+                invoice_id: Some(invoice_id),
+                problem: None,
+            },
+            Err(problem) => RowResult {
+                line: row.line,
+                outcome: ImportOutcome::Rejected,
+                number,
+                invoice_id: None,
+                problem: Some(problem),
+            },
+        });
+    }
+    Ok(results)
+}
+
+/// What an import remembers between its rows.
+struct Batch {
+    tenant: Tenant,
+    /// Clients read so far (`None`: not the tenant's).
+    clients: HashMap<String, Option<Client>>,
+    /// The line each (client, number) was first on.
+    seen: HashMap<(String, String), usize>,
+}
+
+fn row_problem(e: Error) -> RowProblem {
+    match e {
+        Error::Invalid { field, message } => RowProblem::new(field, message),
+        Error::NotFound("client") => {
+            RowProblem::new("client_id", "there is no client with this id")
+        }
+        Error::Conflict(why) => RowProblem::new("number", why),
+        Error::Stale(_) => RowProblem::new(
+            "row",
+            "the invoice changed while this row was applied; send the row again",
+        ),
+        e => RowProblem::new("row", e.to_string()),
+    }
+}
+
+async fn import_one(
+    svc: &Services,
+    batch: &mut Batch,
+    line: usize,
+    mut fields: Map<String, Value>,
+) -> Result<(ImportOutcome, String)> {
+    let client_id = match fields.remove("client_id") {
+        Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_owned(),
+        Some(Value::String(_)) | None => return Err(Error::invalid("client_id", "is required")),
+        Some(_) => return Err(Error::invalid("client_id", "must be a string")),
+    };
+    if let Some(number) = fields.get("number").and_then(Value::as_str) {
+        let first = *batch
+            .seen
+            .entry((client_id.clone(), number.trim().to_owned()))
+            .or_insert(line);
+        if first != line {
+            return Err(Error::invalid(
+                "number",
+                format!(
+                    "this client's invoice {number:?} is already on line {first} of this import"
+                ),
+            ));
+        }
+    }
+    if let Some(missing) = REQUIRED.iter().find(|f| !fields.contains_key(**f)) {
+        return Err(Error::invalid(*missing, "is required"));
+    }
+    let spec: InvoiceSpec = parse_row(fields)?;
+    if !batch.clients.contains_key(&client_id) {
+        let found = match clients::get(svc, &batch.tenant.id, &client_id).await {
+            Ok(client) => Some(client),
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        batch.clients.insert(client_id.clone(), found);
+    }
+    let Some(client) = batch.clients[&client_id].clone() else {
+        return Err(Error::invalid(
+            "client_id",
+            "there is no client with this id",
+        ));
+    };
+    let spec = spec.checked(&batch.tenant.spec.currency)?;
+    let tenant = &batch.tenant;
+    // A second round only when a concurrent writer won the first.
+    for _ in 0..2 {
+        match by_number(svc, &tenant.id, &client.id, &spec.number).await? {
+            None => {
+                let invoice = Resource::new(svc, spec.clone());
+                if insert(svc, &tenant.id, &client.id, &invoice).await? {
+                    present(svc, tenant, &client, &invoice).await?;
+                    return Ok((ImportOutcome::Created, invoice.id));
+                }
+            }
+            Some(current) if current.spec == spec => {
+                finish_presentment(svc, tenant, &client, &current).await?;
+                return Ok((ImportOutcome::Unchanged, current.id));
+            }
+            Some(current) => {
+                let next = resource::changed(svc, &current, spec.clone());
+                let op = TxOp::Put(
+                    item(&tenant.id, &client.id, &next)?,
+                    Condition::VersionIs(current.version),
+                );
+                match svc.table.transact(vec![op]).await {
+                    Ok(()) => return Ok((ImportOutcome::Updated, next.id)),
+                    Err(TableError::TransactionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Err(Error::Stale(WHAT))
+}
+
+/// Reads a row's invoice fields, naming a wrong one as the row wrote it.
+fn parse_row(fields: Map<String, Value>) -> Result<InvoiceSpec> {
+    resource::parse(Value::Object(fields)).map_err(|e| match e {
+        Error::Invalid { field, message } if field == "body" => Error::invalid("row", message),
+        e => e,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +895,114 @@ mod tests {
             invoice_id: "i1".into(),
         };
         assert_eq!(OpenRef::parse(&open.sort_key()), Some(open));
+    }
+
+    fn spec(fields: Value) -> Result<InvoiceSpec> {
+        let mut base = json!({"number": "INV-1", "issue_date": "2026-11-01",
+                              "due_date": "2026-11-20", "amount": "100.00"});
+        resource::merge_patch(&mut base, &fields);
+        parse_row(base.as_object().unwrap().clone())?.checked("NZD")
+    }
+
+    fn refused(fields: Value) -> String {
+        match spec(fields) {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_invoice_fills_in_currency_and_balance_and_keeps_them_in_agreement() {
+        let plain = spec(json!({})).unwrap();
+        assert_eq!(plain.currency.as_deref(), Some("NZD"));
+        assert_eq!(plain.balance, Some(Decimal2(10000)));
+        assert_eq!(plain.status, Status::Open);
+        let paid = spec(json!({"status": "paid"})).unwrap();
+        assert_eq!(paid.balance, Some(Decimal2(0)));
+        let settled = spec(json!({"balance": "0"})).unwrap();
+        assert_eq!(
+            settled.status,
+            Status::Paid,
+            "an open invoice owing nothing is paid"
+        );
+        let disputed = spec(json!({"status": "disputed", "balance": "0"})).unwrap();
+        assert_eq!(disputed.status, Status::Disputed);
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        assert_eq!(refused(json!({"number": " "})), "number");
+        assert_eq!(refused(json!({"number": "x".repeat(65)})), "number");
+        assert_eq!(refused(json!({"number": "A\nB"})), "number");
+        assert_eq!(refused(json!({"due_date": "2026-10-31"})), "due_date");
+        assert_eq!(refused(json!({"due_date": "31/10/2026"})), "due_date");
+        assert_eq!(refused(json!({"amount": "0"})), "amount");
+        assert_eq!(refused(json!({"amount": "-5"})), "amount");
+        assert_eq!(refused(json!({"balance": "100.01"})), "balance");
+        assert_eq!(
+            refused(json!({"status": "paid", "balance": "1"})),
+            "balance"
+        );
+        assert_eq!(refused(json!({"currency": "nzd"})), "currency");
+        assert_eq!(refused(json!({"status": "late"})), "status");
+        assert_eq!(
+            refused(json!({"document_url": "http://x.test/a.pdf"})),
+            "document_url"
+        );
+        assert_eq!(
+            refused(json!({"document_url": "https:///a.pdf"})),
+            "document_url"
+        );
+        let long = format!("https://x.test/{}", "a".repeat(2000));
+        assert_eq!(refused(json!({"document_url": long})), "document_url");
+        assert_eq!(refused(json!({"colour": "red"})), "colour");
+        assert!(spec(json!({"document_url": "https://x.test/i/1.pdf?v=2"})).is_ok());
+    }
+
+    #[test]
+    fn amounts_read_with_thousands_separated() {
+        assert_eq!(money(Decimal2(5)), "0.05");
+        assert_eq!(money(Decimal2(99_999)), "999.99");
+        assert_eq!(money(Decimal2(123_456_789)), "1,234,567.89");
+    }
+
+    #[test]
+    fn csv_rows_keep_their_lines_and_report_bad_ones() {
+        let text = "number,client_id,issue_date,due_date,amount\n\
+                    \"A,1\",c1,2026-11-01,2026-11-20,10\n\
+                    A-2,c1,2026-11-01\n\
+                    \"A-3,c1,2026-11-01,2026-11-20,10\n\
+                    A-4,c1,2026-11-01,2026-11-20,\n";
+        let rows = csv_rows(text).unwrap();
+        let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5]);
+        let first = rows[0].fields.as_ref().unwrap();
+        assert_eq!(first["number"], "A,1");
+        assert_eq!(first["client_id"], "c1");
+        assert!(
+            rows[1]
+                .fields
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("3 columns")
+        );
+        assert!(
+            rows[2]
+                .fields
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("not closed")
+        );
+        assert!(!rows[3].fields.as_ref().unwrap().contains_key("amount"));
+        for header in [
+            "",
+            "client_id,number,colour",
+            "client_id,number",
+            "client_id,client_id",
+        ] {
+            assert!(csv_rows(header).is_err(), "{header:?}");
+        }
     }
 }

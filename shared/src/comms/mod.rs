@@ -7,6 +7,7 @@
 //! each (message, contact, channel) once in the store before sending, and logs the outcome, so
 //! no run, repeated or killed half-way, sends the same thing twice.
 
+pub mod csv;
 pub mod deliver;
 pub mod invoices;
 pub mod log;

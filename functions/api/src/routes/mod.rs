@@ -150,10 +150,12 @@ macro_rules! client_resource {
 pub mod api_keys;
 pub mod client_types;
 pub mod clients;
+pub mod communications;
 pub mod contacts;
 pub mod email_templates;
 pub mod health;
 pub mod invites;
+pub mod invoices;
 pub mod monitoring;
 pub mod opportunities;
 pub mod questionnaires;

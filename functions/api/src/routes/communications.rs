@@ -1,0 +1,68 @@
+//! The communications log: what was sent to whom, when, on which channel and with what result,
+//! per client and per invoice; and the tenant's skipped messages (those that reached nobody),
+//! as warnings to act on.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use clientwatch::Services;
+use clientwatch::comms::{invoices, log};
+use clientwatch::domain::tenants::Scope;
+use clientwatch::ports::Cursor;
+use serde_json::{Value, json};
+
+use crate::extract::{Auth, Page};
+use crate::problem::ApiError;
+
+fn page(items: Vec<log::Entry>, next: Option<Cursor>) -> Json<Value> {
+    let mut body = json!({ "items": items });
+    if let Some(next) = next {
+        body["next_cursor"] = Value::from(next.to_string());
+    }
+    Json(body)
+}
+
+/// A client's log, newest first.
+pub async fn for_client(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(client): Path<String>,
+    list: Page,
+) -> Result<Json<Value>, ApiError> {
+    let caller = auth.require(Scope::Read)?;
+    let (items, next) =
+        log::for_client(&svc, &caller.tenant_id, &client, list.limit, list.cursor).await?;
+    Ok(page(items, next))
+}
+
+/// An invoice's log, newest first.
+pub async fn for_invoice(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path((client, invoice)): Path<(String, String)>,
+    list: Page,
+) -> Result<Json<Value>, ApiError> {
+    let caller = auth.require(Scope::Read)?;
+    // An unknown invoice is a 404, not an empty log.
+    invoices::get(&svc, &caller.tenant_id, &client, &invoice).await?;
+    let (items, next) = log::for_invoice(
+        &svc,
+        &caller.tenant_id,
+        &client,
+        &invoice,
+        list.limit,
+        list.cursor,
+    )
+    .await?;
+    Ok(page(items, next))
+}
+
+/// The tenant's messages that reached nobody, newest first, each with its reason.
+pub async fn skipped(
+    State(svc): State<Services>,
+    auth: Auth,
+    list: Page,
+) -> Result<Json<Value>, ApiError> {
+    let caller = auth.require(Scope::Read)?;
+    let (items, next) = log::skipped(&svc, &caller.tenant_id, list.limit, list.cursor).await?;
+    Ok(page(items, next))
+}
