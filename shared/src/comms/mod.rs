@@ -10,3 +10,7 @@
 pub mod deliver;
 pub mod invoices;
 pub mod log;
+pub mod merge;
+pub mod portfolios;
+pub mod run;
+pub mod workflows;
