@@ -165,7 +165,10 @@ impl World {
     }
 
     async fn contact(&self, client: &str, name: &str, role: &str) -> Person {
-        let (email, mobile) = (unique_email(name.split(' ').next().unwrap()), unique_mobile());
+        let (email, mobile) = (
+            unique_email(name.split(' ').next().unwrap()),
+            unique_mobile(),
+        );
         let made = self
             .app
             .post(
@@ -374,7 +377,11 @@ async fn an_invoice_moves_through_its_workflow_reaching_the_contacts_with_commun
             (
                 e.step.clone().unwrap(),
                 e.contact_id.clone().unwrap(),
-                serde_json::to_value(e.channel).unwrap().as_str().unwrap().to_owned(),
+                serde_json::to_value(e.channel)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
             )
         })
         .collect();
@@ -384,7 +391,11 @@ async fn an_invoice_moves_through_its_workflow_reaching_the_contacts_with_commun
         ("due-today".to_owned(), w.tom.id.clone(), "sms".to_owned()),
         ("friendly".to_owned(), w.ana.id.clone(), "email".to_owned()),
         ("friendly".to_owned(), w.tom.id.clone(), "email".to_owned()),
-        ("guarantor".to_owned(), w.guarantor.id.clone(), "email".to_owned()),
+        (
+            "guarantor".to_owned(),
+            w.guarantor.id.clone(),
+            "email".to_owned(),
+        ),
     ];
     expected.sort();
     assert_eq!(sent, expected);
@@ -393,8 +404,11 @@ async fn an_invoice_moves_through_its_workflow_reaching_the_contacts_with_commun
 
 async fn breathing_space_delays_a_step_without_skipping_it(app: TestApp) {
     let w = World::new(app).await;
-    w.change_client(&w.client, json!({"communication": {"breathing_space_days": 5}}))
-        .await;
+    w.change_client(
+        &w.client,
+        json!({"communication": {"breathing_space_days": 5}}),
+    )
+    .await;
     let due = w.day(3);
     let invoice = w.invoice(&w.client, "INV-200", due, "80.00").await;
     assert_eq!(w.run(w.day(0)).await.sent, 2);
@@ -424,8 +438,11 @@ async fn breathing_space_delays_a_step_without_skipping_it(app: TestApp) {
 
 async fn a_channel_the_client_does_not_allow_is_logged_skipped_with_the_reason(app: TestApp) {
     let w = World::new(app).await;
-    w.change_client(&w.client, json!({"communication": {"allowed_channels": ["email"]}}))
-        .await;
+    w.change_client(
+        &w.client,
+        json!({"communication": {"allowed_channels": ["email"]}}),
+    )
+    .await;
     let due = w.day(3);
     let invoice = w.invoice(&w.client, "INV-300", due, "80.00").await;
     w.run(w.day(0)).await;
@@ -457,10 +474,7 @@ async fn a_step_with_nobody_in_its_role_is_skipped_with_the_reason_and_the_next_
     let w = World::new(app).await;
     let manager = id(&w
         .app
-        .post(
-            "/v1/contact-roles",
-            json!({"name": "Collections Manager"}),
-        )
+        .post("/v1/contact-roles", json!({"name": "Collections Manager"}))
         .await);
     let workflow = id(&w
         .app
@@ -473,7 +487,8 @@ async fn a_step_with_nobody_in_its_role_is_skipped_with_the_reason_and_the_next_
             ]}),
         )
         .await);
-    w.change_client(&w.client, json!({"workflow_id": workflow})).await;
+    w.change_client(&w.client, json!({"workflow_id": workflow}))
+        .await;
     let due = w.day(0);
     let invoice = w.invoice(&w.client, "INV-400", due, "80.00").await;
     let report = w.run(w.day(1)).await;
@@ -486,10 +501,7 @@ async fn a_step_with_nobody_in_its_role_is_skipped_with_the_reason_and_the_next_
         Some("no contact of this client has the role Collections Manager")
     );
     // Reaching nobody contacts nobody: the next step followed the same day.
-    assert_eq!(
-        texts_to(&w.ana.mobile).await,
-        ["Please pay INV-400"]
-    );
+    assert_eq!(texts_to(&w.ana.mobile).await, ["Please pay INV-400"]);
     let progress = w.progress(&w.client, &invoice).await.unwrap();
     assert_eq!(progress.done, ["manager", "last-word"]);
     assert_eq!(progress.messages, 1);
@@ -497,8 +509,11 @@ async fn a_step_with_nobody_in_its_role_is_skipped_with_the_reason_and_the_next_
 
 async fn steps_past_the_clients_contact_attempts_are_skipped(app: TestApp) {
     let w = World::new(app).await;
-    w.change_client(&w.client, json!({"communication": {"max_call_attempts": 1}}))
-        .await;
+    w.change_client(
+        &w.client,
+        json!({"communication": {"max_call_attempts": 1}}),
+    )
+    .await;
     let due = w.day(3);
     let invoice = w.invoice(&w.client, "INV-500", due, "80.00").await;
     assert_eq!(w.run(w.day(0)).await.sent, 2);
@@ -661,7 +676,10 @@ async fn a_run_killed_while_sending_sends_nothing_twice_when_run_again(app: Test
     assert_eq!(before, 1);
 
     let report = w.run(w.day(0)).await;
-    assert_eq!(report.sent, 2, "only the other invoice's e-mails: {report:?}");
+    assert_eq!(
+        report.sent, 2,
+        "only the other invoice's e-mails: {report:?}"
+    );
     for who in [&w.ana, &w.tom] {
         let subjects: Vec<String> = mails(who).await.into_iter().map(|(s, _)| s).collect();
         for number in ["INV-901", "INV-902"] {
@@ -676,12 +694,20 @@ async fn a_run_killed_while_sending_sends_nothing_twice_when_run_again(app: Test
     // gone out, and is not sent again.
     let mut outcomes: Vec<Outcome> = Vec::new();
     for invoice in [&first, &second] {
-        outcomes.extend(w.invoice_log(&w.client, invoice).await.iter().map(|e| e.outcome));
+        outcomes.extend(
+            w.invoice_log(&w.client, invoice)
+                .await
+                .iter()
+                .map(|e| e.outcome),
+        );
         let progress = w.progress(&w.client, invoice).await.unwrap();
         assert_eq!((progress.done.len(), progress.messages), (1, 1));
     }
     assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Sent).count(), 3);
-    assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Sending).count(), 1);
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Outcome::Sending).count(),
+        1
+    );
     // The workflow goes on.
     assert_eq!(w.run(due).await.sent, 4);
 }
@@ -701,7 +727,9 @@ impl Table for NoProgress {
     }
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
         if is_progress(&item.key) {
-            return Err(TableError::Invalid("killed before the progress write".into()));
+            return Err(TableError::Invalid(
+                "killed before the progress write".into(),
+            ));
         }
         self.0.put(item, condition).await
     }
@@ -717,11 +745,11 @@ impl Table for NoProgress {
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         if ops.iter().any(|op| match op {
             TxOp::Put(item, _) => is_progress(&item.key),
-            TxOp::Update(key, _) | TxOp::Delete(key, _) | TxOp::Check(key, _) => {
-                is_progress(key)
-            }
+            TxOp::Update(key, _) | TxOp::Delete(key, _) | TxOp::Check(key, _) => is_progress(key),
         }) {
-            return Err(TableError::Invalid("killed before the progress write".into()));
+            return Err(TableError::Invalid(
+                "killed before the progress write".into(),
+            ));
         }
         self.0.transact(ops).await
     }
@@ -733,9 +761,7 @@ impl Table for NoProgress {
     }
 }
 
-async fn a_run_that_did_not_record_its_progress_sends_nothing_twice_when_run_again(
-    app: TestApp,
-) {
+async fn a_run_that_did_not_record_its_progress_sends_nothing_twice_when_run_again(app: TestApp) {
     let w = World::new(app).await;
     let due = w.day(3);
     let invoice = w.invoice(&w.client, "INV-1000", due, "80.00").await;
@@ -771,7 +797,8 @@ async fn the_clients_own_workflow_overrides_its_portfolios(app: TestApp) {
             ]}),
         )
         .await);
-    w.change_client(&w.client, json!({"workflow_id": firm})).await;
+    w.change_client(&w.client, json!({"workflow_id": firm}))
+        .await;
     // Another client of the same portfolio keeps the portfolio's workflow.
     let other = w.client("Kauri Mills Ltd").await;
     let bea = w.contact(&other, "Bea Kauri", "primary-contact").await;
@@ -801,16 +828,19 @@ fn next_first(today: NaiveDate) -> NaiveDate {
     first.checked_add_months(chrono::Months::new(1)).unwrap()
 }
 
-async fn a_monthly_statement_on_the_first_lists_the_open_invoices_and_goes_out_once(
-    app: TestApp,
-) {
+async fn a_monthly_statement_on_the_first_lists_the_open_invoices_and_goes_out_once(app: TestApp) {
     let w = World::new(app).await;
     // This client has no workflow: statements do not need one.
-    w.change_client(&w.client, json!({"portfolio_id": null})).await;
+    w.change_client(&w.client, json!({"portfolio_id": null}))
+        .await;
     let first = next_first(w.today);
-    w.invoice(&w.client, "INV-S1", first + Days::new(20), "100.00").await;
-    w.invoice(&w.client, "INV-S2", first - Days::new(10), "250.50").await;
-    let paid = w.invoice(&w.client, "INV-S3", first - Days::new(5), "999.00").await;
+    w.invoice(&w.client, "INV-S1", first + Days::new(20), "100.00")
+        .await;
+    w.invoice(&w.client, "INV-S2", first - Days::new(10), "250.50")
+        .await;
+    let paid = w
+        .invoice(&w.client, "INV-S3", first - Days::new(5), "999.00")
+        .await;
     w.set_status(&w.client, &paid, Status::Paid).await;
 
     assert_eq!(w.run(first - Days::new(1)).await.statements, 0);
@@ -821,11 +851,23 @@ async fn a_monthly_statement_on_the_first_lists_the_open_invoices_and_goes_out_o
         let mails = emails_to(&who.email).await;
         assert_eq!(mails.len(), 1, "{mails:?}");
         let (subject, html) = &mails[0];
-        assert_eq!(subject, &format!("Your statement from Acme Lending for {month}"));
+        assert_eq!(
+            subject,
+            &format!("Your statement from Acme Lending for {month}")
+        );
         assert!(html.contains("Tui &amp; Sons Ltd"), "{html}");
-        assert!(html.contains("INV-S1") && html.contains("NZD 100.00"), "{html}");
-        assert!(html.contains("INV-S2") && html.contains("NZD 250.50"), "{html}");
-        assert!(!html.contains("INV-S3"), "a paid invoice is not listed: {html}");
+        assert!(
+            html.contains("INV-S1") && html.contains("NZD 100.00"),
+            "{html}"
+        );
+        assert!(
+            html.contains("INV-S2") && html.contains("NZD 250.50"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("INV-S3"),
+            "a paid invoice is not listed: {html}"
+        );
         assert!(html.contains("Total owing: NZD 350.50"), "{html}");
         // The overdue one first.
         assert!(html.find("INV-S2") < html.find("INV-S1"), "{html}");
@@ -848,11 +890,13 @@ async fn a_monthly_statement_on_the_first_lists_the_open_invoices_and_goes_out_o
 
 async fn statements_held_by_quiet_hours_on_the_first_go_out_with_the_next_run(app: TestApp) {
     let w = World::new(app).await;
-    w.change_client(&w.client, json!({"portfolio_id": null})).await;
+    w.change_client(&w.client, json!({"portfolio_id": null}))
+        .await;
     w.change_tenant(json!({"quiet_hours": {"start": "20:00", "end": "08:00"}}))
         .await;
     let first = next_first(w.today);
-    w.invoice(&w.client, "INV-Q1", first + Days::new(20), "100.00").await;
+    w.invoice(&w.client, "INV-Q1", first + Days::new(20), "100.00")
+        .await;
     let report = w.run_at(w.svc(), first, "07:00").await;
     assert_eq!(report.statements, 0, "{report:?}");
     assert!(emails_to(&w.ana.email).await.is_empty());
@@ -867,9 +911,7 @@ async fn statements_held_by_quiet_hours_on_the_first_go_out_with_the_next_run(ap
     assert_eq!(emails_to(&w.ana.email).await.len(), 1);
 }
 
-async fn workflows_and_portfolios_are_checked_when_saved_and_not_deleted_while_used(
-    app: TestApp,
-) {
+async fn workflows_and_portfolios_are_checked_when_saved_and_not_deleted_while_used(app: TestApp) {
     let w = World::new(app).await;
     let app = &w.app;
     let bad = |steps: Value| async move {
@@ -924,11 +966,17 @@ async fn workflows_and_portfolios_are_checked_when_saved_and_not_deleted_while_u
                 json!({"client_type_id": w.client_type, "identity": {"kind": "company", "name": "X Ltd"}, field: value}),
             )
             .await;
-        assert_eq!(answer.problem(422, "validation")["errors"][0]["field"], field);
+        assert_eq!(
+            answer.problem(422, "validation")["errors"][0]["field"],
+            field
+        );
     }
 
     // A workflow in use (by the portfolio) cannot be deleted, nor a portfolio with clients.
-    let workflow = app.get(&format!("/v1/portfolios/{}", w.portfolio)).await.body["workflow_id"]
+    let workflow = app
+        .get(&format!("/v1/portfolios/{}", w.portfolio))
+        .await
+        .body["workflow_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -947,7 +995,10 @@ async fn workflows_and_portfolios_are_checked_when_saved_and_not_deleted_while_u
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(detail.contains("1 portfolio(s) and 0 client(s)"), "{detail}");
+    assert!(
+        detail.contains("1 portfolio(s) and 0 client(s)"),
+        "{detail}"
+    );
     let portfolio_path = format!("/v1/portfolios/{}", w.portfolio);
     let portfolio_etag = app
         .get(&portfolio_path)
@@ -969,11 +1020,9 @@ async fn workflows_and_portfolios_are_checked_when_saved_and_not_deleted_while_u
         .await
         .problem(409, "conflict");
     // Out of the portfolio, the client lets it go; then the workflow can go too.
-    w.change_client(&w.client, json!({"portfolio_id": null})).await;
-    assert_eq!(
-        delete(portfolio_path, portfolio_etag).await.status,
-        204
-    );
+    w.change_client(&w.client, json!({"portfolio_id": null}))
+        .await;
+    assert_eq!(delete(portfolio_path, portfolio_etag).await.status, 204);
     assert_eq!(delete(path.clone(), etag).await.status, 204);
     assert_eq!(app.get(&path).await.status, 404);
 }

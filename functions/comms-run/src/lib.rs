@@ -140,9 +140,15 @@ impl CommsRun {
 
     async fn run(&self, event: &Value) -> Result<Value, RunError> {
         let day = day_of(event, self.time_zone)?;
-        let report: Report = run::run_day(&self.svc, day, &mut |_| {})
-            .await
-            .map_err(|source| RunError::Run { day, source })?;
+        // A line per step done, deferred or failed and per statement (addresses, masked
+        // numbers): what happened to whom, in the function's log.
+        let report: Report = run::run_day(
+            &self.svc,
+            day,
+            &mut |line: &str| tracing::info!(%day, "{line}"),
+        )
+        .await
+        .map_err(|source| RunError::Run { day, source })?;
         if report.errors > 0 {
             return Err(RunError::Incomplete {
                 day,

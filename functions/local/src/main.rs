@@ -14,8 +14,8 @@ use chrono::NaiveDate;
 use clientwatch::Services;
 use clientwatch::adapters::folder::FolderBlobs;
 use clientwatch::adapters::local::{self, LocalPaths};
-use clientwatch::domain::{clients, tenants};
 use clientwatch::comms;
+use clientwatch::domain::{clients, tenants};
 use clientwatch::monitoring::{self, run::Sources};
 use clientwatch::ports::{SystemClock, SystemIds};
 

@@ -740,7 +740,7 @@ pub async fn expire_due(svc: &Services) -> Result<SweepReport> {
             .filter(|i| matches!(i.status, Status::Active | Status::Locked) && i.expires_at <= now)
             .collect();
         if !due.is_empty() {
-            let events: Vec<DomainEvent> = due.iter().map(|i| expired_event(i)).collect();
+            let events: Vec<DomainEvent> = due.iter().map(expired_event).collect();
             svc.events
                 .publish(&events)
                 .await

@@ -233,7 +233,6 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn say(&mut self, line: &str) {
-        tracing::info!(day = %self.day, "{line}");
         (self.say)(line);
     }
 
@@ -425,6 +424,11 @@ impl Run<'_> {
         };
         self.report.invoices += 1;
         let pk = client_pk(&open.tenant_id, &open.client_id);
+        if self.statemented.len() >= 10 * CACHE {
+            // Forgetting costs a look at the client's invoices again: its statement is not
+            // sent twice.
+            self.statemented.clear();
+        }
         if tenant.statements_due && !tenant.quiet && self.statemented.insert(pk) {
             self.statement(&tenant, &client.client).await?;
         }
