@@ -167,6 +167,37 @@ impl MonitoringConfig {
     }
 }
 
+/// The communications run's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommsConfig {
+    /// `COMMS_TIME_ZONE`: the IANA zone whose calendar names the run's day (default
+    /// `Pacific/Auckland`); a run fired at an instant does that instant's date there.
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl CommsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        match lookup("COMMS_TIME_ZONE").filter(|v| !v.trim().is_empty()) {
+            None => Ok(Self {
+                time_zone: DEFAULT_FEED_TIME_ZONE,
+            }),
+            Some(zone) => zone
+                .trim()
+                .parse()
+                .map(|time_zone| Self { time_zone })
+                .map_err(|_| {
+                    ConfigError(vec![format!(
+                        "COMMS_TIME_ZONE {zone:?} is not an IANA time zone such as \"Pacific/Auckland\""
+                    )])
+                }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +310,20 @@ mod tests {
                 "STATE_BUCKET is not set",
                 "FEED_TIME_ZONE \"Mars/Olympus\" is not an IANA time zone such as \"Pacific/Auckland\"",
             ]
+        );
+    }
+
+    #[test]
+    fn comms_config_reads_its_zone_or_defaults_to_auckland() {
+        let config = CommsConfig::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.time_zone, chrono_tz::Pacific::Auckland);
+        let config =
+            CommsConfig::from_lookup(lookup(&[("COMMS_TIME_ZONE", "Europe/London")])).unwrap();
+        assert_eq!(config.time_zone, chrono_tz::Europe::London);
+        let err = CommsConfig::from_lookup(lookup(&[("COMMS_TIME_ZONE", "Nowhere")])).unwrap_err();
+        assert_eq!(
+            err.problems(),
+            ["COMMS_TIME_ZONE \"Nowhere\" is not an IANA time zone such as \"Pacific/Auckland\""]
         );
     }
 

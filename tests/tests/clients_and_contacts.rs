@@ -64,6 +64,20 @@ async fn role(app: &TestApp, name: &str, invoice: bool, communication: bool) -> 
 
 async fn a_client_is_created_with_its_type_and_profile(app: TestApp) {
     let company = client_type(&app, "company").await;
+    let workflow = app
+        .post(
+            "/v1/workflows",
+            json!({"name": "Standard", "steps": [{"id": "remind", "kind": "sms", "text": "Please pay {{invoice_number}}"}]}),
+        )
+        .await;
+    assert_eq!(workflow.status, 201, "{}", workflow.body);
+    let portfolio = app
+        .post(
+            "/v1/portfolios",
+            json!({"name": "Retail", "workflow_id": workflow.body["id"]}),
+        )
+        .await;
+    assert_eq!(portfolio.status, 201, "{}", portfolio.body);
     let answer = app
         .post(
             "/v1/clients",
@@ -75,7 +89,7 @@ async fn a_client_is_created_with_its_type_and_profile(app: TestApp) {
                 "company_info": {"trading_name": "Smith's"},
                 "communication": {"allowed_channels": ["email"], "breathing_space_days": 14},
                 "finances": {"payment_terms_days": 20, "late_fee": "25.00"},
-                "workflow_id": "standard", "portfolio_id": "retail"
+                "workflow_id": workflow.body["id"], "portfolio_id": portfolio.body["id"]
             }),
         )
         .await;

@@ -131,6 +131,8 @@ struct Owned {
     /// An invoice of the client; its contact's role lacks invoice presentment, so tenant A
     /// also has a skipped message to leak.
     invoice: String,
+    workflow: String,
+    portfolio: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -144,18 +146,42 @@ async fn owned(app: &TestApp) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
-    let client = app
+    let role = app
+        .post("/v1/contact-roles", json!({"name": "Private role"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let workflow = app
         .post(
-            "/v1/clients",
-            json!({"client_type_id": client_type, "identity": {"kind": "individual", "first_name": "Secret", "last_name": "Person"}}),
+            "/v1/workflows",
+            json!({"name": "Private workflow", "steps": [
+                {"id": "nudge", "kind": "email", "subject": "Invoice {{invoice_number}}", "text": "Please pay", "days_from_due": 0},
+                {"id": "escalate", "kind": "escalate", "role_id": role, "channel": "sms", "text": "Overdue", "days_from_due": 7},
+            ]}),
         )
         .await
         .body["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let role = app
-        .post("/v1/contact-roles", json!({"name": "Private role"}))
+    let portfolio = app
+        .post(
+            "/v1/portfolios",
+            json!({"name": "Private portfolio", "workflow_id": workflow}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = app
+        .post(
+            "/v1/clients",
+            json!({"client_type_id": client_type, "identity": {"kind": "individual", "first_name": "Secret", "last_name": "Person"},
+                   "portfolio_id": portfolio, "workflow_id": workflow}),
+        )
         .await
         .body["id"]
         .as_str()
@@ -250,6 +276,8 @@ async fn owned(app: &TestApp) -> Owned {
     Owned {
         invoice,
         invite,
+        workflow,
+        portfolio,
         template,
         opportunity,
         questionnaire,
@@ -273,6 +301,10 @@ fn concrete(path: &str, ids: &Owned) -> String {
         &ids.template
     } else if path.starts_with("/v1/questionnaires/") {
         &ids.questionnaire
+    } else if path.starts_with("/v1/workflows/") {
+        &ids.workflow
+    } else if path.starts_with("/v1/portfolios/") {
+        &ids.portfolio
     } else {
         &ids.api_key
     };
@@ -298,6 +330,8 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.invite.as_str(),
         "hidden@example.com",
         ids.invoice.as_str(),
+        ids.workflow.as_str(),
+        ids.portfolio.as_str(),
         app.tenant_id.as_str(),
         "SECRET-INV-1",
         "4321",
@@ -308,6 +342,8 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         "Hidden Contact",
         "Private role",
         "Private template",
+        "Private workflow",
+        "Private portfolio",
     ];
     let before = app
         .get(&format!("/v1/clients/{}/contacts", ids.client))
@@ -341,6 +377,7 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
                 "identity": {"kind": "individual", "first_name": "P", "last_name": "Q"},
                 "scopes": ["read"], "class": "individual", "source": "netsuite",
                 "records": [{"external_id": "x", "client_id": ids.client, "name": "probe"}],
+                "workflow_id": ids.workflow, "portfolio_id": ids.portfolio,
             })
         };
         let probe = |uri: &str| {
@@ -397,6 +434,34 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         }
     }
     assert!(tried >= 20, "every route was tried ({tried})");
+    // Naming tenant A's workflow or role in another tenant's own resources is refused as if
+    // they did not exist.
+    let foreign_post = |path: &str, body: Value| {
+        let request = Request::post(path)
+            .header("authorization", format!("Bearer {foreign}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        app.send(request)
+    };
+    let answer = foreign_post(
+        "/v1/portfolios",
+        json!({"name": "probe", "workflow_id": ids.workflow}),
+    )
+    .await;
+    assert_eq!(
+        answer.problem(422, "validation")["errors"][0]["field"],
+        "workflow_id"
+    );
+    let answer = foreign_post(
+        "/v1/workflows",
+        json!({"name": "probe", "steps": [{"id": "e", "kind": "escalate", "role_id": ids.role, "channel": "email", "subject": "s", "text": "t"}]}),
+    )
+    .await;
+    assert_eq!(
+        answer.problem(422, "validation")["errors"][0]["field"],
+        "steps[0].role_id"
+    );
     // Tenant A's data is exactly as it was.
     assert_eq!(
         app.get(&format!("/v1/clients/{}/contacts", ids.client))

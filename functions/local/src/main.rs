@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use clientwatch::Services;
 use clientwatch::adapters::folder::FolderBlobs;
 use clientwatch::adapters::local::{self, LocalPaths};
+use clientwatch::comms;
 use clientwatch::domain::{clients, tenants};
 use clientwatch::monitoring::{self, run::Sources};
 use clientwatch::ports::{SystemClock, SystemIds};
@@ -24,7 +25,9 @@ const USAGE: &str = "usage:
   clientwatch-local serve [--addr HOST:PORT] [--data DIR]
       serves the API on the embedded store
   clientwatch-local daily --date YYYY-MM-DD --feed DIR [--data DIR]
-      runs the daily monitoring of one day over DIR/feeds/YYYY-MM-DD/part-*.ndjson[.gz]";
+      runs the daily monitoring of one day over DIR/feeds/YYYY-MM-DD/part-*.ndjson[.gz]
+  clientwatch-local comms --date YYYY-MM-DD [--data DIR]
+      runs the daily communications of one day (workflow steps; statements on the 1st)";
 const DEMO_KEY_FILE: &str = "demo-api-key";
 const DEMO_FEED_DIR: &str = "demo-feed";
 
@@ -33,6 +36,7 @@ enum Command {
     Demo,
     Serve,
     Daily,
+    Comms,
 }
 
 struct Options {
@@ -56,6 +60,7 @@ fn options() -> anyhow::Result<Options> {
         Some("demo") => Some(Command::Demo),
         Some("serve") => Some(Command::Serve),
         Some("daily") => Some(Command::Daily),
+        Some("comms") => Some(Command::Comms),
         _ => None,
     };
     if let Some(command) = command {
@@ -89,6 +94,9 @@ fn options() -> anyhow::Result<Options> {
     }
     if options.command == Command::Daily && (options.date.is_none() || options.feed.is_none()) {
         bail!("daily needs --date and --feed\n{USAGE}");
+    }
+    if options.command == Command::Comms && options.date.is_none() {
+        bail!("comms needs --date\n{USAGE}");
     }
     Ok(options)
 }
@@ -143,6 +151,25 @@ async fn daily(
     Ok(report)
 }
 
+/// One day of communications, a line per step, statement and failure.
+async fn comms(services: &Services, day: NaiveDate) -> anyhow::Result<comms::run::Report> {
+    let report = comms::run::run_day(services, day, &mut |line: &str| println!("  {line}"))
+        .await
+        .with_context(|| format!("the communications run of {day} failed"))?;
+    println!(
+        "  {day}: {} open invoice(s), {} message(s) sent, {} failed, {} skipped, {} deferred by quiet hours, {} by breathing space, {} statement(s), {} invoice(s) failed",
+        report.invoices,
+        report.sent,
+        report.failed,
+        report.skipped,
+        report.deferred_quiet_hours,
+        report.deferred_breathing_space,
+        report.statements,
+        report.errors
+    );
+    Ok(report)
+}
+
 /// The API under `/v1/`, the Customer Centre everywhere else: one listener, as on one machine.
 /// (Chosen by path before either router sees the request, so neither gains a path parameter.)
 fn app(services: Services) -> axum::Router {
@@ -188,6 +215,17 @@ async fn main() -> anyhow::Result<()> {
         println!("digest e-mails: {}/mail", paths.outbox.display());
         return Ok(());
     }
+    if options.command == Command::Comms {
+        let day = options.date.expect("checked");
+        println!("communications run of {day}");
+        comms(&services, day).await?;
+        println!(
+            "e-mails and texts: {}/mail, {}/sms",
+            paths.outbox.display(),
+            paths.outbox.display()
+        );
+        return Ok(());
+    }
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .with_context(|| {
@@ -218,6 +256,14 @@ async fn main() -> anyhow::Result<()> {
             "the monitoring digest is in {}/mail (newest .eml); hits: GET /v1/hits",
             paths.outbox.display()
         );
+        demo::communications(&services, &caller.tenant_id)
+            .await
+            .context("cannot run the demo's communications")?;
+        println!(
+            "the demo's reminders and escalation: e-mails in {}/mail, the SMS in {}/sms",
+            paths.outbox.display(),
+            paths.outbox.display()
+        );
         let issued = demo::invite(&services, &caller.tenant_id)
             .await
             .context("cannot send the demo invite")?;
@@ -245,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
         data.join(DEMO_KEY_FILE).display()
     );
     println!(
-        "  demo:    tenant \"Demo Lender\" with roles, clients, contacts (some synced from NetSuite) and a loan application"
+        "  demo:    tenant \"Demo Lender\" with roles, clients, contacts (some synced from NetSuite), a loan application, a reminder workflow and an invoice"
     );
     println!("try:");
     println!("  curl -s {base}/v1/health");
@@ -253,6 +299,8 @@ async fn main() -> anyhow::Result<()> {
     println!("  curl -s {auth} {base}/v1/clients");
     println!("  curl -s {auth} {base}/v1/hits");
     println!("  curl -s {auth} {base}/v1/questionnaires");
+    println!("  curl -s {auth} {base}/v1/workflows");
+    println!("  curl -s {auth} {base}/v1/portfolios");
     println!(
         "  curl -s {auth} '{base}/v1/usage?month={}'",
         chrono::Utc::now().format("%Y-%m")

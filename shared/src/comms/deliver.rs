@@ -273,8 +273,10 @@ fn marker(
     .with_expiry(keep.timestamp())
 }
 
-/// Logs, once, that a message reached nobody.
-async fn skip(
+/// Logs, once, that a message reached nobody, with the reason (also for the caller's own
+/// reasons, such as contact attempts used up). Returns the entry, or nothing when it was
+/// logged before.
+pub async fn skip(
     svc: &Services,
     tenant_id: &str,
     client: &Client,
@@ -305,4 +307,33 @@ async fn skip(
         Err(TableError::TransactionFailed { .. }) => Ok(Vec::new()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What became of a message sent (or skipped) before with the same `once`, as its markers
+/// record it: `None` when nothing was, `Some(true)` when it was handed over for at least one
+/// contact (sent, failed at the provider, or cut off while sending), `Some(false)` when it was
+/// only logged as skipped. The markers are read from the client's partition, not from an
+/// index, so a write just made is seen.
+pub async fn reached(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    once: &str,
+) -> Result<Option<bool>> {
+    let prefix = format!("SENT#{once}#");
+    let markers = svc
+        .table
+        .query_all(
+            crate::ports::Query::partition(client_pk(tenant_id, client_id))
+                .sk(crate::ports::SortKey::BeginsWith(prefix.clone())),
+        )
+        .await?;
+    if markers.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        markers
+            .iter()
+            .any(|m| !m.key.sk[prefix.len()..].starts_with("nobody#")),
+    ))
 }

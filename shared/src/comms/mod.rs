@@ -11,3 +11,7 @@ pub mod csv;
 pub mod deliver;
 pub mod invoices;
 pub mod log;
+pub mod merge;
+pub mod portfolios;
+pub mod run;
+pub mod workflows;

@@ -15,6 +15,7 @@ use super::resource::{self, Resource};
 use super::tenants::tenant_pk;
 use super::{Decimal2, Error, Result, text};
 use crate::Services;
+use crate::comms::{portfolios, workflows};
 use crate::ports::{
     Condition, Cursor, Index, IndexKey, Key, Query, SortKey, TableError, TxOp, Update,
 };
@@ -204,8 +205,11 @@ pub struct ClientSpec {
     pub communication: CommunicationSettings,
     #[serde(default)]
     pub finances: Finances,
+    /// The collection workflow of this client's invoices; its portfolio's when absent. Must
+    /// be a workflow of the tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
+    /// Must be a portfolio of the tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portfolio_id: Option<String>,
 }
@@ -386,18 +390,103 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> Result
         .await
         .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
     let client = Resource::new(svc, spec.checked(&client_type)?);
-    let ops = vec![
+    check_assignments(svc, tenant_id, None, &client.spec).await?;
+    let mut ops = vec![
         TxOp::Put(client_item(tenant_id, &client)?, Condition::Absent),
         TxOp::Check(type_key(tenant_id, &client_type.id), Condition::Exists),
         usage(tenant_id, &client_type.id, 1),
     ];
+    let assignments = assignment_ops(tenant_id, None, Some(&client.spec), &mut ops);
     match svc.table.transact(ops).await {
         Ok(()) => Ok(client),
-        Err(TableError::TransactionFailed { .. }) => Err(Error::invalid(
-            "client_type_id",
-            "the client type was deleted meanwhile",
-        )),
+        Err(TableError::TransactionFailed { failed }) => {
+            Err(assignments.refusal(&failed).unwrap_or_else(|| {
+                Error::invalid("client_type_id", "the client type was deleted meanwhile")
+            }))
+        }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Refuses a newly set `workflow_id` or `portfolio_id` that is not the tenant's, naming it.
+async fn check_assignments(
+    svc: &Services,
+    tenant_id: &str,
+    current: Option<&ClientSpec>,
+    next: &ClientSpec,
+) -> Result<()> {
+    let was = |f: fn(&ClientSpec) -> &Option<String>| current.and_then(|c| f(c).as_deref());
+    if let Some(id) = next.workflow_id.as_deref()
+        && was(|c| &c.workflow_id) != Some(id)
+    {
+        workflows::ensure_exists(svc, tenant_id, id, "workflow_id").await?;
+    }
+    if let Some(id) = next.portfolio_id.as_deref()
+        && was(|c| &c.portfolio_id) != Some(id)
+    {
+        portfolios::ensure_exists(svc, tenant_id, id, "portfolio_id").await?;
+    }
+    Ok(())
+}
+
+/// Where a client's transaction checks that its new workflow and portfolio still exist.
+struct Assignments {
+    workflow_check: Option<usize>,
+    portfolio_check: Option<usize>,
+}
+
+impl Assignments {
+    /// The refusal for a failed transaction, when a workflow or portfolio check failed.
+    fn refusal(&self, failed: &[usize]) -> Option<Error> {
+        let hit = |at: Option<usize>| at.is_some_and(|at| failed.contains(&at));
+        if hit(self.workflow_check) {
+            Some(Error::invalid(
+                "workflow_id",
+                "the workflow was deleted meanwhile",
+            ))
+        } else if hit(self.portfolio_check) {
+            Some(Error::invalid(
+                "portfolio_id",
+                "the portfolio was deleted meanwhile",
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Adds to `ops` the operations that move the client's workflow and portfolio counts from
+/// `current` to `next` (either absent for a new or deleted client).
+fn assignment_ops(
+    tenant_id: &str,
+    current: Option<&ClientSpec>,
+    next: Option<&ClientSpec>,
+    ops: &mut Vec<TxOp>,
+) -> Assignments {
+    fn workflow(c: Option<&ClientSpec>) -> Option<&str> {
+        c.and_then(|c| c.workflow_id.as_deref())
+    }
+    fn portfolio(c: Option<&ClientSpec>) -> Option<&str> {
+        c.and_then(|c| c.portfolio_id.as_deref())
+    }
+    let at = ops.len();
+    let moved = workflows::reference_ops(
+        tenant_id,
+        workflows::User::Client,
+        workflow(current),
+        workflow(next),
+    );
+    let workflow_check =
+        (workflow(current) != workflow(next) && workflow(next).is_some()).then_some(at);
+    ops.extend(moved);
+    let at = ops.len();
+    let moved = portfolios::reference_ops(tenant_id, portfolio(current), portfolio(next));
+    let portfolio_check =
+        (portfolio(current) != portfolio(next) && portfolio(next).is_some()).then_some(at);
+    ops.extend(moved);
+    Assignments {
+        workflow_check,
+        portfolio_check,
     }
 }
 
@@ -453,6 +542,7 @@ pub async fn update(
         .await
         .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
     let next = resource::changed(svc, &current, spec.checked(&client_type)?);
+    check_assignments(svc, tenant_id, Some(&current.spec), &next.spec).await?;
     let mut ops = vec![TxOp::Put(
         client_item(tenant_id, &next)?,
         Condition::VersionIs(seen),
@@ -476,11 +566,14 @@ pub async fn update(
         ops.push(usage(tenant_id, &current.spec.client_type_id, -1));
         ops.push(usage(tenant_id, &client_type.id, 1));
     }
-    svc.table
-        .transact(ops)
-        .await
-        .map_err(resource::stale(CLIENT))?;
-    Ok(next)
+    let assignments = assignment_ops(tenant_id, Some(&current.spec), Some(&next.spec), &mut ops);
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(next),
+        Err(TableError::TransactionFailed { failed }) if !failed.contains(&0) => {
+            Err(assignments.refusal(&failed).unwrap_or(Error::Stale(CLIENT)))
+        }
+        Err(e) => Err(resource::stale(CLIENT)(e)),
+    }
 }
 
 /// Deletes a client that has no contacts, opportunities or monitor left.
@@ -496,10 +589,11 @@ pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64)
                 .into(),
         ));
     }
-    let ops = vec![
+    let mut ops = vec![
         TxOp::Delete(key(tenant_id, client_id), Condition::VersionIs(seen)),
         usage(tenant_id, &current.spec.client_type_id, -1),
     ];
+    assignment_ops(tenant_id, Some(&current.spec), None, &mut ops);
     svc.table
         .transact(ops)
         .await

@@ -10,7 +10,7 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -59,6 +59,61 @@ pub struct TenantSettings {
     pub currency: String,
     #[serde(default)]
     pub monitoring: crate::monitoring::MonitoringSettings,
+    /// When the daily communications run sends nothing to this tenant's clients, in its time
+    /// zone; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// A daily span of local time, `"HH:MM"` to `"HH:MM"`, that may pass midnight (`20:00` to
+/// `08:00`): the start is inside it, the end is not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}
+
+impl QuietHours {
+    fn time(field: &str, value: &str) -> Result<NaiveTime> {
+        let well_formed = value.len() == 5 && value.as_bytes()[2] == b':';
+        well_formed
+            .then(|| NaiveTime::parse_from_str(value, "%H:%M").ok())
+            .flatten()
+            .ok_or_else(|| {
+                Error::invalid(
+                    field,
+                    "must be a time of day written HH:MM, such as \"20:00\"",
+                )
+            })
+    }
+
+    fn checked(self) -> Result<Self> {
+        let start = Self::time("quiet_hours.start", &self.start)?;
+        let end = Self::time("quiet_hours.end", &self.end)?;
+        if start == end {
+            return Err(Error::invalid(
+                "quiet_hours.end",
+                "must differ from the start (remove quiet_hours for none)",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Whether the local time `at` is inside the quiet hours.
+    pub fn contains(&self, at: NaiveTime) -> bool {
+        let (Ok(start), Ok(end)) = (
+            Self::time("start", &self.start),
+            Self::time("end", &self.end),
+        ) else {
+            return false;
+        };
+        if start < end {
+            start <= at && at < end
+        } else {
+            at >= start || at < end
+        }
+    }
 }
 
 fn default_time_zone() -> String {
@@ -87,12 +142,14 @@ impl TenantSettings {
             gst_rate_percent: default_gst(),
             currency: default_currency(),
             monitoring: Default::default(),
+            quiet_hours: None,
         }
     }
 
     fn checked(mut self) -> Result<Self> {
         self.name = text("name", &self.name, 200)?;
         self.monitoring = self.monitoring.checked()?;
+        self.quiet_hours = self.quiet_hours.map(QuietHours::checked).transpose()?;
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::invalid(
                 "time_zone",
@@ -374,4 +431,50 @@ fn key_items(
         ),
     ];
     Ok((IssuedKey { key, secret }, ops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours(start: &str, end: &str) -> QuietHours {
+        QuietHours {
+            start: start.into(),
+            end: end.into(),
+        }
+    }
+
+    fn at(s: &str) -> NaiveTime {
+        NaiveTime::parse_from_str(s, "%H:%M").unwrap()
+    }
+
+    #[test]
+    fn quiet_hours_may_pass_midnight_and_end_where_the_day_starts() {
+        let night = hours("20:00", "08:00");
+        assert!(night.contains(at("20:00")));
+        assert!(night.contains(at("23:59")));
+        assert!(night.contains(at("07:59")));
+        assert!(!night.contains(at("08:00")));
+        assert!(!night.contains(at("12:00")));
+        let lunch = hours("12:00", "13:30");
+        assert!(lunch.contains(at("12:45")));
+        assert!(!lunch.contains(at("13:30")));
+        assert!(!lunch.contains(at("09:00")));
+    }
+
+    #[test]
+    fn quiet_hours_are_checked_naming_the_field() {
+        for (start, end, field) in [
+            ("8pm", "08:00", "quiet_hours.start"),
+            ("20:00", "24:00", "quiet_hours.end"),
+            ("20:00", "8:00", "quiet_hours.end"),
+            ("20:00", "20:00", "quiet_hours.end"),
+        ] {
+            match hours(start, end).checked() {
+                Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field, "{start}-{end}"),
+                other => panic!("{start}-{end}: {other:?}"),
+            }
+        }
+        assert!(hours("22:30", "07:00").checked().is_ok());
+    }
 }

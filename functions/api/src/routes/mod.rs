@@ -158,9 +158,11 @@ pub mod invites;
 pub mod invoices;
 pub mod monitoring;
 pub mod opportunities;
+pub mod portfolios;
 pub mod questionnaires;
 pub mod roles;
 pub mod tenant;
+pub mod workflows;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -1,0 +1,208 @@
+//! The daily communications run on Lambda: one invocation runs one day
+//! (`clientwatch::comms::run::run_day`), for every tenant.
+//!
+//! The day comes from the invocation, read as the daily monitoring run reads its own: the
+//! schedule's `{"time": "<RFC 3339>"}` (EventBridge Scheduler) or a classic "Scheduled Event"
+//! names the date of that instant in the configured zone; `{"day": "YYYY-MM-DD"}` replays a day
+//! by hand. A run is safe to repeat (nothing is sent twice), so an invocation in which some
+//! invoice failed answers with an error: Lambda retries it, then the dead-letter queue keeps it.
+
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+use clientwatch::Services;
+use clientwatch::comms::run::{self, Report};
+use clientwatch::domain::Error as DomainError;
+use serde_json::{Map, Value, json};
+
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+
+const EXPECTED: &str = "expected {\"time\": \"<RFC 3339>\"} (the schedule), {\"day\": \"YYYY-MM-DD\"} \
+     (a replay), or an EventBridge \"Scheduled Event\"";
+
+/// The payload names no day; retrying it cannot help.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a communications-run input: {0}")]
+pub struct InputError(pub String);
+
+fn bad(message: impl Into<String>) -> InputError {
+    InputError(message.into())
+}
+
+/// The day an invocation asks for; `zone` names the schedule's days.
+pub fn day_of(event: &Value, zone: Tz) -> Result<NaiveDate, InputError> {
+    let Some(object) = event.as_object() else {
+        return Err(bad(format!("the payload is not a JSON object; {EXPECTED}")));
+    };
+    match object.get("detail-type") {
+        Some(Value::String(t)) if t == SCHEDULED_EVENT => {
+            let time = object
+                .get("time")
+                .ok_or_else(|| bad("the Scheduled Event has no time"))?;
+            day_at(time, zone)
+        }
+        Some(other) => Err(bad(format!("unexpected detail-type {other}; {EXPECTED}"))),
+        None => manual(object, zone),
+    }
+}
+
+/// `{"time"}` or `{"day"}`; anything else is refused, so a mistyped replay does not quietly
+/// run today.
+fn manual(object: &Map<String, Value>, zone: Tz) -> Result<NaiveDate, InputError> {
+    let unknown: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !["time", "day"].contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(bad(format!("unknown field(s) {unknown:?}; {EXPECTED}")));
+    }
+    match (object.get("time"), object.get("day")) {
+        (Some(time), None) => day_at(time, zone),
+        (None, Some(Value::String(day))) => NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|e| bad(format!("day {day:?} is not a YYYY-MM-DD date: {e}"))),
+        (None, Some(_)) => Err(bad("day must be a \"YYYY-MM-DD\" string")),
+        (Some(_), Some(_)) => Err(bad("give either time or day, not both")),
+        (None, None) => Err(bad(EXPECTED)),
+    }
+}
+
+/// The calendar date of an RFC 3339 instant in `zone`.
+fn day_at(time: &Value, zone: Tz) -> Result<NaiveDate, InputError> {
+    let Value::String(time) = time else {
+        return Err(bad("time must be an RFC 3339 string"));
+    };
+    let instant = DateTime::parse_from_rfc3339(time)
+        .map_err(|e| bad(format!("time {time:?} is not an RFC 3339 instant: {e}")))?;
+    Ok(instant.with_timezone(&zone).date_naive())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("the communications run of {day} failed")]
+    Run {
+        day: NaiveDate,
+        #[source]
+        source: DomainError,
+    },
+    #[error(
+        "the communications run of {day} left {errors} invoice(s) failed (see the log); a retry sends nothing twice"
+    )]
+    Incomplete { day: NaiveDate, errors: u64 },
+}
+
+impl RunError {
+    /// The message with every cause after it, as Lambda records it.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            message.push_str(": ");
+            message.push_str(&c.to_string());
+            cause = c.source();
+        }
+        message
+    }
+}
+
+impl From<RunError> for lambda_runtime::Diagnostic {
+    fn from(e: RunError) -> Self {
+        let error_type = match &e {
+            RunError::Input(_) => "InvalidInput",
+            RunError::Run { .. } => "RunFailed",
+            RunError::Incomplete { .. } => "RunIncomplete",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.full_message(),
+        }
+    }
+}
+
+/// What the handler needs, built once per cold start.
+pub struct CommsRun {
+    pub svc: Services,
+    /// The zone whose calendar names the run's days.
+    pub time_zone: Tz,
+}
+
+impl CommsRun {
+    /// Runs the invocation's day; the answer is the run's report (a replay's caller sees it).
+    pub async fn handle(&self, event: Value) -> Result<Value, RunError> {
+        let result = self.run(&event).await;
+        match &result {
+            Ok(report) => tracing::info!(report = %report, "communications run done"),
+            Err(e) => tracing::error!(error = %e.full_message(), "communications run failed"),
+        }
+        result
+    }
+
+    async fn run(&self, event: &Value) -> Result<Value, RunError> {
+        let day = day_of(event, self.time_zone)?;
+        // A line per step done, deferred or failed and per statement (addresses, masked
+        // numbers): what happened to whom, in the function's log.
+        let report: Report = run::run_day(
+            &self.svc,
+            day,
+            &mut |line: &str| tracing::info!(%day, "{line}"),
+        )
+        .await
+        .map_err(|source| RunError::Run { day, source })?;
+        if report.errors > 0 {
+            return Err(RunError::Incomplete {
+                day,
+                errors: report.errors,
+            });
+        }
+        Ok(json!(report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUCKLAND: Tz = chrono_tz::Pacific::Auckland;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn error(event: Value) -> String {
+        day_of(&event, AUCKLAND).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_schedule_names_the_day_in_the_configured_zone() {
+        // 20:00 UTC on the 30th is 09:00 on 1 December in Auckland (NZDT, +13).
+        let event = json!({"time": "2026-11-30T20:00:00Z"});
+        assert_eq!(day_of(&event, AUCKLAND).unwrap(), day("2026-12-01"));
+        assert_eq!(
+            day_of(&event, chrono_tz::Europe::London).unwrap(),
+            day("2026-11-30")
+        );
+    }
+
+    #[test]
+    fn a_classic_scheduled_event_and_a_replay_name_their_day() {
+        let event = json!({"detail-type": "Scheduled Event", "source": "aws.events",
+                           "time": "2026-06-30T21:00:00Z", "detail": {}});
+        assert_eq!(day_of(&event, AUCKLAND).unwrap(), day("2026-07-01"));
+        let replay = json!({"day": "2026-12-01"});
+        assert_eq!(day_of(&replay, AUCKLAND).unwrap(), day("2026-12-01"));
+    }
+
+    #[test]
+    fn anything_else_is_refused_saying_what_is_expected() {
+        assert!(error(json!({"date": "2026-12-01"})).contains("unknown field(s)"));
+        assert!(error(json!({"day": "1/12/2026"})).contains("not a YYYY-MM-DD date"));
+        assert!(error(json!({"time": "soon"})).contains("not an RFC 3339 instant"));
+        assert!(
+            error(json!({"time": "2026-11-30T20:00:00Z", "day": "2026-12-01"}))
+                .contains("either time or day")
+        );
+        assert!(error(json!({"detail-type": "FeedPartsDone"})).contains("unexpected detail-type"));
+        assert!(error(json!("2026-12-01")).starts_with("not a communications-run input: "));
+    }
+}

@@ -1,0 +1,24 @@
+//! The daily communications run on Lambda (CommsRunFunction), fired by its EventBridge
+//! schedule or invoked by hand with `{"day": "YYYY-MM-DD"}`. Configuration and AWS clients are
+//! built once per cold start.
+
+use clientwatch::adapters::aws;
+use clientwatch::config::{self, CommsConfig, Config};
+use clientwatch_comms_run::CommsRun;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    clientwatch::telemetry::init();
+    let (config, comms) = config::both(Config::from_env(), CommsConfig::from_env())?;
+    let comms_run = CommsRun {
+        svc: aws::services(&aws::sdk_config().await, &config),
+        time_zone: comms.time_zone,
+    };
+    let comms_run = &comms_run;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        comms_run.handle(event.payload).await
+    }))
+    .await
+}

@@ -1,0 +1,191 @@
+//! Portfolios: groups of clients that share a collection workflow. A client's invoices follow
+//! the client's own `workflow_id` when it has one, else its portfolio's, else none (no
+//! reminders); the daily run ([`super::run`]) decides it per invoice.
+//!
+//! A portfolio is a tenant resource (`T#{t}` / `PF#{id}`) naming a workflow that must exist;
+//! the workflow counts it as a user in the portfolio's own transaction, so the workflow cannot
+//! be deleted under it. Clients in a portfolio are counted the same way (`PFUSE#{id}`), and a
+//! portfolio with clients cannot be deleted.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::workflows::{self, User};
+use crate::Services;
+use crate::domain::resource::{self, Resource};
+use crate::domain::tenants::tenant_pk;
+use crate::domain::{Error, Result, text};
+use crate::ports::{Condition, Cursor, Key, Query, SortKey, TableError, TxOp, Update};
+
+pub const WHAT: &str = "portfolio";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioSpec {
+    pub name: String,
+    /// The workflow of the portfolio's clients (those without one of their own).
+    pub workflow_id: String,
+}
+
+pub type Portfolio = Resource<PortfolioSpec>;
+
+impl PortfolioSpec {
+    fn checked(mut self) -> Result<Self> {
+        self.name = text("name", &self.name, 200)?;
+        Ok(self)
+    }
+}
+
+pub fn key(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("PF#{id}"))
+}
+
+/// How many clients are in a portfolio; it cannot be deleted while any are.
+fn usage_key(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("PFUSE#{id}"))
+}
+
+/// The operations that move a client from portfolio `old` to `new`, for the client's own
+/// transaction: the new portfolio must still exist (the first operation, when `new` is set),
+/// and the counts move. Nothing when they are the same.
+pub fn reference_ops(tenant_id: &str, old: Option<&str>, new: Option<&str>) -> Vec<TxOp> {
+    let mut ops = Vec::new();
+    if old == new {
+        return ops;
+    }
+    if let Some(new) = new {
+        ops.push(TxOp::Check(key(tenant_id, new), Condition::Exists));
+        ops.push(TxOp::Update(
+            usage_key(tenant_id, new),
+            Update::default().add("clients", 1),
+        ));
+    }
+    if let Some(old) = old {
+        ops.push(TxOp::Update(
+            usage_key(tenant_id, old),
+            Update::default().add("clients", -1),
+        ));
+    }
+    ops
+}
+
+/// Refuses `id` (named `field`) unless it is a portfolio of the tenant.
+pub async fn ensure_exists(svc: &Services, tenant_id: &str, id: &str, field: &str) -> Result<()> {
+    match get(svc, tenant_id, id).await {
+        Ok(_) => Ok(()),
+        Err(Error::NotFound(_)) => Err(Error::invalid(field, "there is no portfolio with this id")),
+        Err(e) => Err(e),
+    }
+}
+
+/// The answer to a failed transaction that wrote a portfolio: its own version check first,
+/// then the workflow's existence.
+fn refused(failed: &[usize]) -> Error {
+    if failed.contains(&0) {
+        Error::Stale(WHAT)
+    } else {
+        Error::invalid("workflow_id", "the workflow was deleted meanwhile")
+    }
+}
+
+pub async fn create(svc: &Services, tenant_id: &str, spec: PortfolioSpec) -> Result<Portfolio> {
+    let spec = spec.checked()?;
+    workflows::ensure_exists(svc, tenant_id, &spec.workflow_id, "workflow_id").await?;
+    let portfolio = Resource::new(svc, spec);
+    let mut ops = vec![TxOp::Put(
+        portfolio.item(key(tenant_id, &portfolio.id))?,
+        Condition::Absent,
+    )];
+    ops.extend(workflows::reference_ops(
+        tenant_id,
+        User::Portfolio,
+        None,
+        Some(&portfolio.spec.workflow_id),
+    ));
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(portfolio),
+        Err(TableError::TransactionFailed { failed }) => Err(refused(&failed)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Portfolio> {
+    resource::get(svc, &key(tenant_id, id), WHAT).await
+}
+
+pub async fn list(
+    svc: &Services,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Portfolio>, Option<Cursor>)> {
+    let query = Query::partition(tenant_pk(tenant_id))
+        .sk(SortKey::BeginsWith("PF#".into()))
+        .limit(limit)
+        .after(cursor);
+    resource::list(svc, query).await
+}
+
+/// Changes a portfolio by a merge patch, if it is still at version `seen`. A new workflow
+/// applies from the next run; its clients' invoices keep the steps they have done.
+pub async fn update(
+    svc: &Services,
+    tenant_id: &str,
+    id: &str,
+    seen: u64,
+    patch: &Value,
+) -> Result<Portfolio> {
+    let current = get(svc, tenant_id, id).await?;
+    let spec = resource::patched(&current.spec, patch)?.checked()?;
+    let (old, new) = (&current.spec.workflow_id, &spec.workflow_id);
+    if old != new {
+        workflows::ensure_exists(svc, tenant_id, new, "workflow_id").await?;
+    }
+    let next = resource::changed(svc, &current, spec);
+    let mut ops = vec![resource::replace_op(key(tenant_id, id), &next, seen)?];
+    ops.extend(workflows::reference_ops(
+        tenant_id,
+        User::Portfolio,
+        Some(&current.spec.workflow_id),
+        Some(&next.spec.workflow_id),
+    ));
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(next),
+        Err(TableError::TransactionFailed { failed }) => Err(refused(&failed)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes a portfolio that no client is in.
+pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
+    let current = get(svc, tenant_id, id).await?;
+    let mut ops = vec![
+        TxOp::Delete(key(tenant_id, id), Condition::VersionIs(seen)),
+        TxOp::Delete(
+            usage_key(tenant_id, id),
+            Condition::Below("clients".into(), 1),
+        ),
+    ];
+    ops.extend(workflows::reference_ops(
+        tenant_id,
+        User::Portfolio,
+        Some(&current.spec.workflow_id),
+        None,
+    ));
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
+            Err(Error::Stale(WHAT))
+        }
+        Err(TableError::TransactionFailed { .. }) => {
+            let usage = svc.table.get(&usage_key(tenant_id, id)).await?;
+            let clients = usage
+                .and_then(|u| u.data.get("clients").and_then(Value::as_i64))
+                .unwrap_or(0);
+            Err(Error::Conflict(format!(
+                "{clients} client(s) are in this portfolio; move them to another first"
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

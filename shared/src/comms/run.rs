@@ -1,0 +1,897 @@
+//! The daily communications run: every open invoice one step further through its workflow,
+//! and on the first of the month a statement of open invoices to each client.
+//!
+//! The run pages through the open-invoice index (every tenant's, by due date) and, for each
+//! invoice, reads the invoice itself (the index may lag: a paid, disputed or voided invoice
+//! stops its workflow), its progress (`PROGRESS#{invoice}`), its client and its workflow (the
+//! client's own, else its portfolio's, else none). The next step of the workflow not yet done
+//! is due when [`WorkflowSpec::earliest`] says so; then, in order:
+//!
+//! - the tenant's quiet hours, in its time zone at the run's "now" (`svc.clock`), defer every
+//!   step of the tenant's invoices to a later run;
+//! - a step past the client's `max_call_attempts` (workflow messages that went out for this
+//!   invoice) is logged as skipped, "contact attempts used up", and counts as done;
+//! - a client contacted (a reminder or escalation went out) less than `breathing_space_days`
+//!   ago is not contacted again yet: the step waits, it is not skipped;
+//! - otherwise the step goes through [`deliver`], which sends it to the contacts in its
+//!   audience on its channel, or logs it as skipped with the reason (nobody in the role, the
+//!   channel not allowed).
+//!
+//! The step is then recorded done, with the day, in the invoice's progress (and the client's
+//! last contact, when it went out), under the progress's version. A step that reached nobody
+//! lets the next step be tried the same day; one that went out ends the invoice's turn until
+//! the next run day, so an invoice that joins a workflow late does not get every step at once.
+//!
+//! Nothing is sent twice: each step is delivered with the once-key `step#{invoice}#{step}`,
+//! claimed per contact before sending. A run repeated, or killed between a send and its
+//! progress write, finds the step begun ([`deliver::reached`]), finishes it (only contacts not
+//! yet claimed are sent to, whatever the limits say now) and records it.
+//!
+//! Statements go to the contacts whose role has communication, once per client and month
+//! (`statement#{YYYY-MM}`), on the first of the month; a tenant in quiet hours then is put on
+//! the month's waiting list (`STATEMENTS#{YYYY-MM}`) and gets its statements from the next run
+//! outside them. Breathing space does not hold statements back.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::deliver::{self, Audience, Message, deliver};
+use super::invoices::{self, Invoice, OpenRef, Status};
+use super::log::{Entry, Kind, Outcome};
+use super::merge::{self, Values};
+use super::portfolios;
+use super::workflows::{self, Action, Outgoing, Step, Workflow};
+use crate::Services;
+use crate::domain::clients::{self, Channel, Client, client_pk};
+use crate::domain::resource;
+use crate::domain::roles::Purpose;
+use crate::domain::tenants::{self, Tenant};
+use crate::domain::{Decimal2, Error, Result};
+use crate::monitoring::digest::escape;
+use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp};
+
+/// Open invoices read at a time.
+pub const PAGE: usize = 100;
+/// Clients (and workflows) kept between invoices; past this the cache starts again, so a run's
+/// memory does not grow with the number of clients.
+const CACHE: usize = 10_000;
+/// How long an invoice's progress is kept after its last step: as long as its sent-markers.
+const KEEP_PROGRESS_DAYS: i64 = 730;
+pub const ATTEMPTS_USED_UP: &str = "contact attempts used up";
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub day: NaiveDate,
+    /// Open invoices looked at.
+    pub invoices: u64,
+    /// Messages handed over, one per contact and channel (statements included).
+    pub sent: u64,
+    /// Messages the provider refused or could not take.
+    pub failed: u64,
+    /// Steps and statements that reached nobody, logged with the reason.
+    pub skipped: u64,
+    /// Steps due but held back by the tenant's quiet hours.
+    pub deferred_quiet_hours: u64,
+    /// Steps due but held back by the client's breathing space.
+    pub deferred_breathing_space: u64,
+    /// Clients whose monthly statement went out in this run.
+    pub statements: u64,
+    /// Invoices whose turn failed (the next run tries again; nothing is sent twice).
+    pub errors: u64,
+}
+
+impl Report {
+    fn new(day: NaiveDate) -> Self {
+        Self {
+            day,
+            invoices: 0,
+            sent: 0,
+            failed: 0,
+            skipped: 0,
+            deferred_quiet_hours: 0,
+            deferred_breathing_space: 0,
+            statements: 0,
+            errors: 0,
+        }
+    }
+
+    fn count(&mut self, entries: &[Entry]) {
+        for e in entries {
+            match e.outcome {
+                Outcome::Sent => self.sent += 1,
+                Outcome::Failed => self.failed += 1,
+                Outcome::Skipped => self.skipped += 1,
+                Outcome::Sending => {}
+            }
+        }
+    }
+}
+
+/// How far an invoice has come through its workflow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The ids of the steps done (sent, or skipped with a logged reason), in order.
+    pub done: Vec<String>,
+    /// The run day the last of them was done: waits count from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_done_on: Option<NaiveDate>,
+    /// Workflow messages that went out for this invoice (the client's `max_call_attempts`).
+    pub messages: u32,
+}
+
+pub fn progress_key(tenant_id: &str, client_id: &str, invoice_id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("PROGRESS#{invoice_id}"),
+    )
+}
+
+/// When a reminder or escalation last went to the client: its breathing space starts there.
+fn contacted_key(tenant_id: &str, client_id: &str) -> Key {
+    Key::new(client_pk(tenant_id, client_id), "CONTACTED")
+}
+
+/// The tenants whose statements of a month wait for the end of their quiet hours.
+fn waiting_pk(month: &str) -> String {
+    format!("STATEMENTS#{month}")
+}
+
+/// An invoice's progress, as the run left it (none before its first step).
+pub async fn progress(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    invoice_id: &str,
+) -> Result<Option<Progress>> {
+    let item = svc
+        .table
+        .get(&progress_key(tenant_id, client_id, invoice_id))
+        .await?;
+    Ok(item.map(|i| i.record()).transpose()?)
+}
+
+/// Runs day `day`'s communications for every tenant. `progress` hears of every step done,
+/// deferred or failed, and of every statement. An invoice whose turn fails is counted in
+/// [`Report::errors`] and the run goes on; a failure to read the index ends the run.
+pub async fn run_day(
+    svc: &Services,
+    day: NaiveDate,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    let month = day.format("%Y-%m").to_string();
+    let waiting = svc
+        .table
+        .query_all(Query::partition(waiting_pk(&month)))
+        .await?
+        .into_iter()
+        .map(|i| i.key.sk)
+        .collect();
+    let mut run = Run {
+        svc,
+        day,
+        now: svc.clock.now(),
+        month,
+        say: progress,
+        report: Report::new(day),
+        tenants: HashMap::new(),
+        clients: HashMap::new(),
+        workflows: HashMap::new(),
+        portfolios: HashMap::new(),
+        waiting,
+        statemented: HashSet::new(),
+    };
+    let mut cursor = None;
+    loop {
+        let (refs, next) = invoices::open_page(svc, PAGE, cursor).await?;
+        run.page(&refs).await?;
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    run.statements_done().await?;
+    Ok(run.report)
+}
+
+struct TenantState {
+    tenant: Tenant,
+    /// The run's "now" is inside the tenant's quiet hours.
+    quiet: bool,
+    /// This run sends the tenant's statements of the month.
+    statements_due: bool,
+}
+
+struct ClientState {
+    client: Client,
+    last_contacted: Option<NaiveDate>,
+}
+
+struct Run<'a> {
+    svc: &'a Services,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    month: String,
+    say: &'a mut dyn FnMut(&str),
+    report: Report,
+    tenants: HashMap<String, Option<Arc<TenantState>>>,
+    /// By client partition.
+    clients: HashMap<String, Option<Arc<ClientState>>>,
+    /// By (tenant, workflow).
+    workflows: HashMap<(String, String), Option<Arc<Workflow>>>,
+    /// A portfolio's workflow, by (tenant, portfolio).
+    portfolios: HashMap<(String, String), Option<String>>,
+    /// Tenants on the month's statement waiting list.
+    waiting: HashSet<String>,
+    /// Clients whose statement this run has dealt with, by client partition.
+    statemented: HashSet<String>,
+}
+
+impl Run<'_> {
+    fn say(&mut self, line: &str) {
+        (self.say)(line);
+    }
+
+    async fn page(&mut self, refs: &[OpenRef]) -> Result<()> {
+        let keys: Vec<Key> = refs
+            .iter()
+            .flat_map(|r| {
+                [
+                    invoices::key(&r.tenant_id, &r.client_id, &r.invoice_id),
+                    progress_key(&r.tenant_id, &r.client_id, &r.invoice_id),
+                ]
+            })
+            .collect();
+        let items = self.svc.table.batch_get(&keys).await?;
+        for (open, pair) in refs.iter().zip(items.chunks(2)) {
+            if let Err(e) = self.invoice(open, pair[0].as_ref(), pair[1].as_ref()).await {
+                self.report.errors += 1;
+                tracing::error!(
+                    tenant_id = %open.tenant_id,
+                    client_id = %open.client_id,
+                    invoice_id = %open.invoice_id,
+                    error = %e,
+                    "an invoice's communications failed; the next run tries again"
+                );
+                (self.say)(&format!(
+                    "invoice {} of client {}: failed ({e}); the next run tries again",
+                    open.invoice_id, open.client_id
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn tenant(&mut self, id: &str) -> Result<Option<Arc<TenantState>>> {
+        if let Some(t) = self.tenants.get(id) {
+            return Ok(t.clone());
+        }
+        let tenant = match tenants::get(self.svc, id).await {
+            Ok(t) => t,
+            Err(Error::NotFound(_)) => {
+                self.tenants.insert(id.to_owned(), None);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let zone: chrono_tz::Tz = tenant
+            .spec
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Pacific::Auckland);
+        let local = self.now.with_timezone(&zone).time();
+        let quiet = tenant
+            .spec
+            .quiet_hours
+            .as_ref()
+            .is_some_and(|q| q.contains(local));
+        let statements_due = self.day.day() == 1 || self.waiting.contains(id);
+        if quiet {
+            self.say(&format!(
+                "{}: quiet hours at {} in {}; its steps wait for a later run",
+                tenant.spec.name,
+                local.format("%H:%M"),
+                tenant.spec.time_zone
+            ));
+        }
+        if statements_due && quiet && !self.waiting.contains(id) {
+            // Statements of the month wait for the first run outside quiet hours; the list
+            // entry goes when the month does.
+            let next_month = self
+                .day
+                .with_day(1)
+                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                .unwrap_or(self.day);
+            let item = Item::new(Key::new(waiting_pk(&self.month), id), Default::default())
+                .with_expiry(
+                    next_month
+                        .and_time(chrono::NaiveTime::MIN)
+                        .and_utc()
+                        .timestamp(),
+                );
+            self.svc.table.put(item, Condition::None).await?;
+            self.waiting.insert(id.to_owned());
+        }
+        let state = Arc::new(TenantState {
+            tenant,
+            quiet,
+            statements_due,
+        });
+        self.tenants.insert(id.to_owned(), Some(state.clone()));
+        Ok(Some(state))
+    }
+
+    async fn client(
+        &mut self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Arc<ClientState>>> {
+        let pk = client_pk(tenant_id, client_id);
+        if let Some(c) = self.clients.get(&pk) {
+            return Ok(c.clone());
+        }
+        if self.clients.len() >= CACHE {
+            self.clients.clear();
+        }
+        let found = self
+            .svc
+            .table
+            .batch_get(&[
+                clients::key(tenant_id, client_id),
+                contacted_key(tenant_id, client_id),
+            ])
+            .await?;
+        let state = match &found[0] {
+            None => None,
+            Some(item) => Some(Arc::new(ClientState {
+                client: resource::from_item(item)?,
+                last_contacted: found[1]
+                    .as_ref()
+                    .and_then(|c| c.data.get("on"))
+                    .and_then(|on| serde_json::from_value(on.clone()).ok()),
+            })),
+        };
+        self.clients.insert(pk, state.clone());
+        Ok(state)
+    }
+
+    /// The client's own workflow, else its portfolio's, else none.
+    async fn workflow(
+        &mut self,
+        tenant_id: &str,
+        client: &Client,
+    ) -> Result<Option<Arc<Workflow>>> {
+        let id = match (&client.spec.workflow_id, &client.spec.portfolio_id) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(portfolio)) => {
+                let at = (tenant_id.to_owned(), portfolio.clone());
+                match self.portfolios.get(&at) {
+                    Some(id) => id.clone(),
+                    None => {
+                        let id = match portfolios::get(self.svc, tenant_id, portfolio).await {
+                            Ok(p) => Some(p.spec.workflow_id),
+                            Err(Error::NotFound(_)) => None,
+                            Err(e) => return Err(e),
+                        };
+                        self.portfolios.insert(at, id.clone());
+                        id
+                    }
+                }
+            }
+            (None, None) => None,
+        };
+        let Some(id) = id else { return Ok(None) };
+        let at = (tenant_id.to_owned(), id);
+        if let Some(w) = self.workflows.get(&at) {
+            return Ok(w.clone());
+        }
+        if self.workflows.len() >= CACHE {
+            self.workflows.clear();
+        }
+        let workflow = match workflows::get(self.svc, tenant_id, &at.1).await {
+            Ok(w) => Some(Arc::new(w)),
+            // Cannot be deleted while used; data from before that rule may point nowhere.
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        self.workflows.insert(at, workflow.clone());
+        Ok(workflow)
+    }
+
+    /// One open invoice's turn: its statement if due, then its workflow.
+    async fn invoice(
+        &mut self,
+        open: &OpenRef,
+        item: Option<&Item>,
+        progress_item: Option<&Item>,
+    ) -> Result<()> {
+        let Some(item) = item else {
+            return Ok(());
+        };
+        let invoice: Invoice = resource::from_item(item)?;
+        if invoice.spec.status != Status::Open {
+            return Ok(());
+        }
+        let Some(tenant) = self.tenant(&open.tenant_id).await? else {
+            return Ok(());
+        };
+        let Some(client) = self.client(&open.tenant_id, &open.client_id).await? else {
+            return Ok(());
+        };
+        self.report.invoices += 1;
+        let pk = client_pk(&open.tenant_id, &open.client_id);
+        if self.statemented.len() >= 10 * CACHE {
+            // Forgetting costs a look at the client's invoices again: its statement is not
+            // sent twice.
+            self.statemented.clear();
+        }
+        if tenant.statements_due && !tenant.quiet && self.statemented.insert(pk) {
+            self.statement(&tenant, &client.client).await?;
+        }
+        let Some(workflow) = self.workflow(&open.tenant_id, &client.client).await? else {
+            return Ok(());
+        };
+        let (progress, version) = match progress_item {
+            Some(p) => (p.record()?, Some(p.version)),
+            None => (Progress::default(), None),
+        };
+        self.advance(&tenant, &client, &invoice, &workflow, progress, version)
+            .await
+    }
+
+    /// Does the invoice's due steps, as far as the rules let it today.
+    async fn advance(
+        &mut self,
+        tenant: &TenantState,
+        client: &ClientState,
+        invoice: &Invoice,
+        workflow: &Workflow,
+        mut progress: Progress,
+        mut version: Option<u64>,
+    ) -> Result<()> {
+        let tenant_id = tenant.tenant.id.as_str();
+        let settings = &client.client.spec.communication;
+        loop {
+            let Some((index, step)) = workflow.spec.next_step(&progress.done) else {
+                return Ok(());
+            };
+            let from = workflow
+                .spec
+                .earliest(index, invoice.spec.due_date, progress.last_done_on);
+            if self.day < from {
+                return Ok(());
+            }
+            let Action::Send(outgoing) = step.action() else {
+                return Ok(());
+            };
+            let what = format!(
+                "{}: invoice {} of {}: step {}",
+                tenant.tenant.spec.name,
+                invoice.spec.number,
+                client.client.spec.identity.display_name(),
+                step.id
+            );
+            if tenant.quiet {
+                self.report.deferred_quiet_hours += 1;
+                self.say(&format!("{what}: waits, quiet hours"));
+                return Ok(());
+            }
+            let message = self.message(&tenant.tenant, &client.client, invoice, step, &outgoing)?;
+            let once = format!("step#{}#{}", invoice.id, step.id);
+            let before = deliver::reached(self.svc, tenant_id, &client.client.id, &once).await?;
+            let reached = match before {
+                // Logged as skipped by an earlier run.
+                Some(false) => false,
+                // Begun by an earlier run: finished for the contacts not yet claimed.
+                Some(true) => {
+                    let written = self
+                        .send(tenant_id, client, &outgoing, &message, &once)
+                        .await?;
+                    self.tell(&what, &outgoing, &written);
+                    true
+                }
+                None if progress.messages >= settings.max_call_attempts => {
+                    let logged = deliver::skip(
+                        self.svc,
+                        tenant_id,
+                        &client.client,
+                        outgoing.channel,
+                        &message,
+                        &once,
+                        ATTEMPTS_USED_UP.into(),
+                    )
+                    .await?;
+                    self.report.count(&logged);
+                    self.say(&format!("{what}: skipped, {ATTEMPTS_USED_UP}"));
+                    false
+                }
+                None => {
+                    let breathing = u64::from(settings.breathing_space_days);
+                    let contacted = self
+                        .clients
+                        .get(&client_pk(tenant_id, &client.client.id))
+                        .and_then(|c| c.as_ref())
+                        .and_then(|c| c.last_contacted)
+                        .or(client.last_contacted);
+                    if let Some(last) = contacted
+                        && breathing > 0
+                        && let Some(until) = last.checked_add_days(Days::new(breathing))
+                        && self.day < until
+                    {
+                        self.report.deferred_breathing_space += 1;
+                        self.say(&format!(
+                            "{what}: waits, breathing space until {until} (contacted {last})"
+                        ));
+                        return Ok(());
+                    }
+                    let written = self
+                        .send(tenant_id, client, &outgoing, &message, &once)
+                        .await?;
+                    self.tell(&what, &outgoing, &written);
+                    if written.is_empty() {
+                        // A concurrent run claimed it between the look and the send.
+                        deliver::reached(self.svc, tenant_id, &client.client.id, &once)
+                            .await?
+                            .unwrap_or(false)
+                    } else {
+                        written.iter().any(|e| e.outcome != Outcome::Skipped)
+                    }
+                }
+            };
+            progress.done.push(step.id.clone());
+            progress.last_done_on = Some(self.day);
+            if reached {
+                progress.messages += 1;
+            }
+            match self
+                .record(
+                    tenant_id,
+                    &client.client.id,
+                    &invoice.id,
+                    &progress,
+                    version,
+                    reached,
+                )
+                .await?
+            {
+                Some(v) => version = Some(v),
+                // Another run moved this invoice on meanwhile; it has the rest of today.
+                None => return Ok(()),
+            }
+            if reached {
+                let pk = client_pk(tenant_id, &client.client.id);
+                if let Some(Some(state)) = self.clients.get(&pk) {
+                    let updated = ClientState {
+                        client: state.client.clone(),
+                        last_contacted: Some(
+                            state.last_contacted.map_or(self.day, |d| d.max(self.day)),
+                        ),
+                    };
+                    self.clients.insert(pk, Some(Arc::new(updated)));
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    async fn send(
+        &mut self,
+        tenant_id: &str,
+        client: &ClientState,
+        outgoing: &Outgoing<'_>,
+        message: &Message,
+        once: &str,
+    ) -> Result<Vec<Entry>> {
+        let written = deliver(
+            self.svc,
+            tenant_id,
+            &client.client,
+            &outgoing.audience,
+            outgoing.channel,
+            message,
+            once,
+        )
+        .await?;
+        self.report.count(&written);
+        Ok(written)
+    }
+
+    fn tell(&mut self, what: &str, outgoing: &Outgoing, written: &[Entry]) {
+        let channel = deliver::channel_name(outgoing.channel);
+        let line = match written {
+            [] => format!("{what}: done before, nothing sent again"),
+            [only] if only.outcome == Outcome::Skipped => format!(
+                "{what}: skipped, {}",
+                only.reason.as_deref().unwrap_or("reached nobody")
+            ),
+            _ => {
+                let to: Vec<String> = written
+                    .iter()
+                    .map(|e| match e.outcome {
+                        Outcome::Failed => format!(
+                            "{} (failed: {})",
+                            e.to.as_deref().unwrap_or("?"),
+                            e.reason.as_deref().unwrap_or("")
+                        ),
+                        _ => e.to.clone().unwrap_or_default(),
+                    })
+                    .collect();
+                format!("{what}: {channel} to {}", to.join(", "))
+            }
+        };
+        self.say(&line);
+    }
+
+    /// Records a step done; the new version, or `None` when another run recorded first.
+    async fn record(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        invoice_id: &str,
+        progress: &Progress,
+        version: Option<u64>,
+        reached: bool,
+    ) -> Result<Option<u64>> {
+        let next = version.map_or(1, |v| v + 1);
+        let keep = self.now + Duration::days(KEEP_PROGRESS_DAYS);
+        let item = Item::from_record(progress_key(tenant_id, client_id, invoice_id), progress)?
+            .with_version(next)
+            .with_expiry(keep.timestamp());
+        let condition = version.map_or(Condition::Absent, Condition::VersionIs);
+        let mut ops = vec![TxOp::Put(item, condition)];
+        if reached {
+            let last = self
+                .clients
+                .get(&client_pk(tenant_id, client_id))
+                .and_then(|c| c.as_ref())
+                .and_then(|c| c.last_contacted)
+                .map_or(self.day, |d| d.max(self.day));
+            // Kept past the longest breathing space (365 days).
+            let keep = self.now + Duration::days(366);
+            let mut data = serde_json::Map::new();
+            data.insert("on".into(), json!(last));
+            let contacted =
+                Item::new(contacted_key(tenant_id, client_id), data).with_expiry(keep.timestamp());
+            ops.push(TxOp::Put(contacted, Condition::None));
+        }
+        match self.svc.table.transact(ops).await {
+            Ok(()) => Ok(Some(next)),
+            Err(TableError::TransactionFailed { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The step's message for this invoice, its merge tags filled in.
+    fn message(
+        &self,
+        tenant: &Tenant,
+        client: &Client,
+        invoice: &Invoice,
+        step: &Step,
+        outgoing: &Outgoing,
+    ) -> Result<Message> {
+        let values = values(tenant, client, invoice, self.day);
+        let text = merge::render_text("text", outgoing.text, &values)?;
+        let (subject, html) = match outgoing.subject {
+            Some(subject) => {
+                let subject = merge::render_subject("subject", subject, &values)?;
+                let html = match outgoing.html {
+                    Some(html) => merge::render_html("html", html, &values)?,
+                    None => merge::html_from_text("text", &subject, outgoing.text, &values)?,
+                };
+                (subject, html)
+            }
+            None => (
+                format!(
+                    "{} by SMS: invoice {}",
+                    match outgoing.kind {
+                        Kind::Escalation => "Escalation",
+                        _ => "Reminder",
+                    },
+                    invoice.spec.number
+                ),
+                String::new(),
+            ),
+        };
+        Ok(Message {
+            kind: outgoing.kind,
+            invoice_id: Some(invoice.id.clone()),
+            step: Some(step.id.clone()),
+            subject,
+            html,
+            text,
+        })
+    }
+
+    /// The client's statement of open invoices, e-mailed once this month.
+    async fn statement(&mut self, tenant: &TenantState, client: &Client) -> Result<()> {
+        let tenant_id = tenant.tenant.id.as_str();
+        let items = self
+            .svc
+            .table
+            .query_all(
+                Query::partition(client_pk(tenant_id, &client.id))
+                    .sk(SortKey::BeginsWith("INVOICE#".into())),
+            )
+            .await?;
+        let mut open = Vec::new();
+        for item in items.iter().filter(|i| i.key.sk.matches('#').count() == 1) {
+            let invoice: Invoice = resource::from_item(item)?;
+            if invoice.spec.status == Status::Open {
+                open.push(invoice);
+            }
+        }
+        if open.is_empty() {
+            return Ok(());
+        }
+        open.sort_by(|a, b| {
+            (a.spec.due_date, &a.spec.number).cmp(&(b.spec.due_date, &b.spec.number))
+        });
+        let message = statement_message(&tenant.tenant, client, &open, self.day);
+        let written = deliver(
+            self.svc,
+            tenant_id,
+            client,
+            &Audience::Purpose(Purpose::Statement),
+            Channel::Email,
+            &message,
+            &format!("statement#{}", self.month),
+        )
+        .await?;
+        self.report.count(&written);
+        if written.iter().any(|e| e.outcome == Outcome::Sent) {
+            self.report.statements += 1;
+        }
+        let what = format!(
+            "{}: statement of {} ({} open invoice(s))",
+            tenant.tenant.spec.name,
+            client.spec.identity.display_name(),
+            open.len()
+        );
+        let line = match written.as_slice() {
+            [] => format!("{what}: sent before"),
+            [only] if only.outcome == Outcome::Skipped => {
+                format!("{what}: skipped, {}", only.reason.as_deref().unwrap_or(""))
+            }
+            _ => format!(
+                "{what}: e-mail to {}",
+                written
+                    .iter()
+                    .filter_map(|e| e.to.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.say(&line);
+        Ok(())
+    }
+
+    /// Takes tenants whose waiting statements this run sent off the month's waiting list
+    /// (kept when an invoice failed, so that a retry of the run sends the rest).
+    async fn statements_done(&mut self) -> Result<()> {
+        if self.report.errors > 0 {
+            return Ok(());
+        }
+        let waiting: Vec<String> = self.waiting.iter().cloned().collect();
+        for id in waiting {
+            let handled = match self.tenant(&id).await? {
+                Some(t) => !t.quiet,
+                None => true,
+            };
+            if handled {
+                self.svc
+                    .table
+                    .delete(&Key::new(waiting_pk(&self.month), id), Condition::None)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn long_date(day: NaiveDate) -> String {
+    day.format("%-d %B %Y").to_string()
+}
+
+fn currency_of(tenant: &Tenant, invoice: &Invoice) -> String {
+    invoice
+        .spec
+        .currency
+        .clone()
+        .unwrap_or_else(|| tenant.spec.currency.clone())
+}
+
+fn balance_of(invoice: &Invoice) -> Decimal2 {
+    invoice.spec.balance.unwrap_or(invoice.spec.amount)
+}
+
+/// The merge values of an invoice on run day `day`.
+pub fn values(tenant: &Tenant, client: &Client, invoice: &Invoice, day: NaiveDate) -> Values {
+    Values {
+        client_name: client.spec.identity.display_name(),
+        invoice_number: invoice.spec.number.clone(),
+        amount: invoice.spec.amount.to_string(),
+        balance: balance_of(invoice).to_string(),
+        currency: currency_of(tenant, invoice),
+        due_date: long_date(invoice.spec.due_date),
+        days_overdue: (day - invoice.spec.due_date).num_days().max(0).to_string(),
+        document_link: invoice.spec.document_url.clone().unwrap_or_default(),
+        tenant_name: tenant.spec.name.clone(),
+    }
+}
+
+/// The monthly statement: each open invoice with its due date and balance, and the total
+/// owing per currency.
+fn statement_message(
+    tenant: &Tenant,
+    client: &Client,
+    open: &[Invoice],
+    day: NaiveDate,
+) -> Message {
+    let name = client.spec.identity.display_name();
+    let subject = format!(
+        "Your statement from {} for {}",
+        tenant
+            .spec
+            .name
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        day.format("%B %Y")
+    );
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    let mut lines = String::new();
+    let mut rows = String::new();
+    for invoice in open {
+        let currency = currency_of(tenant, invoice);
+        let balance = balance_of(invoice);
+        *totals.entry(currency.clone()).or_default() += balance.hundredths();
+        lines.push_str(&format!(
+            "{}, due {}: {currency} {balance}\n",
+            invoice.spec.number,
+            long_date(invoice.spec.due_date)
+        ));
+        rows.push_str(&format!(
+            "<tr><td style=\"padding:4px 8px;\">{}</td><td style=\"padding:4px 8px;\">{}</td>\
+             <td style=\"padding:4px 8px;text-align:right;\">{} {balance}</td></tr>\n",
+            escape(&invoice.spec.number),
+            escape(&long_date(invoice.spec.due_date)),
+            escape(&currency)
+        ));
+    }
+    let total: Vec<String> = totals
+        .iter()
+        .map(|(currency, cents)| format!("{currency} {}", Decimal2(*cents)))
+        .collect();
+    let total = total.join(" and ");
+    let text = format!(
+        "Statement for {name}, {}\n\nOpen invoices:\n{lines}\nTotal owing: {total}\n\n{}\n",
+        long_date(day),
+        tenant.spec.name
+    );
+    let body = format!(
+        "<p style=\"margin:0 0 16px;\">Statement for {}, {}</p>\n\
+         <table role=\"presentation\" style=\"border-collapse:collapse;margin:0 0 16px;\">\n\
+         <tr><th style=\"padding:4px 8px;text-align:left;\">Invoice</th>\
+         <th style=\"padding:4px 8px;text-align:left;\">Due</th>\
+         <th style=\"padding:4px 8px;text-align:right;\">Owing</th></tr>\n{rows}</table>\n\
+         <p style=\"margin:0 0 16px;\"><strong>Total owing: {}</strong></p>\n\
+         <p style=\"margin:0;\">{}</p>",
+        escape(&name),
+        escape(&long_date(day)),
+        escape(&total),
+        escape(&tenant.spec.name)
+    );
+    Message {
+        kind: Kind::Statement,
+        invoice_id: None,
+        step: None,
+        html: merge::page(&subject, &body),
+        subject,
+        text,
+    }
+}
