@@ -7,7 +7,7 @@
 //! by hand. A run is safe to repeat (nothing is sent twice), so an invocation in which some
 //! invoice failed answers with an error: Lambda retries it, then the dead-letter queue keeps it.
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use clientwatch::Services;
 use clientwatch::comms::run::{self, Report};
@@ -38,7 +38,7 @@ pub fn day_of(event: &Value, zone: Tz) -> Result<NaiveDate, InputError> {
             let time = object
                 .get("time")
                 .ok_or_else(|| bad("the Scheduled Event has no time"))?;
-            day_at(time, zone)
+            clientwatch::schedule::day_of(Some(time), None, zone).map_err(bad)
         }
         Some(other) => Err(bad(format!("unexpected detail-type {other}; {EXPECTED}"))),
         None => manual(object, zone),
@@ -56,24 +56,10 @@ fn manual(object: &Map<String, Value>, zone: Tz) -> Result<NaiveDate, InputError
     if !unknown.is_empty() {
         return Err(bad(format!("unknown field(s) {unknown:?}; {EXPECTED}")));
     }
-    match (object.get("time"), object.get("day")) {
-        (Some(time), None) => day_at(time, zone),
-        (None, Some(Value::String(day))) => NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map_err(|e| bad(format!("day {day:?} is not a YYYY-MM-DD date: {e}"))),
-        (None, Some(_)) => Err(bad("day must be a \"YYYY-MM-DD\" string")),
-        (Some(_), Some(_)) => Err(bad("give either time or day, not both")),
-        (None, None) => Err(bad(EXPECTED)),
+    if object.get("time").is_none() && object.get("day").is_none() {
+        return Err(bad(EXPECTED));
     }
-}
-
-/// The calendar date of an RFC 3339 instant in `zone`.
-fn day_at(time: &Value, zone: Tz) -> Result<NaiveDate, InputError> {
-    let Value::String(time) = time else {
-        return Err(bad("time must be an RFC 3339 string"));
-    };
-    let instant = DateTime::parse_from_rfc3339(time)
-        .map_err(|e| bad(format!("time {time:?} is not an RFC 3339 instant: {e}")))?;
-    Ok(instant.with_timezone(&zone).date_naive())
+    clientwatch::schedule::day_of(object.get("time"), object.get("day"), zone).map_err(bad)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,14 +81,7 @@ pub enum RunError {
 impl RunError {
     /// The message with every cause after it, as Lambda records it.
     pub fn full_message(&self) -> String {
-        let mut message = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            message.push_str(": ");
-            message.push_str(&c.to_string());
-            cause = c.source();
-        }
-        message
+        clientwatch::schedule::full_message(self)
     }
 }
 

@@ -9,7 +9,7 @@
 //! - The run's own EventBridge events, told apart by `detail-type`: `FeedPartReady`
 //!   (`{day, run_id, part}`) and `FeedPartsDone` (`{day, run_id}`).
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use clientwatch::monitoring::run::{PART_READY, PARTS_DONE};
 use serde::Deserialize;
@@ -75,7 +75,7 @@ pub fn parse(event: &Value, zone: Tz) -> Result<Input, InputError> {
                 .get("time")
                 .ok_or_else(|| bad("the Scheduled Event has no time"))?;
             Ok(Input::Plan {
-                day: day_at(time, zone)?,
+                day: clientwatch::schedule::day_of(Some(time), None, zone).map_err(bad)?,
             })
         }
         PART_READY => {
@@ -106,29 +106,12 @@ fn manual(object: &Map<String, Value>, zone: Tz) -> Result<Input, InputError> {
     if !unknown.is_empty() {
         return Err(bad(format!("unknown field(s) {unknown:?}; {EXPECTED}")));
     }
-    match (object.get("time"), object.get("day")) {
-        (Some(time), None) => Ok(Input::Plan {
-            day: day_at(time, zone)?,
-        }),
-        (None, Some(Value::String(day))) => {
-            let day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                .map_err(|e| bad(format!("day {day:?} is not a YYYY-MM-DD date: {e}")))?;
-            Ok(Input::Plan { day })
-        }
-        (None, Some(_)) => Err(bad("day must be a \"YYYY-MM-DD\" string")),
-        (Some(_), Some(_)) => Err(bad("give either time or day, not both")),
-        (None, None) => Err(bad(EXPECTED)),
+    if object.get("time").is_none() && object.get("day").is_none() {
+        return Err(bad(EXPECTED));
     }
-}
-
-/// The calendar date of an RFC 3339 instant in `zone`.
-fn day_at(time: &Value, zone: Tz) -> Result<NaiveDate, InputError> {
-    let Value::String(time) = time else {
-        return Err(bad("time must be an RFC 3339 string"));
-    };
-    let instant = DateTime::parse_from_rfc3339(time)
-        .map_err(|e| bad(format!("time {time:?} is not an RFC 3339 instant: {e}")))?;
-    Ok(instant.with_timezone(&zone).date_naive())
+    let day =
+        clientwatch::schedule::day_of(object.get("time"), object.get("day"), zone).map_err(bad)?;
+    Ok(Input::Plan { day })
 }
 
 fn detail<T: DeserializeOwned>(

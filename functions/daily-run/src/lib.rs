@@ -60,14 +60,7 @@ impl RunError {
 
     /// The message with every cause after it, as Lambda records it.
     pub fn full_message(&self) -> String {
-        let mut message = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            message.push_str(": ");
-            message.push_str(&c.to_string());
-            cause = c.source();
-        }
-        message
+        clientwatch::schedule::full_message(self)
     }
 }
 

@@ -194,11 +194,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Questionnaire>, Option<Cursor>)> {
-    let query = Query::partition(tenant_pk(tenant_id))
-        .sk(SortKey::BeginsWith("QNR#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    resource::list_of_tenant(svc, tenant_id, "QNR#", limit, cursor).await
 }
 
 /// Changes a definition by a merge patch (`questions` is replaced whole), if it is still at

@@ -27,7 +27,7 @@ use crate::domain::resource::{self, Resource};
 use crate::domain::tenants::{self, tenant_pk};
 use crate::domain::{Error, Result, text};
 use crate::monitoring::digest::escape;
-use crate::ports::{Condition, Cursor, Key, Query, SortKey, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
 
 pub const MAX_TEMPLATES: i64 = 50;
 pub const MAX_NAME: usize = 100;
@@ -577,11 +577,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Template>, Option<Cursor>)> {
-    let query = Query::partition(tenant_pk(tenant_id))
-        .sk(SortKey::BeginsWith("TPL#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    resource::list_of_tenant(svc, tenant_id, "TPL#", limit, cursor).await
 }
 
 /// Changes a template by a merge patch, if it is still at version `seen`; the result is

@@ -15,7 +15,7 @@ use crate::Services;
 use crate::domain::resource::{self, Resource};
 use crate::domain::tenants::tenant_pk;
 use crate::domain::{Error, Result, text};
-use crate::ports::{Condition, Cursor, Key, Query, SortKey, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
 
 pub const WHAT: &str = "portfolio";
 
@@ -119,11 +119,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Portfolio>, Option<Cursor>)> {
-    let query = Query::partition(tenant_pk(tenant_id))
-        .sk(SortKey::BeginsWith("PF#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    resource::list_of_tenant(svc, tenant_id, "PF#", limit, cursor).await
 }
 
 /// Changes a portfolio by a merge patch, if it is still at version `seen`. A new workflow

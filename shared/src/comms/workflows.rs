@@ -28,7 +28,7 @@ use crate::domain::resource::{self, Resource};
 use crate::domain::roles::{self, Purpose};
 use crate::domain::tenants::tenant_pk;
 use crate::domain::{Error, Result, text};
-use crate::ports::{Condition, Cursor, Key, Query, SortKey, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
 
 pub const WHAT: &str = "workflow";
 pub const MAX_STEPS: usize = 30;
@@ -462,11 +462,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Workflow>, Option<Cursor>)> {
-    let query = Query::partition(tenant_pk(tenant_id))
-        .sk(SortKey::BeginsWith("WF#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    resource::list_of_tenant(svc, tenant_id, "WF#", limit, cursor).await
 }
 
 /// Changes a workflow by a merge patch (`steps` is replaced whole), if it is still at version

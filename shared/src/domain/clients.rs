@@ -316,11 +316,7 @@ pub async fn list_types(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<ClientType>, Option<Cursor>)> {
-    let query = Query::partition(tenant_pk(tenant_id))
-        .sk(SortKey::BeginsWith("CTYPE#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    resource::list_of_tenant(svc, tenant_id, "CTYPE#", limit, cursor).await
 }
 
 pub async fn update_type(

@@ -78,6 +78,21 @@ pub async fn list<T: DeserializeOwned>(
     Ok((items, page.next))
 }
 
+/// One page of a tenant's resources of one kind (their sort keys start with `prefix`).
+pub async fn list_of_tenant<T: DeserializeOwned>(
+    svc: &Services,
+    tenant_id: &str,
+    prefix: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Resource<T>>, Option<Cursor>)> {
+    let query = Query::partition(super::tenants::tenant_pk(tenant_id))
+        .sk(crate::ports::SortKey::BeginsWith(prefix.into()))
+        .limit(limit)
+        .after(cursor);
+    list(svc, query).await
+}
+
 /// The operation that writes `next` over the version the caller last saw.
 pub fn replace_op<T: Serialize>(key: Key, next: &Resource<T>, seen: u64) -> Result<TxOp> {
     Ok(TxOp::Put(next.item(key)?, Condition::VersionIs(seen)))

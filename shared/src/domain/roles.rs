@@ -13,7 +13,7 @@ use super::resource::{self, Resource};
 use super::tenants::tenant_pk;
 use super::{Error, Result, text};
 use crate::Services;
-use crate::ports::{Condition, Cursor, Key, Query, SortKey, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
 
 pub const MAX_ROLES: i64 = 30;
 pub const COMPANY_CONTACT: &str = "company-contact";
@@ -147,11 +147,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Role>, Option<Cursor>)> {
-    let query = Query::partition(tenant_pk(tenant_id))
-        .sk(SortKey::BeginsWith("ROLE#".into()))
-        .limit(limit)
-        .after(cursor);
-    resource::list(svc, query).await
+    resource::list_of_tenant(svc, tenant_id, "ROLE#", limit, cursor).await
 }
 
 /// All of a tenant's roles (at most 30), for deciding recipients.
