@@ -29,7 +29,7 @@ over_both_stores!(
     a_contact_has_one_open_invite_per_opportunity,
     forms_without_their_token_or_from_another_site_are_refused,
     a_session_reaches_only_its_own_invites_data,
-    a_session_ends_after_thirty_idle_minutes,
+    a_session_ends_after_thirty_idle_minutes_or_twelve_hours,
     an_invite_email_follows_the_tenants_template_and_keeps_its_tags,
     an_applicant_answers_the_questionnaires_of_the_invite,
 );
@@ -977,7 +977,7 @@ async fn a_session_reaches_only_its_own_invites_data(app: TestApp) {
     assert_eq!(data["employer"], "Kauri Mills");
 }
 
-async fn a_session_ends_after_thirty_idle_minutes(app: TestApp) {
+async fn a_session_ends_after_thirty_idle_minutes_or_twelve_hours(app: TestApp) {
     let w = World::new(app).await;
     w.invite(&w.ana).await;
     let mut ana = w.customer();
@@ -991,6 +991,17 @@ async fn a_session_ends_after_thirty_idle_minutes(app: TestApp) {
     assert_eq!(ana.get("/app").await.location(), Some("/session-ended"));
     let ended = ana.get("/session-ended").await;
     assert!(ended.shows("open the link in your e-mail again"));
+
+    // Busy all along, a session still ends 12 hours after it opened.
+    let mut busy = w.customer();
+    w.advance(Duration::minutes(2));
+    w.sign_in(&mut busy, &w.ana).await;
+    for _ in 0..28 {
+        w.advance(Duration::minutes(25));
+        assert_eq!(busy.get("/app").await.status, 200);
+    }
+    w.advance(Duration::minutes(25));
+    assert_eq!(busy.get("/app").await.location(), Some("/session-ended"));
 }
 
 async fn an_invite_email_follows_the_tenants_template_and_keeps_its_tags(app: TestApp) {
