@@ -32,6 +32,7 @@ over_both_stores!(
     a_session_ends_after_thirty_idle_minutes_or_twelve_hours,
     an_invite_email_follows_the_tenants_template_and_keeps_its_tags,
     an_applicant_answers_the_questionnaires_of_the_invite,
+    a_client_goes_with_its_customer_centre_history_once_its_records_are_gone,
 );
 
 /// A client with an applicant (Ana), a guarantor (Gus) and a broker (Bo) on a loan application,
@@ -1220,4 +1221,78 @@ async fn an_applicant_answers_the_questionnaires_of_the_invite(app: TestApp) {
         .filter(|e| e.detail_type == "CustomerCentreUpdated")
         .count();
     assert_eq!(published, 2);
+}
+
+async fn a_client_goes_with_its_customer_centre_history_once_its_records_are_gone(app: TestApp) {
+    let w = World::new(app).await;
+    w.invite(&w.ana).await;
+    let mut ana = w.customer();
+    let page = w.sign_in(&mut ana, &w.ana).await;
+    let saved = ana
+        .post(
+            "/app",
+            &[
+                ("csrf", &page.field("csrf").unwrap()),
+                ("version", &page.field("version").unwrap()),
+                ("f.employer", "Rimu"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200);
+    let delete = |path: String, version: String| {
+        http::Request::delete(path)
+            .header("authorization", format!("Bearer {}", w.app.admin_key))
+            .header("if-match", format!("\"{version}\""))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let client = format!("/v1/clients/{}", w.client);
+    let refused = w.app.send(delete(client.clone(), "1".into())).await;
+    let detail = refused.problem(409, "conflict")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("3 contact(s)") && detail.contains("1 opportunity"),
+        "{detail}"
+    );
+
+    let opportunity = w.app.get(&w.opportunity_path()).await;
+    let version = opportunity.body["version"].to_string();
+    assert_eq!(
+        w.app
+            .send(delete(w.opportunity_path(), version))
+            .await
+            .status,
+        204
+    );
+    for contact in [&w.ana, &w.gus, &w.bo] {
+        let path = format!("{client}/contacts/{}", contact.id);
+        assert_eq!(w.app.send(delete(path, "1".into())).await.status, 204);
+    }
+    let version = w.app.get(&client).await.body["version"].to_string();
+    assert_eq!(
+        w.app.send(delete(client.clone(), version)).await.status,
+        204
+    );
+    let left = w
+        .app
+        .services
+        .table
+        .query(clientwatch::ports::Query::partition(format!(
+            "T#{}#C#{}",
+            w.app.tenant_id, w.client
+        )))
+        .await
+        .unwrap();
+    assert!(
+        left.items.is_empty(),
+        "{:?}",
+        left.items.iter().map(|i| &i.key).collect::<Vec<_>>()
+    );
+    // The link leads nowhere now.
+    assert_eq!(
+        w.customer().get(&w.emailed_link(&w.ana).await).await.status,
+        404
+    );
 }

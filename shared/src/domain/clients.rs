@@ -573,17 +573,46 @@ pub async fn update(
 }
 
 /// Deletes a client that has no contacts, opportunities or monitor left.
+/// What keeps a client from being deleted: records partners keep, by their key's prefix.
+const LIVE: [(&str, &str); 4] = [
+    ("CONTACT#", "contact(s)"),
+    ("OPP#", "opportunity(ies)"),
+    ("INVOICE#", "invoice(s)"),
+    ("MONITOR", "a monitor"),
+];
+
+/// Deletes a client whose contacts, opportunities and invoices are gone and whose monitor is
+/// stopped (a refusal names what remains). The client's history goes with it: Customer Centre
+/// invites, answers and audit entries, the communications log, sent markers and workflow
+/// progress. The client itself is deleted first, under its version; its history after, in
+/// batches; history left by an interrupted delete is unreachable and harmless.
 pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64) -> Result<()> {
     let current = get(svc, tenant_id, client_id).await?;
-    let rest = svc
+    let items = svc
         .table
-        .query(Query::partition(client_pk(tenant_id, client_id)).limit(2))
+        .query_all(Query::partition(client_pk(tenant_id, client_id)).limit(1000))
         .await?;
-    if rest.items.len() > 1 {
-        return Err(Error::Conflict(
-            "the client still has contacts, opportunities or a monitor; delete or stop those first"
-                .into(),
-        ));
+    let remaining: Vec<String> = LIVE
+        .iter()
+        .filter_map(|(prefix, what)| {
+            let n = items
+                .iter()
+                .filter(|i| i.key.sk.starts_with(prefix))
+                .count();
+            (n > 0).then(|| {
+                if *what == "a monitor" {
+                    (*what).to_owned()
+                } else {
+                    format!("{n} {what}")
+                }
+            })
+        })
+        .collect();
+    if !remaining.is_empty() {
+        return Err(Error::Conflict(format!(
+            "the client still has {}: delete those (and stop its monitoring) first",
+            remaining.join(", ")
+        )));
     }
     let mut ops = vec![
         TxOp::Delete(key(tenant_id, client_id), Condition::VersionIs(seen)),
@@ -594,5 +623,18 @@ pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64)
         .transact(ops)
         .await
         .map_err(resource::stale(CLIENT))?;
+    let history: Vec<TxOp> = items
+        .into_iter()
+        .filter(|i| i.key.sk != "CLIENT")
+        .map(|i| TxOp::Delete(i.key, Condition::None))
+        .collect();
+    let mut history = history.into_iter().peekable();
+    while history.peek().is_some() {
+        let chunk: Vec<TxOp> = history
+            .by_ref()
+            .take(crate::ports::table::MAX_TRANSACTION_OPS)
+            .collect();
+        svc.table.transact(chunk).await?;
+    }
     Ok(())
 }
