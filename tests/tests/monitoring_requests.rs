@@ -70,6 +70,10 @@ impl Table for Counting {
         self.count("BatchWriteItem");
         self.inner.batch_put(items).await
     }
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        self.count("BatchWriteItem");
+        self.inner.batch_delete(keys).await
+    }
 }
 
 const SUBJECTS: usize = 10_000;

@@ -47,6 +47,7 @@ contract!(
     a_transaction_refuses_repeated_items_and_oversize,
     batch_get_returns_items_in_order_across_many_calls,
     batch_put_writes_across_many_calls_and_refuses_repeats,
+    batch_delete_removes_across_many_calls_and_ignores_absent_keys,
     expired_items_are_gone_for_every_read_and_condition,
     invalid_keys_and_reserved_names_are_refused_before_writing,
 );
@@ -558,6 +559,41 @@ async fn batch_put_writes_across_many_calls_and_refuses_repeats(h: &Harness) {
         Err(TableError::Invalid(_))
     ));
     assert!(partition(h, "P#rep").await.is_empty());
+}
+
+async fn batch_delete_removes_across_many_calls_and_ignores_absent_keys(h: &Harness) {
+    let items: Vec<Item> = (0..60)
+        .map(|i| item("P#gone", &format!("{i:02}"), json!({})))
+        .collect();
+    h.table.batch_put(items).await.unwrap();
+    // Every even one, and some that never were.
+    let keys: Vec<Key> = (0..70)
+        .filter(|i| i % 2 == 0)
+        .map(|i| Key::new("P#gone", format!("{i:02}")))
+        .collect();
+    h.table.batch_delete(keys).await.unwrap();
+    let left: Vec<String> = partition(h, "P#gone")
+        .await
+        .into_iter()
+        .map(|i| i.key.sk)
+        .collect();
+    assert_eq!(
+        left,
+        (0..60)
+            .filter(|i| i % 2 == 1)
+            .map(|i| format!("{i:02}"))
+            .collect::<Vec<_>>()
+    );
+    let repeated = vec![Key::new("P#gone", "01"), Key::new("P#gone", "01")];
+    assert!(matches!(
+        h.table.batch_delete(repeated).await,
+        Err(TableError::Invalid(_))
+    ));
+    assert_eq!(
+        partition(h, "P#gone").await.len(),
+        30,
+        "a refused batch deletes nothing"
+    );
 }
 
 async fn expired_items_are_gone_for_every_read_and_condition(h: &Harness) {

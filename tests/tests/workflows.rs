@@ -759,6 +759,9 @@ impl Table for NoProgress {
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
         self.0.batch_put(items).await
     }
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        self.0.batch_delete(keys).await
+    }
 }
 
 async fn a_run_that_did_not_record_its_progress_sends_nothing_twice_when_run_again(app: TestApp) {

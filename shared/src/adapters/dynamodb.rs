@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue,
-    TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest,
+    ReturnValue, TransactWriteItem, WriteRequest,
 };
 use serde_json::{Map, Value};
 
@@ -570,6 +570,27 @@ impl Table for DynamoTable {
                 .map_err(|e| TableError::Invalid(e.to_string()))?;
             requests.push(WriteRequest::builder().put_request(put).build());
         }
+        self.batch_write(requests).await
+    }
+
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        check::distinct_keys(keys.iter())?;
+        let mut requests = Vec::with_capacity(keys.len());
+        for key in &keys {
+            check::key(key)?;
+            let delete = DeleteRequest::builder()
+                .set_key(Some(key_attrs(key)))
+                .build()
+                .map_err(|e| TableError::Invalid(e.to_string()))?;
+            requests.push(WriteRequest::builder().delete_request(delete).build());
+        }
+        self.batch_write(requests).await
+    }
+}
+
+impl DynamoTable {
+    /// BatchWriteItem in chunks of 25, unprocessed requests retried with back-off.
+    async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> Result<(), TableError> {
         while !requests.is_empty() {
             let rest = requests.split_off(requests.len().min(BATCH_PUT));
             let chunk = std::mem::replace(&mut requests, rest);

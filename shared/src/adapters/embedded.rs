@@ -511,6 +511,16 @@ impl Table for EmbeddedTable {
         self.write(move |w, _| items.iter().try_for_each(|item| w.put(item)))
             .await
     }
+
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        check::distinct_keys(keys.iter())?;
+        for key in &keys {
+            check::key(key)?;
+        }
+        // One write transaction: one durable commit for the whole batch.
+        self.write(move |w, _| keys.iter().try_for_each(|key| w.remove(key).map(drop)))
+            .await
+    }
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ impl RecordingEvents {
 #[async_trait::async_trait]
 impl Events for RecordingEvents {
     async fn publish(&self, events: &[DomainEvent]) -> Result<(), PublishError> {
-        for event in events {
-            tracing::info!(detail_type = %event.detail_type, "event published");
+        // One line a batch: a day's thousands of hits would otherwise be thousands of lines.
+        if let Some(first) = events.first() {
+            tracing::info!(count = events.len(), detail_type = %first.detail_type, "events published");
         }
         self.0
             .lock()

@@ -20,7 +20,7 @@ use crate::Services;
 use crate::domain::clients::{self, Client};
 use crate::domain::tenants::{self, Tenant};
 use crate::domain::{Decimal2, Error, Result};
-use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey, TxOp};
+use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey};
 
 pub const HIT_EVENT: &str = "MonitoringHit";
 
@@ -231,13 +231,10 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
                 .publish(&events)
                 .await
                 .map_err(|e| Error::Unavailable("event bus", Box::new(e)))?;
-            for chunk in entries.chunks(100) {
-                let ops = chunk
-                    .iter()
-                    .map(|(key, _)| TxOp::Delete(key.clone(), Condition::None))
-                    .collect();
-                svc.table.transact(ops).await?;
-            }
+            // Carried: gone from the queue in one batch (a rerun would publish the page's
+            // events again, never lose them).
+            let keys = entries.into_iter().map(|(key, _)| key).collect();
+            svc.table.batch_delete(keys).await?;
             Ok(())
         })
         .await?;

@@ -526,6 +526,9 @@ pub trait Table: Send + Sync {
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError>;
     /// Writes every item unconditionally. Any number of items, each key once.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
+    /// Deletes every key unconditionally (an absent one is no error). Any number of keys, each
+    /// once. Not atomic as a whole, but far cheaper than transactions for clean-ups.
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError>;
 
     /// Every item a query selects, following its pages: for partitions known to stay small.
     async fn query_all(&self, mut query: Query) -> Result<Vec<Item>, TableError> {
