@@ -269,11 +269,11 @@ fn new_form_token(bytes: &[u8; 32]) -> String {
     out
 }
 
-/// Whether a pre-sign-in form carries the token its cookie holds.
-fn form_token_ok(headers: &HeaderMap, form: &BTreeMap<String, String>) -> bool {
+/// The token a pre-sign-in form carries, if it is the one its cookie holds.
+fn checked_form_token(headers: &HeaderMap, form: &BTreeMap<String, String>) -> Option<String> {
     match (cookie(headers, FORM_COOKIE), form.get("form_token")) {
-        (Some(cookie), Some(field)) => access::same(cookie, field),
-        _ => false,
+        (Some(cookie), Some(field)) if access::same(cookie, field) => Some(field.clone()),
+        _ => None,
     }
 }
 
@@ -354,10 +354,9 @@ async fn send_code(
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    if !form_token_ok(&headers, &form) {
+    let Some(form_token) = checked_form_token(&headers, &form) else {
         return refused_form();
-    }
-    let form_token = form.get("form_token").cloned().unwrap_or_default();
+    };
     match access::send_code(&svc, &token).await {
         Err(e) => failed(e),
         Ok(Err(refusal)) => denied(&svc, &token, refusal, &form_token).await,
@@ -372,10 +371,9 @@ async fn verify(
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    if !form_token_ok(&headers, &form) {
+    let Some(form_token) = checked_form_token(&headers, &form) else {
         return refused_form();
-    }
-    let form_token = form.get("form_token").cloned().unwrap_or_default();
+    };
     let code = form.get("code").map(String::as_str).unwrap_or_default();
     match access::verify(&svc, &token, code).await {
         Err(e) => failed(e),
@@ -416,17 +414,17 @@ pub(crate) async fn signed_in(
     }
 }
 
-/// A signed-in form: the session's token must be in it.
+/// A signed-in form: the session's token must be in it. The visit and the session's secret.
 pub(crate) async fn signed_in_form(
     svc: &Services,
     headers: &HeaderMap,
     form: &BTreeMap<String, String>,
-) -> Result<Visit, Response> {
-    let (visit, _) = signed_in(svc, headers).await?;
+) -> Result<(Visit, String), Response> {
+    let (visit, secret) = signed_in(svc, headers).await?;
     if !visit.form_token_ok(form.get("csrf").map(String::as_str)) {
         return Err(refused_form());
     }
-    Ok(visit)
+    Ok((visit, secret))
 }
 
 async fn show_application(State(svc): State<Services>, headers: HeaderMap) -> Response {
@@ -491,7 +489,7 @@ async fn save_application(
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    let visit = match signed_in_form(&svc, &headers, &form).await {
+    let (visit, _) = match signed_in_form(&svc, &headers, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -533,13 +531,10 @@ async fn save_application(
 
 async fn sign_out(State(svc): State<Services>, headers: HeaderMap, form: FormData) -> Response {
     let form = form_map(form);
-    let (visit, secret) = match signed_in(&svc, &headers).await {
+    let (_, secret) = match signed_in_form(&svc, &headers, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };
-    if !visit.form_token_ok(form.get("csrf").map(String::as_str)) {
-        return refused_form();
-    }
     if let Err(e) = access::end(&svc, &secret).await {
         return failed(e);
     }

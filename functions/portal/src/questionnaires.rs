@@ -109,7 +109,7 @@ pub(crate) async fn save(
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    let visit = match signed_in_form(&svc, &headers, &form).await {
+    let (visit, _) = match signed_in_form(&svc, &headers, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };

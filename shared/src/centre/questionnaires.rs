@@ -209,11 +209,7 @@ pub async fn update(
     let current = get(svc, tenant_id, id).await?;
     let spec = resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    let op = resource::replace_op(key(tenant_id, id), &next, seen)?;
-    svc.table
-        .transact(vec![op])
-        .await
-        .map_err(resource::stale(WHAT))?;
+    resource::replace(svc, key(tenant_id, id), &next, seen, WHAT).await?;
     Ok(next)
 }
 

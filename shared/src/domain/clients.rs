@@ -338,11 +338,7 @@ pub async fn update_type(
         )));
     }
     let next = resource::changed(svc, &current, spec);
-    let op = resource::replace_op(type_key(tenant_id, id), &next, seen)?;
-    svc.table
-        .transact(vec![op])
-        .await
-        .map_err(resource::stale(TYPE))?;
+    resource::replace(svc, type_key(tenant_id, id), &next, seen, TYPE).await?;
     Ok(next)
 }
 

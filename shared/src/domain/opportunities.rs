@@ -192,11 +192,7 @@ pub async fn update(
         .checked(svc, tenant_id, client_id, &current.spec.questionnaire_ids)
         .await?;
     let next = resource::changed(svc, &current, spec);
-    let op = resource::replace_op(key(tenant_id, client_id, id), &next, seen)?;
-    svc.table
-        .transact(vec![op])
-        .await
-        .map_err(resource::stale(WHAT))?;
+    resource::replace(svc, key(tenant_id, client_id, id), &next, seen, WHAT).await?;
     Ok(next)
 }
 

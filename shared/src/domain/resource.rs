@@ -98,6 +98,20 @@ pub fn replace_op<T: Serialize>(key: Key, next: &Resource<T>, seen: u64) -> Resu
     Ok(TxOp::Put(next.item(key)?, Condition::VersionIs(seen)))
 }
 
+/// Writes `next` over the version the caller last saw; a lost race is `Stale(what)`.
+pub async fn replace<T: Serialize>(
+    svc: &Services,
+    key: Key,
+    next: &Resource<T>,
+    seen: u64,
+    what: &'static str,
+) -> Result<()> {
+    svc.table
+        .transact(vec![replace_op(key, next, seen)?])
+        .await
+        .map_err(stale(what))
+}
+
 /// Turns the failed version check of a replace into the answer a partner can act on.
 pub fn stale(what: &'static str) -> impl Fn(TableError) -> Error {
     move |e| match e {

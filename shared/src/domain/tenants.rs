@@ -275,11 +275,7 @@ pub async fn update(
     let current = get(svc, tenant_id).await?;
     let spec = resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    let op = resource::replace_op(tenant_key(tenant_id), &next, seen)?;
-    svc.table
-        .transact(vec![op])
-        .await
-        .map_err(resource::stale("tenant"))?;
+    resource::replace(svc, tenant_key(tenant_id), &next, seen, "tenant").await?;
     Ok(next)
 }
 
