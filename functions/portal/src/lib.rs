@@ -242,31 +242,8 @@ fn set_cookie(response: &mut Response, name: &str, value: &str, max_age: i64) {
 fn form_token(svc: &Services, headers: &HeaderMap) -> (String, bool) {
     match cookie(headers, FORM_COOKIE).filter(|v| v.len() == 43) {
         Some(existing) => (existing.to_owned(), false),
-        None => {
-            let mut bytes = [0u8; 32];
-            svc.ids.fill(&mut bytes);
-            (new_form_token(&bytes), true)
-        }
+        None => (svc.ids.token(), true),
     }
-}
-
-fn new_form_token(bytes: &[u8; 32]) -> String {
-    // 43 characters, like the other tokens, from an alphabet that needs no escaping.
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(43);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 6 {
-            bits -= 6;
-            out.push(ALPHABET[((buffer >> bits) & 63) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buffer << (6 - bits)) & 63) as usize] as char);
-    }
-    out
 }
 
 /// The token a pre-sign-in form carries, if it is the one its cookie holds.

@@ -253,7 +253,7 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
         }));
     }
     next.code = None;
-    let secret = new_secret(svc);
+    let secret = svc.ids.token();
     let session = Session {
         who: Invitee {
             tenant_id: invite.tenant_id.clone(),
@@ -263,7 +263,7 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
             contact_id: invite.contact_id.clone(),
         },
         generation: invite.generation,
-        csrf: new_secret(svc),
+        csrf: svc.ids.token(),
         created_at: now,
         seen_at: now,
     };
@@ -281,11 +281,6 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
         secret,
         visit: Visit::of(session, &next),
     }))
-}
-
-fn new_secret(svc: &Services) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(svc.ids.secret())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

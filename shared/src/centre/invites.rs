@@ -333,12 +333,6 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A new link token: 256 random bits, base64url without padding (43 characters).
-fn new_token(svc: &Services) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(svc.ids.secret())
-}
-
 /// Whether `token` has the shape of a link token (checked before any store read).
 pub fn looks_like_token(token: &str) -> bool {
     token.len() == 43
@@ -452,7 +446,7 @@ pub async fn create(
         }
     }
     let now = svc.clock.now();
-    let token = new_token(svc);
+    let token = svc.ids.token();
     let invite = Invite {
         id: svc.ids.id(),
         tenant_id: tenant_id.to_owned(),
@@ -687,7 +681,7 @@ pub async fn regenerate(
             "a revoked invite cannot be regenerated; create a new invite".into(),
         ));
     }
-    let token = new_token(svc);
+    let token = svc.ids.token();
     let next = invite.with_new_link(svc, &token);
     let email = match next.delivery {
         Delivery::Email => {

@@ -8,8 +8,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -393,7 +391,7 @@ fn key_items(
     name: &str,
     scopes: BTreeSet<Scope>,
 ) -> Result<(IssuedKey, Vec<TxOp>)> {
-    let secret = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(svc.ids.secret()));
+    let secret = format!("{KEY_PREFIX}{}", svc.ids.token());
     let key = ApiKey {
         id: svc.ids.id(),
         name: name.to_owned(),

@@ -23,6 +23,13 @@ pub trait Ids: Send + Sync {
         self.fill(&mut bytes);
         bytes
     }
+
+    /// A secret of 256 random bits as text that needs no escaping in URLs, cookies and forms:
+    /// base64url without padding, 43 characters.
+    fn token(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.secret())
+    }
 }
 
 /// Ids from the OS's secure random source.
@@ -95,6 +102,17 @@ mod tests {
         let (one, two) = (SeededIds::new(7), SeededIds::new(7));
         assert_eq!(one.id(), two.id());
         assert_ne!(one.id(), SeededIds::new(8).id());
+    }
+
+    #[test]
+    fn tokens_are_43_url_safe_characters_and_differ() {
+        let (a, b) = (SystemIds.token(), SystemIds.token());
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_ne!(a, b);
     }
 
     #[test]
