@@ -61,6 +61,15 @@ impl Table for Counting {
         self.count("TransactWriteItems");
         self.inner.transact(ops).await
     }
+    async fn transact_each(
+        &self,
+        transactions: Vec<Vec<TxOp>>,
+    ) -> Result<Vec<Result<(), TableError>>, TableError> {
+        for _ in &transactions {
+            self.count("TransactWriteItems");
+        }
+        self.inner.transact_each(transactions).await
+    }
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
         self.count("BatchGetItem");
         *self.batch_keys.lock().unwrap() += keys.len() as u64;

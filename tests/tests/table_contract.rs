@@ -45,6 +45,7 @@ contract!(
     a_transaction_writes_everything,
     a_failed_transaction_writes_nothing_and_names_the_failed_condition,
     a_transaction_refuses_repeated_items_and_oversize,
+    transactions_together_each_apply_whole_or_not_at_all,
     batch_get_returns_items_in_order_across_many_calls,
     batch_put_writes_across_many_calls_and_refuses_repeats,
     batch_delete_removes_across_many_calls_and_ignores_absent_keys,
@@ -559,6 +560,44 @@ async fn batch_put_writes_across_many_calls_and_refuses_repeats(h: &Harness) {
         Err(TableError::Invalid(_))
     ));
     assert!(partition(h, "P#rep").await.is_empty());
+}
+
+async fn transactions_together_each_apply_whole_or_not_at_all(h: &Harness) {
+    h.table
+        .put(item("P#each", "taken", json!({"n": 0})), Condition::None)
+        .await
+        .unwrap();
+    let pair = |a: &str, b: &str| {
+        vec![
+            TxOp::Put(item("P#each", a, json!({"n": 1})), Condition::Absent),
+            TxOp::Put(item("P#each", b, json!({"n": 2})), Condition::Absent),
+        ]
+    };
+    // The second one meets the item put before; the fourth one meets the first one's item.
+    let results = h
+        .table
+        .transact_each(vec![
+            pair("a1", "a2"),
+            pair("b1", "taken"),
+            pair("c1", "c2"),
+            pair("d1", "a1"),
+        ])
+        .await
+        .unwrap();
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    match &results[1] {
+        Err(TableError::TransactionFailed { failed }) => assert_eq!(failed, &vec![1]),
+        other => panic!("expected the second to fail on its condition: {other:?}"),
+    }
+    assert!(
+        matches!(&results[3], Err(TableError::TransactionFailed { failed }) if failed == &vec![1]),
+        "{results:?}"
+    );
+    assert_eq!(
+        sks(&partition(h, "P#each").await),
+        ["a1", "a2", "c1", "c2", "taken"]
+    );
+    assert!(h.table.transact_each(Vec::new()).await.unwrap().is_empty());
 }
 
 async fn batch_delete_removes_across_many_calls_and_ignores_absent_keys(h: &Harness) {

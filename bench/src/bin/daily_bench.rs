@@ -70,7 +70,7 @@ fn spec(o: &Options) -> anyhow::Result<Feed> {
 /// monitor and the subject's watcher list, written in large batches.
 async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
     let feed = spec(o)?;
-    let (svc, _) = local::services(store, Arc::new(SystemClock), Arc::new(SystemIds))?;
+    let svc = local::services(store, Arc::new(SystemClock), Arc::new(SystemIds))?;
     let (tenant, _) = tenants::bootstrap(&svc, "Benchmark Lender").await?;
     tenants::update(
         &svc,

@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
             })?;
             aws::services(&aws::sdk_config().await, &config)
         }
-        (None, Some(dir)) => local::services(&dir, Arc::new(SystemClock), Arc::new(SystemIds))?.0,
+        (None, Some(dir)) => local::services(&dir, Arc::new(SystemClock), Arc::new(SystemIds))?,
         _ => bail!("give exactly one of --table and --data\n{USAGE}"),
     };
     let (tenant, key) = tenants::bootstrap(&services, &name).await?;

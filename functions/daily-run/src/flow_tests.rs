@@ -22,8 +22,10 @@ fn world() -> World {
     let clock = Arc::new(FixedClock::at(
         Utc.with_ymd_and_hms(2026, 11, 19, 17, 0, 0).unwrap(),
     ));
-    let (svc, events) =
+    let mut svc =
         local::services(&dir.path().join("data"), clock, Arc::new(SeededIds::new(7))).unwrap();
+    let events = Arc::new(RecordingEvents::default());
+    svc.events = events.clone();
     let run = DailyRun {
         svc,
         sources: Sources {

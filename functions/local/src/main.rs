@@ -203,16 +203,19 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.data)
         .with_context(|| format!("cannot create {}", options.data.display()))?;
     let data = options.data.canonicalize()?;
-    let (mut services, _events) =
-        local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
-            .with_context(|| format!("cannot open the store in {}", data.display()))?;
+    let mut services = local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
+        .with_context(|| format!("cannot open the store in {}", data.display()))?;
     let paths = LocalPaths::under(&data);
     if options.command == Command::Daily {
         let feed = options.feed.expect("checked");
         let day = options.date.expect("checked");
         println!("daily monitoring run of {day} over {}", feed.display());
         daily(&services, &sources(&feed, &data), day).await?;
-        println!("digest e-mails: {}/mail", paths.outbox.display());
+        println!(
+            "digest e-mails: {}/mail; MonitoringHit events: {}/events",
+            paths.outbox.display(),
+            paths.outbox.display()
+        );
         return Ok(());
     }
     if options.command == Command::Comms {
@@ -253,7 +256,8 @@ async fn main() -> anyhow::Result<()> {
             daily(&services, &sources, day).await?;
         }
         println!(
-            "the monitoring digest is in {}/mail (newest .eml); hits: GET /v1/hits",
+            "the monitoring digest is in {}/mail (newest .eml), its MonitoringHit events in {}/events; hits: GET /v1/hits",
+            paths.outbox.display(),
             paths.outbox.display()
         );
         demo::communications(&services, &caller.tenant_id)
@@ -279,7 +283,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("  store:   {}", paths.store.display());
     println!(
-        "  outbox:  {}  (mail/*.eml, sms/*.txt)",
+        "  outbox:  {}  (mail/*.eml, sms/*.txt, events/*.ndjson)",
         paths.outbox.display()
     );
     println!(

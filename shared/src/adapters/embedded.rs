@@ -130,6 +130,31 @@ fn after_prefix(mut prefix: Vec<u8>) -> Vec<u8> {
 struct Writer<'a>(&'a WriteTransaction);
 
 impl Writer<'_> {
+    /// Checks every condition of `ops`, then applies them all, or none when any fails.
+    fn transact(&self, ops: &[TxOp], now: i64) -> Result<(), TableError> {
+        let mut current = Vec::with_capacity(ops.len());
+        let mut failed = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let raw = self.raw(op.key())?;
+            if !op.condition().holds(live(raw.clone(), now).as_ref()) {
+                failed.push(i);
+            }
+            current.push(raw);
+        }
+        if !failed.is_empty() {
+            return Err(TableError::TransactionFailed { failed });
+        }
+        for (op, raw) in ops.iter().zip(current) {
+            match op {
+                TxOp::Put(item, _) => self.put(item)?,
+                TxOp::Update(key, update) => self.put(&update.apply(key, raw.as_ref()))?,
+                TxOp::Delete(key, _) => self.remove(key)?,
+                TxOp::Check(..) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The stored item, expired or not.
     fn raw(&self, key: &Key) -> Result<Option<Item>, TableError> {
         let table = self.0.open_table(ITEMS).map_err(err)?;
@@ -137,50 +162,95 @@ impl Writer<'_> {
         found.map(|v| decode(key.clone(), v.value())).transpose()
     }
 
+    /// Writes the item over whatever was stored under its key, and keeps the index and expiry
+    /// entries in step: one descent of the items tree, the old entries found from the value
+    /// the insert replaced.
     fn put(&self, item: &Item) -> Result<(), TableError> {
-        self.remove(&item.key)?;
-        let mut table = self.0.open_table(ITEMS).map_err(err)?;
-        table
-            .insert(item_key(&item.key).as_slice(), encode(item)?.as_slice())
-            .map_err(err)?;
-        for index in [Index::Gsi1, Index::Gsi2] {
-            if let Some(ikey) = item.index_key(index) {
-                let mut entries = self.0.open_table(index_table(index)).map_err(err)?;
-                entries
-                    .insert(index_entry(ikey, &item.key).as_slice(), [].as_slice())
-                    .map_err(err)?;
-            }
+        let old = {
+            let mut table = self.0.open_table(ITEMS).map_err(err)?;
+            let replaced = table
+                .insert(item_key(&item.key).as_slice(), encode(item)?.as_slice())
+                .map_err(err)?;
+            replaced.map(|v| Links::of(v.value())).transpose()?
+        };
+        if let Some(old) = old {
+            self.unlink(&item.key, &old)?;
         }
-        if let Some(at) = item.expires_at {
+        self.link(
+            &item.key,
+            &Links {
+                gsi1: item.gsi1.clone(),
+                gsi2: item.gsi2.clone(),
+                expires_at: item.expires_at,
+            },
+        )
+    }
+
+    fn remove(&self, key: &Key) -> Result<(), TableError> {
+        let old = {
+            let mut table = self.0.open_table(ITEMS).map_err(err)?;
+            let removed = table.remove(item_key(key).as_slice()).map_err(err)?;
+            removed.map(|v| Links::of(v.value())).transpose()?
+        };
+        match old {
+            Some(old) => self.unlink(key, &old),
+            None => Ok(()),
+        }
+    }
+
+    fn link(&self, key: &Key, links: &Links) -> Result<(), TableError> {
+        for (index, ikey) in links.indexes() {
+            let mut entries = self.0.open_table(index_table(index)).map_err(err)?;
+            entries
+                .insert(index_entry(ikey, key).as_slice(), [].as_slice())
+                .map_err(err)?;
+        }
+        if let Some(at) = links.expires_at {
             let mut expiry = self.0.open_table(EXPIRY).map_err(err)?;
             expiry
-                .insert(expiry_entry(at, &item.key).as_slice(), [].as_slice())
+                .insert(expiry_entry(at, key).as_slice(), [].as_slice())
                 .map_err(err)?;
         }
         Ok(())
     }
 
-    fn remove(&self, key: &Key) -> Result<(), TableError> {
-        let Some(old) = self.raw(key)? else {
-            return Ok(());
-        };
-        let mut table = self.0.open_table(ITEMS).map_err(err)?;
-        table.remove(item_key(key).as_slice()).map_err(err)?;
-        for index in [Index::Gsi1, Index::Gsi2] {
-            if let Some(ikey) = old.index_key(index) {
-                let mut entries = self.0.open_table(index_table(index)).map_err(err)?;
-                entries
-                    .remove(index_entry(ikey, key).as_slice())
-                    .map_err(err)?;
-            }
+    fn unlink(&self, key: &Key, links: &Links) -> Result<(), TableError> {
+        for (index, ikey) in links.indexes() {
+            let mut entries = self.0.open_table(index_table(index)).map_err(err)?;
+            entries
+                .remove(index_entry(ikey, key).as_slice())
+                .map_err(err)?;
         }
-        if let Some(at) = old.expires_at {
+        if let Some(at) = links.expires_at {
             let mut expiry = self.0.open_table(EXPIRY).map_err(err)?;
             expiry
                 .remove(expiry_entry(at, key).as_slice())
                 .map_err(err)?;
         }
         Ok(())
+    }
+}
+
+/// A stored item's index and expiry entries, read without its data.
+#[derive(Deserialize)]
+struct Links {
+    #[serde(default)]
+    gsi1: Option<IndexKey>,
+    #[serde(default)]
+    gsi2: Option<IndexKey>,
+    #[serde(default)]
+    expires_at: Option<i64>,
+}
+
+impl Links {
+    fn of(bytes: &[u8]) -> Result<Self, TableError> {
+        serde_json::from_slice(bytes).map_err(|e| TableError::Corrupt(format!("stored item: {e}")))
+    }
+
+    fn indexes(&self) -> impl Iterator<Item = (Index, &IndexKey)> {
+        [(Index::Gsi1, &self.gsi1), (Index::Gsi2, &self.gsi2)]
+            .into_iter()
+            .filter_map(|(index, key)| Some((index, key.as_ref()?)))
     }
 }
 
@@ -454,28 +524,23 @@ impl Table for EmbeddedTable {
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         check::transaction(&ops)?;
+        self.write(move |w, now| w.transact(&ops, now)).await
+    }
+
+    async fn transact_each(
+        &self,
+        transactions: Vec<Vec<TxOp>>,
+    ) -> Result<Vec<Result<(), TableError>>, TableError> {
+        for ops in &transactions {
+            check::transaction(ops)?;
+        }
+        // One write transaction, so one durable commit; each inner transaction sees the ones
+        // before it and is applied whole or not at all.
         self.write(move |w, now| {
-            let mut current = Vec::with_capacity(ops.len());
-            let mut failed = Vec::new();
-            for (i, op) in ops.iter().enumerate() {
-                let raw = w.raw(op.key())?;
-                if !op.condition().holds(live(raw.clone(), now).as_ref()) {
-                    failed.push(i);
-                }
-                current.push(raw);
-            }
-            if !failed.is_empty() {
-                return Err(TableError::TransactionFailed { failed });
-            }
-            for (op, raw) in ops.iter().zip(current) {
-                match op {
-                    TxOp::Put(item, _) => w.put(item)?,
-                    TxOp::Update(key, update) => w.put(&update.apply(key, raw.as_ref()))?,
-                    TxOp::Delete(key, _) => w.remove(key)?,
-                    TxOp::Check(..) => {}
-                }
-            }
-            Ok(())
+            transactions
+                .iter()
+                .map(|ops| crate::ports::table::settled(w.transact(ops, now)))
+                .collect()
         })
         .await
     }

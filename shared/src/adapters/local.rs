@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use super::embedded::EmbeddedTable;
 use super::outbox::{Outbox, OutboxMailer};
-use super::recorder::RecordingEvents;
 use crate::Services;
 use crate::domain::EmailAddress;
 use crate::ports::{Clock, Ids, TableError};
@@ -32,30 +31,30 @@ impl LocalPaths {
 /// Where the local process serves the Customer Centre unless told otherwise.
 pub const DEFAULT_PORTAL_URL: &str = "http://127.0.0.1:3000";
 
-/// Every port on its local adapter; the recorder is returned too so callers can read events.
+/// Every port on its local adapter: the embedded store, and the outbox for e-mail, texts and
+/// events.
 pub fn services(
     data_dir: &Path,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn Ids>,
-) -> Result<(Services, Arc<RecordingEvents>), TableError> {
+) -> Result<Services, TableError> {
     std::fs::create_dir_all(data_dir).map_err(TableError::unavailable)?;
     let paths = LocalPaths::under(data_dir);
     let table = Arc::new(EmbeddedTable::open(&paths.store, clock.clone())?);
     let outbox = Outbox::new(paths.outbox, clock.clone(), ids.clone());
     let from = EmailAddress::parse("clientwatch@localhost.localdomain").expect("a valid address");
-    let events = Arc::new(RecordingEvents::default());
     let services = Services {
         table,
         mailer: Arc::new(OutboxMailer {
             outbox: outbox.clone(),
             from,
         }),
-        sms: Arc::new(outbox),
-        events: events.clone(),
+        sms: Arc::new(outbox.clone()),
+        events: Arc::new(outbox),
         clock,
         ids,
         phone_region: "NZ".into(),
         portal_url: DEFAULT_PORTAL_URL.into(),
     };
-    Ok((services, events))
+    Ok(services)
 }

@@ -1,21 +1,27 @@
-//! `Mailer` and `Sms` for local runs: every message becomes a file in an outbox folder
-//! (`mail/*.eml`, openable in any mail program, and `sms/*.txt`), named by time so that `ls`
-//! lists them in the order they were sent.
+//! `Mailer`, `Sms` and `Events` for local runs: every message becomes a file in an outbox
+//! folder (`mail/*.eml`, openable in any mail program, and `sms/*.txt`), named by time so that
+//! `ls` lists them in the order they were sent; events are appended to `events/{day}.ndjson`,
+//! one line each in the shape EventBridge hands to a rule's target.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mail_builder::MessageBuilder;
 
 use crate::domain::{EmailAddress, PhoneNumber};
-use crate::ports::{Clock, DeliveryError, Email, Ids, Mailer, Sms};
+use crate::ports::{
+    Clock, DeliveryError, DomainEvent, Email, Events, Ids, Mailer, PublishError, Sms,
+    events::SOURCE,
+};
 
 #[derive(Clone)]
 pub struct Outbox {
     dir: PathBuf,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn Ids>,
+    /// Held while appending events, so batches never interleave.
+    events: Arc<Mutex<()>>,
 }
 
 impl Outbox {
@@ -24,6 +30,7 @@ impl Outbox {
             dir: dir.into(),
             clock,
             ids,
+            events: Arc::default(),
         }
     }
 
@@ -94,6 +101,49 @@ impl Sms for Outbox {
     }
 }
 
+#[async_trait::async_trait]
+impl Events for Outbox {
+    async fn publish(&self, events: &[DomainEvent]) -> Result<(), PublishError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let mut lines = Vec::with_capacity(events.len() * 512);
+        for event in events {
+            let line = serde_json::json!({
+                "source": SOURCE,
+                "detail-type": event.detail_type,
+                "time": event.time,
+                "detail": event.detail,
+            });
+            serde_json::to_writer(&mut lines, &line).expect("JSON values serialise");
+            lines.push(b'\n');
+        }
+        let path = self
+            .dir
+            .join("events")
+            .join(format!("{}.ndjson", self.clock.now().date_naive()));
+        let _appending = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let append = || -> std::io::Result<()> {
+            std::fs::create_dir_all(path.parent().expect("a folder"))?;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
+            file.write_all(&lines)?;
+            file.sync_data()
+        };
+        append().map_err(|e| PublishError {
+            total: events.len(),
+            failed: (0..events.len())
+                .map(|i| (i, "OutboxUnwritable".to_owned(), e.to_string()))
+                .collect(),
+        })?;
+        // One line a batch: a day's thousands of hits would otherwise be thousands of lines.
+        tracing::info!(count = events.len(), detail_type = %first.detail_type, "events published");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +162,35 @@ mod tests {
             .collect();
         files.sort();
         files
+    }
+
+    #[tokio::test]
+    async fn events_are_appended_one_line_each_in_eventbridge_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = outbox(dir.path());
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let event = |n: u32| {
+            DomainEvent::new(
+                "MonitoringHit",
+                serde_json::json!({"tenant_id": "t1", "n": n}),
+                at,
+            )
+        };
+        outbox.publish(&[event(1), event(2)]).await.unwrap();
+        outbox.publish(&[event(3)]).await.unwrap();
+        outbox.publish(&[]).await.unwrap();
+        let text = std::fs::read_to_string(dir.path().join("events/2026-11-23.ndjson")).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(line["source"], "clientwatch");
+            assert_eq!(line["detail-type"], "MonitoringHit");
+            assert_eq!(line["time"], "2026-11-23T09:00:00Z");
+            assert_eq!(line["detail"]["n"], i + 1);
+        }
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 //! them. Subjects missing from today's part keep their baseline, so a gap loses nothing.
 //! A malformed or out-of-order line is counted and reported by line number, and skipped.
 
+use std::cmp::Ordering;
 use std::io::{self, BufRead, Write};
 
 use serde::Serialize;
@@ -104,7 +105,7 @@ where
     let mut buf = Vec::with_capacity(4096);
     let mut number = 0u64;
     let mut last_subject = String::new();
-    loop {
+    'lines: loop {
         buf.clear();
         if feed.read_until(b'\n', &mut buf)? == 0 {
             break;
@@ -120,13 +121,14 @@ where
             continue;
         }
         let mut parsed: Option<FeedRecord> = None;
-        let subject = match quick_subject(line) {
-            Some(s) => s.to_owned(),
+        let owned: String;
+        let subject: &str = match quick_subject(line) {
+            Some(s) => s,
             None => match serde_json::from_slice::<FeedRecord>(line) {
                 Ok(r) => {
-                    let s = r.subject.clone();
+                    owned = r.subject.clone();
                     parsed = Some(r);
-                    s
+                    &owned
                 }
                 Err(e) => {
                     stats.bad(number, format!("not a feed record: {e}"));
@@ -138,7 +140,7 @@ where
             stats.bad(number, "the subject id must be 1 to 64 characters");
             continue;
         }
-        if subject.as_str() <= last_subject.as_str() {
+        if subject <= last_subject.as_str() {
             stats.bad(
                 number,
                 format!(
@@ -147,31 +149,31 @@ where
             );
             continue;
         }
-        last_subject.clone_from(&subject);
+        last_subject.clear();
+        last_subject.push_str(subject);
 
-        // Carry over the baselines of subjects before this one that are not in today's part.
+        // Carry over the baselines of subjects before this one that are not in today's part
+        // as they are, and the subject's own when its line is unchanged (same hash).
+        let hash = xxh3_64(line);
         let mut known: Option<Entry> = None;
         if let Some(prev) = previous.as_mut() {
             while let Some(e) = prev.peek()? {
-                if e.subject.as_str() < subject.as_str() {
-                    let e = prev.next_entry()?.expect("peeked");
-                    out.write(&e)?;
-                } else {
-                    if e.subject == subject {
-                        known = prev.next_entry()?;
+                match e.subject().cmp(subject) {
+                    Ordering::Less => out.write_raw(e)?,
+                    Ordering::Equal if e.line_hash() == hash => {
+                        out.write_raw(e)?;
+                        prev.skip();
+                        stats.unchanged += 1;
+                        continue 'lines;
                     }
+                    Ordering::Equal => known = Some(e.decode()?),
+                    Ordering::Greater => break,
+                }
+                prev.skip();
+                if known.is_some() {
                     break;
                 }
             }
-        }
-
-        let hash = xxh3_64(line);
-        if let Some(entry) = &known
-            && entry.line_hash == hash
-        {
-            stats.unchanged += 1;
-            out.write(entry)?;
-            continue;
         }
         let record = match parsed {
             Some(r) => r,
@@ -186,7 +188,7 @@ where
                 }
             },
         };
-        if record.subject != subject {
+        if record.subject.as_str() != subject {
             stats.bad(number, "the subject id is given twice, differently");
             if let Some(entry) = &known {
                 out.write(entry)?;
@@ -200,7 +202,7 @@ where
             out.write(&Entry {
                 line_hash: hash,
                 facts: merge_ids(&[], facts.iter().map(|f| f.id)),
-                subject,
+                subject: subject.to_owned(),
                 name,
                 status,
             })?;
@@ -225,7 +227,7 @@ where
             }
         }
         let next = Entry {
-            subject: subject.clone(),
+            subject: subject.to_owned(),
             line_hash: hash,
             name: if name.is_empty() { entry.name } else { name },
             status: if status.is_empty() {
@@ -245,7 +247,7 @@ where
             stats.changed += 1;
             stats.new_facts += news.len() as u64;
             on_change(Change {
-                subject,
+                subject: subject.to_owned(),
                 kind: record.kind,
                 name: record.display_name(),
                 facts: news,
@@ -253,8 +255,9 @@ where
         }
     }
     if let Some(prev) = previous.as_mut() {
-        while let Some(e) = prev.next_entry()? {
-            out.write(&e)?;
+        while let Some(e) = prev.peek()? {
+            out.write_raw(e)?;
+            prev.skip();
         }
     }
     stats.baseline_entries = out.entries;

@@ -229,29 +229,35 @@ pub async fn record(
             )
             .await?;
     }
+    // Hits go in chunks, all chunks in one call (one commit on the embedded store). A chunk
+    // larger than the whole cap cannot pass as one (an absent counter counts as below any
+    // limit), and a chunk that failed holds a hit recorded before or reaches the cap: their
+    // hits go one by one, in order.
+    let mut chunks = Vec::new();
+    let mut transactions = Vec::new();
+    let mut singly: Vec<&Hit> = Vec::new();
     for chunk in hits.chunks(CHUNK) {
+        if cap.is_some_and(|c| (c as usize) < chunk.len()) {
+            singly.extend(chunk);
+            continue;
+        }
         let mut ops = Vec::with_capacity(chunk.len() * 2 + 1);
         for hit in chunk {
             ops.extend(hit_ops(&tenant.id, hit)?);
         }
         ops.push(usage_op(&tenant.id, month, chunk, cap));
-        // A chunk larger than the whole cap cannot pass as one (an absent counter counts as
-        // below any limit); its hits go one by one.
-        if cap.is_some_and(|c| (c as usize) < chunk.len()) {
-            for hit in chunk {
-                one(svc, tenant, month, hit.clone(), cap, &mut outcome).await?;
-            }
-            continue;
-        }
-        match svc.table.transact(ops).await {
+        chunks.push(chunk);
+        transactions.push(ops);
+    }
+    let results = svc.table.transact_each(transactions).await?;
+    for (chunk, result) in chunks.into_iter().zip(results) {
+        match result {
             Ok(()) => outcome.recorded += chunk.len() as u64,
-            Err(TableError::TransactionFailed { .. }) => {
-                for hit in chunk {
-                    one(svc, tenant, month, hit.clone(), cap, &mut outcome).await?;
-                }
-            }
-            Err(e) => return Err(e.into()),
+            Err(_) => singly.extend(chunk),
         }
+    }
+    for hit in singly {
+        one(svc, tenant, month, hit.clone(), cap, &mut outcome).await?;
     }
     Ok(outcome)
 }

@@ -348,15 +348,13 @@ pub async fn follow_subject(
 
 /// The watcher lists of many subjects, in batched reads (absent ones are empty).
 pub async fn watchers_of(svc: &Services, subjects: &[String]) -> Result<Vec<Watchers>> {
+    let keys: Vec<Key> = subjects.iter().map(|s| watchers_key(s)).collect();
     let mut out = Vec::with_capacity(subjects.len());
-    for chunk in subjects.chunks(100) {
-        let keys: Vec<Key> = chunk.iter().map(|s| watchers_key(s)).collect();
-        for item in svc.table.batch_get(&keys).await? {
-            out.push(match item {
-                Some(item) => item.record()?,
-                None => Watchers::default(),
-            });
-        }
+    for item in svc.table.batch_get(&keys).await? {
+        out.push(match item {
+            Some(item) => item.record()?,
+            None => Watchers::default(),
+        });
     }
     Ok(out)
 }

@@ -28,8 +28,9 @@ use crate::domain::tenants::{self, Tenant};
 use crate::domain::{Error, Result};
 use crate::ports::{BlobError, Blobs, Condition, Item, Key, TableError, TxOp, Update};
 
-/// Changes handed from the diff to the hit recorder at a time.
-const BATCH: usize = 100;
+/// Changes handed from the diff to the hit recorder at a time: their hits are written
+/// together (one commit on the embedded store).
+const BATCH: usize = 500;
 /// Baseline generations kept per part (older ones are removed after a run).
 pub const KEEP_GENERATIONS: usize = 7;
 

@@ -26,12 +26,65 @@ pub struct Entry {
 
 pub struct Reader<R> {
     inner: R,
-    peeked: Option<Entry>,
+    /// The next entry's bytes as stored.
+    raw: Vec<u8>,
+    /// `raw` holds an entry not taken yet.
+    loaded: bool,
     done: bool,
 }
 
 fn corrupt(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
+}
+
+/// An entry as stored, read without decoding its name, status and facts: an unchanged
+/// subject's entry is copied to the next generation as it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Raw<'a>(&'a [u8]);
+
+fn u16_at(b: &[u8], at: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+impl<'a> Raw<'a> {
+    fn subject_bytes(&self) -> &'a [u8] {
+        &self.0[2..2 + u16_at(self.0, 0)]
+    }
+
+    /// Checked to be UTF-8 when the entry was read.
+    pub fn subject(&self) -> &'a str {
+        std::str::from_utf8(self.subject_bytes()).unwrap_or_default()
+    }
+
+    pub fn line_hash(&self) -> u64 {
+        let at = 2 + self.subject_bytes().len();
+        u64::from_le_bytes(self.0[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    pub fn decode(&self) -> io::Result<Entry> {
+        let b = self.0;
+        let text = |at: usize| -> io::Result<(String, usize)> {
+            let len = u16_at(b, at);
+            let s = std::str::from_utf8(&b[at + 2..at + 2 + len])
+                .map_err(|_| corrupt("a baseline string is not UTF-8"))?;
+            Ok((s.to_owned(), at + 2 + len))
+        };
+        let (subject, at) = text(0)?;
+        let line_hash = self.line_hash();
+        let (name, at) = text(at + 8)?;
+        let (status, at) = text(at)?;
+        let facts = b[at + 4..]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        Ok(Entry {
+            subject,
+            line_hash,
+            name,
+            status,
+            facts,
+        })
+    }
 }
 
 impl<R: BufRead> Reader<R> {
@@ -43,75 +96,85 @@ impl<R: BufRead> Reader<R> {
         }
         Ok(Self {
             inner,
-            peeked: None,
+            raw: Vec::with_capacity(256),
+            loaded: false,
             done: false,
         })
     }
 
-    fn read_u16(&mut self) -> io::Result<u16> {
-        let mut b = [0u8; 2];
-        self.inner.read_exact(&mut b)?;
-        Ok(u16::from_le_bytes(b))
+    /// Appends the next `n` bytes of the file to `raw`.
+    fn copy(&mut self, n: usize) -> io::Result<usize> {
+        let start = self.raw.len();
+        self.raw.resize(start + n, 0);
+        self.inner.read_exact(&mut self.raw[start..])?;
+        Ok(start)
     }
 
-    fn read_string(&mut self) -> io::Result<String> {
-        let len = self.read_u16()? as usize;
-        let mut b = vec![0u8; len];
-        self.inner.read_exact(&mut b)?;
-        String::from_utf8(b).map_err(|_| corrupt("a baseline string is not UTF-8"))
+    fn copy_len(&mut self, width: usize) -> io::Result<usize> {
+        let at = self.copy(width)?;
+        let b = &self.raw[at..at + width];
+        Ok(if width == 2 {
+            u16_at(b, 0)
+        } else {
+            u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize
+        })
     }
 
-    fn read_entry(&mut self) -> io::Result<Option<Entry>> {
-        if self.done {
-            return Ok(None);
+    fn load(&mut self) -> io::Result<bool> {
+        if self.loaded {
+            return Ok(true);
         }
-        if self.inner.fill_buf()?.is_empty() {
+        if self.done || self.inner.fill_buf()?.is_empty() {
             self.done = true;
-            return Ok(None);
+            return Ok(false);
         }
-        let subject = self.read_string()?;
-        let mut b8 = [0u8; 8];
-        self.inner.read_exact(&mut b8)?;
-        let line_hash = u64::from_le_bytes(b8);
-        let name = self.read_string()?;
-        let status = self.read_string()?;
-        let mut b4 = [0u8; 4];
-        self.inner.read_exact(&mut b4)?;
-        let count = u32::from_le_bytes(b4) as usize;
-        let mut raw = vec![0u8; count * 8];
-        self.inner.read_exact(&mut raw)?;
-        let facts = raw
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect();
-        Ok(Some(Entry {
-            subject,
-            line_hash,
-            name,
-            status,
-            facts,
-        }))
+        self.raw.clear();
+        let len = self.copy_len(2)?;
+        self.copy(len)?;
+        if std::str::from_utf8(&self.raw[2..]).is_err() {
+            return Err(corrupt("a baseline subject is not UTF-8"));
+        }
+        self.copy(8)?;
+        for _ in 0..2 {
+            let len = self.copy_len(2)?;
+            self.copy(len)?;
+        }
+        let count = self.copy_len(4)?;
+        self.copy(count * 8)?;
+        self.loaded = true;
+        Ok(true)
     }
 
     /// The next entry without taking it.
-    pub fn peek(&mut self) -> io::Result<Option<&Entry>> {
-        if self.peeked.is_none() {
-            self.peeked = self.read_entry()?;
-        }
-        Ok(self.peeked.as_ref())
+    pub fn peek(&mut self) -> io::Result<Option<Raw<'_>>> {
+        Ok(if self.load()? {
+            Some(Raw(&self.raw))
+        } else {
+            None
+        })
+    }
+
+    /// Takes the entry `peek` showed.
+    pub fn skip(&mut self) {
+        self.loaded = false;
     }
 
     pub fn next_entry(&mut self) -> io::Result<Option<Entry>> {
-        match self.peeked.take() {
-            Some(e) => Ok(Some(e)),
-            None => self.read_entry(),
-        }
+        let entry = match self.peek()? {
+            Some(raw) => raw.decode()?,
+            None => return Ok(None),
+        };
+        self.skip();
+        Ok(Some(entry))
     }
 }
 
 pub struct Writer<W: Write> {
     inner: W,
-    last: Option<String>,
+    /// The last subject written (entries must ascend).
+    last: Vec<u8>,
+    /// An entry being encoded.
+    scratch: Vec<u8>,
     pub entries: u64,
 }
 
@@ -120,39 +183,42 @@ impl<W: Write> Writer<W> {
         inner.write_all(MAGIC)?;
         Ok(Self {
             inner,
-            last: None,
+            last: Vec::new(),
+            scratch: Vec::with_capacity(256),
             entries: 0,
         })
     }
 
-    fn write_string(&mut self, s: &str) -> io::Result<()> {
-        let len = u16::try_from(s.len()).map_err(|_| corrupt("a baseline string is too long"))?;
-        self.inner.write_all(&len.to_le_bytes())?;
-        self.inner.write_all(s.as_bytes())
-    }
-
     /// Appends an entry; entries must come in ascending subject order.
     pub fn write(&mut self, e: &Entry) -> io::Result<()> {
-        if self
-            .last
-            .as_deref()
-            .is_some_and(|last| last >= e.subject.as_str())
-        {
+        let mut b = std::mem::take(&mut self.scratch);
+        b.clear();
+        push_string(&mut b, &e.subject)?;
+        b.extend_from_slice(&e.line_hash.to_le_bytes());
+        push_string(&mut b, &e.name)?;
+        push_string(&mut b, &e.status)?;
+        let count = u32::try_from(e.facts.len()).map_err(|_| corrupt("too many facts"))?;
+        b.extend_from_slice(&count.to_le_bytes());
+        for f in &e.facts {
+            b.extend_from_slice(&f.to_le_bytes());
+        }
+        let written = self.write_raw(Raw(&b));
+        self.scratch = b;
+        written
+    }
+
+    /// Appends an entry as it was read; entries must come in ascending subject order.
+    pub fn write_raw(&mut self, e: Raw<'_>) -> io::Result<()> {
+        let subject = e.subject_bytes();
+        if self.entries > 0 && self.last.as_slice() >= subject {
             return Err(corrupt(format!(
                 "baseline entries out of order at {:?}",
-                e.subject
+                e.subject()
             )));
         }
-        self.write_string(&e.subject)?;
-        self.inner.write_all(&e.line_hash.to_le_bytes())?;
-        self.write_string(&e.name)?;
-        self.write_string(&e.status)?;
-        let count = u32::try_from(e.facts.len()).map_err(|_| corrupt("too many facts"))?;
-        self.inner.write_all(&count.to_le_bytes())?;
-        for f in &e.facts {
-            self.inner.write_all(&f.to_le_bytes())?;
-        }
-        self.last = Some(e.subject.clone());
+        self.inner.write_all(e.0)?;
+        self.last.clear();
+        self.last.extend_from_slice(subject);
         self.entries += 1;
         Ok(())
     }
@@ -161,6 +227,13 @@ impl<W: Write> Writer<W> {
         self.inner.flush()?;
         Ok(self.inner)
     }
+}
+
+fn push_string(b: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    let len = u16::try_from(s.len()).map_err(|_| corrupt("a baseline string is too long"))?;
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(s.as_bytes());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -190,10 +263,46 @@ mod tests {
         }
         let bytes = w.finish().unwrap();
         let mut r = Reader::new(&bytes[..]).unwrap();
-        assert_eq!(r.peek().unwrap(), Some(&entries[0]));
+        assert_eq!(r.peek().unwrap().unwrap().decode().unwrap(), entries[0]);
+        assert_eq!(r.peek().unwrap().unwrap().subject(), "COM-1");
+        assert_eq!(r.peek().unwrap().unwrap().line_hash(), 7);
         assert_eq!(r.next_entry().unwrap().as_ref(), Some(&entries[0]));
         assert_eq!(r.next_entry().unwrap().as_ref(), Some(&entries[1]));
         assert_eq!(r.next_entry().unwrap(), None);
+    }
+
+    #[test]
+    fn an_entry_copied_as_read_is_the_same_entry() {
+        let entry = Entry {
+            subject: "IND-9".into(),
+            line_hash: 42,
+            name: String::new(),
+            status: String::new(),
+            facts: vec![3, 4],
+        };
+        let mut w = Writer::new(Vec::new()).unwrap();
+        w.write(&entry).unwrap();
+        let first = w.finish().unwrap();
+        let mut r = Reader::new(&first[..]).unwrap();
+        let mut copy = Writer::new(Vec::new()).unwrap();
+        copy.write_raw(r.peek().unwrap().unwrap()).unwrap();
+        r.skip();
+        assert!(r.peek().unwrap().is_none());
+        assert_eq!(copy.finish().unwrap(), first);
+    }
+
+    #[test]
+    fn a_truncated_file_is_an_error_not_an_end() {
+        let mut w = Writer::new(Vec::new()).unwrap();
+        w.write(&Entry {
+            subject: "IND-1".into(),
+            facts: vec![1, 2, 3],
+            ..Entry::default()
+        })
+        .unwrap();
+        let bytes = w.finish().unwrap();
+        let mut r = Reader::new(&bytes[..bytes.len() - 3]).unwrap();
+        assert!(r.next_entry().is_err());
     }
 
     #[test]

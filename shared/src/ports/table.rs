@@ -140,7 +140,7 @@ impl Item {
 
     /// Reads the item's data back as a record.
     pub fn record<T: serde::de::DeserializeOwned>(&self) -> Result<T, TableError> {
-        serde_json::from_value(Value::Object(self.data.clone()))
+        T::deserialize(serde::de::IntoDeserializer::into_deserializer(&self.data))
             .map_err(|e| TableError::Corrupt(format!("item {}: {e}", self.key)))
     }
 
@@ -522,6 +522,22 @@ pub trait Table: Send + Sync {
     async fn query(&self, query: Query) -> Result<Page, TableError>;
     /// All operations or none; at most 100, each on a different item.
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError>;
+    /// Several transactions, each all-or-nothing as in `transact`, applied in order (each sees
+    /// the ones before it), with one result each: one whose condition fails
+    /// (`TransactionFailed`) does not stop the others. The embedded store commits them all at
+    /// once (one durable commit instead of one each); DynamoDB sends them one after another,
+    /// since transactions on a shared item (a counter) would only conflict side by side. Any
+    /// other error ends the call, and then each transaction was applied whole or not at all.
+    async fn transact_each(
+        &self,
+        transactions: Vec<Vec<TxOp>>,
+    ) -> Result<Vec<Result<(), TableError>>, TableError> {
+        let mut results = Vec::with_capacity(transactions.len());
+        for ops in transactions {
+            results.push(settled(self.transact(ops).await)?);
+        }
+        Ok(results)
+    }
     /// The items of `keys`, in the same order (`None` for absent ones). Any number of keys.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError>;
     /// Writes every item unconditionally. Any number of items, each key once.
@@ -541,6 +557,16 @@ pub trait Table: Send + Sync {
                 None => return Ok(items),
             }
         }
+    }
+}
+
+/// A transaction's own outcome for `transact_each`: applied, or refused by its conditions;
+/// anything else is the whole call's error.
+pub fn settled(result: Result<(), TableError>) -> Result<Result<(), TableError>, TableError> {
+    match result {
+        Ok(()) => Ok(Ok(())),
+        Err(e @ TableError::TransactionFailed { .. }) => Ok(Err(e)),
+        Err(e) => Err(e),
     }
 }
 
