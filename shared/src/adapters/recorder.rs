@@ -1,4 +1,5 @@
-//! `Events` for local runs and tests: events are kept in memory, in order, and logged by type.
+//! `Events` for tests: events are kept in memory, in order, and logged by type (local runs append
+//! them to the outbox instead).
 
 use std::sync::Mutex;
 
