@@ -6,7 +6,6 @@
 //! Every write runs in one redb write transaction, so transactions are all-or-nothing and
 //! concurrent writers are serialised. redb is blocking: calls run on tokio's blocking pool.
 
-use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +29,9 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const EXPIRY_BUILT: &str = "expiry-index";
 /// The store's page cache: enough for the local mode, small enough for a daily run's budget.
 const CACHE_BYTES: usize = 64 << 20;
+/// Threads that share a large `batch_get`, and the fewest keys worth a thread of their own.
+const READERS: usize = 8;
+const KEYS_PER_READER: usize = 32;
 
 /// Expiry time first (ordered as unsigned big-endian), then the item's key.
 fn expiry_entry(at: i64, key: &Key) -> Vec<u8> {
@@ -45,15 +47,15 @@ fn index_table(index: Index) -> TableDefinition<'static, &'static [u8], &'static
     }
 }
 
-/// What is stored for an item, besides its key.
-#[derive(Serialize, Deserialize)]
+/// What is stored for an item, besides its key (written as `StoredRef`).
+#[derive(Deserialize)]
 struct Stored {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     gsi1: Option<IndexKey>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     gsi2: Option<IndexKey>,
     version: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     expires_at: Option<i64>,
     data: Map<String, Value>,
 }
@@ -104,13 +106,26 @@ fn decode(key: Key, bytes: &[u8]) -> Result<Item, TableError> {
     })
 }
 
+/// `Stored` as written: borrowed from the item, so writing copies none of its data.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi1: Option<&'a IndexKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi2: Option<&'a IndexKey>,
+    version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    data: &'a Map<String, Value>,
+}
+
 fn encode(item: &Item) -> Result<Vec<u8>, TableError> {
-    let stored = Stored {
-        gsi1: item.gsi1.clone(),
-        gsi2: item.gsi2.clone(),
+    let stored = StoredRef {
+        gsi1: item.gsi1.as_ref(),
+        gsi2: item.gsi2.as_ref(),
         version: item.version,
         expires_at: item.expires_at,
-        data: item.data.clone(),
+        data: &item.data,
     };
     serde_json::to_vec(&stored).map_err(|e| TableError::Invalid(e.to_string()))
 }
@@ -553,17 +568,36 @@ impl Table for EmbeddedTable {
         self.blocking(move |db, now| {
             let txn = db.begin_read().map_err(err)?;
             let table = txn.open_table(ITEMS).map_err(err)?;
-            let mut found: HashMap<&Key, Option<Item>> = HashMap::new();
-            let mut out = Vec::with_capacity(keys.len());
-            for key in &keys {
-                if !found.contains_key(key) {
-                    let raw = table.get(item_key(key).as_slice()).map_err(err)?;
-                    let item = raw.map(|v| decode(key.clone(), v.value())).transpose()?;
-                    found.insert(key, live(item, now));
-                }
-                out.push(found[key].clone());
+            // A large batch is read by several threads of one snapshot, so that a store larger
+            // than memory has several page reads in flight instead of one at a time.
+            let per_reader = keys.len().div_ceil(READERS).max(KEYS_PER_READER);
+            let read = |chunk: &[Key]| -> Result<Vec<Option<Item>>, TableError> {
+                chunk
+                    .iter()
+                    .map(|key| {
+                        let raw = table.get(item_key(key).as_slice()).map_err(err)?;
+                        let item = raw.map(|v| decode(key.clone(), v.value())).transpose()?;
+                        Ok(live(item, now))
+                    })
+                    .collect()
+            };
+            if keys.len() <= per_reader {
+                return read(&keys);
             }
-            Ok(out)
+            std::thread::scope(|scope| {
+                let readers: Vec<_> = keys
+                    .chunks(per_reader)
+                    .map(|chunk| scope.spawn(move || read(chunk)))
+                    .collect();
+                let mut out = Vec::with_capacity(keys.len());
+                for reader in readers {
+                    let read = reader.join().map_err(|_| {
+                        TableError::Unavailable("a store reader thread panicked".into())
+                    })?;
+                    out.extend(read?);
+                }
+                Ok(out)
+            })
         })
         .await
     }

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::hits::{self, Hit, MARKERS};
 use crate::Services;
@@ -114,23 +114,34 @@ pub struct Totals {
     pub gst: Decimal2,
 }
 
+/// What the digest reads of every queued hit: whether it is billed and when it was found. The
+/// whole hit is decoded only for the hits the e-mail lists; an event carries the stored hit as
+/// it is.
+#[derive(Deserialize)]
+struct Queued {
+    found_at: DateTime<Utc>,
+    billed: bool,
+    price: Decimal2,
+    gst: Decimal2,
+}
+
 /// Calls `each` with every page of the tenant's queued hits due by `day` and found by
-/// `cutoff`, with their queue keys.
+/// `cutoff`.
 async fn pages(
     svc: &Services,
     tenant_id: &str,
     day: NaiveDate,
     cutoff: DateTime<Utc>,
-    mut each: impl AsyncFnMut(Vec<(Key, Hit)>) -> Result<()>,
+    mut each: impl AsyncFnMut(Vec<(Item, Queued)>) -> Result<()>,
 ) -> Result<()> {
     let mut query = queue(tenant_id, day);
     loop {
         let page = svc.table.query(query.clone()).await?;
         let mut entries = Vec::with_capacity(page.items.len());
-        for item in &page.items {
-            let hit: Hit = item.record()?;
-            if hit.found_at <= cutoff {
-                entries.push((item.key.clone(), hit));
+        for item in page.items {
+            let queued: Queued = item.record()?;
+            if queued.found_at <= cutoff {
+                entries.push((item, queued));
             }
         }
         if !entries.is_empty() {
@@ -166,13 +177,13 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
         let mut totals = Totals::default();
         let mut listed: Vec<Hit> = Vec::new();
         pages(svc, tenant_id, day, checkpoint.cutoff, async |entries| {
-            for (_, h) in entries {
-                if h.billed {
+            for (item, q) in entries {
+                if q.billed {
                     totals.billed += 1;
-                    totals.net.0 += h.price.0;
-                    totals.gst.0 += h.gst.0;
+                    totals.net.0 += q.price.0;
+                    totals.gst.0 += q.gst.0;
                     if listed.len() < MAX_LISTED {
-                        listed.push(h);
+                        listed.push(item.record()?);
                     }
                 } else {
                     totals.withheld += 1;
@@ -218,22 +229,23 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
     if !checkpoint.sent {
         // Pass two: an event per billed hit, and the queue emptied of what the digest carried.
         pages(svc, tenant_id, day, checkpoint.cutoff, async |entries| {
-            let events: Vec<DomainEvent> = entries
-                .iter()
-                .filter(|(_, h)| h.billed)
-                .map(|(_, h)| {
-                    let mut detail = serde_json::to_value(h).unwrap_or_default();
-                    detail["tenant_id"] = json!(tenant_id);
-                    DomainEvent::new(HIT_EVENT, detail, svc.clock.now())
-                })
-                .collect();
+            let now = svc.clock.now();
+            let mut events = Vec::with_capacity(entries.len());
+            let mut keys = Vec::with_capacity(entries.len());
+            for (item, q) in entries {
+                keys.push(item.key);
+                if q.billed {
+                    let mut detail = item.data;
+                    detail.insert("tenant_id".into(), json!(tenant_id));
+                    events.push(DomainEvent::new(HIT_EVENT, Value::Object(detail), now));
+                }
+            }
             svc.events
                 .publish(&events)
                 .await
                 .map_err(|e| Error::Unavailable("event bus", Box::new(e)))?;
             // Carried: gone from the queue in one batch (a rerun would publish the page's
             // events again, never lose them).
-            let keys = entries.into_iter().map(|(key, _)| key).collect();
             svc.table.batch_delete(keys).await?;
             Ok(())
         })

@@ -36,6 +36,9 @@ pub const KEEP_GENERATIONS: usize = 7;
 
 pub const PART_READY: &str = "FeedPartReady";
 pub const PARTS_DONE: &str = "FeedPartsDone";
+/// Bytes read from a feed part or a baseline at a time: each read of a local file is a hop to
+/// a blocking thread, so large reads keep those few (a 100 MB part in about 100 reads).
+const READ_BUFFER: usize = 1 << 20;
 
 /// Where feeds are read and baselines kept.
 #[derive(Clone)]
@@ -222,14 +225,14 @@ pub async fn run_part(
         let feed: Box<dyn std::io::BufRead> = if gzip {
             Box::new(BufReader::with_capacity(
                 1 << 16,
-                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, feed)),
+                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER, feed)),
             ))
         } else {
-            Box::new(BufReader::with_capacity(1 << 16, feed))
+            Box::new(BufReader::with_capacity(READ_BUFFER, feed))
         };
         let previous = match previous {
             Some(p) => Some(snapshot::Reader::new(BufReader::with_capacity(
-                1 << 16,
+                READ_BUFFER,
                 SyncIoBridge::new(p),
             ))?),
             None => None,
@@ -437,14 +440,15 @@ pub async fn run_day(
     let digests = super::digest::run(svc, day).await?;
     for d in &digests {
         progress(&format!(
-            "digest for tenant {}: {} hit(s), {} withheld{}",
+            "digest for tenant {}: {} hit(s), {} withheld{} [{}]",
             d.tenant_id,
             d.hits,
             d.withheld,
             d.note
                 .as_deref()
                 .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            at()
         ));
     }
     Ok(DayReport {
