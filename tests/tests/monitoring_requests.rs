@@ -70,6 +70,9 @@ impl Table for Counting {
         }
         self.inner.transact_each(transactions).await
     }
+    async fn sync(&self) -> Result<(), TableError> {
+        self.inner.sync().await
+    }
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
         self.count("BatchGetItem");
         *self.batch_keys.lock().unwrap() += keys.len() as u64;

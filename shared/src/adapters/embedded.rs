@@ -10,7 +10,7 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -357,14 +357,25 @@ impl EmbeddedTable {
             .map_err(TableError::unavailable)?
     }
 
-    /// Runs `f` in a write transaction and commits only if it succeeds.
+    /// Runs `f` in a write transaction and commits only if it succeeds, durably.
     async fn write<T, F>(&self, f: F) -> Result<T, TableError>
     where
         T: Send + 'static,
         F: FnOnce(&Writer<'_>, i64) -> Result<T, TableError> + Send + 'static,
     {
+        self.write_with(Durability::Immediate, f).await
+    }
+
+    /// `write` with the commit's durability: `None` is visible at once and durable with the
+    /// next durable commit (a flush of the file each time would dominate a bulk run).
+    async fn write_with<T, F>(&self, durability: Durability, f: F) -> Result<T, TableError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Writer<'_>, i64) -> Result<T, TableError> + Send + 'static,
+    {
         self.blocking(move |db, now| {
-            let txn = db.begin_write().map_err(err)?;
+            let mut txn = db.begin_write().map_err(err)?;
+            txn.set_durability(durability);
             let result = f(&Writer(&txn), now)?;
             txn.commit().map_err(err)?;
             Ok(result)
@@ -549,15 +560,20 @@ impl Table for EmbeddedTable {
         for ops in &transactions {
             check::transaction(ops)?;
         }
-        // One write transaction, so one durable commit; each inner transaction sees the ones
-        // before it and is applied whole or not at all.
-        self.write(move |w, now| {
+        // One write transaction, made durable by the next `sync` or durable write; each inner
+        // transaction sees the ones before it and is applied whole or not at all.
+        self.write_with(Durability::None, move |w, now| {
             transactions
                 .iter()
                 .map(|ops| crate::ports::table::settled(w.transact(ops, now)))
                 .collect()
         })
         .await
+    }
+
+    async fn sync(&self) -> Result<(), TableError> {
+        // An empty durable commit makes every commit before it durable.
+        self.write(|_, _| Ok(())).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
@@ -616,9 +632,11 @@ impl Table for EmbeddedTable {
         for key in &keys {
             check::key(key)?;
         }
-        // One write transaction: one durable commit for the whole batch.
-        self.write(move |w, _| keys.iter().try_for_each(|key| w.remove(key).map(drop)))
-            .await
+        // One write transaction for the whole batch, durable with the next durable write.
+        self.write_with(Durability::None, move |w, _| {
+            keys.iter().try_for_each(|key| w.remove(key).map(drop))
+        })
+        .await
     }
 }
 
@@ -640,6 +658,33 @@ mod tests {
         }
         let store = EmbeddedTable::open(&path, Arc::new(SystemClock)).unwrap();
         assert!(store.get(&key).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn bulk_writes_are_kept_once_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let keys: Vec<Key> = (0..3).map(|i| Key::new(format!("H#{i}"), "HIT")).collect();
+        {
+            let store = EmbeddedTable::open(&path, Arc::new(SystemClock)).unwrap();
+            let transactions = keys
+                .iter()
+                .map(|k| {
+                    vec![TxOp::Put(
+                        Item::new(k.clone(), Map::new()),
+                        Condition::Absent,
+                    )]
+                })
+                .collect();
+            let results = store.transact_each(transactions).await.unwrap();
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+            store.batch_delete(vec![keys[0].clone()]).await.unwrap();
+            store.sync().await.unwrap();
+        }
+        let store = EmbeddedTable::open(&path, Arc::new(SystemClock)).unwrap();
+        let found = store.batch_get(&keys).await.unwrap();
+        let present: Vec<bool> = found.iter().map(Option::is_some).collect();
+        assert_eq!(present, vec![false, true, true]);
     }
 
     #[tokio::test]

@@ -126,7 +126,8 @@ struct Queued {
 }
 
 /// Calls `each` with every page of the tenant's queued hits due by `day` and found by
-/// `cutoff`.
+/// `cutoff`. The next page is read while `each` works on one (its range starts after the page,
+/// so what `each` removes does not move it).
 async fn pages(
     svc: &Services,
     tenant_id: &str,
@@ -134,9 +135,8 @@ async fn pages(
     cutoff: DateTime<Utc>,
     mut each: impl AsyncFnMut(Vec<(Item, Queued)>) -> Result<()>,
 ) -> Result<()> {
-    let mut query = queue(tenant_id, day);
-    loop {
-        let page = svc.table.query(query.clone()).await?;
+    let mut next = Some(svc.table.query(queue(tenant_id, day)).await?);
+    while let Some(page) = next.take() {
         let mut entries = Vec::with_capacity(page.items.len());
         for item in page.items {
             let queued: Queued = item.record()?;
@@ -144,14 +144,27 @@ async fn pages(
                 entries.push((item, queued));
             }
         }
-        if !entries.is_empty() {
-            each(entries).await?;
-        }
-        match page.next {
-            Some(next) => query = query.after(Some(next)),
-            None => return Ok(()),
-        }
+        let following = async {
+            match page.next {
+                Some(cursor) => {
+                    let query = queue(tenant_id, day).after(Some(cursor));
+                    svc.table.query(query).await.map(Some)
+                }
+                None => Ok(None),
+            }
+        };
+        let work = async {
+            if entries.is_empty() {
+                Ok(())
+            } else {
+                each(entries).await
+            }
+        };
+        let (following, worked) = futures::join!(following, work);
+        worked?;
+        next = following?;
     }
+    Ok(())
 }
 
 async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Result<TenantDigest> {

@@ -132,23 +132,20 @@ pub fn usage_key(tenant_id: &str, month: &str) -> Key {
     Key::new(tenant_pk(tenant_id), format!("USAGE#{month}"))
 }
 
-fn hit_item(tenant_id: &str, hit: &Hit) -> Result<Item> {
-    Ok(Item::from_record(key(tenant_id, &hit.id), hit)?.with_index(
+/// The hit and its queue entry, both only if absent: one record, encoded once.
+fn hit_ops(tenant_id: &str, hit: &Hit) -> Result<[TxOp; 2]> {
+    let item = Item::from_record(key(tenant_id, &hit.id), hit)?;
+    let queued = Item::new(queue_key(tenant_id, hit), item.data.clone());
+    let item = item.with_index(
         Index::Gsi2,
         IndexKey::new(
             listing(tenant_id),
             format!("{}#{}", found_key(hit.found_at), hit.id),
         ),
-    ))
-}
-
-fn hit_ops(tenant_id: &str, hit: &Hit) -> Result<[TxOp; 2]> {
+    );
     Ok([
-        TxOp::Put(hit_item(tenant_id, hit)?, Condition::Absent),
-        TxOp::Put(
-            Item::from_record(queue_key(tenant_id, hit), hit)?,
-            Condition::Absent,
-        ),
+        TxOp::Put(item, Condition::Absent),
+        TxOp::Put(queued, Condition::Absent),
     ])
 }
 

@@ -280,6 +280,8 @@ pub async fn run_part(
         return Err(e);
     }
     let stats = stats?.map_err(io_error(&format!("feed part {part_key}")))?;
+    // The hits are durable before the baseline that no longer shows them as new.
+    svc.table.sync().await?;
 
     let written = baseline_key(&part, day);
     sources.state.put_file(&written, scratch.path()).await?;

@@ -524,10 +524,11 @@ pub trait Table: Send + Sync {
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError>;
     /// Several transactions, each all-or-nothing as in `transact`, applied in order (each sees
     /// the ones before it), with one result each: one whose condition fails
-    /// (`TransactionFailed`) does not stop the others. The embedded store commits them all at
-    /// once (one durable commit instead of one each); DynamoDB sends them one after another,
-    /// since transactions on a shared item (a counter) would only conflict side by side. Any
-    /// other error ends the call, and then each transaction was applied whole or not at all.
+    /// (`TransactionFailed`) does not stop the others. DynamoDB sends them one after another,
+    /// since transactions on a shared item (a counter) would only conflict side by side. The
+    /// embedded store commits them all at once and, for a bulk writer's sake, not durably:
+    /// they are durable after the next `sync` or any other write. Any other error ends the
+    /// call, and then each transaction was applied whole or not at all.
     async fn transact_each(
         &self,
         transactions: Vec<Vec<TxOp>>,
@@ -538,12 +539,18 @@ pub trait Table: Send + Sync {
         }
         Ok(results)
     }
+    /// Makes every write acknowledged so far durable: a bulk writer calls it before it records
+    /// its progress elsewhere. DynamoDB's writes are durable when acknowledged (nothing to do).
+    async fn sync(&self) -> Result<(), TableError> {
+        Ok(())
+    }
     /// The items of `keys`, in the same order (`None` for absent ones). Any number of keys.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError>;
     /// Writes every item unconditionally. Any number of items, each key once.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
     /// Deletes every key unconditionally (an absent one is no error). Any number of keys, each
-    /// once. Not atomic as a whole, but far cheaper than transactions for clean-ups.
+    /// once. Not atomic as a whole, but far cheaper than transactions for clean-ups; on the
+    /// embedded store durable, like `transact_each`, after the next `sync` or other write.
     async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError>;
 
     /// Every item a query selects, following its pages: for partitions known to stay small.
@@ -588,7 +595,7 @@ pub mod check {
         for attr in item.data.keys() {
             attr_name(attr)?;
         }
-        let size = serde_json::to_vec(&item.data).map_or(usize::MAX, |v| v.len());
+        let size = encoded_size(&item.data);
         if size > MAX_ITEM_BYTES {
             return Err(TableError::Invalid(format!(
                 "item {} is {size} bytes, over the {MAX_ITEM_BYTES}-byte limit",
@@ -596,6 +603,22 @@ pub mod check {
             )));
         }
         Ok(())
+    }
+
+    /// The size of the data as JSON, counted without writing it anywhere.
+    fn encoded_size(data: &Map<String, Value>) -> usize {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        serde_json::to_writer(&mut count, data).map_or(usize::MAX, |()| count.0)
     }
 
     pub fn condition(condition: &Condition) -> Result<(), TableError> {
