@@ -6,6 +6,7 @@
 //! Every write runs in one redb write transaction, so transactions are all-or-nothing and
 //! concurrent writers are serialised. redb is blocking: calls run on tokio's blocking pool.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
@@ -47,17 +48,18 @@ fn index_table(index: Index) -> TableDefinition<'static, &'static [u8], &'static
     }
 }
 
-/// What is stored for an item, besides its key (written as `StoredRef`).
-#[derive(Deserialize)]
-struct Stored {
-    #[serde(default)]
-    gsi1: Option<IndexKey>,
-    #[serde(default)]
-    gsi2: Option<IndexKey>,
+/// What is stored for an item, besides its key: borrowed from the item when written, so
+/// writing copies none of its data; owned when read.
+#[derive(Serialize, Deserialize)]
+struct Stored<'a> {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1: Option<Cow<'a, IndexKey>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2: Option<Cow<'a, IndexKey>>,
     version: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
-    data: Map<String, Value>,
+    data: Cow<'a, Map<String, Value>>,
 }
 
 #[derive(Clone)]
@@ -98,34 +100,21 @@ fn decode(key: Key, bytes: &[u8]) -> Result<Item, TableError> {
         .map_err(|e| TableError::Corrupt(format!("item {key}: {e}")))?;
     Ok(Item {
         key,
-        gsi1: stored.gsi1,
-        gsi2: stored.gsi2,
+        gsi1: stored.gsi1.map(Cow::into_owned),
+        gsi2: stored.gsi2.map(Cow::into_owned),
         version: stored.version,
         expires_at: stored.expires_at,
-        data: stored.data,
+        data: stored.data.into_owned(),
     })
 }
 
-/// `Stored` as written: borrowed from the item, so writing copies none of its data.
-#[derive(Serialize)]
-struct StoredRef<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gsi1: Option<&'a IndexKey>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gsi2: Option<&'a IndexKey>,
-    version: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<i64>,
-    data: &'a Map<String, Value>,
-}
-
 fn encode(item: &Item) -> Result<Vec<u8>, TableError> {
-    let stored = StoredRef {
-        gsi1: item.gsi1.as_ref(),
-        gsi2: item.gsi2.as_ref(),
+    let stored = Stored {
+        gsi1: item.gsi1.as_ref().map(Cow::Borrowed),
+        gsi2: item.gsi2.as_ref().map(Cow::Borrowed),
         version: item.version,
         expires_at: item.expires_at,
-        data: &item.data,
+        data: Cow::Borrowed(&item.data),
     };
     serde_json::to_vec(&stored).map_err(|e| TableError::Invalid(e.to_string()))
 }

@@ -114,9 +114,9 @@ pub struct Totals {
     pub gst: Decimal2,
 }
 
-/// What the digest reads of every queued hit: whether it is billed and when it was found. The
-/// whole hit is decoded only for the hits the e-mail lists; an event carries the stored hit as
-/// it is.
+/// What the digest reads of every queued hit: when it was found, whether it is billed, and what
+/// it costs. The whole hit is decoded only for the hits the e-mail lists; an event carries the
+/// stored hit as it is.
 #[derive(Deserialize)]
 struct Queued {
     found_at: DateTime<Utc>,
