@@ -677,8 +677,9 @@ async fn a_run_killed_while_sending_sends_nothing_twice_when_run_again(app: Test
 
     let report = w.run(w.day(0)).await;
     assert_eq!(
-        report.sent, 2,
-        "only the other invoice's e-mails: {report:?}"
+        (report.sent, report.interrupted),
+        (2, 1),
+        "only the other invoice's e-mails, and the one cut off reported: {report:?}"
     );
     for who in [&w.ana, &w.tom] {
         let subjects: Vec<String> = mails(who).await.into_iter().map(|(s, _)| s).collect();
@@ -690,8 +691,8 @@ async fn a_run_killed_while_sending_sends_nothing_twice_when_run_again(app: Test
         }
     }
     assert_eq!(mails(&w.ana).await.len() + mails(&w.tom).await.len(), 3);
-    // The message cut off while being handed over stays "sending": it may or may not have
-    // gone out, and is not sent again.
+    // The message cut off while being handed over is marked interrupted: it may or may not
+    // have gone out, and is not sent again.
     let mut outcomes: Vec<Outcome> = Vec::new();
     for invoice in [&first, &second] {
         outcomes.extend(
@@ -705,9 +706,32 @@ async fn a_run_killed_while_sending_sends_nothing_twice_when_run_again(app: Test
     }
     assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Sent).count(), 3);
     assert_eq!(
-        outcomes.iter().filter(|o| **o == Outcome::Sending).count(),
+        outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Interrupted)
+            .count(),
         1
     );
+    // ...and listed among the tenant's warnings, with the reason.
+    let warnings = w.warnings().await;
+    let cut_off: Vec<&Entry> = warnings
+        .iter()
+        .filter(|e| e.outcome == Outcome::Interrupted)
+        .collect();
+    assert_eq!(cut_off.len(), 1, "{warnings:?}");
+    assert!(
+        cut_off[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("may or may not have gone out")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().all(|e| e.outcome != Outcome::Sending),
+        "nothing else is left being sent: {warnings:?}"
+    );
+    // A run after that finds nothing new to report.
+    assert_eq!(w.run(w.day(0)).await.interrupted, 0);
     // The workflow goes on.
     assert_eq!(w.run(due).await.sent, 4);
 }

@@ -128,6 +128,13 @@ impl CommsRun {
         )
         .await
         .map_err(|source| RunError::Run { day, source })?;
+        if report.interrupted > 0 {
+            tracing::warn!(
+                %day,
+                interrupted = report.interrupted,
+                "messages an earlier run was cut off while handing over may or may not have gone out: logged as interrupted, not sent again"
+            );
+        }
         if report.errors > 0 {
             return Err(RunError::Incomplete {
                 day,

@@ -167,6 +167,12 @@ async fn comms(services: &Services, day: NaiveDate) -> anyhow::Result<comms::run
         report.statements,
         report.errors
     );
+    if report.interrupted > 0 {
+        println!(
+            "  warning: {} message(s) an earlier run was cut off while handing over may or may not have gone out: logged as interrupted, listed in GET /v1/communications/skipped, not sent again",
+            report.interrupted
+        );
+    }
     Ok(report)
 }
 

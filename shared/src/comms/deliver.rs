@@ -1,11 +1,15 @@
 //! Sending one message to the right contacts of a client, each at most once, and logging it.
 //!
 //! Before a message goes to a contact, a marker for (message, contact, channel) is written with
-//! the log entry, in one transaction, only if it is absent; then the message is handed over and
-//! the entry records the outcome. A run repeated, or killed half-way and started again, finds
-//! the marker and sends nothing twice (a run killed between the claim and the send leaves the
-//! entry `sending`: that message may or may not have gone out, and is not sent again). A
-//! message that reaches nobody is logged once as skipped, with the reason.
+//! the log entry (`sending`), in one transaction, only if it is absent: the intent, durable
+//! right before the provider call. Then the message is handed over and the entry records the
+//! outcome. A run repeated, or killed half-way and started again, finds the marker and sends
+//! nothing twice. The one window a kill leaves unknown is the provider call itself: the entry
+//! stays `sending` (listed among the tenant's warnings from the moment it was claimed), and the
+//! next call that meets its marker marks it `interrupted` and returns it, so the run reports
+//! it. Such a message is not sent again: it may have gone out, and a duplicate could break the
+//! client's contact limits. A message that reaches nobody is logged once as skipped, with the
+//! reason.
 
 use chrono::Duration;
 use serde_json::Value;
@@ -99,18 +103,27 @@ pub async fn deliver(
             Outcome::Sending,
             None,
         );
-        let marker = marker(svc, tenant_id, &client.id, once, &contact.id, channel);
+        let entry_item = entry.item(tenant_id)?;
+        let marker = marker(svc, tenant_id, &client.id, once, &contact.id, channel)
+            .with_log(&entry_item.key);
+        let marker_key = marker.key.clone();
         match svc
             .table
             .transact(vec![
                 TxOp::Put(marker, Condition::Absent),
-                TxOp::Put(entry.item(tenant_id)?, Condition::Absent),
+                TxOp::Put(entry_item, Condition::Absent),
             ])
             .await
         {
             Ok(()) => {}
-            // Claimed before: sent (or being sent) by an earlier or concurrent run.
-            Err(TableError::TransactionFailed { .. }) => continue,
+            // Claimed before: sent (or being sent) by an earlier or concurrent run; one cut
+            // off inside the provider call is marked interrupted now.
+            Err(TableError::TransactionFailed { .. }) => {
+                if let Some(cut_off) = interrupted(svc, tenant_id, &marker_key).await? {
+                    written.push(cut_off);
+                }
+                continue;
+            }
             Err(e) => return Err(e.into()),
         }
         let sent = match channel {
@@ -271,6 +284,59 @@ fn marker(
         serde_json::Map::<String, Value>::new(),
     )
     .with_expiry(keep.timestamp())
+}
+
+/// What a claim marker names: the log entry written with it.
+trait WithLog {
+    fn with_log(self, entry: &Key) -> Self;
+}
+
+impl WithLog for Item {
+    fn with_log(mut self, entry: &Key) -> Self {
+        self.data
+            .insert("log".into(), Value::String(entry.sk.clone()));
+        self
+    }
+}
+
+/// The reason an interrupted entry gives.
+pub const INTERRUPTED: &str = "the run handing it to the provider was cut off: it may or may not have gone out, and is not sent again";
+
+/// The log entry of the claim `marker`, marked interrupted if it is still `sending`: the run
+/// that claimed it stopped inside the provider call (runs of a day do not overlap: one
+/// concurrent execution on Lambda, one process on the embedded store). `None` when the entry
+/// has an outcome, or the claim names none (a skipped message's).
+async fn interrupted(svc: &Services, tenant_id: &str, marker: &Key) -> Result<Option<Entry>> {
+    let Some(claim) = svc.table.get(marker).await? else {
+        return Ok(None);
+    };
+    let Some(log) = claim.data.get("log").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let key = Key::new(marker.pk.clone(), log);
+    let Some(item) = svc.table.get(&key).await? else {
+        return Ok(None);
+    };
+    let mut entry: Entry = item.record()?;
+    if entry.outcome != Outcome::Sending {
+        return Ok(None);
+    }
+    entry.outcome = Outcome::Interrupted;
+    entry.reason = Some(INTERRUPTED.into());
+    let still_sending = Condition::AttrEquals("outcome".into(), Value::String("sending".into()));
+    match svc.table.put(entry.item(tenant_id)?, still_sending).await {
+        Ok(()) => {
+            tracing::warn!(
+                client = %entry.client_id,
+                entry = %entry.id,
+                "a message's sending was cut off in an earlier run; marked interrupted"
+            );
+            Ok(Some(entry))
+        }
+        // Its outcome arrived meanwhile.
+        Err(TableError::ConditionFailed(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Logs, once, that a message reached nobody, with the reason (also for the caller's own

@@ -1,7 +1,8 @@
-//! The communications log: one entry per message to one contact on one channel (sent, failed,
-//! or still being sent when a run was killed), and one per message that reached nobody
-//! (skipped, with the reason). Readable per client, per invoice, and, for the skipped ones,
-//! per tenant as warnings.
+//! The communications log: one entry per message to one contact on one channel (sending,
+//! sent, failed, or interrupted when a run was killed while handing it over), and one per
+//! message that reached nobody (skipped, with the reason). Readable per client, per invoice,
+//! and, for the ones to act on (skipped, interrupted, and any still being sent), per tenant as
+//! warnings.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,8 +28,9 @@ pub enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// Claimed and being handed over; an entry left in this state means the run stopped
-    /// between the two, and the message is not sent again (it may or may not have gone out).
+    /// Claimed and being handed over to the provider. Listed among the tenant's warnings
+    /// until the outcome is known: an entry that stays here was cut off inside the provider
+    /// call, and the next run that meets it marks it interrupted.
     Sending,
     Sent,
     /// The provider refused it or could not be reached; `reason` says which.
@@ -36,6 +38,20 @@ pub enum Outcome {
     /// Nobody could receive it; `reason` says why (no contact in the role, channel not
     /// allowed, breathing space, attempts used up).
     Skipped,
+    /// The run handing it over was cut off inside the provider call: it may or may not have
+    /// gone out. It is not sent again (a duplicate could break the client's contact limits);
+    /// it stays among the tenant's warnings for someone to check.
+    Interrupted,
+}
+
+impl Outcome {
+    /// Listed among the tenant's warnings: something a person should look at.
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            Outcome::Sending | Outcome::Skipped | Outcome::Interrupted
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,8 +87,8 @@ impl Entry {
         )
     }
 
-    /// The stored entry: listed per client by key, per invoice on gsi2, and skipped ones per
-    /// tenant on gsi1.
+    /// The stored entry: listed per client by key, per invoice on gsi2, and warnings (skipped,
+    /// sending, interrupted) per tenant on gsi1.
     pub fn item(&self, tenant_id: &str) -> Result<Item> {
         let mut item = Item::from_record(self.key(tenant_id), self)?;
         let order = format!("{}#{}", stamp(self.at), self.id);
@@ -82,7 +98,7 @@ impl Entry {
                 IndexKey::new(invoice_log(tenant_id, &self.client_id, invoice), &order),
             );
         }
-        if self.outcome == Outcome::Skipped {
+        if self.outcome.is_warning() {
             item = item.with_index(Index::Gsi1, IndexKey::new(warnings(tenant_id), &order));
         }
         Ok(item)
@@ -143,7 +159,8 @@ pub async fn for_invoice(
     Ok((page(&found.items)?, found.next))
 }
 
-/// The tenant's skipped messages (workflow steps that reached nobody), newest first.
+/// The tenant's warnings, newest first: messages that reached nobody (skipped), messages
+/// whose sending was cut off (interrupted), and any still being handed over.
 pub async fn skipped(
     svc: &Services,
     tenant_id: &str,

@@ -83,6 +83,11 @@ pub struct Report {
     pub statements: u64,
     /// Invoices whose turn failed (the next run tries again; nothing is sent twice).
     pub errors: u64,
+    /// Messages an earlier run was cut off while handing over (they may or may not have gone
+    /// out): found by this run, marked interrupted and listed among the tenant's warnings, not
+    /// sent again.
+    #[serde(default)]
+    pub interrupted: u64,
 }
 
 impl Report {
@@ -97,6 +102,7 @@ impl Report {
             deferred_breathing_space: 0,
             statements: 0,
             errors: 0,
+            interrupted: 0,
         }
     }
 
@@ -106,6 +112,7 @@ impl Report {
                 Outcome::Sent => self.sent += 1,
                 Outcome::Failed => self.failed += 1,
                 Outcome::Skipped => self.skipped += 1,
+                Outcome::Interrupted => self.interrupted += 1,
                 Outcome::Sending => {}
             }
         }
@@ -617,6 +624,10 @@ impl Run<'_> {
                             e.to.as_deref().unwrap_or("?"),
                             e.reason.as_deref().unwrap_or("")
                         ),
+                        Outcome::Interrupted => format!(
+                            "{} (interrupted in an earlier run: may or may not have gone out; not sent again)",
+                            e.to.as_deref().unwrap_or("?")
+                        ),
                         _ => e.to.clone().unwrap_or_default(),
                     })
                     .collect();
@@ -761,7 +772,12 @@ impl Run<'_> {
                 "{what}: e-mail to {}",
                 written
                     .iter()
-                    .filter_map(|e| e.to.clone())
+                    .filter_map(|e| match e.outcome {
+                        Outcome::Interrupted => e.to.as_ref().map(|to| format!(
+                            "{to} (interrupted in an earlier run: may or may not have gone out; not sent again)"
+                        )),
+                        _ => e.to.clone(),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

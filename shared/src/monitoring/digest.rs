@@ -1,12 +1,26 @@
 //! The digest: once a run's parts are done, each tenant with hits due gets one e-mail listing
 //! them by client, and one `MonitoringHit` event per sent hit.
 //!
-//! A checkpoint per tenant and day (`T#{t}#DIGEST#{day}` / `DIGEST`) fixes, before anything is
-//! sent, which hits the digest carries (those found up to its cut-off time), and is marked sent
-//! after; those hits are then removed from the queue. A digest run again after it was sent
-//! sends nothing; hits found after the cut-off wait for the next day's digest. If a run dies
-//! between sending and marking, the next attempt sends the same digest again (at least once,
-//! never lost). The e-mail lists at most `MAX_LISTED` hits, and says how many more there are.
+//! Each outward effect is recorded before it is handed over and marked done right after, so
+//! the only moment a kill leaves its fate unknown is the provider call itself. A tenant has one
+//! digest checkpoint (`T#{t}` / `DIGEST`), written under its version:
+//!
+//! 1. The hits due by the run day and found by now are counted and the e-mail rendered; then
+//!    the checkpoint records the digest (`mailing`: its day, its cut-off time, its totals, one
+//!    more mail attempt) and only then is the e-mail handed to the mailer.
+//! 2. The e-mail's message id is recorded (`mailed`).
+//! 3. The carried hits' events are published a page (500) at a time; each page's queue entries
+//!    are then removed durably (`Table::sync`), so a later kill cannot bring them back.
+//! 4. The checkpoint says `done`.
+//!
+//! A run that finds the checkpoint unfinished finishes that digest first, whatever its day,
+//! before it starts a new one: so a digest whose e-mail went out always removes its hits from
+//! the queue before the next digest counts, and no hit is listed (or billed in an e-mail) by
+//! two digests. The unknown windows, and what a rerun does in them: killed inside the mailer
+//! call (`mailing` with an attempt recorded), the e-mail is sent again, saying it is a repeat
+//! and that nothing is billed twice (at least once, counted and reported); killed between
+//! publishing a page of events and removing it, that page is published again (at least once;
+//! each event carries the hit's stable `id` for de-duplication).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -27,23 +41,41 @@ pub const HIT_EVENT: &str = "MonitoringHit";
 /// The most hits one digest e-mail lists; the rest are counted, and all are in the API.
 pub const MAX_LISTED: usize = 500;
 
+/// Where a tenant's latest digest stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Stage {
+    /// Recorded; the e-mail is being handed to the mailer (or was, when a run was killed).
+    Mailing,
+    /// The e-mail went out (or there was nobody to send it to); events and queue removal next.
+    Mailed,
+    /// Events published and the carried hits gone from the queue.
+    Done,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Checkpoint {
-    /// The digest carries the hits found up to this time.
+    /// The run day of the digest: it carries the hits due by then...
+    day: NaiveDate,
+    /// ...and found up to this time.
     cutoff: DateTime<Utc>,
-    /// Billed and withheld hits it carries.
+    /// Billed and withheld hits it carries, with what they cost.
     hits: usize,
     withheld: usize,
-    /// The e-mail went out (or there was nobody to send it to).
-    mailed: bool,
-    /// Events published and the queue emptied: the digest is done.
-    sent: bool,
+    net: Decimal2,
+    gst: Decimal2,
+    stage: Stage,
+    /// How often the e-mail was handed to the mailer: more than once means a send was cut off
+    /// (its fate unknown) and made again.
+    #[serde(default)]
+    mail_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     message_id: Option<String>,
 }
 
-fn checkpoint_key(tenant_id: &str, day: NaiveDate) -> Key {
-    Key::new(format!("T#{tenant_id}#DIGEST#{day}"), "DIGEST")
+/// A tenant's one digest checkpoint: digests of a tenant run one after another.
+fn checkpoint_key(tenant_id: &str) -> Key {
+    Key::new(crate::domain::tenants::tenant_pk(tenant_id), "DIGEST")
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -53,8 +85,20 @@ pub struct TenantDigest {
     pub withheld: usize,
     /// The provider's message id, when an e-mail went out.
     pub message_id: Option<String>,
-    /// Why no e-mail went out, when none did.
+    /// Why no e-mail went out, when none did, and what the run found left by an earlier one.
     pub note: Option<String>,
+    /// E-mails this run sent again because an earlier send was cut off (fate unknown).
+    pub resent: usize,
+}
+
+impl TenantDigest {
+    fn say(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        self.note = Some(match self.note.take() {
+            Some(before) => format!("{before}; {note}"),
+            None => note,
+        });
+    }
 }
 
 /// Digests every tenant with hits due on or before `day`.
@@ -172,106 +216,240 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
         tenant_id: tenant_id.to_owned(),
         ..TenantDigest::default()
     };
-    let ck_key = checkpoint_key(tenant_id, day);
-    let existing: Option<Checkpoint> = match svc.table.get(&ck_key).await? {
-        Some(item) => Some(item.record()?),
-        None => None,
-    };
-    let mut checkpoint = existing.clone().unwrap_or(Checkpoint {
-        cutoff: svc.clock.now(),
-        hits: 0,
-        withheld: 0,
-        mailed: false,
-        sent: false,
-        message_id: None,
-    });
-    if !checkpoint.mailed {
-        // Pass one: the totals, and the first hits for the e-mail.
-        let mut totals = Totals::default();
-        let mut listed: Vec<Hit> = Vec::new();
-        pages(svc, tenant_id, day, checkpoint.cutoff, async |entries| {
-            for (item, q) in entries {
-                if q.billed {
-                    totals.billed += 1;
-                    totals.net.0 += q.price.0;
-                    totals.gst.0 += q.gst.0;
-                    if listed.len() < MAX_LISTED {
-                        listed.push(item.record()?);
+    let key = checkpoint_key(tenant_id);
+    let mut version = None;
+    if let Some(item) = svc.table.get(&key).await? {
+        let checkpoint: Checkpoint = item.record()?;
+        version = Some(item.version);
+        if checkpoint.stage != Stage::Done {
+            let earlier = checkpoint.day;
+            let stage = checkpoint.stage;
+            let (finished, v) =
+                finish(svc, tenant_id, checkpoint, item.version, &mut result).await?;
+            version = Some(v);
+            if earlier == day {
+                result.say(match stage {
+                    Stage::Mailing => {
+                        "this digest was interrupted while its e-mail was being sent; finished now"
                     }
-                } else {
-                    totals.withheld += 1;
-                }
+                    _ => "this digest's e-mail had gone out; its events and queue finished now",
+                });
+                return Ok(outcome(result, &finished));
             }
-            Ok(())
-        })
-        .await?;
-        if totals.billed + totals.withheld == 0 {
-            result.note = Some("nothing due".into());
-            return Ok(result);
+            result.say(format!(
+                "the digest of {earlier} was left unfinished and was finished first"
+            ));
+        } else if checkpoint.day == day {
+            result.say("already sent; nothing sent again");
+            return Ok(outcome(result, &checkpoint));
         }
-        checkpoint.hits = totals.billed;
-        checkpoint.withheld = totals.withheld;
-        svc.table
-            .put(
-                Item::from_record(ck_key.clone(), &checkpoint)?,
-                Condition::None,
-            )
-            .await?;
+    }
+    // A new digest: everything due by `day` and found by now.
+    let cutoff = svc.clock.now();
+    let (totals, listed) = count(svc, tenant_id, day, cutoff).await?;
+    if totals.billed + totals.withheld == 0 {
+        result.say("nothing due");
+        return Ok(result);
+    }
+    let checkpoint = Checkpoint {
+        day,
+        cutoff,
+        hits: totals.billed,
+        withheld: totals.withheld,
+        net: totals.net,
+        gst: totals.gst,
+        stage: Stage::Mailing,
+        mail_attempts: 0,
+        message_id: None,
+    };
+    let (finished, _) = mail_and_finish(
+        svc,
+        tenant_id,
+        checkpoint,
+        version,
+        Some((totals, listed)),
+        &mut result,
+    )
+    .await?;
+    Ok(outcome(result, &finished))
+}
+
+fn outcome(mut result: TenantDigest, checkpoint: &Checkpoint) -> TenantDigest {
+    result.hits = checkpoint.hits;
+    result.withheld = checkpoint.withheld;
+    result.message_id = checkpoint.message_id.clone();
+    result
+}
+
+/// The totals of the hits due by `day` and found by `cutoff`, and the first of them for the
+/// e-mail.
+async fn count(
+    svc: &Services,
+    tenant_id: &str,
+    day: NaiveDate,
+    cutoff: DateTime<Utc>,
+) -> Result<(Totals, Vec<Hit>)> {
+    let mut totals = Totals::default();
+    let mut listed: Vec<Hit> = Vec::new();
+    pages(svc, tenant_id, day, cutoff, async |entries| {
+        for (item, q) in entries {
+            if q.billed {
+                totals.billed += 1;
+                totals.net.0 += q.price.0;
+                totals.gst.0 += q.gst.0;
+                if listed.len() < MAX_LISTED {
+                    listed.push(item.record()?);
+                }
+            } else {
+                totals.withheld += 1;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok((totals, listed))
+}
+
+/// Writes the checkpoint under `version` (none: absent); the new version. Two digest runs of
+/// one tenant at once meet here: the one that loses stops.
+async fn save(
+    svc: &Services,
+    tenant_id: &str,
+    checkpoint: &Checkpoint,
+    version: Option<u64>,
+) -> Result<u64> {
+    let next = version.map_or(1, |v| v + 1);
+    let item = Item::from_record(checkpoint_key(tenant_id), checkpoint)?.with_version(next);
+    let condition = version.map_or(Condition::Absent, Condition::VersionIs);
+    match svc.table.put(item, condition).await {
+        Ok(()) => Ok(next),
+        Err(crate::ports::TableError::ConditionFailed(_)) => Err(Error::Conflict(
+            "another digest run of this tenant moved its digest on; it finishes it".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Finishes an unfinished digest from where it stands.
+async fn finish(
+    svc: &Services,
+    tenant_id: &str,
+    checkpoint: Checkpoint,
+    version: u64,
+    result: &mut TenantDigest,
+) -> Result<(Checkpoint, u64)> {
+    mail_and_finish(svc, tenant_id, checkpoint, Some(version), None, result).await
+}
+
+/// Takes a digest from `mailing` (or later) to `done`: the e-mail (with its attempt recorded
+/// first), then the events and the queue. `counted` is the totals and listed hits when the
+/// caller has just counted them.
+async fn mail_and_finish(
+    svc: &Services,
+    tenant_id: &str,
+    mut checkpoint: Checkpoint,
+    mut version: Option<u64>,
+    counted: Option<(Totals, Vec<Hit>)>,
+    result: &mut TenantDigest,
+) -> Result<(Checkpoint, u64)> {
+    if checkpoint.stage == Stage::Mailing {
+        let (totals, listed) = match counted {
+            Some(c) => c,
+            None => {
+                let (_, listed) = count(svc, tenant_id, checkpoint.day, checkpoint.cutoff).await?;
+                let totals = Totals {
+                    billed: checkpoint.hits,
+                    withheld: checkpoint.withheld,
+                    net: checkpoint.net,
+                    gst: checkpoint.gst,
+                };
+                (totals, listed)
+            }
+        };
+        let repeat = checkpoint.mail_attempts > 0;
         let tenant = tenants::get(svc, tenant_id).await?;
-        let listed: Vec<&Hit> = listed.iter().collect();
-        let clients = clients_of(svc, tenant_id, &listed).await?;
-        if tenant.spec.alert_recipients.is_empty() {
-            result.note = Some("the tenant has no alert recipients".into());
+        let email = if tenant.spec.alert_recipients.is_empty() {
+            result.say("the tenant has no alert recipients");
+            None
         } else {
-            let email = render(&tenant, day, &listed, &totals, &clients);
+            let listed: Vec<&Hit> = listed.iter().collect();
+            let clients = clients_of(svc, tenant_id, &listed).await?;
+            let mut email = render(&tenant, checkpoint.day, &listed, &totals, &clients);
+            if repeat {
+                mark_repeat(&mut email);
+            }
+            Some(email)
+        };
+        if let Some(email) = email {
+            // The intent, durable before the call: a kill inside the call is then known.
+            checkpoint.mail_attempts += 1;
+            version = Some(save(svc, tenant_id, &checkpoint, version).await?);
             let id = svc
                 .mailer
                 .send(&email)
                 .await
                 .map_err(|e| Error::Unavailable("mailer", Box::new(e)))?;
             checkpoint.message_id = Some(id);
-        }
-        checkpoint.mailed = true;
-        svc.table
-            .put(
-                Item::from_record(ck_key.clone(), &checkpoint)?,
-                Condition::None,
-            )
-            .await?;
-    }
-    if !checkpoint.sent {
-        // Pass two: an event per billed hit, and the queue emptied of what the digest carried.
-        pages(svc, tenant_id, day, checkpoint.cutoff, async |entries| {
-            let now = svc.clock.now();
-            let mut events = Vec::with_capacity(entries.len());
-            let mut keys = Vec::with_capacity(entries.len());
-            for (item, q) in entries {
-                keys.push(item.key);
-                if q.billed {
-                    let mut detail = item.data;
-                    detail.insert("tenant_id".into(), json!(tenant_id));
-                    events.push(DomainEvent::new(HIT_EVENT, Value::Object(detail), now));
-                }
+            if repeat {
+                result.resent += 1;
+                result.say(
+                    "an earlier run was cut off while sending the e-mail (it may have gone out): sent again, marked as a repeat",
+                );
             }
-            svc.events
-                .publish(&events)
-                .await
-                .map_err(|e| Error::Unavailable("event bus", Box::new(e)))?;
-            // Carried: gone from the queue in one batch (a rerun would publish the page's
-            // events again, never lose them).
-            svc.table.batch_delete(keys).await?;
-            Ok(())
-        })
-        .await?;
-        checkpoint.sent = true;
-        svc.table
-            .put(Item::from_record(ck_key, &checkpoint)?, Condition::None)
-            .await?;
+        }
+        checkpoint.stage = Stage::Mailed;
+        version = Some(save(svc, tenant_id, &checkpoint, version).await?);
     }
-    result.hits = checkpoint.hits;
-    result.withheld = checkpoint.withheld;
-    result.message_id = checkpoint.message_id.clone();
-    Ok(result)
+    if checkpoint.stage == Stage::Mailed {
+        publish_and_dequeue(svc, tenant_id, &checkpoint).await?;
+        checkpoint.stage = Stage::Done;
+        version = Some(save(svc, tenant_id, &checkpoint, version).await?);
+    }
+    Ok((checkpoint, version.unwrap_or_default()))
+}
+
+/// The line a repeated digest e-mail opens with.
+pub const REPEAT_NOTE: &str = "This digest is sent again because sending it before was cut off: it may reach you twice. The hits and the billing are the same; nothing is billed twice.";
+
+fn mark_repeat(email: &mut Email) {
+    email.subject = format!("{} (sent again)", email.subject);
+    email.text = format!("{REPEAT_NOTE}\n\n{}", email.text);
+    if let Some(at) = email.html.find("<h1") {
+        email
+            .html
+            .insert_str(at, &format!("<p><em>{}</em></p>", escape(REPEAT_NOTE)));
+    }
+}
+
+/// An event per billed hit the digest carries, then the page's queue entries removed and made
+/// durable before the next page: a kill between the two publishes that one page again.
+async fn publish_and_dequeue(
+    svc: &Services,
+    tenant_id: &str,
+    checkpoint: &Checkpoint,
+) -> Result<()> {
+    let day = checkpoint.day;
+    pages(svc, tenant_id, day, checkpoint.cutoff, async |entries| {
+        let now = svc.clock.now();
+        let mut events = Vec::with_capacity(entries.len());
+        let mut keys = Vec::with_capacity(entries.len());
+        for (item, q) in entries {
+            keys.push(item.key);
+            if q.billed {
+                let mut detail = item.data;
+                detail.insert("tenant_id".into(), json!(tenant_id));
+                events.push(DomainEvent::new(HIT_EVENT, Value::Object(detail), now).on_day(day));
+            }
+        }
+        svc.events
+            .publish(&events)
+            .await
+            .map_err(|e| Error::Unavailable("event bus", Box::new(e)))?;
+        svc.table.batch_delete(keys).await?;
+        svc.table.sync().await?;
+        Ok(())
+    })
+    .await
 }
 
 async fn clients_of(

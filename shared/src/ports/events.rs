@@ -1,6 +1,6 @@
 //! Publishing domain events for partner systems (and for our own fan-out).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 /// Every event clientwatch publishes carries this source.
@@ -13,6 +13,10 @@ pub struct DomainEvent {
     /// A JSON object; always names the tenant (`tenant_id`) for tenant events.
     pub detail: Value,
     pub time: DateTime<Utc>,
+    /// The run day the event belongs to, when it comes from a daily run (the digest of day D
+    /// publishes its hits for D, whenever it runs). Not sent to EventBridge; the local outbox
+    /// files events by it.
+    pub day: Option<NaiveDate>,
 }
 
 impl DomainEvent {
@@ -21,7 +25,14 @@ impl DomainEvent {
             detail_type: detail_type.into(),
             detail,
             time,
+            day: None,
         }
+    }
+
+    /// The same event, filed under run day `day`.
+    pub fn on_day(mut self, day: NaiveDate) -> Self {
+        self.day = Some(day);
+        self
     }
 }
 
