@@ -149,15 +149,33 @@ impl Table for FaultyTable {
     }
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
         let what = format!("put {}", sk_kind(&item.key));
-        step!(self.faults, StepKind::Write, what, dead(), self.inner.put(item, condition).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            dead(),
+            self.inner.put(item, condition).await
+        )
     }
     async fn update(&self, key: &Key, update: Update) -> Result<Item, TableError> {
         let what = format!("update {}", sk_kind(key));
-        step!(self.faults, StepKind::Write, what, dead(), self.inner.update(key, update).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            dead(),
+            self.inner.update(key, update).await
+        )
     }
     async fn delete(&self, key: &Key, condition: Condition) -> Result<Option<Item>, TableError> {
         let what = format!("delete {}", sk_kind(key));
-        step!(self.faults, StepKind::Write, what, dead(), self.inner.delete(key, condition).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            dead(),
+            self.inner.delete(key, condition).await
+        )
     }
     async fn query(&self, query: Query) -> Result<Page, TableError> {
         self.faults.read()?;
@@ -166,9 +184,18 @@ impl Table for FaultyTable {
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         let what = format!(
             "transact {}",
-            ops.iter().map(|op| sk_kind(key_of(op))).collect::<Vec<_>>().join(",")
+            ops.iter()
+                .map(|op| sk_kind(key_of(op)))
+                .collect::<Vec<_>>()
+                .join(",")
         );
-        step!(self.faults, StepKind::Write, what, dead(), self.inner.transact(ops).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            dead(),
+            self.inner.transact(ops).await
+        )
     }
     async fn transact_each(
         &self,
@@ -184,7 +211,13 @@ impl Table for FaultyTable {
         )
     }
     async fn sync(&self) -> Result<(), TableError> {
-        step!(self.faults, StepKind::Write, "sync", dead(), self.inner.sync().await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            "sync",
+            dead(),
+            self.inner.sync().await
+        )
     }
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
         self.faults.read()?;
@@ -192,11 +225,23 @@ impl Table for FaultyTable {
     }
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
         let what = format!("batch_put x{}", items.len());
-        step!(self.faults, StepKind::Write, what, dead(), self.inner.batch_put(items).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            dead(),
+            self.inner.batch_put(items).await
+        )
     }
     async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
         let what = format!("batch_delete x{}", keys.len());
-        step!(self.faults, StepKind::Write, what, dead(), self.inner.batch_delete(keys).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            dead(),
+            self.inner.batch_delete(keys).await
+        )
     }
 }
 
@@ -225,15 +270,33 @@ impl Blobs for FaultyBlobs {
     }
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError> {
         let what = format!("blob put {key}");
-        step!(self.faults, StepKind::Write, what, blob_dead(), self.inner.put_file(key, path).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            blob_dead(),
+            self.inner.put_file(key, path).await
+        )
     }
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
         let what = format!("blob put {key}");
-        step!(self.faults, StepKind::Write, what, blob_dead(), self.inner.put(key, bytes).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            blob_dead(),
+            self.inner.put(key, bytes).await
+        )
     }
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         let what = format!("blob delete {key}");
-        step!(self.faults, StepKind::Write, what, blob_dead(), self.inner.delete(key).await)
+        step!(
+            self.faults,
+            StepKind::Write,
+            what,
+            blob_dead(),
+            self.inner.delete(key).await
+        )
     }
 }
 
@@ -286,10 +349,22 @@ impl Events for FaultyEvents {
         let failed = || PublishError {
             total: events.len(),
             failed: (0..events.len())
-                .map(|i| (i, "Died".to_owned(), "the process died (injected)".to_owned()))
+                .map(|i| {
+                    (
+                        i,
+                        "Died".to_owned(),
+                        "the process died (injected)".to_owned(),
+                    )
+                })
                 .collect(),
         };
-        step!(self.faults, StepKind::Provider, what, failed(), self.inner.publish(events).await)
+        step!(
+            self.faults,
+            StepKind::Provider,
+            what,
+            failed(),
+            self.inner.publish(events).await
+        )
     }
 }
 
