@@ -165,10 +165,11 @@ fn remove_partials(folder: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".partial") {
-            if let Err(e) = std::fs::remove_file(entry.path()) {
-                tracing::warn!(file = %entry.path().display(), error = %e, "a partial outbox file could not be removed");
-            }
+        if name.starts_with('.')
+            && name.ends_with(".partial")
+            && let Err(e) = std::fs::remove_file(entry.path())
+        {
+            tracing::warn!(file = %entry.path().display(), error = %e, "a partial outbox file could not be removed");
         }
     }
 }
