@@ -1,9 +1,11 @@
-//! The real binary killed: `clientwatch-local daily` is SIGKILLed at seeded random moments of a
+//! The real binary killed. `clientwatch-local daily` is SIGKILLed at seeded random moments of a
 //! day's run, then run again, and what it left is compared with an uninterrupted run of the
 //! same day: the same hits in the digest, each hit's `MonitoringHit` event present (again only
 //! for a page whose publishing the kill cut off), the digest e-mail once (or once more, marked
 //! as a repeat, when the kill fell inside the mailer call), no torn line in the events file and
-//! no half-written file in the outbox.
+//! no half-written file in the outbox. `clientwatch-local comms` is killed the same way: no
+//! reminder reaches a contact twice, and every reminder either went out or is reported as
+//! interrupted by the rerun.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -295,5 +297,168 @@ async fn a_daily_run_killed_at_random_moments_and_run_again_bills_and_sends_each
     }
     eprintln!(
         "{TRIALS} kills over a {took:?} run: {repeated_digests} digest(s) sent again inside the mailer call's window, {repeated_events} event(s) published again inside a page's window"
+    );
+}
+
+const COMMS_CLIENTS: usize = 30;
+const COMMS_DAY: &str = "2026-11-20";
+
+/// The demo tenant plus `COMMS_CLIENTS` clients in a portfolio whose workflow e-mails a
+/// reminder 3 days before the due date, each with two contacts and an invoice due in 3 days.
+async fn seeded_for_comms(root: &Path) -> PathBuf {
+    let data = root.join("comms-data");
+    let server = Server::start(&data);
+    let post =
+        |path: &'static str, body: Value| server.call(reqwest::Method::POST, path, Some(body));
+    let workflow = post(
+        "/v1/workflows",
+        json!({"name": "Kill test", "steps": [{"id": "early", "kind": "email", "days_from_due": -3,
+            "subject": "Invoice {{invoice_number}} is due on {{due_date}}",
+            "text": "Invoice {{invoice_number}} for {{currency}} {{balance}} is due on {{due_date}}."}]}),
+    )
+    .await["id"]
+    .clone();
+    let portfolio = post(
+        "/v1/portfolios",
+        json!({"name": "Kill test", "workflow_id": workflow}),
+    )
+    .await["id"]
+        .clone();
+    let class = post(
+        "/v1/client-types",
+        json!({"name": "Debtors", "class": "company"}),
+    )
+    .await["id"]
+        .clone();
+    for n in 0..COMMS_CLIENTS {
+        let client = server
+            .call(
+                reqwest::Method::POST,
+                "/v1/clients",
+                Some(json!({"client_type_id": class, "portfolio_id": portfolio,
+                            "identity": {"kind": "company", "name": format!("Debtor {n} Ltd")}})),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (who, role) in [("pay", "primary-contact"), ("boss", "company-contact")] {
+            server
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/v1/clients/{client}/contacts"),
+                    Some(json!({"name": format!("{who} {n}"), "email": format!("{who}.{n}@debtor.example"),
+                                "role_id": role})),
+                )
+                .await;
+        }
+        server
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/clients/{client}/invoices"),
+                Some(
+                    json!({"number": format!("K-{n}"), "issue_date": "2026-10-23",
+                            "due_date": "2026-11-23", "amount": "100.00"}),
+                ),
+            )
+            .await;
+    }
+    data
+}
+
+fn comms(data: &Path) -> Command {
+    let mut command = binary();
+    command
+        .args(["comms", "--date", COMMS_DAY, "--data"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Every reminder e-mail in the outbox after the first `skip`: (recipient, subject).
+fn reminders(data: &Path, skip: usize) -> Vec<(String, String)> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(data.join("outbox/mail"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    names.sort();
+    names
+        .iter()
+        .skip(skip)
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            let header = |name: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name).map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            (header("To: "), header("Subject: "))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_communications_run_killed_at_random_moments_never_sends_twice_and_reports_what_it_cut_off()
+ {
+    let root = tempfile::tempdir().unwrap();
+    let seed = seeded_for_comms(root.path()).await;
+    let before = reminders(&seed, 0).len();
+
+    let reference = root.path().join("comms-reference");
+    copy_dir(&seed, &reference);
+    let started = Instant::now();
+    assert!(comms(&reference).status().unwrap().success());
+    let took = started.elapsed();
+    let expected = reminders(&reference, before);
+    assert_eq!(expected.len(), 2 * COMMS_CLIENTS, "{expected:#?}");
+
+    let mut state: u64 = 0xc0_44_5e_ed;
+    let mut cut_off = 0;
+    for trial in 0..TRIALS {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let at = took.mul_f64((state >> 11) as f64 / (1u64 << 53) as f64);
+        let data = root.path().join(format!("comms-trial-{trial}"));
+        copy_dir(&seed, &data);
+        let mut child = comms(&data).spawn().unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill();
+        let _ = child.wait();
+        let rerun = comms(&data).output().unwrap();
+        assert!(rerun.status.success(), "trial {trial}: the rerun completes");
+        let printed = String::from_utf8_lossy(&rerun.stdout).into_owned();
+        let interrupted: usize = printed
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("warning: "))
+            .and_then(|w| w.split(' ').next())
+            .map_or(0, |n| n.parse().unwrap());
+        cut_off += interrupted;
+        let mut got = reminders(&data, before);
+        let context = format!("trial {trial}, killed at {at:?} of {took:?}: {printed}\n{got:#?}");
+        got.sort();
+        let mut unique = got.clone();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            got.len(),
+            "a reminder went out twice: {context}"
+        );
+        assert!(got.iter().all(|m| expected.contains(m)), "{context}");
+        // None lost silently: each went out, or the rerun reported it as interrupted (a kill
+        // inside the mailer call: it may have gone out, so it is counted once either way).
+        assert!(
+            got.len() <= expected.len() && got.len() + interrupted >= expected.len(),
+            "{context}"
+        );
+        assert!(
+            interrupted <= 1,
+            "one call at a time is in flight: {context}"
+        );
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    eprintln!(
+        "{TRIALS} kills over a {took:?} communications run: {cut_off} message(s) cut off inside the mailer call, reported as interrupted"
     );
 }
