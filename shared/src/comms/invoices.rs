@@ -76,7 +76,9 @@ fn open() -> Status {
 pub struct InvoiceSpec {
     /// The partner's invoice number: unique within the client.
     pub number: String,
+    #[serde(with = "crate::domain::input::date")]
     pub issue_date: NaiveDate,
+    #[serde(with = "crate::domain::input::date")]
     pub due_date: NaiveDate,
     pub amount: Decimal2,
     /// ISO 4217 code; the tenant's currency when absent.
@@ -750,7 +752,6 @@ pub async fn import(
             Err(problem) => Err(problem),
             Ok(fields) => match import_one(svc, &mut batch, row.line, fields).await {
                 Ok(done) => Ok(done),
-                Err(e @ (Error::Store(_) | Error::Unavailable(..))) => return Err(e),
                 Err(e) => Err(row_problem(e)),
             },
         };
@@ -794,6 +795,13 @@ fn row_problem(e: Error) -> RowProblem {
             "row",
             "the invoice changed while this row was applied; send the row again",
         ),
+        e @ (Error::Store(_) | Error::Unavailable(..)) => {
+            tracing::error!(error = %e, ?e, "an import row failed on our side");
+            RowProblem::new(
+                "row",
+                "the row could not be stored just now (nothing of it was written); send it again",
+            )
+        }
         e => RowProblem::new("row", e.to_string()),
     }
 }
@@ -802,8 +810,13 @@ async fn import_one(
     svc: &Services,
     batch: &mut Batch,
     line: usize,
-    mut fields: Map<String, Value>,
+    fields: Map<String, Value>,
 ) -> Result<(ImportOutcome, String)> {
+    let row = Value::Object(fields);
+    crate::domain::input::check(&row, "")?;
+    let Value::Object(mut fields) = row else {
+        unreachable!("built as an object above")
+    };
     let client_id = match fields.remove("client_id") {
         Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_owned(),
         Some(Value::String(_)) | None => return Err(Error::invalid("client_id", "is required")),

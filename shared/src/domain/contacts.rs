@@ -375,7 +375,20 @@ pub async fn sync(
                 contact_id: Some(contact_id),
                 reason: None,
             },
-            Err(Error::Store(e)) => return Err(Error::Store(e)),
+            Err(e @ (Error::Store(_) | Error::Unavailable(..))) => {
+                tracing::error!(error = %e, ?e, "a sync record failed on our side");
+                SyncResult {
+                    index,
+                    external_id,
+                    status: SyncOutcome::Rejected,
+                    contact_id: None,
+                    reason: Some(
+                        "the record could not be stored just now (nothing of it was written); \
+                         send it again"
+                            .into(),
+                    ),
+                }
+            }
             Err(e) => SyncResult {
                 index,
                 external_id,
@@ -394,6 +407,10 @@ async fn sync_one(
     source: Source,
     raw: Value,
 ) -> Result<(SyncOutcome, String)> {
+    super::input::check(&raw, "")?;
+    if !raw.is_object() {
+        return Err(Error::invalid("record", "must be a JSON object"));
+    }
     let record: SyncRecord = resource::parse(raw)?;
     let external_id = record.external_id.trim().to_owned();
     if external_id.is_empty() || external_id.len() > 100 {
