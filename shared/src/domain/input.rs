@@ -80,6 +80,18 @@ pub fn text_problem(value: &str, multi_line: bool) -> Option<String> {
     if value.chars().count() > max {
         return Some(format!("must be at most {max} characters"));
     }
+    characters_problem(value, multi_line)
+}
+
+/// Whether the field at `path` (`steps[0].html`) is one of the [`MULTI_LINE_FIELDS`].
+pub fn is_multi_line(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let name = last.split('[').next().unwrap_or(last);
+    MULTI_LINE_FIELDS.contains(&name)
+}
+
+/// Why `value` holds a character its field may not hold, if it does (length aside).
+pub fn characters_problem(value: &str, multi_line: bool) -> Option<String> {
     let line_break = |c: char| matches!(c, '\n' | '\r' | '\t');
     if let Some(c) = value
         .chars()
@@ -97,9 +109,11 @@ pub fn text_problem(value: &str, multi_line: bool) -> Option<String> {
     None
 }
 
-/// `value` checked as the text of a one-line field named `field`.
-pub fn one_line(field: impl Into<String>, value: &str) -> Result<()> {
-    match text_problem(value, false) {
+/// The characters of `value` checked for the field at `field` (one-line unless it is one of
+/// the [`MULTI_LINE_FIELDS`]); its length is the caller's to check.
+pub fn characters(field: impl Into<String>, value: &str) -> Result<()> {
+    let field = field.into();
+    match characters_problem(value, is_multi_line(&field)) {
         Some(why) => Err(Error::invalid(field, why)),
         None => Ok(()),
     }
