@@ -20,6 +20,7 @@ use tempfile::TempDir;
 
 pub mod api;
 pub mod browser;
+pub mod counting;
 pub mod portal;
 
 /// Runs each named `async fn(TestApp)` as two tests: on the embedded store and on DynamoDB.
