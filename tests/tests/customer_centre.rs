@@ -21,6 +21,7 @@ over_both_stores!(
     a_link_delivered_invite_returns_its_link_once,
     five_wrong_codes_use_up_a_code_and_too_many_lock_the_link,
     twenty_wrong_codes_at_once_are_each_counted_exactly,
+    the_portal_forms_check_numbers_and_text_by_their_kind,
     a_burst_of_wrong_codes_with_the_right_one_never_tells_which_was_right,
     a_code_works_once_and_only_for_ten_minutes,
     codes_cannot_be_resent_at_once,
@@ -1439,4 +1440,80 @@ async fn a_burst_of_wrong_codes_with_the_right_one_never_tells_which_was_right(a
             assert_eq!(again.err(), Some(access::Denied::CodeUsedUp));
         }
     }
+}
+
+async fn the_portal_forms_check_numbers_and_text_by_their_kind(app: TestApp) {
+    let w = World::new(app).await;
+    w.invite(&w.ana).await;
+    let mut ana = w.customer();
+    let page = w.sign_in(&mut ana, &w.ana).await;
+    let (csrf, version) = (page.field("csrf").unwrap(), page.field("version").unwrap());
+
+    // The application: an amount is a number of 0 or more, never blank, never words.
+    for (typed, told) in [
+        ("lots", "Enter a number"),
+        ("", "Enter a number"),
+        ("-5", "0 or more"),
+        ("1.005", "two decimals"),
+        ("99999999999999", "up to"),
+    ] {
+        let refused = ana
+            .post(
+                "/app",
+                &[
+                    ("csrf", &csrf),
+                    ("version", &version),
+                    ("f.loan_amount", typed),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{typed:?}: {}", refused.html);
+        assert!(refused.shows(told), "{typed:?}: {}", refused.html);
+        assert!(
+            refused.shows("id=\"f-loan_amount-error\""),
+            "{}",
+            refused.html
+        );
+    }
+    let refused = ana
+        .post(
+            "/app",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("f.employer", "Kauri\u{202E}Mills"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.shows("one line of ordinary text"));
+    assert!(refused.shows("id=\"f-employer-error\""));
+    let unchanged = w.app.get(&w.opportunity_path()).await;
+    assert_eq!(unchanged.body["data"]["loan_amount"], 25000);
+    assert_eq!(unchanged.body["data"]["employer"], "Kauri Mills");
+
+    // A questionnaire's number and date follow the same rules, named by their question.
+    let path = format!("/app/q/{}", w.income);
+    let form = ana.get(&path).await;
+    let csrf = form.field("csrf").unwrap();
+    let refused = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "save"),
+                ("q.income", "-5"),
+                ("q.started", "0001-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(
+        refused.shows("id=\"f-q-2e-income-error\""),
+        "{}",
+        refused.html
+    );
+    assert!(refused.shows("0 or more"));
+    assert!(refused.shows("id=\"f-q-2e-started-error\""));
+    assert!(refused.shows("between 1900 and 2100"));
 }

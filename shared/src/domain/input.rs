@@ -332,6 +332,52 @@ pub fn fields<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
     })
 }
 
+/// The largest number a form of the Customer Centre takes.
+pub const FORM_NUMBER_MAX: i64 = 1_000_000_000_000;
+
+/// A number as a person types it into a form (an application's amount, a questionnaire's
+/// income): digits, thousands optionally grouped with commas (`25,000`), at most two decimals,
+/// from 0 to [`FORM_NUMBER_MAX`]. Amounts, incomes and counts are never negative; a blank is
+/// not a number. The message says what to type instead.
+pub fn form_number(raw: &str) -> std::result::Result<Value, String> {
+    let example = "Enter a number, such as 1250 or 1250.50";
+    let raw = raw.trim();
+    if raw.starts_with('-') {
+        return Err("Enter a number of 0 or more".into());
+    }
+    let (whole, fraction) = match raw.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (raw, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = whole.split(',');
+    let first = groups.next().unwrap_or_default();
+    if !digits(first) || (whole.contains(',') && first.len() > 3) {
+        return Err(example.into());
+    }
+    if !groups.all(|g| g.len() == 3 && digits(g)) || fraction.is_some_and(|f| !digits(f)) {
+        return Err(example.into());
+    }
+    if fraction.is_some_and(|f| f.len() > 2) {
+        return Err("Use at most two decimals".into());
+    }
+    let whole: String = whole.chars().filter(|c| *c != ',').collect();
+    let too_large = || format!("Enter a number up to {FORM_NUMBER_MAX}");
+    let units: i64 = whole.parse().map_err(|_| too_large())?;
+    if units > FORM_NUMBER_MAX {
+        return Err(too_large());
+    }
+    match fraction {
+        None => Ok(Value::from(units)),
+        Some(fraction) => format!("{units}.{fraction}")
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| example.into()),
+    }
+}
+
 /// Strict RFC 3339 full-dates (`YYYY-MM-DD`, years [`YEAR_MIN`] to [`YEAR_MAX`]) for serde:
 /// `#[serde(with = "input::date")]`, or [`date::option`] for an optional one.
 pub mod date {
@@ -508,6 +554,35 @@ mod tests {
             matches!(err, Error::Invalid { ref field, .. } if field == "identity"),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn form_numbers_are_plain_non_negative_and_bounded() {
+        for (typed, stored) in [
+            ("1250", json!(1250)),
+            (" 1250 ", json!(1250)),
+            ("0.1", json!(0.1)),
+            ("25,000", json!(25000)),
+            ("1,234,567.89", json!(1234567.89)),
+            ("007", json!(7)),
+            ("1000000000000", json!(1_000_000_000_000i64)),
+        ] {
+            assert_eq!(form_number(typed), Ok(stored), "{typed}");
+        }
+        for (typed, why) in [
+            ("", "such as"),
+            ("lots", "such as"),
+            ("-5", "0 or more"),
+            ("1.005", "two decimals"),
+            ("1000000000001", "up to"),
+            ("1,5", "such as"),
+            ("1e5", "such as"),
+            ("$5", "such as"),
+            (".5", "such as"),
+        ] {
+            let err = form_number(typed).unwrap_err();
+            assert!(err.contains(why), "{typed}: {err}");
+        }
     }
 
     #[test]
