@@ -20,6 +20,7 @@ use tempfile::TempDir;
 
 pub mod api;
 pub mod browser;
+pub mod counting;
 pub mod faults;
 pub mod portal;
 

@@ -214,7 +214,7 @@ async fn wrong_and_unknown_fields_are_named_and_write_nothing(app: TestApp) {
             json!({"name": "x", "scopes": ["read"], "expires": "never"}),
             "expires",
         ),
-        (json!({"scopes": ["read"]}), "body"),
+        (json!({"scopes": ["read"]}), "name"),
         (json!({"name": "x", "scopes": []}), "scopes"),
         (json!({"name": "   ", "scopes": ["read"]}), "name"),
     ];

@@ -20,6 +20,9 @@ over_both_stores!(
     opening_the_link_spends_and_changes_nothing,
     a_link_delivered_invite_returns_its_link_once,
     five_wrong_codes_use_up_a_code_and_too_many_lock_the_link,
+    twenty_wrong_codes_at_once_are_each_counted_exactly,
+    the_portal_forms_check_numbers_and_text_by_their_kind,
+    a_burst_of_wrong_codes_with_the_right_one_never_tells_which_was_right,
     a_code_works_once_and_only_for_ten_minutes,
     codes_cannot_be_resent_at_once,
     an_expired_link_is_refused_on_every_request_and_the_sweep_reports_it_once,
@@ -1295,4 +1298,222 @@ async fn a_client_goes_with_its_customer_centre_history_once_its_records_are_gon
         w.customer().get(&w.emailed_link(&w.ana).await).await.status,
         404
     );
+}
+
+/// `n` entries of `codes` (one per task) sent for the link at the same moment.
+async fn entered_at_once(
+    w: &World,
+    link: &str,
+    codes: Vec<String>,
+) -> Vec<access::Step<access::Opened>> {
+    let token = link.trim_start_matches("/i/").to_owned();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(codes.len()));
+    let tasks: Vec<_> = codes
+        .into_iter()
+        .map(|code| {
+            let svc = w.app.services.clone();
+            let token = token.clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                access::verify(&svc, &token, &code)
+                    .await
+                    .expect("no store error")
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("the entry ran"));
+    }
+    answers
+}
+
+async fn invite_behind(w: &World, link: &str) -> invites::Invite {
+    let token = link.trim_start_matches("/i/");
+    invites::by_token(&w.app.services, token)
+        .await
+        .unwrap()
+        .expect("the link's invite")
+        .1
+}
+
+fn count(answers: &[access::Step<access::Opened>], denied: access::Denied) -> usize {
+    answers
+        .iter()
+        .filter(|a| matches!(a, Err(d) if *d == denied))
+        .count()
+}
+
+fn wrong_for(right: &str) -> String {
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+    .to_owned()
+}
+
+async fn twenty_wrong_codes_at_once_are_each_counted_exactly(app: TestApp) {
+    let w = World::new(app).await;
+    w.invite(&w.ana).await;
+    let link = w.emailed_link(&w.ana).await;
+    let mut ana = w.customer();
+    w.ask_for_code(&mut ana, &link).await;
+    let wrong = wrong_for(&w.texted_code(&w.ana).await);
+
+    let answers = entered_at_once(&w, &link, vec![wrong.clone(); 20]).await;
+    // Five counted against the code (the fifth uses it up), the rest told it is used up.
+    let invite = invite_behind(&w, &link).await;
+    assert_eq!(invite.failures, 5);
+    assert_eq!(invite.code.as_ref().map(|c| c.tries), Some(5));
+    for tries_left in 1..=4 {
+        assert_eq!(
+            count(&answers, access::Denied::WrongCode { tries_left }),
+            1,
+            "{tries_left}"
+        );
+    }
+    assert_eq!(count(&answers, access::Denied::CodeUsedUp), 16);
+
+    // A new code, twenty more at once: the link locks at exactly ten.
+    w.advance(Duration::seconds(61));
+    w.ask_for_code(&mut ana, &link).await;
+    let answers = entered_at_once(&w, &link, vec![wrong; 20]).await;
+    let invite = invite_behind(&w, &link).await;
+    assert_eq!(invite.failures, 10);
+    assert_eq!(invite.status, invites::Status::Locked);
+    for tries_left in 1..=4 {
+        assert_eq!(count(&answers, access::Denied::WrongCode { tries_left }), 1);
+    }
+    assert_eq!(count(&answers, access::Denied::LinkLocked), 16);
+}
+
+async fn a_burst_of_wrong_codes_with_the_right_one_never_tells_which_was_right(app: TestApp) {
+    let w = World::new(app).await;
+    w.invite(&w.ana).await;
+    let link = w.emailed_link(&w.ana).await;
+    let mut ana = w.customer();
+    w.ask_for_code(&mut ana, &link).await;
+    let right = w.texted_code(&w.ana).await;
+    let wrong = wrong_for(&right);
+    let mut codes = vec![wrong; 9];
+    codes.insert(4, right.clone());
+
+    let answers = entered_at_once(&w, &link, codes).await;
+    let right_answer = &answers[4];
+    let wrong_answers: Vec<_> = answers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 4)
+        .map(|(_, a)| a)
+        .collect();
+    assert!(wrong_answers.iter().all(|a| a.is_err()));
+    let wrongly = |denied: access::Denied| {
+        wrong_answers
+            .iter()
+            .filter(|a| matches!(a, Err(d) if *d == denied))
+            .count()
+    };
+    let told_wrong: usize = (1..=4)
+        .map(|tries_left| wrongly(access::Denied::WrongCode { tries_left }))
+        .sum();
+    let invite = invite_behind(&w, &link).await;
+    match right_answer {
+        // Signed in before the code had its five wrong tries: each wrong entry before it was
+        // counted, each after it found no code.
+        Ok(_) => {
+            assert!(invite.code.is_none());
+            assert_eq!(invite.failures as usize, told_wrong);
+            assert_eq!(told_wrong + wrongly(access::Denied::NoCode), 9);
+        }
+        // Five wrong entries came first: the right code gets the very answer a wrong one gets
+        // once a code is used up, and the code stays used up.
+        Err(denied) => {
+            assert_eq!(*denied, access::Denied::CodeUsedUp);
+            assert_eq!(invite.failures, 5);
+            assert_eq!(told_wrong, 4);
+            assert_eq!(wrongly(access::Denied::CodeUsedUp), 5);
+            let again = access::verify(&w.app.services, link.trim_start_matches("/i/"), &right)
+                .await
+                .unwrap();
+            assert_eq!(again.err(), Some(access::Denied::CodeUsedUp));
+        }
+    }
+}
+
+async fn the_portal_forms_check_numbers_and_text_by_their_kind(app: TestApp) {
+    let w = World::new(app).await;
+    w.invite(&w.ana).await;
+    let mut ana = w.customer();
+    let page = w.sign_in(&mut ana, &w.ana).await;
+    let (csrf, version) = (page.field("csrf").unwrap(), page.field("version").unwrap());
+
+    // The application: an amount is a number of 0 or more, never blank, never words.
+    for (typed, told) in [
+        ("lots", "Enter a number"),
+        ("", "Enter a number"),
+        ("-5", "0 or more"),
+        ("1.005", "two decimals"),
+        ("99999999999999", "up to"),
+    ] {
+        let refused = ana
+            .post(
+                "/app",
+                &[
+                    ("csrf", &csrf),
+                    ("version", &version),
+                    ("f.loan_amount", typed),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{typed:?}: {}", refused.html);
+        assert!(refused.shows(told), "{typed:?}: {}", refused.html);
+        assert!(
+            refused.shows("id=\"f-loan_amount-error\""),
+            "{}",
+            refused.html
+        );
+    }
+    let refused = ana
+        .post(
+            "/app",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("f.employer", "Kauri\u{202E}Mills"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.shows("one line of ordinary text"));
+    assert!(refused.shows("id=\"f-employer-error\""));
+    let unchanged = w.app.get(&w.opportunity_path()).await;
+    assert_eq!(unchanged.body["data"]["loan_amount"], 25000);
+    assert_eq!(unchanged.body["data"]["employer"], "Kauri Mills");
+
+    // A questionnaire's number and date follow the same rules, named by their question.
+    let path = format!("/app/q/{}", w.income);
+    let form = ana.get(&path).await;
+    let csrf = form.field("csrf").unwrap();
+    let refused = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "save"),
+                ("q.income", "-5"),
+                ("q.started", "0001-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(
+        refused.shows("id=\"f-q-2e-income-error\""),
+        "{}",
+        refused.html
+    );
+    assert!(refused.shows("0 or more"));
+    assert!(refused.shows("id=\"f-q-2e-started-error\""));
+    assert!(refused.shows("between 1900 and 2100"));
 }

@@ -175,7 +175,7 @@ async fn a_patch_that_damages_a_template_leaves_the_stored_one_unchanged(app: Te
     for (patch, field) in [
         (json!({"text": "Hi {{first_name}}, open {{link}"}), "text"),
         (json!({"html": "<p>The link is gone</p>"}), "html"),
-        (json!({"subject": null}), "body"),
+        (json!({"subject": null}), "subject"),
         (json!({"colour": "blue"}), "colour"),
     ] {
         let answer = app.patch(&path, "\"1\"", patch.clone()).await;

@@ -2,9 +2,10 @@
 //! body (content type, size, syntax, then fields named by path), and list parameters.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::{header, request::Parts};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::http::{HeaderMap, Method, header, request::Parts};
 use clientwatch::Services;
+use clientwatch::domain::input::{self, JsonProblem};
 use clientwatch::domain::tenants::{self, Caller, Scope};
 use clientwatch::ports::Cursor;
 use serde::Deserialize;
@@ -29,13 +30,29 @@ impl Auth {
     }
 }
 
-fn presented_key(parts: &Parts) -> Option<&str> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+/// The API key the request presents (`Authorization: Bearer` or `X-Api-Key`), if any.
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, key) = value.split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
     }
-    parts.headers.get("x-api-key")?.to_str().ok().map(str::trim)
+    headers.get("x-api-key")?.to_str().ok().map(str::trim)
+}
+
+/// The scope a route needs, from its method and template: the keys and the tenant's settings
+/// need `admin`, reading (and previewing a template) `read`, any other change `write`. The
+/// key is held to it as soon as it is authenticated, before the body is read, so that a key
+/// without the scope learns nothing about what a valid body would be. Each handler asks for
+/// the same scope again.
+pub fn route_scope(method: &Method, template: &str) -> Scope {
+    if template.starts_with("/v1/api-keys") || (template == "/v1/tenant" && method != Method::GET) {
+        Scope::Admin
+    } else if method == Method::GET || method == Method::HEAD || template.ends_with("/preview") {
+        Scope::Read
+    } else {
+        Scope::Write
+    }
 }
 
 impl<S> FromRequestParts<S> for Auth
@@ -48,7 +65,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let has_header = parts.headers.contains_key(header::AUTHORIZATION)
             || parts.headers.contains_key("x-api-key");
-        let Some(key) = presented_key(parts) else {
+        let Some(key) = presented_key(&parts.headers) else {
             return Err(if has_header {
                 ApiError::BadKey
             } else {
@@ -60,7 +77,11 @@ where
             Some(caller) => {
                 tracing::Span::current().record("tenant_id", caller.tenant_id.as_str());
                 tracing::info!(tenant_id = %caller.tenant_id, key_id = %caller.key_id, "authenticated");
-                Ok(Auth(caller))
+                let auth = Auth(caller);
+                if let Some(template) = parts.extensions.get::<MatchedPath>() {
+                    auth.require(route_scope(&parts.method, template.as_str()))?;
+                }
+                Ok(auth)
             }
             None => Err(ApiError::BadKey),
         }
@@ -147,22 +168,57 @@ where
     }
 }
 
+/// The lists of a bulk call's body whose rows the call checks one by one (so that one bad row
+/// is that row's result, not the refusal of the whole body): an import's `invoices`, a contact
+/// sync's `records`, a bulk monitoring call's `client_ids`.
+pub const ROW_LISTS: [&str; 3] = ["invoices", "records", "client_ids"];
+
 /// Parses JSON, telling syntax errors (400, with line and column) from field errors (422,
-/// naming the field by its path).
+/// naming the field by its path): a key given twice, a body that is not an object, any text
+/// or id against the input policy (`clientwatch::domain::input`), then `T`'s own fields.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first (400), so that a truncated body is never reported as a wrong field.
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = match e.path().to_string() {
-            path if path == "." => "body".to_owned(),
-            path => path,
-        };
-        ApiError::Invalid {
-            field,
-            message: e.into_inner().to_string(),
+    let value = input::parse_json(bytes).map_err(|problem| match problem {
+        JsonProblem::Syntax(why) => ApiError::MalformedJson(why),
+        JsonProblem::DuplicateKey { path } => {
+            ApiError::invalid(path, "is given twice; give each key once")
         }
-    })
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
+    input::check_except_rows(&value, &ROW_LISTS)?;
+    Ok(input::fields(value)?)
+}
+
+/// Path parameters, each checked as an id (`clientwatch::domain::input`) before the handler
+/// or the store sees it; a refusal names the parameter (`path.contact_id`).
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| {
+                ApiError::invalid(
+                    "path",
+                    "a path segment is not valid UTF-8 once percent-decoded",
+                )
+            })?;
+        for (name, value) in &raw {
+            input::id(format!("path.{name}"), value)?;
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|e| ApiError::invalid("path", e.body_text()))
+    }
 }
 
 /// `?limit=&cursor=` of every list.

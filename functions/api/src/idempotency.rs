@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clientwatch::Services;
+use clientwatch::domain::tenants;
 use clientwatch::ports::{Condition, Item, Key, TableError, Update};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -87,7 +88,16 @@ pub async fn layer(State(svc): State<Services>, request: Request, next: Next) ->
     let claim = Item::new(key.clone(), pending).with_expiry(now + KEEP_SECONDS);
     match svc.table.put(claim, Condition::Absent).await {
         Ok(()) => {}
-        Err(TableError::ConditionFailed(_)) => return replay(&svc, &key, &fingerprint).await,
+        Err(TableError::ConditionFailed(_)) => {
+            // The key is checked again: a revoked key gets nothing back, not even its own
+            // earlier answers.
+            let presented = crate::extract::presented_key(&parts.headers).unwrap_or_default();
+            return match tenants::authenticate(&svc, presented).await {
+                Ok(Some(_)) => replay(&svc, &key, &fingerprint).await,
+                Ok(None) => ApiError::BadKey.into_response(),
+                Err(e) => ApiError::from(e).into_response(),
+            };
+        }
         Err(e) => return ApiError::from(e).into_response(),
     }
     let response = next

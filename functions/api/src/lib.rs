@@ -258,6 +258,7 @@ pub fn app(services: Services) -> Router {
     router
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route_layer(axum::middleware::from_fn(request_id::route_layer))
         .layer(axum::middleware::from_fn_with_state(
             services.clone(),
             idempotency::layer,

@@ -34,6 +34,9 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     #[error("body over {0} bytes")]
     TooLarge(usize),
+    /// The body did not arrive within the time the server waits for it (seconds).
+    #[error("the body took longer than {0} s")]
+    BodyTimeout(u64),
     /// A field's value is wrong; `field` is its path as the caller wrote it (`scopes[1]`).
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -103,6 +106,11 @@ impl ApiError {
                 "body-too-large",
                 "Body too large",
             ),
+            BodyTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request timeout",
+            ),
             Invalid { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
@@ -154,6 +162,10 @@ impl ApiError {
             TooLarge(limit) => {
                 format!("The body is larger than the {limit} bytes this API accepts.")
             }
+            BodyTimeout(seconds) => format!(
+                "The request's body did not arrive within {seconds} s (or was shorter than its \
+                 Content-Length); send it again."
+            ),
             Invalid { field, message } => format!("`{field}`: {message}"),
             Conflict(why) => why.clone(),
             Stale(what) => format!(

@@ -1,10 +1,14 @@
 //! Request ids: taken from API Gateway's request context on Lambda (or a sane `X-Request-Id`
 //! sent by the caller), made up otherwise; attached to every log line of the request through a
 //! tracing span, echoed in the `X-Request-Id` response header, and put in problem bodies.
+//!
+//! The span names the request by its method and the route template it matched
+//! (`/v1/clients/{id}`), never by its raw path or query: a path can carry anything a caller
+//! typed, a portal link's token included.
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -41,6 +45,23 @@ fn from_gateway(request: &Request) -> Option<String> {
     }
 }
 
+/// The route template a request matched, handed back to [`layer`] on the response.
+#[derive(Clone)]
+struct RouteTemplate(MatchedPath);
+
+/// Runs after routing (as a route layer): records the matched template on the request's span.
+pub async fn route_layer(request: Request, next: Next) -> Response {
+    let template = request.extensions().get::<MatchedPath>().cloned();
+    if let Some(template) = &template {
+        tracing::Span::current().record("route", template.as_str());
+    }
+    let mut response = next.run(request).await;
+    if let Some(template) = template {
+        response.extensions_mut().insert(RouteTemplate(template));
+    }
+    response
+}
+
 pub async fn layer(request: Request, next: Next) -> Response {
     let id = from_gateway(&request)
         .or_else(|| from_caller(&request))
@@ -49,7 +70,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        route = tracing::field::Empty,
         tenant_id = tracing::field::Empty,
     );
     let started = Instant::now();
@@ -57,8 +78,13 @@ pub async fn layer(request: Request, next: Next) -> Response {
         .scope(id.clone(), next.run(request))
         .instrument(span.clone())
         .await;
+    let route = response
+        .extensions()
+        .get::<RouteTemplate>()
+        .map_or("(no route)", |r| r.0.as_str());
     span.in_scope(|| {
         tracing::info!(
+            route,
             status = response.status().as_u16(),
             ms = started.elapsed().as_millis() as u64,
             "request done"

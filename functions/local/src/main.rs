@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 mod demo;
 
@@ -189,7 +190,51 @@ fn app(services: Services) -> axum::Router {
         };
         tower::ServiceExt::oneshot(target, request)
     });
-    axum::Router::new().fallback_service(dispatch)
+    axum::Router::new()
+        .fallback_service(dispatch)
+        .layer(axum::middleware::from_fn(body_deadline))
+}
+
+/// How long the local server waits for a request's whole body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most the local server reads of a body before the routers apply their own limits.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Reads the body within [`BODY_TIMEOUT`]: a slow body, or one shorter than its
+/// `Content-Length`, is answered 408 and its connection closed, instead of holding the
+/// connection open for as long as the client likes. (On Lambda, API Gateway has the whole body
+/// before the function runs.)
+async fn body_deadline(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use clientwatch_api::problem::ApiError;
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > BODY_LIMIT) {
+        return ApiError::TooLarge(BODY_LIMIT).into_response();
+    }
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Ok(Ok(bytes)) => {
+            let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+            next.run(request).await
+        }
+        // Longer than the limit without announcing it, or broken off by the client.
+        Ok(Err(_)) => ApiError::TooLarge(BODY_LIMIT).into_response(),
+        Err(_) => {
+            let mut response = ApiError::BodyTimeout(BODY_TIMEOUT.as_secs()).into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
 }
 
 /// The Customer Centre's address for links: `localhost` for a loopback listener, because

@@ -137,3 +137,36 @@ async fn tenant(server: &Server, data: &Path) -> serde_json::Value {
     assert_eq!(answer.status(), 200);
     answer.json().await.unwrap()
 }
+
+/// A body announced but never sent is answered 408 once the server stops waiting for it (10 s),
+/// and the connection is closed: a lying client cannot hold a connection for minutes.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_a_408_problem_and_closes_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let address = server.base().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(
+            b"POST /v1/clients HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"partial\":",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers and closes within 30 s")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("/problems/request-timeout"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

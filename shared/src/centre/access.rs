@@ -211,23 +211,53 @@ pub struct Opened {
     pub visit: Visit,
 }
 
+/// How many times an entry reads the invite again after losing a race for it; each round
+/// lost is a round another entry won, so this bounds the burst one entry waits through.
+const VERIFY_ROUNDS: usize = 64;
+
 /// Checks the code; the right one is spent and opens a session.
+///
+/// Every wrong entry against a live code is counted, whatever the race: the count is written
+/// under the invite's version, and an entry that loses the race reads the invite again and
+/// is judged anew (so 20 wrong entries at once count 5 against the code, and those after
+/// the fifth are told the code is used up, exactly as one after another would be). A right
+/// code that loses a race is judged again too: it signs in if the code is still live, and
+/// otherwise gets the answer a wrong code would get at that moment, so the answer never tells
+/// a right guess from a wrong one unless it signs in.
 pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<Opened>> {
-    let invite = match usable(svc, token).await? {
-        Ok(invite) => invite,
-        Err(denied) => return Ok(Err(denied)),
-    };
+    let entered: String = entered.chars().filter(|c| !c.is_whitespace()).collect();
+    for _ in 0..VERIFY_ROUNDS {
+        let invite = match usable(svc, token).await? {
+            Ok(invite) => invite,
+            Err(denied) => return Ok(Err(denied)),
+        };
+        match verify_once(svc, &invite, &entered).await? {
+            Round::Done(step) => return Ok(step),
+            Round::Lost => continue,
+        }
+    }
+    Err(Error::Conflict(
+        "too many codes are being entered for this link at once; try again".into(),
+    ))
+}
+
+/// One entry judged against the invite as read: done, or lost to a racing change.
+enum Round {
+    Done(Step<Opened>),
+    Lost,
+}
+
+async fn verify_once(svc: &Services, invite: &Invite, entered: &str) -> Result<Round> {
     let now = svc.clock.now();
     let Some(code) = invite.code.as_ref().filter(|c| now < c.expires_at) else {
-        return Ok(Err(Denied::NoCode));
+        return Ok(Round::Done(Err(Denied::NoCode)));
     };
     if code.tries >= TRIES_PER_CODE {
-        return Ok(Err(Denied::CodeUsedUp));
+        return Ok(Round::Done(Err(Denied::CodeUsedUp)));
     }
-    let entered: String = entered.chars().filter(|c| !c.is_whitespace()).collect();
     let mut next = invite.clone();
     next.version += 1;
-    if !same(&code_hash(&invite.id, &entered), &code.hash) {
+    if !same(&code_hash(&invite.id, entered), &code.hash) {
         let tries = code.tries + 1;
         next.failures += 1;
         if let Some(code) = next.code.as_mut() {
@@ -237,12 +267,13 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
             next.status = Status::Locked;
             next.code = None;
         }
-        // A lost race here means another try was counted first; either way this one failed.
         match svc.table.transact(vec![invite.replace_op(&next)?]).await {
-            Ok(()) | Err(TableError::TransactionFailed { .. }) => {}
+            Ok(()) => {}
+            // Another entry changed the invite first: this one is counted on the new state.
+            Err(TableError::TransactionFailed { .. }) => return Ok(Round::Lost),
             Err(e) => return Err(e.into()),
         }
-        return Ok(Err(if next.status == Status::Locked {
+        return Ok(Round::Done(Err(if next.status == Status::Locked {
             Denied::LinkLocked
         } else if tries >= TRIES_PER_CODE {
             Denied::CodeUsedUp
@@ -250,7 +281,7 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
             Denied::WrongCode {
                 tries_left: TRIES_PER_CODE - tries,
             }
-        }));
+        })));
     }
     next.code = None;
     let secret = svc.ids.token();
@@ -273,14 +304,14 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
     ];
     match svc.table.transact(ops).await {
         Ok(()) => {}
-        // The same code was spent by a racing request a moment ago.
-        Err(TableError::TransactionFailed { .. }) => return Ok(Err(Denied::NoCode)),
+        // A racing entry changed the invite first: judge this code again on what it did.
+        Err(TableError::TransactionFailed { .. }) => return Ok(Round::Lost),
         Err(e) => return Err(e.into()),
     }
-    Ok(Ok(Opened {
+    Ok(Round::Done(Ok(Opened {
         secret,
         visit: Visit::of(session, &next),
-    }))
+    })))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

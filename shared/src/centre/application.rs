@@ -6,13 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Number, Value, json};
+use serde_json::{Value, json};
 
 use super::audit::{self, Action, Change, Entry, Invitee};
 use crate::Services;
 use crate::domain::opportunities::{self, Opportunity};
-use crate::domain::resource;
 use crate::domain::{Error, Result};
+use crate::domain::{input, resource};
 use crate::ports::TableError;
 
 /// The longest text a customer may put in one field.
@@ -130,26 +130,16 @@ fn parse(current: &Value, entered: &str) -> std::result::Result<Value, String> {
             if entered.chars().count() > MAX_TEXT {
                 return Err(format!("Keep this to {MAX_TEXT} characters or fewer."));
             }
+            if input::characters_problem(entered, false).is_some() {
+                return Err("Use one line of ordinary text.".to_owned());
+            }
             if entered.is_empty() && current.is_null() {
                 return Ok(Value::Null);
             }
             Ok(Value::String(entered.to_owned()))
         }
-        FieldKind::Number => {
-            let cleaned: String = entered
-                .chars()
-                .filter(|c| !matches!(c, ',' | ' ' | '$'))
-                .collect();
-            if let Ok(n) = cleaned.parse::<i64>() {
-                return Ok(Value::Number(n.into()));
-            }
-            cleaned
-                .parse::<f64>()
-                .ok()
-                .and_then(Number::from_f64)
-                .map(Value::Number)
-                .ok_or_else(|| "Enter a number, such as 1250 or 1250.50.".to_owned())
-        }
+        // The same rule as a questionnaire's numbers: see `input::form_number`.
+        FieldKind::Number => input::form_number(entered).map_err(|why| format!("{why}.")),
         FieldKind::YesNo => match entered {
             "yes" => Ok(Value::Bool(true)),
             "no" => Ok(Value::Bool(false)),
@@ -176,6 +166,13 @@ mod tests {
     #[test]
     fn bad_values_are_explained() {
         assert!(parse(&json!(1), "lots").unwrap_err().contains("number"));
+        assert!(parse(&json!(1), "").unwrap_err().contains("number"));
+        assert!(parse(&json!(1), "-5").unwrap_err().contains("0 or more"));
+        assert!(
+            parse(&json!("a"), "two\nlines")
+                .unwrap_err()
+                .contains("one line")
+        );
         assert!(
             parse(&json!(true), "maybe")
                 .unwrap_err()

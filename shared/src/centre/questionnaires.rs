@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -23,7 +23,7 @@ use crate::domain::clients::client_pk;
 use crate::domain::opportunities;
 use crate::domain::resource::{self, Resource};
 use crate::domain::tenants::tenant_pk;
-use crate::domain::{Error, Result, text};
+use crate::domain::{Error, Result, input, text};
 use crate::ports::{Condition, Cursor, Item, Key, Query, SortKey, TableError, TxOp};
 
 const WHAT: &str = "questionnaire";
@@ -35,8 +35,6 @@ const MAX_LONG_TEXT: usize = 5000;
 const MAX_DEFINITION_BYTES: usize = 100_000;
 /// An answers item's stored size, below DynamoDB's 400 KB item limit (attribute names count).
 const MAX_ANSWERS_BYTES: usize = 350_000;
-/// Beyond 15 significant digits a JSON number (a double) no longer holds what was typed.
-const MAX_SIGNIFICANT_DIGITS: usize = 15;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -546,12 +544,16 @@ fn convert(question: &Question, raw: &str) -> Result<Value, String> {
         }
     };
     match question.kind {
+        QuestionKind::Text if input::characters_problem(raw, false).is_some() => {
+            Err("Use one line of ordinary text".to_owned())
+        }
         QuestionKind::Text => within(raw.to_owned(), MAX_TEXT),
         // Browsers post line breaks as CRLF; count (and keep) each as one character.
-        QuestionKind::LongText => within(raw.replace("\r\n", "\n"), MAX_LONG_TEXT),
-        QuestionKind::Number => {
-            number(raw).ok_or_else(|| "Enter a number, such as 1250 or 1250.50".to_owned())
+        QuestionKind::LongText if input::characters_problem(raw, true).is_some() => {
+            Err("Use ordinary text".to_owned())
         }
+        QuestionKind::LongText => within(raw.replace("\r\n", "\n"), MAX_LONG_TEXT),
+        QuestionKind::Number => input::form_number(raw),
         QuestionKind::Date => date(raw).map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
         QuestionKind::YesNo => match raw.to_ascii_lowercase().as_str() {
             "yes" => Ok(Value::Bool(true)),
@@ -573,46 +575,6 @@ fn convert(question: &Question, raw: &str) -> Result<Value, String> {
     }
 }
 
-/// A decimal number as people type it: an optional minus, digits (thousands may be grouped
-/// with commas, "25,000"), optional decimals after a point. Nothing a double cannot hold.
-fn number(raw: &str) -> Option<Value> {
-    let unsigned = raw.strip_prefix('-').unwrap_or(raw);
-    let (whole, fraction) = match unsigned.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (unsigned, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let mut groups = whole.split(',');
-    let first = groups.next()?;
-    let grouped = whole.contains(',');
-    if !digits(first) || (grouped && first.len() > 3) {
-        return None;
-    }
-    if !groups.all(|g| g.len() == 3 && digits(g)) {
-        return None;
-    }
-    if fraction.is_some_and(|f| !digits(f)) {
-        return None;
-    }
-    let whole: String = whole.chars().filter(|c| *c != ',').collect();
-    let significant = whole.trim_start_matches('0').len() + fraction.map_or(0, str::len);
-    if significant > MAX_SIGNIFICANT_DIGITS {
-        return None;
-    }
-    let sign = if raw.starts_with('-') { "-" } else { "" };
-    match fraction {
-        None => format!("{sign}{whole}")
-            .parse::<i64>()
-            .ok()
-            .map(Value::from),
-        Some(fraction) => format!("{sign}{whole}.{fraction}")
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number),
-    }
-}
-
 /// A date written `YYYY-MM-DD` that exists on the calendar.
 fn date(raw: &str) -> Result<NaiveDate, String> {
     let b = raw.as_bytes();
@@ -625,7 +587,16 @@ fn date(raw: &str) -> Result<NaiveDate, String> {
     if !shaped {
         return Err("Enter a date as YYYY-MM-DD".to_owned());
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "This date does not exist".to_owned())
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| "This date does not exist".to_owned())?;
+    if !(input::YEAR_MIN..=input::YEAR_MAX).contains(&date.year()) {
+        return Err(format!(
+            "Enter a date between {} and {}",
+            input::YEAR_MIN,
+            input::YEAR_MAX
+        ));
+    }
+    Ok(date)
 }
 
 /// Every questionnaire's answers of an opportunity, for its partner (at most one item per
@@ -799,33 +770,27 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_read_as_people_type_them() {
-        for (typed, stored) in [
-            ("1250", json!(1250)),
-            ("-3", json!(-3)),
-            ("0.1", json!(0.1)),
-            ("25,000", json!(25000)),
-            ("1,234,567.89", json!(1234567.89)),
-            ("007", json!(7)),
+    fn numbers_are_read_by_the_form_number_rule() {
+        let income = question("income", QuestionKind::Number);
+        assert_eq!(convert(&income, "25,000"), Ok(json!(25000)));
+        for (typed, why) in [
+            ("-3", "0 or more"),
+            ("lots", "such as"),
+            ("1.005", "two decimals"),
         ] {
-            assert_eq!(number(typed), Some(stored), "{typed}");
+            assert!(
+                convert(&income, typed).unwrap_err().contains(why),
+                "{typed}"
+            );
         }
-        for typed in [
-            "",
-            "-",
-            "1,5",
-            "12,34",
-            "1.",
-            ".5",
-            "1.2.3",
-            "1e5",
-            "ten",
-            "$5",
-            "1 000",
-            "1234567890123456",
-        ] {
-            assert_eq!(number(typed), None, "{typed}");
-        }
+        let started = question("started", QuestionKind::Date);
+        assert!(
+            convert(&started, "0001-01-01")
+                .unwrap_err()
+                .contains("between")
+        );
+        let employer = question("employer", QuestionKind::Text);
+        assert!(convert(&employer, "Kauri\u{202E}Mills").is_err());
     }
 
     #[test]

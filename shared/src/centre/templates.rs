@@ -751,10 +751,9 @@ mod tests {
         assert!(message.contains("must not contain the {{link}}"));
         let mut two_lines = valid();
         two_lines.subject = "Hello\r\nBcc: someone@else.test".into();
-        assert_eq!(
-            refusal(two_lines.checked()),
-            ("subject".into(), "must be one line".into())
-        );
+        let (field, message) = refusal(two_lines.checked());
+        assert_eq!(field, "subject");
+        assert!(message.contains("one-line"), "{message}");
     }
 
     #[test]

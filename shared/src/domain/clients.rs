@@ -51,7 +51,11 @@ pub struct Identity {
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::input::date::option"
+    )]
     pub date_of_birth: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -382,6 +386,12 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> Result
         .await
         .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
     let client = Resource::new(svc, spec.checked(&client_type)?);
+    if client.spec.finances.billing_contact_id.is_some() {
+        return Err(Error::invalid(
+            "finances.billing_contact_id",
+            "a new client has no contacts yet: add the contact, then set it as the billing contact",
+        ));
+    }
     check_assignments(svc, tenant_id, None, &client.spec).await?;
     let mut ops = vec![
         TxOp::Put(client_item(tenant_id, &client)?, Condition::Absent),
@@ -534,6 +544,23 @@ pub async fn update(
         .await
         .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
     let next = resource::changed(svc, &current, spec.checked(&client_type)?);
+    if let Some(contact_id) = next.spec.finances.billing_contact_id.as_deref()
+        && current.spec.finances.billing_contact_id.as_deref() != Some(contact_id)
+    {
+        match svc
+            .table
+            .get(&super::contacts::key(tenant_id, client_id, contact_id))
+            .await?
+        {
+            Some(_) => {}
+            None => {
+                return Err(Error::invalid(
+                    "finances.billing_contact_id",
+                    "there is no contact of this client with this id",
+                ));
+            }
+        }
+    }
     check_assignments(svc, tenant_id, Some(&current.spec), &next.spec).await?;
     let mut ops = vec![TxOp::Put(
         client_item(tenant_id, &next)?,

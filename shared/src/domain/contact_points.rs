@@ -24,6 +24,9 @@ impl EmailAddress {
         let Some((local, domain)) = s.rsplit_once('@') else {
             return bad("it has no @");
         };
+        if local.contains('@') {
+            return bad("it has more than one @");
+        }
         if local.is_empty() || local.len() > 64 {
             return bad("the part before @ must be 1 to 64 characters");
         }
@@ -74,6 +77,11 @@ impl PhoneNumber {
         let region = default_region.parse::<phonenumber::country::Id>().ok();
         let number = phonenumber::parse(region, s.trim())
             .map_err(|_| InvalidValue("not a phone number".into()))?;
+        if number.extension().is_some() {
+            return Err(InvalidValue(
+                "a mobile number cannot have an extension".into(),
+            ));
+        }
         if !number.is_valid() {
             return Err(InvalidValue(
                 "not a valid phone number for its country".into(),
@@ -158,6 +166,7 @@ mod tests {
             ("ana@localhost", "domain"),
             ("ana smith@example.com", "spaces"),
             ("@example.com", "before @"),
+            ("a@@b.com", "more than one @"),
         ] {
             let err = EmailAddress::parse(input).unwrap_err();
             assert!(err.0.contains(why), "{input}: {err}");
@@ -176,6 +185,8 @@ mod tests {
     fn invalid_numbers_are_refused() {
         assert!(PhoneNumber::parse("12", "NZ").is_err());
         assert!(PhoneNumber::parse("call me", "NZ").is_err());
+        let err = PhoneNumber::parse("021 234 5678 ext 5", "NZ").unwrap_err();
+        assert!(err.0.contains("extension"), "{err}");
     }
 
     #[test]

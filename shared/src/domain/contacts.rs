@@ -7,6 +7,9 @@
 //! An external id is claimed by a guard item in the same transaction as the contact, so two
 //! syncs racing cannot create one contact twice.
 
+use std::collections::HashMap;
+
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -363,11 +366,44 @@ pub async fn sync(
             format!("at most {MAX_SYNC_RECORDS} records a call"),
         ));
     }
-    let mut results = Vec::with_capacity(records.len());
-    for (index, raw) in records.into_iter().enumerate() {
+    // An external id once per batch, so that the records can be applied side by side.
+    let mut first_at: HashMap<String, usize> = HashMap::new();
+    let jobs = records.into_iter().enumerate().map(|(index, raw)| {
         let external_id = raw.get("external_id").cloned().unwrap_or(Value::Null);
-        let outcome = sync_one(svc, tenant_id, source, raw).await;
-        results.push(match outcome {
+        let repeated = external_id.as_str().and_then(|id| {
+            let first = *first_at.entry(id.trim().to_owned()).or_insert(index);
+            (first != index).then_some(first)
+        });
+        (index, external_id, repeated, raw)
+    });
+    let jobs: Vec<_> = jobs.collect();
+    let results = futures::stream::iter(jobs)
+        .map(|(index, external_id, repeated, raw)| async move {
+            let outcome = match repeated {
+                Some(first) => Err(Error::invalid(
+                    "external_id",
+                    format!("this external id is already record {first} of this batch"),
+                )),
+                None => sync_one(svc, tenant_id, source, raw).await,
+            };
+            sync_result(index, external_id, outcome)
+        })
+        .buffered(SYNC_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(results)
+}
+
+/// How many records of a sync are applied at once.
+pub const SYNC_CONCURRENCY: usize = 10;
+
+fn sync_result(
+    index: usize,
+    external_id: Value,
+    outcome: Result<(SyncOutcome, String)>,
+) -> SyncResult {
+    {
+        match outcome {
             Ok((status, contact_id)) => SyncResult {
                 index,
                 external_id,
@@ -375,7 +411,20 @@ pub async fn sync(
                 contact_id: Some(contact_id),
                 reason: None,
             },
-            Err(Error::Store(e)) => return Err(Error::Store(e)),
+            Err(e @ (Error::Store(_) | Error::Unavailable(..))) => {
+                tracing::error!(error = %e, ?e, "a sync record failed on our side");
+                SyncResult {
+                    index,
+                    external_id,
+                    status: SyncOutcome::Rejected,
+                    contact_id: None,
+                    reason: Some(
+                        "the record could not be stored just now (nothing of it was written); \
+                         send it again"
+                            .into(),
+                    ),
+                }
+            }
             Err(e) => SyncResult {
                 index,
                 external_id,
@@ -383,9 +432,8 @@ pub async fn sync(
                 contact_id: None,
                 reason: Some(e.to_string()),
             },
-        });
+        }
     }
-    Ok(results)
 }
 
 async fn sync_one(
@@ -394,6 +442,10 @@ async fn sync_one(
     source: Source,
     raw: Value,
 ) -> Result<(SyncOutcome, String)> {
+    super::input::check(&raw, "")?;
+    if !raw.is_object() {
+        return Err(Error::invalid("record", "must be a JSON object"));
+    }
     let record: SyncRecord = resource::parse(raw)?;
     let external_id = record.external_id.trim().to_owned();
     if external_id.is_empty() || external_id.len() > 100 {

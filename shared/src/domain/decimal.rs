@@ -13,8 +13,8 @@ impl Decimal2 {
         self.0
     }
 
+    /// Digits with at most two decimals and nothing around them: `" 5.00"` is refused.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let s = s.trim();
         let (whole, frac, dotted) = match s.split_once('.') {
             Some((whole, frac)) => (whole, frac, true),
             None => (s, "", false),
@@ -59,7 +59,7 @@ mod tests {
         assert_eq!(Decimal2::parse("3").unwrap().to_string(), "3.00");
         assert_eq!(Decimal2::parse("3.4").unwrap().hundredths(), 340);
         assert_eq!(Decimal2::parse("12.05").unwrap().to_string(), "12.05");
-        for bad in ["-1", "3.001", "abc", "", "1.", ".5"] {
+        for bad in ["-1", "3.001", "abc", "", "1.", ".5", " 5.00", "5.00 "] {
             assert!(Decimal2::parse(bad).is_err(), "{bad}");
         }
     }

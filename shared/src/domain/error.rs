@@ -39,8 +39,11 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// `value` trimmed, if it is 1 to `max` characters; otherwise an error naming `field`.
+/// `value` trimmed, if it is 1 to `max` characters of text its field may hold (no control
+/// characters or bidi overrides, no line breaks unless the field is multi-line: see
+/// [`super::input`]); otherwise an error naming `field`.
 pub fn text(field: impl Into<String>, value: &str, max: usize) -> Result<String> {
+    let field = field.into();
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max {
         return Err(Error::invalid(
@@ -48,5 +51,7 @@ pub fn text(field: impl Into<String>, value: &str, max: usize) -> Result<String>
             format!("must be 1 to {max} characters"),
         ));
     }
+    super::input::characters(field, value)?;
+
     Ok(value.to_owned())
 }

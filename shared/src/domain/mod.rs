@@ -6,6 +6,7 @@ mod contact_points;
 pub mod contacts;
 mod decimal;
 mod error;
+pub mod input;
 pub mod opportunities;
 pub mod resource;
 pub mod roles;

@@ -11,6 +11,10 @@ use super::{Error, Result};
 use crate::Services;
 use crate::ports::{Condition, Cursor, Item, Key, Query, TableError, TxOp};
 
+/// The largest resource, as JSON: the store's item limit (400 KiB) less room for its keys,
+/// index attributes and the store's own encoding.
+pub const MAX_RESOURCE_BYTES: usize = 360 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Resource<T> {
     pub id: String,
@@ -47,8 +51,21 @@ impl<T: Serialize> Resource<T> {
         Value::Object(view)
     }
 
+    /// The stored item; a resource larger than [`MAX_RESOURCE_BYTES`] is refused, saying so,
+    /// before the store is asked (whose own limit would answer an error no retry can fix).
     pub fn item(&self, key: Key) -> Result<Item> {
-        Ok(Item::from_record(key, self)?.with_version(self.version))
+        let item = Item::from_record(key, self)?.with_version(self.version);
+        let size = crate::ports::table::check::encoded_size(&item.data);
+        if size > MAX_RESOURCE_BYTES {
+            return Err(Error::invalid(
+                "body",
+                format!(
+                    "the resource would be {size} bytes, over the {MAX_RESOURCE_BYTES} bytes one \
+                     resource may hold; shorten its longest texts or lists"
+                ),
+            ));
+        }
+        Ok(item)
     }
 }
 
@@ -133,13 +150,7 @@ pub fn changed<T>(svc: &Services, current: &Resource<T>, spec: T) -> Resource<T>
 
 /// Reads a spec from JSON, naming the offending field by its path (`contacts[2].email`).
 pub fn parse<T: DeserializeOwned>(value: Value) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = match e.path().to_string() {
-            path if path == "." => "body".to_owned(),
-            path => path,
-        };
-        Error::invalid(field, e.into_inner().to_string())
-    })
+    super::input::fields(value)
 }
 
 /// The spec `current` becomes under a merge `patch`, checked like a new one.

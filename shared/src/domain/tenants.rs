@@ -343,22 +343,26 @@ pub async fn list_keys(
 
 /// Revokes a key at once: the look-up item goes, the listing keeps the revocation time.
 /// Revoking a revoked key changes nothing.
+/// Revokes a key. The tenant's last active admin key cannot be revoked (the tenant could no
+/// longer be managed through the API): revoking an admin key checks, in the same
+/// transaction, that another active admin key is unchanged since it was read, so two admin
+/// keys revoking each other at the same moment cannot both succeed.
 pub async fn revoke_key(svc: &Services, tenant_id: &str, key_id: &str) -> Result<ApiKey> {
-    let listing = svc
-        .table
-        .get(&listing_key(tenant_id, key_id))
-        .await?
-        .ok_or(Error::NotFound("API key"))?;
-    let mut listed: ListedKey = listing.record()?;
-    if listed.key.revoked_at.is_some() {
-        return Ok(listed.key);
-    }
-    let now = svc.clock.now();
-    listed.key.revoked_at = Some(now);
-    let revoked_at =
-        serde_json::to_value(now).map_err(|e| Error::invalid("revoked_at", e.to_string()))?;
-    svc.table
-        .transact(vec![
+    for _ in 0..REVOKE_ROUNDS {
+        let listing = svc
+            .table
+            .get(&listing_key(tenant_id, key_id))
+            .await?
+            .ok_or(Error::NotFound("API key"))?;
+        let mut listed: ListedKey = listing.record()?;
+        if listed.key.revoked_at.is_some() {
+            return Ok(listed.key);
+        }
+        let now = svc.clock.now();
+        listed.key.revoked_at = Some(now);
+        let revoked_at =
+            serde_json::to_value(now).map_err(|e| Error::invalid("revoked_at", e.to_string()))?;
+        let mut ops = vec![
             TxOp::Update(
                 listing.key.clone(),
                 Update::default()
@@ -366,15 +370,63 @@ pub async fn revoke_key(svc: &Services, tenant_id: &str, key_id: &str) -> Result
                     .when(Condition::VersionIs(listing.version)),
             ),
             TxOp::Delete(Key::new(listed.lookup_pk.clone(), "KEY"), Condition::None),
-        ])
-        .await
-        .map_err(|e| match e {
-            TableError::TransactionFailed { .. } => {
-                Error::Conflict("the key changed while it was being revoked; try again".into())
+        ];
+        if listed.key.scopes.contains(&Scope::Admin) {
+            let Some(other) = other_active_admin_key(svc, tenant_id, key_id).await? else {
+                return Err(Error::Conflict(
+                    "this is the tenant's last active admin key: issue another key with the \
+                     admin scope first, so that the tenant can still be managed"
+                        .into(),
+                ));
+            };
+            ops.push(TxOp::Check(other.key, Condition::VersionIs(other.version)));
+        }
+        match svc.table.transact(ops).await {
+            Ok(()) => return Ok(listed.key),
+            // This key or the other admin key changed meanwhile: read both again.
+            Err(TableError::TransactionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Conflict(
+        "the tenant's keys kept changing while this one was being revoked; try again".into(),
+    ))
+}
+
+/// How many times a revocation reads again after losing a race.
+const REVOKE_ROUNDS: usize = 5;
+
+/// The listing item of an active admin key of the tenant other than `key_id`, if any.
+async fn other_active_admin_key(
+    svc: &Services,
+    tenant_id: &str,
+    key_id: &str,
+) -> Result<Option<Item>> {
+    let mut cursor = None;
+    loop {
+        let page = svc
+            .table
+            .query(
+                Query::partition(tenant_pk(tenant_id))
+                    .sk(SortKey::BeginsWith("APIKEY#".into()))
+                    .limit(200)
+                    .after(cursor),
+            )
+            .await?;
+        for item in page.items {
+            let listed: ListedKey = item.record()?;
+            if listed.key.id != key_id
+                && listed.key.revoked_at.is_none()
+                && listed.key.scopes.contains(&Scope::Admin)
+            {
+                return Ok(Some(item));
             }
-            e => e.into(),
-        })?;
-    Ok(listed.key)
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(None),
+        }
+    }
 }
 
 /// The listing item: the key as listed plus where its look-up item lives.

@@ -606,7 +606,7 @@ pub mod check {
     }
 
     /// The size of the data as JSON, counted without writing it anywhere.
-    fn encoded_size(data: &Map<String, Value>) -> usize {
+    pub fn encoded_size(data: &Map<String, Value>) -> usize {
         struct Count(usize);
         impl std::io::Write for Count {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -2,8 +2,9 @@
 //! per client and per invoice; and the tenant's skipped messages (those that reached nobody),
 //! as warnings to act on.
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use clientwatch::Services;
 use clientwatch::comms::{invoices, log};
 use clientwatch::domain::tenants::Scope;

@@ -1,7 +1,8 @@
 //! `/v1/clients/{id}/contacts`, `/v1/clients/{id}/recipients` and `/v1/sync/contacts`.
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use clientwatch::Services;
 use clientwatch::domain::contacts::{self, ContactSpec, Source};
 use clientwatch::domain::resource::Resource;

@@ -1,8 +1,9 @@
 //! `/v1/email-templates`: the tenant's wording of Customer Centre invite e-mails, and a
 //! preview of one with example values.
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use clientwatch::Services;
 use clientwatch::centre::templates::{self, Overrides, Rendered, TemplateSpec};
 use clientwatch::domain::tenants::Scope;

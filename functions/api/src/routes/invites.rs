@@ -4,8 +4,9 @@
 //! such answers are marked `Cache-Control: no-store`, which also keeps them out of the
 //! idempotency records (see `idempotency.rs`).
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clientwatch::Services;

@@ -33,7 +33,7 @@ macro_rules! tenant_resource {
         pub async fn get(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path(id): axum::extract::Path<String>,
+            $crate::extract::Path(id): $crate::extract::Path<String>,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Read)?;
             let found = $get(&svc, &caller.tenant_id, &id).await?;
@@ -46,7 +46,7 @@ macro_rules! tenant_resource {
         pub async fn update(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path(id): axum::extract::Path<String>,
+            $crate::extract::Path(id): $crate::extract::Path<String>,
             $crate::extract::IfMatch(seen): $crate::extract::IfMatch,
             $crate::extract::JsonBody(patch): $crate::extract::Patch,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
@@ -61,7 +61,7 @@ macro_rules! tenant_resource {
         pub async fn delete(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path(id): axum::extract::Path<String>,
+            $crate::extract::Path(id): $crate::extract::Path<String>,
             $crate::extract::IfMatch(seen): $crate::extract::IfMatch,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Write)?;
@@ -79,7 +79,7 @@ macro_rules! client_resource {
         pub async fn list(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path(client): axum::extract::Path<String>,
+            $crate::extract::Path(client): $crate::extract::Path<String>,
             page: $crate::extract::Page,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Read)?;
@@ -93,7 +93,7 @@ macro_rules! client_resource {
         pub async fn create(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path(client): axum::extract::Path<String>,
+            $crate::extract::Path(client): $crate::extract::Path<String>,
             $crate::extract::JsonBody(spec): $crate::extract::JsonBody<$spec>,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Write)?;
@@ -107,7 +107,7 @@ macro_rules! client_resource {
         pub async fn get(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path((client, id)): axum::extract::Path<(String, String)>,
+            $crate::extract::Path((client, id)): $crate::extract::Path<(String, String)>,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Read)?;
             let found = $get(&svc, &caller.tenant_id, &client, &id).await?;
@@ -120,7 +120,7 @@ macro_rules! client_resource {
         pub async fn update(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path((client, id)): axum::extract::Path<(String, String)>,
+            $crate::extract::Path((client, id)): $crate::extract::Path<(String, String)>,
             $crate::extract::IfMatch(seen): $crate::extract::IfMatch,
             $crate::extract::JsonBody(patch): $crate::extract::Patch,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
@@ -135,7 +135,7 @@ macro_rules! client_resource {
         pub async fn delete(
             axum::extract::State(svc): axum::extract::State<clientwatch::Services>,
             auth: $crate::extract::Auth,
-            axum::extract::Path((client, id)): axum::extract::Path<(String, String)>,
+            $crate::extract::Path((client, id)): $crate::extract::Path<(String, String)>,
             $crate::extract::IfMatch(seen): $crate::extract::IfMatch,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Write)?;

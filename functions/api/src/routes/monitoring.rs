@@ -1,12 +1,14 @@
 //! Monitoring: `/v1/clients/{id}/monitoring`, `/v1/monitoring/bulk`, `/v1/hits` and
 //! `/v1/usage`.
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use clientwatch::Services;
+use clientwatch::domain::input;
 use clientwatch::domain::tenants::Scope;
 use clientwatch::monitoring::hits;
 use clientwatch::monitoring::monitors::{self, BulkRequest, StartRequest};
@@ -56,21 +58,57 @@ pub async fn stop(
 pub async fn bulk(
     State(svc): State<Services>,
     auth: Auth,
-    JsonBody(request): JsonBody<BulkRequest>,
+    JsonBody(mut request): JsonBody<BulkRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth.require(Scope::Write)?;
-    let outcomes = monitors::bulk(&svc, &caller.tenant_id, request).await?;
-    let mut failed = 0;
-    let results: Vec<Value> = outcomes
-        .into_iter()
-        .map(|o| match o.result {
-            Ok(status) => json!({"client_id": o.client_id, "status": status}),
-            Err(e) => {
-                failed += 1;
-                json!({"client_id": o.client_id, "status": "failed", "problem": ApiError::from(e).body()})
-            }
-        })
+    if request.client_ids.len() > monitors::MAX_BULK {
+        return Err(ApiError::invalid(
+            "client_ids",
+            format!("give 1 to {} client ids", monitors::MAX_BULK),
+        ));
+    }
+    // A client id that is not an id is that row's failure; the others go on.
+    let all = std::mem::take(&mut request.client_ids);
+    let mut refused = std::collections::HashMap::new();
+    for (i, id) in all.iter().enumerate() {
+        if let Err(e) = input::id(format!("client_ids[{i}]"), id) {
+            refused.insert(i, e);
+        }
+    }
+    request.client_ids = (0..all.len())
+        .filter(|i| !refused.contains_key(i))
+        .map(|i| all[i].clone())
         .collect();
+    let mut outcomes = if request.client_ids.is_empty() && !refused.is_empty() {
+        Vec::new()
+    } else {
+        monitors::bulk(&svc, &caller.tenant_id, request).await?
+    }
+    .into_iter();
+    let mut failed = 0;
+    let mut failure = |client_id: &str, e: ApiError| {
+        failed += 1;
+        json!({"client_id": client_id, "status": "failed", "problem": e.body()})
+    };
+    let mut results = Vec::with_capacity(all.len());
+    for (i, client_id) in all.iter().enumerate() {
+        let outcome = if refused.contains_key(&i) {
+            None
+        } else {
+            outcomes.next()
+        };
+        results.push(match (refused.remove(&i), outcome) {
+            (Some(e), _) => failure(client_id, e.into()),
+            (None, Some(o)) => match o.result {
+                Ok(status) => json!({"client_id": o.client_id, "status": status}),
+                Err(e) => failure(&o.client_id, e.into()),
+            },
+            (None, None) => failure(
+                client_id,
+                ApiError::Internal("the bulk call gave fewer results than client ids".into()),
+            ),
+        });
+    }
     Ok(Json(json!({
         "succeeded": results.len() - failed,
         "failed": failed,

@@ -1,8 +1,9 @@
 //! `/v1/questionnaires`: the tenant's questionnaire definitions; and what applicants did with
 //! them in the Customer Centre: an opportunity's answers and its audit trail.
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use clientwatch::Services;
 use clientwatch::centre::{
     audit,

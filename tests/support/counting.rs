@@ -1,0 +1,88 @@
+//! A `Table` that counts the requests a flow makes, for the request-budget tests.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use clientwatch::ports::{Condition, Item, Key, Page, Query, Table, TableError, TxOp, Update};
+
+/// A `Table` that counts the calls made through it (one call is one DynamoDB request, but for
+/// batches: a batch get sends one request per 100 keys).
+pub struct Counting {
+    inner: Arc<dyn Table>,
+    calls: Mutex<BTreeMap<&'static str, u64>>,
+    batch_keys: Mutex<u64>,
+}
+
+impl Counting {
+    pub fn new(inner: Arc<dyn Table>) -> Self {
+        Self {
+            inner,
+            calls: Mutex::default(),
+            batch_keys: Mutex::default(),
+        }
+    }
+
+    fn count(&self, op: &'static str) {
+        *self.calls.lock().unwrap().entry(op).or_default() += 1;
+    }
+
+    /// The calls made since the last `take`, by operation, and the keys batch reads asked for.
+    pub fn take(&self) -> (BTreeMap<&'static str, u64>, u64) {
+        let calls = std::mem::take(&mut *self.calls.lock().unwrap());
+        let keys = std::mem::take(&mut *self.batch_keys.lock().unwrap());
+        (calls, keys)
+    }
+}
+
+#[async_trait::async_trait]
+impl Table for Counting {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.count("GetItem");
+        self.inner.get(key).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        self.count("PutItem");
+        self.inner.put(item, condition).await
+    }
+    async fn update(&self, key: &Key, update: Update) -> Result<Item, TableError> {
+        self.count("UpdateItem");
+        self.inner.update(key, update).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<Option<Item>, TableError> {
+        self.count("DeleteItem");
+        self.inner.delete(key, condition).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.count("Query");
+        self.inner.query(query).await
+    }
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+        self.count("TransactWriteItems");
+        self.inner.transact(ops).await
+    }
+    async fn transact_each(
+        &self,
+        transactions: Vec<Vec<TxOp>>,
+    ) -> Result<Vec<Result<(), TableError>>, TableError> {
+        for _ in &transactions {
+            self.count("TransactWriteItems");
+        }
+        self.inner.transact_each(transactions).await
+    }
+    async fn sync(&self) -> Result<(), TableError> {
+        self.inner.sync().await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        self.count("BatchGetItem");
+        *self.batch_keys.lock().unwrap() += keys.len() as u64;
+        self.inner.batch_get(keys).await
+    }
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
+        self.count("BatchWriteItem");
+        self.inner.batch_put(items).await
+    }
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        self.count("BatchWriteItem");
+        self.inner.batch_delete(keys).await
+    }
+}

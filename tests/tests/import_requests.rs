@@ -1,0 +1,152 @@
+//! What an invoice import costs in DynamoDB requests, on the emulator: the reads of clients,
+//! number guards and invoices are batched for the whole import, so a row costs its own write
+//! (and, for a new open invoice, its presentment) and nothing more. The README's budget for
+//! the largest import (calls per row × a conservative latency, over the rows in flight) rests
+//! on these counts.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use clientwatch::Services;
+use clientwatch::comms::invoices;
+use clientwatch::domain::tenants;
+use clientwatch_tests::counting::Counting;
+use clientwatch_tests::{Harness, Store};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ROWS: usize = 100;
+
+async fn post(svc: &Services, key: &str, path: &str, body: Value) -> Value {
+    let request = Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = clientwatch_api::app(svc.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+fn calls_per_row(calls: &std::collections::BTreeMap<&'static str, u64>) -> f64 {
+    calls.values().sum::<u64>() as f64 / ROWS as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invoice_import_costs_a_few_requests_a_row() {
+    let harness = Harness::new(Store::DynamoDb).await;
+    let (base, _) = harness.services();
+    let counting = Arc::new(Counting::new(base.table.clone()));
+    let svc = Services {
+        table: counting.clone(),
+        ..base
+    };
+    let (_, key) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
+    let key = key.secret;
+    let client_type = post(
+        &svc,
+        &key,
+        "/v1/client-types",
+        json!({"name": "Firms", "class": "company"}),
+    )
+    .await;
+    let role = post(
+        &svc,
+        &key,
+        "/v1/contact-roles",
+        json!({"name": "Accounts", "invoice_presentment": true}),
+    )
+    .await;
+    // Five clients, each with a contact who is sent the new invoices.
+    let mut clients = Vec::new();
+    for n in 0..5 {
+        let client = post(
+            &svc,
+            &key,
+            "/v1/clients",
+            json!({"client_type_id": client_type["id"], "identity": {"kind": "company", "name": format!("Firm {n}")}}),
+        )
+        .await;
+        let id = client["id"].as_str().unwrap().to_owned();
+        post(
+            &svc,
+            &key,
+            &format!("/v1/clients/{id}/contacts"),
+            json!({"name": "Accounts", "email": format!("accounts{n}@firm.test"), "role_id": role["id"]}),
+        )
+        .await;
+        clients.push(id);
+    }
+    let rows = |amount: &str| -> Vec<invoices::ImportRow> {
+        (0..ROWS)
+            .map(|n| {
+                invoices::ImportRow::from_json(
+                    n + 1,
+                    json!({"client_id": clients[n % clients.len()], "number": format!("INV-{n}"),
+                           "issue_date": "2026-11-02", "due_date": "2026-12-02", "amount": amount}),
+                )
+            })
+            .collect()
+    };
+    let tenant_id = tenants::authenticate(&svc, &key)
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id;
+    counting.take();
+
+    // New open invoices: one transaction each, plus the presentment e-mail's own requests.
+    let results = invoices::import(&svc, &tenant_id, rows("100.00"))
+        .await
+        .unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| r.outcome == invoices::ImportOutcome::Created)
+    );
+    let (created, _) = counting.take();
+    println!("{ROWS} new invoices: {created:?}");
+    assert_eq!(created["BatchGetItem"], 3, "{created:?}");
+    let total: u64 = created.values().sum();
+    assert!(
+        total <= NEW_ROW_BUDGET * ROWS as u64 + FIXED,
+        "{} calls a row: {created:?}",
+        calls_per_row(&created)
+    );
+
+    // The same rows again: nothing to write, so only the check that presentment was done.
+    invoices::import(&svc, &tenant_id, rows("100.00"))
+        .await
+        .unwrap();
+    let (unchanged, _) = counting.take();
+    println!("{ROWS} unchanged invoices: {unchanged:?}");
+    assert!(
+        !unchanged.contains_key("TransactWriteItems"),
+        "{unchanged:?}"
+    );
+    assert!(calls_per_row(&unchanged) <= 1.1, "{unchanged:?}");
+
+    // Changed amounts: one conditional write a row.
+    invoices::import(&svc, &tenant_id, rows("90.00"))
+        .await
+        .unwrap();
+    let (changed, _) = counting.take();
+    println!("{ROWS} changed invoices: {changed:?}");
+    assert_eq!(changed["TransactWriteItems"], ROWS as u64, "{changed:?}");
+    assert!(calls_per_row(&changed) <= 1.1, "{changed:?}");
+}
+
+/// The README's budget for a new open invoice's row: its write, and its presentment's reads of
+/// the recipients, claim, log and transaction.
+const NEW_ROW_BUDGET: u64 = 6;
+/// What an import costs whatever its size: the tenant, and three batch reads of up to 100 keys.
+const FIXED: u64 = 4;
