@@ -125,6 +125,24 @@ fn every_resource_schema_is_its_spec_plus_the_versioned_fields() {
         {
             assert!(required.contains(field), "{resource} requires {field}");
         }
+        // Its merge patch: the same fields, none required.
+        let patch = &doc["components"]["schemas"][format!("{resource}Patch").as_str()];
+        let keys = |v: &Value| -> Vec<Value> {
+            v["properties"]
+                .as_mapping()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            keys(patch),
+            keys(spec),
+            "{resource}Patch has {name}'s fields"
+        );
+        assert!(
+            patch.get("required").is_none(),
+            "{resource}Patch requires nothing"
+        );
+        assert_eq!(patch["additionalProperties"], Value::Bool(false));
         checked.push(resource.to_owned());
     }
     assert_eq!(checked.len(), 11, "resources checked: {checked:?}");
@@ -152,7 +170,8 @@ fn every_operation_documents_the_refusals_it_can_give() {
             needed.extend([401, 403]);
         }
         if params.iter().any(|p| p["in"] == "path") {
-            needed.insert(404);
+            // Not found, or not an id at all.
+            needed.extend([404, 422]);
         }
         if params.iter().any(|p| p["in"] == "query") {
             needed.insert(422);
