@@ -198,6 +198,48 @@ impl CommsConfig {
     }
 }
 
+/// The partner API's settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// `CURSOR_KEY`: the secret list cursors are sealed with (at least 32 characters). On
+    /// Lambda it comes from a generated Secrets Manager secret; locally from `.local/cursor.key`.
+    /// Changing it makes every cursor given out before unusable (a 422), nothing else.
+    pub cursor_key: String,
+}
+
+/// Shortest `CURSOR_KEY` accepted: 32 characters.
+pub const MIN_CURSOR_KEY: usize = 32;
+
+impl fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("cursor_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let cursor_key = required(&lookup, &mut problems, "CURSOR_KEY");
+        if !cursor_key.is_empty() && cursor_key.chars().count() < MIN_CURSOR_KEY {
+            problems.push(format!(
+                "CURSOR_KEY must be a secret of at least {MIN_CURSOR_KEY} characters, not {}",
+                cursor_key.chars().count()
+            ));
+        }
+        if problems.is_empty() {
+            Ok(Self { cursor_key })
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +386,20 @@ mod tests {
                 "STATE_BUCKET is not set",
             ]
         );
+    }
+
+    #[test]
+    fn the_api_needs_a_cursor_key_of_32_characters_and_never_prints_it() {
+        let missing = ApiConfig::from_lookup(lookup(&[])).unwrap_err();
+        assert!(missing.to_string().contains("CURSOR_KEY is not set"));
+        let short = ApiConfig::from_lookup(lookup(&[("CURSOR_KEY", "too-short")])).unwrap_err();
+        assert!(
+            short.to_string().contains("at least 32 characters, not 9"),
+            "{short}"
+        );
+        let secret = "k".repeat(40);
+        let config = ApiConfig::from_lookup(lookup(&[("CURSOR_KEY", &secret)])).unwrap();
+        assert_eq!(config.cursor_key, secret);
+        assert!(!format!("{config:?}").contains(&secret));
     }
 }

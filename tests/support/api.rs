@@ -11,6 +11,17 @@ use tower::ServiceExt;
 
 use crate::{Harness, Store};
 
+/// The fixed secret tests seal list cursors with.
+pub const TEST_CURSOR_KEY: &str = "the tests' fixed cursor key: 32+ characters";
+
+/// The router under test, with the tests' cursor key.
+pub fn router(services: Services) -> axum::Router {
+    clientwatch_api::app(
+        services,
+        clientwatch_api::CursorKey::from_secret(TEST_CURSOR_KEY),
+    )
+}
+
 /// The API over a fresh store, with one bootstrapped tenant and its admin key.
 pub struct TestApp {
     pub harness: Harness,
@@ -79,7 +90,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = clientwatch_api::app(self.services.clone())
+        let response = router(self.services.clone())
             .oneshot(request)
             .await
             .expect("the router always answers");

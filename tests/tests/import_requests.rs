@@ -24,7 +24,7 @@ async fn post(svc: &Services, key: &str, path: &str, body: Value) -> Value {
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    let response = clientwatch_api::app(svc.clone())
+    let response = clientwatch_tests::api::router(svc.clone())
         .oneshot(request)
         .await
         .unwrap();

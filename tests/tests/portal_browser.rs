@@ -21,7 +21,7 @@ async fn serve(app: &mut TestApp) -> String {
     let port = listener.local_addr().unwrap().port();
     // Browsers keep secure cookies over plain HTTP for localhost only.
     app.services.portal_url = format!("http://localhost:{port}");
-    let api = clientwatch_api::app(app.services.clone());
+    let api = clientwatch_tests::api::router(app.services.clone());
     let portal = clientwatch_portal::app(app.services.clone());
     let dispatch = tower::service_fn(move |request: axum::extract::Request| {
         let target = if request.uri().path().starts_with("/v1/") {

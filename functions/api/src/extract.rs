@@ -8,9 +8,9 @@ use clientwatch::Services;
 use clientwatch::domain::input::{self, JsonProblem};
 use clientwatch::domain::tenants::{self, Caller, Scope};
 use clientwatch::ports::Cursor;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::cursor::{CursorKey, ListScope};
 use crate::problem::ApiError;
 
 /// Largest body the API reads.
@@ -63,6 +63,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Extracted once per request (a list's page needs the caller too).
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Auth(caller.clone()));
+        }
         let has_header = parts.headers.contains_key(header::AUTHORIZATION)
             || parts.headers.contains_key("x-api-key");
         let Some(key) = presented_key(&parts.headers) else {
@@ -77,6 +81,7 @@ where
             Some(caller) => {
                 tracing::Span::current().record("tenant_id", caller.tenant_id.as_str());
                 tracing::info!(tenant_id = %caller.tenant_id, key_id = %caller.key_id, "authenticated");
+                parts.extensions.insert(caller.clone());
                 let auth = Auth(caller);
                 if let Some(template) = parts.extensions.get::<MatchedPath>() {
                     auth.require(route_scope(&parts.method, template.as_str()))?;
@@ -221,38 +226,79 @@ where
     }
 }
 
-/// `?limit=&cursor=` of every list.
+/// `?limit=&cursor=` of every list. The cursor is opened by [`Page::cursor`] (after the
+/// handler has checked the key's scope) and the next one sealed by [`Page::next`], both for
+/// this tenant and this list (see `cursor.rs`).
 pub struct Page {
     pub limit: usize,
-    pub cursor: Option<Cursor>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PageParams {
-    limit: Option<String>,
-    cursor: Option<String>,
+    token: Option<String>,
+    scope: ListScope,
+    key: CursorKey,
+    services: Services,
 }
 
 impl Page {
     pub const DEFAULT: usize = 50;
     pub const MAX: usize = 200;
-}
 
-impl<S: Send + Sync> FromRequestParts<S> for Page {
-    type Rejection = ApiError;
+    /// Where the caller left off, or `None` for the first page.
+    pub fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
+        let Some(token) = &self.token else {
+            return Ok(None);
+        };
+        self.key
+            .open(&self.scope, token, self.services.clock.now())
+            .map(Some)
+            .map_err(|_| {
+                ApiError::invalid(
+                    "cursor",
+                    "is not a cursor this list gave out, or has expired; start again from \
+                     the first page",
+                )
+            })
+    }
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let params: PageParams = axum::extract::Query::try_from_uri(&parts.uri)
+    /// The `next_cursor` to give out for where this page ended.
+    pub fn next(&self, next: Option<Cursor>) -> Option<String> {
+        next.map(|at| {
+            self.key.seal(
+                &self.scope,
+                &at,
+                self.services.clock.now(),
+                self.services.ids.as_ref(),
+            )
+        })
+    }
+
+    async fn from_parts<S>(parts: &mut Parts, state: &S, filters: bool) -> Result<Self, ApiError>
+    where
+        S: Send + Sync,
+        Services: FromRef<S>,
+    {
+        let Auth(caller) = Auth::from_request_parts(parts, state).await?;
+        let params: Vec<(String, String)> = axum::extract::Query::try_from_uri(&parts.uri)
             .map_err(|e| ApiError::invalid("query", e.body_text()))?
             .0;
-        Self::from_params(params.limit, params.cursor)
-    }
-}
-
-impl Page {
-    /// The page asked for by `limit` and `cursor`, checked; for lists with more parameters.
-    pub fn from_params(limit: Option<String>, cursor: Option<String>) -> Result<Self, ApiError> {
+        let (mut limit, mut token, mut others) = (None, None, Vec::new());
+        for (name, value) in params {
+            let slot = match name.as_str() {
+                "limit" => &mut limit,
+                "cursor" => &mut token,
+                _ if filters => {
+                    others.push((name, value));
+                    continue;
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        "query",
+                        format!("unknown parameter `{name}`: a list takes `limit` and `cursor`"),
+                    ));
+                }
+            };
+            if slot.replace(value).is_some() {
+                return Err(ApiError::invalid(name, "is given more than once"));
+            }
+        }
         let limit = match limit {
             None => Self::DEFAULT,
             Some(raw) => match raw.parse::<usize>() {
@@ -265,12 +311,46 @@ impl Page {
                 }
             },
         };
-        let cursor = cursor
-            .filter(|c| !c.is_empty())
-            .map(|c| Cursor::parse(&c))
-            .transpose()
-            .map_err(|_| ApiError::invalid("cursor", "is not a cursor this list gave out"))?;
-        Ok(Self { limit, cursor })
+        let key = parts
+            .extensions
+            .get::<CursorKey>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("the router has no cursor key".into()))?;
+        Ok(Self {
+            limit,
+            token: token.filter(|t| !t.is_empty()),
+            scope: ListScope::new(&caller.tenant_id, parts.uri.path(), &others),
+            key,
+            services: Services::from_ref(state),
+        })
+    }
+}
+
+impl<S> FromRequestParts<S> for Page
+where
+    S: Send + Sync,
+    Services: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Self::from_parts(parts, state, false).await
+    }
+}
+
+/// A [`Page`] of a list with filters of its own (`/v1/hits?since=`), which the handler reads
+/// and checks; the cursor is bound to their values.
+pub struct FilteredPage(pub Page);
+
+impl<S> FromRequestParts<S> for FilteredPage
+where
+    S: Send + Sync,
+    Services: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Page::from_parts(parts, state, true).await.map(FilteredPage)
     }
 }
 

@@ -2,6 +2,7 @@
 //! and on localhost by `clientwatch-local`. Its contract is `openapi.yaml` at the repository's
 //! root; a test keeps the two in step.
 
+pub mod cursor;
 pub mod extract;
 pub mod idempotency;
 pub mod problem;
@@ -15,6 +16,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use clientwatch::Services;
 
+pub use cursor::CursorKey;
 use problem::ApiError;
 
 type Route = (&'static str, Method, MethodRouter<Services>);
@@ -249,7 +251,8 @@ pub fn route_list() -> Vec<(&'static str, Method)> {
         .collect()
 }
 
-pub fn app(services: Services) -> Router {
+/// The API over `services`; list cursors are sealed with `cursors` (see `cursor.rs`).
+pub fn app(services: Services, cursors: CursorKey) -> Router {
     let mut router = Router::new();
     // `Router::route` merges the methods of a path given more than once.
     for (path, _, handler) in routes() {
@@ -264,6 +267,7 @@ pub fn app(services: Services) -> Router {
             idempotency::layer,
         ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(axum::Extension(cursors))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(services)
 }

@@ -2,12 +2,14 @@
 //! every request goes through the same router as the local server's.
 
 use clientwatch::adapters::aws;
-use clientwatch::config::Config;
+use clientwatch::config::{self, ApiConfig, Config};
+use clientwatch_api::CursorKey;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     clientwatch::telemetry::init();
-    let config = Config::from_env()?;
+    let (config, api) = config::both(Config::from_env(), ApiConfig::from_env())?;
     let services = aws::services(&aws::sdk_config().await, &config);
-    lambda_http::run(clientwatch_api::app(services)).await
+    let cursors = CursorKey::from_secret(&api.cursor_key);
+    lambda_http::run(clientwatch_api::app(services, cursors)).await
 }

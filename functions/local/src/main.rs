@@ -30,6 +30,7 @@ const USAGE: &str = "usage:
   clientwatch-local comms --date YYYY-MM-DD [--data DIR]
       runs the daily communications of one day (workflow steps; statements on the 1st)";
 const DEMO_KEY_FILE: &str = "demo-api-key";
+const CURSOR_KEY_FILE: &str = "cursor.key";
 const DEMO_FEED_DIR: &str = "demo-feed";
 
 #[derive(PartialEq)]
@@ -117,6 +118,30 @@ async fn demo_key(svc: &Services, data: &Path) -> anyhow::Result<String> {
     Ok(issued.secret)
 }
 
+/// The secret list cursors are sealed with: made on the first run (256 random bits, hex), kept
+/// in the data folder so that cursors stay good across restarts.
+fn cursor_key(data: &Path) -> anyhow::Result<clientwatch_api::CursorKey> {
+    use clientwatch::ports::Ids;
+    let file = data.join(CURSOR_KEY_FILE);
+    let secret = match std::fs::read_to_string(&file) {
+        Ok(text) if text.trim().len() >= clientwatch::config::MIN_CURSOR_KEY => {
+            text.trim().to_owned()
+        }
+        Ok(_) => bail!(
+            "{} holds no key of {} characters or more; delete it to make a new one",
+            file.display(),
+            clientwatch::config::MIN_CURSOR_KEY
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = hex::encode(SystemIds.secret());
+            write_private(&file, &secret)?;
+            secret
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    Ok(clientwatch_api::CursorKey::from_secret(&secret))
+}
+
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -179,8 +204,8 @@ async fn comms(services: &Services, day: NaiveDate) -> anyhow::Result<comms::run
 
 /// The API under `/v1/`, the Customer Centre everywhere else: one listener, as on one machine.
 /// (Chosen by path before either router sees the request, so neither gains a path parameter.)
-fn app(services: Services) -> axum::Router {
-    let api = clientwatch_api::app(services.clone());
+fn app(services: Services, cursors: clientwatch_api::CursorKey) -> axum::Router {
+    let api = clientwatch_api::app(services.clone(), cursors);
     let portal = clientwatch_portal::app(services);
     let dispatch = tower::service_fn(move |request: axum::extract::Request| {
         let target = if request.uri().path().starts_with("/v1/") {
@@ -291,6 +316,7 @@ async fn main() -> anyhow::Result<()> {
     // Links name the address actually bound (`--addr 127.0.0.1:0` picks a free port).
     services.portal_url = portal_url(listener.local_addr()?);
     let key = demo_key(&services, &data).await?;
+    let cursors = cursor_key(&data)?;
     let caller = tenants::authenticate(&services, &key)
         .await?
         .context("the demo key does not work")?;
@@ -382,7 +408,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!("stop with Ctrl-C");
-    axum::serve(listener, app(services))
+    axum::serve(listener, app(services, cursors))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

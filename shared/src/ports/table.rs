@@ -435,8 +435,15 @@ impl Query {
             return Ok(None);
         };
         let position = cursor.position()?;
+        let sort_key = match self.index {
+            None => Some(position.sk.as_str()),
+            Some(_) => position.isk.as_deref(),
+        };
+        // A position outside the query's sort-key range is refused here: DynamoDB would
+        // reject it as a malformed request.
         let consistent = position.partition(self.index) == Some(self.pk.as_str())
-            && (self.index.is_some() == position.isk.is_some());
+            && (self.index.is_some() == position.isk.is_some())
+            && sort_key.is_some_and(|sk| self.selects(sk));
         if !consistent {
             return Err(TableError::BadCursor);
         }
@@ -742,12 +749,22 @@ mod tests {
     }
 
     #[test]
-    fn a_cursor_from_another_partition_is_refused() {
+    fn a_cursor_from_another_partition_or_outside_the_query_range_is_refused() {
         let item = Item::new(Key::new("A", "1"), Map::new());
         let cursor = Position::of(&item, None).cursor();
         let query = Query::partition("B").after(Some(cursor.clone()));
         assert!(matches!(query.validate(), Err(TableError::BadCursor)));
-        assert!(Query::partition("A").after(Some(cursor)).validate().is_ok());
+        assert!(
+            Query::partition("A")
+                .after(Some(cursor.clone()))
+                .validate()
+                .is_ok()
+        );
+        let outside = Query::partition("A").sk(SortKey::BeginsWith("OTHER#".into()));
+        assert!(matches!(
+            outside.after(Some(cursor)).validate(),
+            Err(TableError::BadCursor)
+        ));
         assert!(matches!(
             Cursor::parse("not a cursor"),
             Err(TableError::BadCursor)

@@ -31,10 +31,10 @@ pub async fn list(
 ) -> Result<Json<List<ApiKey>>, ApiError> {
     let caller = auth.require(Scope::Admin)?;
     let (items, next) =
-        tenants::list_keys(&svc, &caller.tenant_id, page.limit, page.cursor).await?;
+        tenants::list_keys(&svc, &caller.tenant_id, page.limit, page.cursor()?).await?;
     Ok(Json(List {
         items,
-        next_cursor: next.map(|c| c.to_string()),
+        next_cursor: page.next(next),
     }))
 }
 

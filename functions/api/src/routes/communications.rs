@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use crate::extract::{Auth, Page};
 use crate::problem::ApiError;
 
-fn page(items: Vec<log::Entry>, next: Option<Cursor>) -> Json<Value> {
+fn page(items: Vec<log::Entry>, list: &Page, next: Option<Cursor>) -> Json<Value> {
     let mut body = json!({ "items": items });
-    if let Some(next) = next {
-        body["next_cursor"] = Value::from(next.to_string());
+    if let Some(next) = list.next(next) {
+        body["next_cursor"] = Value::from(next);
     }
     Json(body)
 }
@@ -31,8 +31,8 @@ pub async fn for_client(
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     let (items, next) =
-        log::for_client(&svc, &caller.tenant_id, &client, list.limit, list.cursor).await?;
-    Ok(page(items, next))
+        log::for_client(&svc, &caller.tenant_id, &client, list.limit, list.cursor()?).await?;
+    Ok(page(items, &list, next))
 }
 
 /// An invoice's log, newest first.
@@ -51,10 +51,10 @@ pub async fn for_invoice(
         &client,
         &invoice,
         list.limit,
-        list.cursor,
+        list.cursor()?,
     )
     .await?;
-    Ok(page(items, next))
+    Ok(page(items, &list, next))
 }
 
 /// The tenant's messages that reached nobody, newest first, each with its reason.
@@ -64,6 +64,6 @@ pub async fn skipped(
     list: Page,
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth.require(Scope::Read)?;
-    let (items, next) = log::skipped(&svc, &caller.tenant_id, list.limit, list.cursor).await?;
-    Ok(page(items, next))
+    let (items, next) = log::skipped(&svc, &caller.tenant_id, list.limit, list.cursor()?).await?;
+    Ok(page(items, &list, next))
 }

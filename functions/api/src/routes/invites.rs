@@ -33,13 +33,13 @@ pub async fn list(
         &client,
         &opportunity,
         page.limit,
-        page.cursor,
+        page.cursor()?,
     )
     .await?;
     let now = svc.clock.now();
     let mut body = json!({ "items": items.iter().map(|i| i.view(now)).collect::<Vec<_>>() });
-    if let Some(next) = next {
-        body["next_cursor"] = Value::from(next.to_string());
+    if let Some(next) = page.next(next) {
+        body["next_cursor"] = Value::from(next);
     }
     Ok(Json(body))
 }

@@ -11,9 +11,9 @@ macro_rules! tenant_resource {
             page: $crate::extract::Page,
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Read)?;
-            let (items, next) = $list(&svc, &caller.tenant_id, page.limit, page.cursor).await?;
+            let (items, next) = $list(&svc, &caller.tenant_id, page.limit, page.cursor()?).await?;
             Ok(axum::response::IntoResponse::into_response(
-                $crate::routes::List::of(&items, next),
+                $crate::routes::List::of(&items, page.next(next)),
             ))
         }
 
@@ -84,9 +84,9 @@ macro_rules! client_resource {
         ) -> Result<axum::response::Response, $crate::problem::ApiError> {
             let caller = auth.require(clientwatch::domain::tenants::Scope::Read)?;
             let (items, next) =
-                $list(&svc, &caller.tenant_id, &client, page.limit, page.cursor).await?;
+                $list(&svc, &caller.tenant_id, &client, page.limit, page.cursor()?).await?;
             Ok(axum::response::IntoResponse::into_response(
-                $crate::routes::List::of(&items, next),
+                $crate::routes::List::of(&items, page.next(next)),
             ))
         }
 
@@ -168,7 +168,6 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clientwatch::domain::resource::Resource;
-use clientwatch::ports::Cursor;
 use serde::Serialize;
 
 /// One page of a list: `next_cursor` is present exactly when more items follow.
@@ -180,10 +179,11 @@ pub struct List<T> {
 }
 
 impl List<serde_json::Value> {
-    pub fn of<T: Serialize>(items: &[Resource<T>], next: Option<Cursor>) -> Json<Self> {
+    /// `next` is the sealed cursor from [`crate::extract::Page::next`].
+    pub fn of<T: Serialize>(items: &[Resource<T>], next: Option<String>) -> Json<Self> {
         Json(Self {
             items: items.iter().map(Resource::view).collect(),
-            next_cursor: next.map(|c| c.to_string()),
+            next_cursor: next,
         })
     }
 }

@@ -15,7 +15,7 @@ use clientwatch::monitoring::monitors::{self, BulkRequest, StartRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::extract::{Auth, JsonBody, Page};
+use crate::extract::{Auth, FilteredPage, JsonBody};
 use crate::problem::ApiError;
 
 pub async fn get(
@@ -120,14 +120,18 @@ pub async fn bulk(
 #[serde(deny_unknown_fields)]
 pub struct HitsQuery {
     since: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    // Read by the page (`FilteredPage`); named here so that other parameters are refused.
+    #[serde(rename = "limit")]
+    _limit: Option<String>,
+    #[serde(rename = "cursor")]
+    _cursor: Option<String>,
 }
 
 /// The tenant's hits in the order found, from `since` (RFC 3339) on, a page at a time.
 pub async fn list_hits(
     State(svc): State<Services>,
     auth: Auth,
+    FilteredPage(page): FilteredPage,
     query: Result<Query<HitsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth.require(Scope::Read)?;
@@ -144,11 +148,11 @@ pub async fn list_hits(
                 })
         })
         .transpose()?;
-    let page = Page::from_params(query.limit, query.cursor)?;
-    let (items, next) = hits::list(&svc, &caller.tenant_id, since, page.limit, page.cursor).await?;
+    let (items, next) =
+        hits::list(&svc, &caller.tenant_id, since, page.limit, page.cursor()?).await?;
     let mut body = json!({ "items": items });
-    if let Some(next) = next {
-        body["next_cursor"] = Value::from(next.to_string());
+    if let Some(next) = page.next(next) {
+        body["next_cursor"] = Value::from(next);
     }
     Ok(Json(body))
 }

@@ -52,12 +52,12 @@ pub async fn activity(
         &client,
         &opportunity,
         page.limit,
-        page.cursor,
+        page.cursor()?,
     )
     .await?;
     let mut body = json!({ "items": items });
-    if let Some(next) = next {
-        body["next_cursor"] = Value::from(next.to_string());
+    if let Some(next) = page.next(next) {
+        body["next_cursor"] = Value::from(next);
     }
     Ok(Json(body))
 }
