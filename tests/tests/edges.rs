@@ -652,7 +652,7 @@ async fn a_read_key_is_forbidden_before_its_body_is_looked_at(app: TestApp) {
         if method == Method::GET || template.ends_with("/preview") {
             continue;
         }
-        let path = template.replace('{', "").replace('}', "");
+        let path = template.replace(['{', '}'], "");
         let request = Request::builder()
             .method(method.clone())
             .uri(&path)
