@@ -231,9 +231,8 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
             Ok(invite) => invite,
             Err(denied) => return Ok(Err(denied)),
         };
-        match verify_once(svc, &invite, &entered).await? {
-            Round::Done(step) => return Ok(step),
-            Round::Lost => continue,
+        if let Some(step) = verify_once(svc, &invite, &entered).await? {
+            return Ok(step);
         }
     }
     Err(Error::Conflict(
@@ -241,19 +240,19 @@ pub async fn verify(svc: &Services, token: &str, entered: &str) -> Result<Step<O
     ))
 }
 
-/// One entry judged against the invite as read: done, or lost to a racing change.
-enum Round {
-    Done(Step<Opened>),
-    Lost,
-}
-
-async fn verify_once(svc: &Services, invite: &Invite, entered: &str) -> Result<Round> {
+/// One entry judged against the invite as read: its answer, or `None` when a racing change
+/// to the invite won (the entry is then judged again on the invite as it now is).
+async fn verify_once(
+    svc: &Services,
+    invite: &Invite,
+    entered: &str,
+) -> Result<Option<Step<Opened>>> {
     let now = svc.clock.now();
     let Some(code) = invite.code.as_ref().filter(|c| now < c.expires_at) else {
-        return Ok(Round::Done(Err(Denied::NoCode)));
+        return Ok(Some(Err(Denied::NoCode)));
     };
     if code.tries >= TRIES_PER_CODE {
-        return Ok(Round::Done(Err(Denied::CodeUsedUp)));
+        return Ok(Some(Err(Denied::CodeUsedUp)));
     }
     let mut next = invite.clone();
     next.version += 1;
@@ -270,10 +269,10 @@ async fn verify_once(svc: &Services, invite: &Invite, entered: &str) -> Result<R
         match svc.table.transact(vec![invite.replace_op(&next)?]).await {
             Ok(()) => {}
             // Another entry changed the invite first: this one is counted on the new state.
-            Err(TableError::TransactionFailed { .. }) => return Ok(Round::Lost),
+            Err(TableError::TransactionFailed { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         }
-        return Ok(Round::Done(Err(if next.status == Status::Locked {
+        return Ok(Some(Err(if next.status == Status::Locked {
             Denied::LinkLocked
         } else if tries >= TRIES_PER_CODE {
             Denied::CodeUsedUp
@@ -305,10 +304,10 @@ async fn verify_once(svc: &Services, invite: &Invite, entered: &str) -> Result<R
     match svc.table.transact(ops).await {
         Ok(()) => {}
         // A racing entry changed the invite first: judge this code again on what it did.
-        Err(TableError::TransactionFailed { .. }) => return Ok(Round::Lost),
+        Err(TableError::TransactionFailed { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     }
-    Ok(Round::Done(Ok(Opened {
+    Ok(Some(Ok(Opened {
         secret,
         visit: Visit::of(session, &next),
     })))
