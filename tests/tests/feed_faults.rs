@@ -291,7 +291,6 @@ fn everything_new() -> Value {
     })
 }
 
-
 /// Ana (person) and Kauri (company), monitored; `filler` unmonitored people after them.
 async fn monitored(w: &World) -> (String, String) {
     let ana = w.person("Ana", Some("IND-100"), "L-100").await;
@@ -359,10 +358,19 @@ async fn a_part_with_one_line_moved_early_finds_every_hit_on_the_day(app: TestAp
     let part = &report.parts[0];
     assert_eq!(part.stats.bad, 0, "{:?}", part.stats.bad_lines);
     assert_eq!(part.stats.out_of_order, 1);
-    assert_eq!(part.stats.out_of_order_lines[0].0, 1, "the moved line, by number");
+    assert_eq!(
+        part.stats.out_of_order_lines[0].0, 1,
+        "the moved line, by number"
+    );
     assert!(part.stats.out_of_order_lines[0].1.contains("IND-999"));
-    assert_eq!(part.stats.unchanged, 20, "the lines after it were diffed in order");
-    assert_eq!(part.hits, 10, "Ana's seven, Kauri's two and Zed's default, on the day");
+    assert_eq!(
+        part.stats.unchanged, 20,
+        "the lines after it were diffed in order"
+    );
+    assert_eq!(
+        part.hits, 10,
+        "Ana's seven, Kauri's two and Zed's default, on the day"
+    );
     assert_eq!(w.usage("2026-11").await["hits"], 10);
     assert_eq!(w.hit_events().len(), 10);
     assert_eq!(w.inbox.messages().await.len(), 1);
@@ -385,7 +393,8 @@ async fn a_corrupt_gzip_part_among_good_parts_fails_alone_and_the_good_parts_rea
     let w = World::new(app).await;
     monitored(&w).await;
     w.feed(day(1), "part-0000.ndjson", &day_one_lines()).await;
-    w.feed(day(1), "part-0001.ndjson.gz", &filler(100, 3000)).await;
+    w.feed(day(1), "part-0001.ndjson.gz", &filler(100, 3000))
+        .await;
     w.run(day(1)).await;
     w.feed(day(2), "part-0000.ndjson", &day_two_lines()).await;
     // Part 1 of day 2 is cut off half-way.
@@ -399,13 +408,18 @@ async fn a_corrupt_gzip_part_among_good_parts_fails_alone_and_the_good_parts_rea
     let report = w.run(day(2)).await;
     assert_eq!(report.parts.len(), 2);
     assert_eq!(report.parts[0].hits, 9, "the good part's hits");
-    let failed = report.parts[1].failed.as_deref().expect("the bad part failed");
+    let failed = report.parts[1]
+        .failed
+        .as_deref()
+        .expect("the bad part failed");
     assert!(failed.contains(&format!("feed part {key}")), "{failed}");
     assert!(failed.contains("cannot be read past line"), "{failed}");
     assert!(failed.contains("of the compressed file"), "{failed}");
     let trouble = report.trouble();
     assert!(
-        trouble.iter().any(|t| t.starts_with("feed part part-0001 failed")),
+        trouble
+            .iter()
+            .any(|t| t.starts_with("feed part part-0001 failed")),
         "the outcome is an error: {trouble:?}"
     );
     // The good part's hits reached the day's digest.
@@ -415,7 +429,8 @@ async fn a_corrupt_gzip_part_among_good_parts_fails_alone_and_the_good_parts_rea
     assert_eq!(w.hit_events().len(), 9);
     // The bad part kept its day-1 baseline: delivered whole the next day, it diffs against it.
     w.feed(day(3), "part-0000.ndjson", &day_two_lines()).await;
-    w.feed(day(3), "part-0001.ndjson.gz", &filler(100, 3000)).await;
+    w.feed(day(3), "part-0001.ndjson.gz", &filler(100, 3000))
+        .await;
     let next = w.run(day(3)).await;
     assert!(next.trouble().is_empty(), "{:?}", next.trouble());
     assert_eq!(next.parts[1].baseline, Some(day(1)));
@@ -489,7 +504,8 @@ async fn a_day_with_under_half_the_lines_of_the_day_before_is_a_warning(app: Tes
     let first = w.run(day(1)).await;
     assert!(first.trouble().is_empty(), "{:?}", first.trouble());
     // Day 2: two lines of day 1's twenty-two.
-    w.feed(day(2), "part-0000.ndjson", &day_two_lines()[..2]).await;
+    w.feed(day(2), "part-0000.ndjson", &day_two_lines()[..2])
+        .await;
     let report = w.run(day(2)).await;
     assert_eq!(total_hits(&report), 9, "what came is diffed");
     let trouble = report.trouble();
@@ -560,7 +576,8 @@ async fn the_same_company_change_reported_twice_is_one_hit_and_a_change_back_and
     w.feed(day(1), "part-0000.ndjson", &kauri("Kauri Holdings Ltd"))
         .await;
     w.run(day(1)).await;
-    w.feed(day(2), "part-0000.ndjson", &kauri("Kauri Group Ltd")).await;
+    w.feed(day(2), "part-0000.ndjson", &kauri("Kauri Group Ltd"))
+        .await;
     assert_eq!(total_hits(&w.run(day(2)).await), 1);
     // Reported twice: day 2 again, and day 2 killed before its baseline was stored and never
     // rerun, followed by day 3 showing the same change.
@@ -570,7 +587,8 @@ async fn the_same_company_change_reported_twice_is_one_hit_and_a_change_back_and
         .delete(&format!("baselines/part-0000/{}.base", day(2)))
         .await
         .unwrap();
-    w.feed(day(3), "part-0000.ndjson", &kauri("Kauri Group Ltd")).await;
+    w.feed(day(3), "part-0000.ndjson", &kauri("Kauri Group Ltd"))
+        .await;
     let third = w.run(day(3)).await;
     assert_eq!(third.parts[0].baseline, Some(day(1)));
     assert_eq!(
@@ -582,7 +600,8 @@ async fn the_same_company_change_reported_twice_is_one_hit_and_a_change_back_and
     w.feed(day(4), "part-0000.ndjson", &kauri("Kauri Holdings Ltd"))
         .await;
     assert_eq!(total_hits(&w.run(day(4)).await), 1);
-    w.feed(day(5), "part-0000.ndjson", &kauri("Kauri Group Ltd")).await;
+    w.feed(day(5), "part-0000.ndjson", &kauri("Kauri Group Ltd"))
+        .await;
     assert_eq!(total_hits(&w.run(day(5)).await), 1);
     let mut changes: Vec<String> = w
         .hits()

@@ -609,7 +609,11 @@ async fn bad_lines_are_reported_by_part_and_line_and_the_run_goes_on(app: TestAp
     );
     // The last two lines are swapped: reported, and both diffed (see feed_faults.rs).
     assert_eq!(part.stats.out_of_order, 1);
-    assert!(part.stats.out_of_order_lines[0].1.contains("out of subject order"));
+    assert!(
+        part.stats.out_of_order_lines[0]
+            .1
+            .contains("out of subject order")
+    );
     assert_eq!(part.stats.first_seen, 1, "IND-099 got its baseline");
     assert_eq!(part.hits, 1, "the good line after the bad one still counts");
 }

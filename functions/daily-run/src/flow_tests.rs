@@ -95,8 +95,9 @@ async fn a_day_without_feed_parts_is_a_retried_feed_fault_that_names_the_folder(
         .unwrap_err();
     assert!(e.retryable(), "the delivery may be late");
     assert!(
-        e.to_string()
-            .contains("no feed was delivered for 2026-11-20: there is nothing under feeds/2026-11-20/"),
+        e.to_string().contains(
+            "no feed was delivered for 2026-11-20: there is nothing under feeds/2026-11-20/"
+        ),
         "{e}"
     );
     assert_eq!(lambda_runtime::Diagnostic::from(e).error_type, "FeedFault");
@@ -193,8 +194,7 @@ async fn concurrent_duplicate_feed_part_ready_events_publish_feed_parts_done_onc
         .iter()
         .flat_map(|e| std::iter::repeat_n(delivered(e), 3))
         .collect();
-    let answers =
-        futures::future::join_all(deliveries.into_iter().map(|d| w.run.handle(d))).await;
+    let answers = futures::future::join_all(deliveries.into_iter().map(|d| w.run.handle(d))).await;
     let last = answers
         .into_iter()
         .map(|a| a.unwrap())
@@ -244,7 +244,10 @@ async fn a_corrupt_part_fails_alone_the_plan_completes_and_the_part_is_retried()
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(lines.as_bytes()).unwrap();
     let bytes = gz.finish().unwrap();
-    let path = w.dir.path().join("feed/feeds/2026-11-20/part-0002.ndjson.gz");
+    let path = w
+        .dir
+        .path()
+        .join("feed/feeds/2026-11-20/part-0002.ndjson.gz");
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     w.run.handle(json!({"day": "2026-11-20"})).await.unwrap();
     let ready = w.published(&mut seen);
@@ -253,12 +256,17 @@ async fn a_corrupt_part_fails_alone_the_plan_completes_and_the_part_is_retried()
     assert!(e.retryable(), "Lambda retries it, then dead-letters it");
     let message = e.full_message();
     assert!(
-        message.contains("feed part feeds/2026-11-20/part-0002.ndjson.gz: cannot be read past line"),
+        message
+            .contains("feed part feeds/2026-11-20/part-0002.ndjson.gz: cannot be read past line"),
         "{message}"
     );
     assert!(message.contains("of the compressed file"), "{message}");
     let done = w.published(&mut seen);
-    assert_eq!(parts_done(&done), 1, "the good part's digest still goes out");
+    assert_eq!(
+        parts_done(&done),
+        1,
+        "the good part's digest still goes out"
+    );
     // Lambda's retry fails the same way and publishes nothing again.
     assert!(w.run.handle(delivered(&ready[1])).await.is_err());
     assert!(w.published(&mut seen).is_empty());

@@ -203,7 +203,9 @@ impl DailyRun {
             match run::short_day(&self.svc, day).await {
                 Ok(Some(warning)) => feed_warning(day, &warning),
                 Ok(None) => {}
-                Err(e) => warn!(%day, error = %clientwatch::schedule::full_message(&e), "the day's line count could not be compared"),
+                Err(e) => {
+                    warn!(%day, error = %clientwatch::schedule::full_message(&e), "the day's line count could not be compared")
+                }
             }
             let done = DomainEvent::new(
                 PARTS_DONE,

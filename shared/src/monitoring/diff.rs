@@ -368,7 +368,9 @@ pub enum Pass {
     Done(PartStats),
     /// The fast pass met a line whose subject comes before the one of the line before it; the
     /// lines before `line` were diffed and their changes handed on.
-    Unsorted { line: u64 },
+    Unsorted {
+        line: u64,
+    },
 }
 
 /// The fast pass over a part in subject order: stops at the first line that goes back.
@@ -746,7 +748,11 @@ mod tests {
         assert_eq!(stats.first_seen, 2);
         let lines: Vec<u64> = stats.bad_lines.iter().map(|b| b.line).collect();
         assert_eq!(lines, vec![2, 4, 5]);
-        assert!(stats.bad_lines[1].message.contains("appears again (first on line 1)"));
+        assert!(
+            stats.bad_lines[1]
+                .message
+                .contains("appears again (first on line 1)")
+        );
         assert!(
             stats.bad_lines[2].message.contains("martian"),
             "{:?}",
@@ -841,7 +847,11 @@ mod tests {
         // Garbled lines may send the fast pass to the sorted pass first; either fails at the
         // fault with the line it was reading.
         let err = diff_any_order(
-            || Ok(BufReader::new(flate2::read::MultiGzDecoder::new(&bytes[..]))),
+            || {
+                Ok(BufReader::new(flate2::read::MultiGzDecoder::new(
+                    &bytes[..],
+                )))
+            },
             || Ok(None::<Reader<&[u8]>>),
             || Writer::new(Vec::new()),
             SORT_BUDGET,
@@ -851,7 +861,11 @@ mod tests {
         .expect("a corrupt part fails");
         let at = LineError::of(&err).expect("a line error");
         assert!(at.line > 1, "{at}");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "as flate2 reports a corrupt stream");
+        assert_eq!(
+            err.kind(),
+            io::ErrorKind::InvalidInput,
+            "as flate2 reports a corrupt stream"
+        );
     }
 
     proptest::proptest! {

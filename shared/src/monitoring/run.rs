@@ -332,7 +332,9 @@ pub async fn run_part(
         let open_feed = || -> std::io::Result<Box<dyn BufRead>> {
             let feed = handle
                 .block_on(feeds.open(&key))
-                .map_err(|e| std::io::Error::other(BlobAt::new(format!("opening feed part {key}"), e)))?
+                .map_err(|e| {
+                    std::io::Error::other(BlobAt::new(format!("opening feed part {key}"), e))
+                })?
                 .ok_or_else(|| std::io::Error::other(format!("feed part {key} is gone")))?;
             let feed = BufReader::with_capacity(READ_BUFFER, SyncIoBridge::new(feed));
             Ok(if gzip {
@@ -372,20 +374,15 @@ pub async fn run_part(
         };
         let mut batch = Vec::with_capacity(BATCH);
         let stopped = || std::io::Error::other("the hit recorder stopped");
-        let (stats, out) = diff_any_order(
-            open_feed,
-            open_previous,
-            new_out,
-            SORT_BUDGET,
-            |change| {
+        let (stats, out) =
+            diff_any_order(open_feed, open_previous, new_out, SORT_BUDGET, |change| {
                 batch.push(change);
                 if batch.len() >= BATCH {
                     tx.blocking_send(std::mem::take(&mut batch))
                         .map_err(|_| stopped())?;
                 }
                 Ok(())
-            },
-        )?;
+            })?;
         if !batch.is_empty() {
             tx.blocking_send(batch).map_err(|_| stopped())?;
         }
@@ -450,14 +447,19 @@ pub async fn run_part(
         }
     })?;
     // The hits are durable before the baseline that no longer shows them as new.
-    svc.table.sync().await.map_err(|e| with_part(e.into(), part_key))?;
+    svc.table
+        .sync()
+        .await
+        .map_err(|e| with_part(e.into(), part_key))?;
 
     let written = baseline_key(&part, day);
     sources
         .state
         .put_file(&written, scratch.path())
         .await
-        .map_err(blob(format!("storing baseline {written} of feed part {part_key}")))?;
+        .map_err(blob(format!(
+            "storing baseline {written} of feed part {part_key}"
+        )))?;
     if let Err(at) = kept.binary_search_by_key(&day, |(d, _)| *d) {
         kept.insert(at, (day, written));
     }

@@ -371,7 +371,11 @@ mod tests {
         let second = r.next_entry().unwrap().unwrap();
         assert_eq!((second.subject.as_str(), second.name_changes), ("IND-2", 0));
         let copied = copy.finish().unwrap();
-        let first = Reader::new(&copied[..]).unwrap().next_entry().unwrap().unwrap();
+        let first = Reader::new(&copied[..])
+            .unwrap()
+            .next_entry()
+            .unwrap()
+            .unwrap();
         assert_eq!(
             first,
             Entry {
