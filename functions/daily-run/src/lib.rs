@@ -199,8 +199,8 @@ impl DailyRun {
         let completion = run::part_done(&self.svc, day, run_id, &report)
             .await
             .map_err(step("recording a feed part done", day))?;
-        if let run::Completion::Complete { claim } = &completion {
-            match run::short_day(&self.svc, day).await {
+        if let run::Completion::Complete { claim, lines } = &completion {
+            match run::short_day(&self.svc, day, *lines).await {
                 Ok(Some(warning)) => feed_warning(day, &warning),
                 Ok(None) => {}
                 Err(e) => {

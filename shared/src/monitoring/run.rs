@@ -27,7 +27,9 @@ use super::snapshot;
 use crate::Services;
 use crate::domain::tenants::{self, Tenant};
 use crate::domain::{Error, Result};
-use crate::ports::{BlobError, Blobs, Condition, Item, Key, TableError, TxOp, Update};
+use crate::ports::{
+    BlobError, Blobs, Condition, Item, Key, Query, SortKey, TableError, TxOp, Update,
+};
 
 /// Changes handed from the diff to the hit recorder at a time: their hits are written
 /// together (one commit on the embedded store).
@@ -296,18 +298,17 @@ pub async fn run_part(
     part_key: &str,
 ) -> Result<PartReport> {
     let part = part_name(part_key).to_owned();
-    if sources
+    let Some(opened) = sources
         .feeds
         .open(part_key)
         .await
         .map_err(blob(format!("opening feed part {part_key}")))?
-        .is_none()
-    {
+    else {
         return Err(Error::invalid(
             format!("feed part {part_key}"),
             "there is no such file in the feed bucket",
         ));
-    }
+    };
     let mut kept = generations(sources, &part)
         .await
         .map_err(|e| with_part(e, part_key))?;
@@ -329,13 +330,18 @@ pub async fn run_part(
     let (key, previous_key) = (part_key.to_owned(), previous_day.clone().map(|(_, k)| k));
     let counter = consumed.clone();
     let diff = tokio::task::spawn_blocking(move || -> std::io::Result<PartStats> {
+        // The part as opened above for the first pass; opened again for a sorted pass.
+        let mut opened = Some(opened);
         let open_feed = || -> std::io::Result<Box<dyn BufRead>> {
-            let feed = handle
-                .block_on(feeds.open(&key))
-                .map_err(|e| {
-                    std::io::Error::other(BlobAt::new(format!("opening feed part {key}"), e))
-                })?
-                .ok_or_else(|| std::io::Error::other(format!("feed part {key} is gone")))?;
+            let feed = match opened.take() {
+                Some(feed) => feed,
+                None => handle
+                    .block_on(feeds.open(&key))
+                    .map_err(|e| {
+                        std::io::Error::other(BlobAt::new(format!("opening feed part {key}"), e))
+                    })?
+                    .ok_or_else(|| std::io::Error::other(format!("feed part {key} is gone")))?,
+            };
             let feed = BufReader::with_capacity(READ_BUFFER, SyncIoBridge::new(feed));
             Ok(if gzip {
                 counter.store(0, AtomicOrdering::Relaxed);
@@ -564,40 +570,44 @@ pub fn part_warnings(day: NaiveDate, report: &PartReport) -> Vec<String> {
     warnings
 }
 
-/// A completed plan's line count, when it is one.
-async fn completed_lines(svc: &Services, day: NaiveDate) -> Result<Option<u64>> {
-    let Some(item) = svc.table.get(&plan_key(day)).await? else {
-        return Ok(None);
-    };
-    let plan: Plan = item.record()?;
-    let done = item.data.get("done").and_then(|v| v.as_u64()).unwrap_or(0);
-    let lines = item.data.get("lines").and_then(|v| v.as_u64());
-    Ok(match lines {
-        Some(l) if !plan.parts.is_empty() && done as usize >= plan.parts.len() => Some(l),
-        _ => None,
-    })
-}
-
 /// Days looked back for the day a feed is compared with.
 const LOOK_BACK: u64 = 7;
+/// The partition of completed days' line counts (`FEEDDAYS` / `{day}`), read newest first.
+const FEED_DAYS: &str = "FEEDDAYS";
 
-/// A warning when day D's completed plan counted under half the lines of the latest completed
-/// day before it (within a week): a delivery cut short.
-pub async fn short_day(svc: &Services, day: NaiveDate) -> Result<Option<String>> {
-    let Some(lines) = completed_lines(svc, day).await? else {
+/// Records that day D's completed plan counted `lines` feed lines, and warns when that is under
+/// half the lines of the latest completed day before it (within a week): a delivery cut short.
+/// One write and one query, whatever the number of parts.
+pub async fn short_day(svc: &Services, day: NaiveDate, lines: u64) -> Result<Option<String>> {
+    let mut data = serde_json::Map::new();
+    data.insert("lines".into(), json!(lines));
+    svc.table
+        .put(
+            Item::new(Key::new(FEED_DAYS, day.to_string()), data),
+            Condition::None,
+        )
+        .await?;
+    let from = day - chrono::Days::new(LOOK_BACK);
+    let before = day - chrono::Days::new(1);
+    let page = svc
+        .table
+        .query(
+            Query::partition(FEED_DAYS)
+                .sk(SortKey::Between(from.to_string(), before.to_string()))
+                .descending()
+                .limit(1),
+        )
+        .await?;
+    let Some(item) = page.items.first() else {
         return Ok(None);
     };
-    for back in 1..=LOOK_BACK {
-        let before = day - chrono::Days::new(back);
-        if let Some(previous) = completed_lines(svc, before).await? {
-            return Ok((lines * 2 < previous).then(|| {
-                format!(
-                    "the feed of {day} is short: {lines} line(s), under half of the {previous} of {before}; subjects missing from it keep their baselines"
-                )
-            }));
-        }
-    }
-    Ok(None)
+    let previous = item.data.get("lines").and_then(|v| v.as_u64()).unwrap_or(0);
+    Ok((lines * 2 < previous).then(|| {
+        format!(
+            "the feed of {day} is short: {lines} line(s), under half of the {previous} of {}; subjects missing from it keep their baselines",
+            item.key.sk
+        )
+    }))
 }
 
 /// The plan's events: one per part, for the part workers.
@@ -631,8 +641,9 @@ pub enum Completion {
     Pending,
     /// This call completed the plan (or took over a claim whose holder never published): the
     /// caller publishes `FeedPartsDone`, then calls [`published`] with the claim, or
-    /// [`release`] when the publication failed so that a retry can claim it.
-    Complete { claim: String },
+    /// [`release`] when the publication failed so that a retry can claim it. `lines` is the
+    /// day's line count, for [`short_day`].
+    Complete { claim: String, lines: u64 },
     /// The plan was complete before: its `FeedPartsDone` is published, or being published by
     /// the worker that holds the claim.
     AlreadyComplete,
@@ -686,6 +697,7 @@ pub async fn part_done(
         .await?
         .ok_or(Error::NotFound("plan"))?;
     let done = plan.data.get("done").and_then(|v| v.as_u64()).unwrap_or(0);
+    let lines = plan.data.get("lines").and_then(|v| v.as_u64()).unwrap_or(0);
     let parts: Plan = plan.record()?;
     if parts.run_id != run_id || (done as usize) < parts.parts.len() {
         return Ok(Completion::Pending);
@@ -718,7 +730,7 @@ pub async fn part_done(
         svc.ids.id()
     );
     match swap_claim(svc, day, &current, &claim).await? {
-        true => Ok(Completion::Complete { claim }),
+        true => Ok(Completion::Complete { claim, lines }),
         false => Ok(Completion::AlreadyComplete),
     }
 }
@@ -803,14 +815,18 @@ pub async fn run_day(
             Ok(report) => report,
             Err(e) => failed_report(key, &e),
         };
-        part_done(svc, day, run_id, &report).await?;
-        Ok::<_, Error>(report)
+        let completion = part_done(svc, day, run_id, &report).await?;
+        Ok::<_, Error>((report, completion))
     }))
     .buffer_unordered(workers);
     let mut parts = Vec::with_capacity(plan.parts.len());
     let mut warnings = Vec::new();
-    while let Some(report) = running.next().await {
-        let report = report?;
+    let mut day_lines = None;
+    while let Some(done) = running.next().await {
+        let (report, completion) = done?;
+        if let Completion::Complete { lines, .. } = completion {
+            day_lines = Some(lines);
+        }
         if let Some(failure) = &report.failed {
             progress(&format!(
                 "FAILED: feed part {}: {failure} [{}]",
@@ -849,7 +865,9 @@ pub async fn run_day(
     }
     drop(running);
     parts.sort_by(|a, b| a.part.cmp(&b.part));
-    if let Some(warning) = short_day(svc, day).await? {
+    if let Some(lines) = day_lines
+        && let Some(warning) = short_day(svc, day, lines).await?
+    {
         progress(&format!("WARNING: {warning}"));
         warnings.push(warning);
     }
