@@ -9,6 +9,16 @@
 //!
 //! Every step is idempotent (see `clientwatch::monitoring::run`), so a failed step returns its
 //! error and Lambda's retries, then the dead-letter queue, take over.
+//!
+//! Retries and errors agree: Lambda retries every error an asynchronous invocation returns
+//! (`MaximumRetryAttempts: 2` in template.yaml), so the handler returns as errors only failures
+//! a retry may mend ([`RunError::retryable`]). A payload that is no input is never retried:
+//! [`DailyRun::invoke`] logs it, counts it in the `RejectedInputs` metric (alarmed) and ends
+//! the invocation successfully. Feed faults are counted in the `FeedFaults` metric (alarmed): a
+//! missing delivery is an error (retried: the delivery may be late; then the dead-letter
+//! queue), a corrupt part is recorded done as failed (so the other parts' digest goes out) and
+//! then an error (retried: the bureau may deliver it anew; then the dead-letter queue), an
+//! empty part or a short day is a warning that does not fail the step.
 
 pub mod input;
 
@@ -43,6 +53,9 @@ pub enum RunError {
         #[source]
         source: DomainError,
     },
+    /// The bureau's delivery for the day is missing or broken.
+    #[error("the feed of {day}: {message}")]
+    Feed { day: NaiveDate, message: String },
     #[error("publishing {what} for {day} failed")]
     Publish {
         what: &'static str,
@@ -69,6 +82,7 @@ impl From<RunError> for lambda_runtime::Diagnostic {
         let error_type = match &e {
             RunError::Input(_) => "InvalidInput",
             RunError::Step { .. } => "StepFailed",
+            RunError::Feed { .. } => "FeedFault",
             RunError::Publish { .. } => "PublishFailed",
         };
         lambda_runtime::Diagnostic {
@@ -86,7 +100,49 @@ fn publish(what: &'static str, day: NaiveDate) -> impl FnOnce(PublishError) -> R
     move |source| RunError::Publish { what, day, source }
 }
 
+/// The CloudWatch namespace of the daily run's metrics (written as embedded-metric log lines).
+pub const METRICS_NAMESPACE: &str = "clientwatch/DailyRun";
+/// Missing deliveries, corrupt or empty parts and short days.
+pub const FEED_FAULTS: &str = "FeedFaults";
+/// Payloads that are no daily-run input (never retried).
+pub const REJECTED_INPUTS: &str = "RejectedInputs";
+
+/// Counts one of the metrics above: a CloudWatch embedded-metric-format line on stdout, which
+/// Lambda's log stream turns into the metric the template's alarms watch.
+pub fn count(metric: &str) {
+    let line = json!({
+        "_aws": {
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [[]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}]
+            }]
+        },
+        metric: 1
+    });
+    println!("{line}");
+}
+
+fn feed_warning(day: NaiveDate, warning: &str) {
+    warn!(%day, warning, "feed fault");
+    count(FEED_FAULTS);
+}
+
 impl DailyRun {
+    /// What Lambda runs: [`handle`](Self::handle), except that an error no retry can mend
+    /// (a payload that is no input) is logged, counted in `RejectedInputs` and answered
+    /// successfully, so that Lambda's retries are spent only on errors a retry may mend.
+    pub async fn invoke(&self, event: Value) -> Result<Value, RunError> {
+        match self.handle(event).await {
+            Err(e) if !e.retryable() => {
+                count(REJECTED_INPUTS);
+                Ok(json!({ "rejected": e.full_message() }))
+            }
+            other => other,
+        }
+    }
+
     /// Handles one invocation; the answer summarises what was done (a replay's caller sees it).
     pub async fn handle(&self, event: Value) -> Result<Value, RunError> {
         let result = match input::parse(&event, self.feed_time_zone) {
@@ -106,12 +162,11 @@ impl DailyRun {
             .await
             .map_err(step("planning", day))?;
         if plan.parts.is_empty() {
-            warn!(
-                %day,
-                run_id = %plan.run_id,
-                prefix = %format!("feeds/{day}/"),
-                "no feed parts (part-*.ndjson or part-*.ndjson.gz) under the day's prefix in the feed bucket; nothing to monitor"
-            );
+            let message = run::missing_delivery(&self.sources, day)
+                .await
+                .map_err(step("planning", day))?;
+            count(FEED_FAULTS);
+            return Err(RunError::Feed { day, message });
         } else {
             let events = run::part_events(&self.svc, &plan);
             self.svc
@@ -125,25 +180,57 @@ impl DailyRun {
     }
 
     async fn part(&self, day: NaiveDate, run_id: &str, part: &str) -> Result<Value, RunError> {
-        let report = run::run_part(&self.svc, &self.sources, day, part)
-            .await
-            .map_err(step("the diff of a feed part", day))?;
+        // A transient failure (the store, the blob store) is returned at once and retried; the
+        // part is not done and the plan waits for it. A corrupt part is recorded done as
+        // failed, so that the plan completes and the other parts' hits reach the digest, and
+        // is returned as an error afterwards, to be retried and then dead-lettered (alarmed).
+        let (report, fault) = match run::run_part(&self.svc, &self.sources, day, part).await {
+            Ok(report) => (report, None),
+            Err(e) if run::is_feed_fault(&e) => {
+                count(FEED_FAULTS);
+                (run::failed_report(part, &e), Some(e))
+            }
+            Err(e) => return Err(step("the diff of a feed part", day)(e)),
+        };
         log_report(day, run_id, &report);
-        let last = run::part_done(&self.svc, day, run_id, &report)
+        for warning in run::part_warnings(day, &report) {
+            feed_warning(day, &warning);
+        }
+        let completion = run::part_done(&self.svc, day, run_id, &report)
             .await
             .map_err(step("recording a feed part done", day))?;
-        if last {
+        if let run::Completion::Complete { claim, lines } = &completion {
+            match run::short_day(&self.svc, day, *lines).await {
+                Ok(Some(warning)) => feed_warning(day, &warning),
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(%day, error = %clientwatch::schedule::full_message(&e), "the day's line count could not be compared")
+                }
+            }
             let done = DomainEvent::new(
                 PARTS_DONE,
                 json!({ "day": day, "run_id": run_id }),
                 self.svc.clock.now(),
             );
-            self.svc
-                .events
-                .publish(&[done])
+            if let Err(e) = self.svc.events.publish(&[done]).await {
+                // Let the retry claim it again (or, if this fails too, take it over once the
+                // claim's lease has passed).
+                if let Err(release) = run::release(&self.svc, day, run_id, claim).await {
+                    warn!(%day, error = %clientwatch::schedule::full_message(&release), "the claim on FeedPartsDone could not be released; a retry takes it over after its lease");
+                }
+                return Err(publish("the FeedPartsDone event", day)(e));
+            }
+            run::published(&self.svc, day, run_id, claim)
                 .await
-                .map_err(publish("the FeedPartsDone event", day))?;
+                .map_err(step("recording FeedPartsDone published", day))?;
             info!(%day, %run_id, "every part of the run is done; FeedPartsDone published");
+        }
+        if let Some(e) = fault {
+            return Err(RunError::Step {
+                step: "the diff of a feed part",
+                day,
+                source: e,
+            });
         }
         Ok(json!({
             "day": day,
@@ -151,7 +238,8 @@ impl DailyRun {
             "part": report.part,
             "hits": report.hits,
             "bad_lines": report.stats.bad,
-            "last": last,
+            "out_of_order": report.stats.out_of_order,
+            "last": completion.publishes(),
         }))
     }
 
@@ -192,10 +280,15 @@ fn log_report(day: NaiveDate, run_id: &str, report: &PartReport) {
         withheld = report.withheld,
         duplicates = report.duplicates,
         bad_lines = s.bad,
+        out_of_order = s.out_of_order,
+        failed = report.failed.as_deref().unwrap_or(""),
         "feed part diffed"
     );
     for (line, message) in &s.bad_lines {
         warn!(%day, part = %report.part, line, message = %masked(message), "bad feed line");
+    }
+    for (line, message) in &s.out_of_order_lines {
+        warn!(%day, part = %report.part, line, message = %message, "feed line out of subject order (diffed by a sorted pass)");
     }
 }
 

@@ -27,7 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let daily_run = &daily_run;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        daily_run.handle(event.payload).await
+        daily_run.invoke(event.payload).await
     }))
     .await
 }

@@ -272,8 +272,17 @@ fn portal_url(addr: SocketAddr) -> String {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Errors end the process with their message and causes on one line (`error: …: …`), no
+/// backtrace, exit code 1.
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    if let Err(e) = runtime.block_on(run()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     clientwatch::telemetry::init();
     let options = options()?;
     std::fs::create_dir_all(&options.data)
@@ -286,12 +295,25 @@ async fn main() -> anyhow::Result<()> {
         let feed = options.feed.expect("checked");
         let day = options.date.expect("checked");
         println!("daily monitoring run of {day} over {}", feed.display());
-        daily(&services, &sources(&feed, &data), day).await?;
+        let report = daily(&services, &sources(&feed, &data), day).await?;
         println!(
             "digest e-mails: {}/mail; MonitoringHit events: {}/events",
             paths.outbox.display(),
             paths.outbox.display()
         );
+        let trouble = report.trouble();
+        if !trouble.is_empty() {
+            // Loud, last, and a failing exit: a missing or broken delivery is the first thing
+            // an operator must hear about.
+            eprintln!(
+                "the daily run of {day} needs attention ({} problem(s)):",
+                trouble.len()
+            );
+            for line in &trouble {
+                eprintln!("  {line}");
+            }
+            std::process::exit(2);
+        }
         return Ok(());
     }
     if options.command == Command::Comms {

@@ -32,7 +32,10 @@ impl FolderBlobs {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        target.with_file_name(format!(".{name}.{}.part", std::process::id()))
+        // Unique within the process too: two workers of one process may write the same key.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        target.with_file_name(format!(".{name}.{}.{n}.part", std::process::id()))
     }
 
     async fn parent(target: &Path) -> Result<(), BlobError> {

@@ -1,14 +1,24 @@
 //! The diff of one feed part against its baseline: a single merging pass over two files sorted
 //! by subject id, in constant memory.
 //!
+//! A part whose lines are not in subject order is diffed once more, in order: the fast pass
+//! stops at the first line that goes back (the changes it found before that line are right and
+//! are kept), the part is read again and sorted by subject on disk (runs of at most
+//! [`SORT_BUDGET`] bytes in memory, merged), and the sorted lines are diffed from the start
+//! against the same baseline, handing on only the changes of lines the fast pass had not
+//! reached. The lines that broke the order are reported by number; none is skipped.
+//!
 //! For each feed line: an unchanged line (same hash as last time) is copied through without
 //! being parsed; a subject seen for the first time only gets its baseline; otherwise the facts
 //! not in the baseline are the subject's news, handed to `on_change`, and the baseline grows by
 //! them. Subjects missing from today's part keep their baseline, so a gap loses nothing.
-//! A malformed or out-of-order line is counted and reported by line number, and skipped.
+//! A malformed line, or a second line of the same subject, is counted and reported by line
+//! number, and skipped. A feed that cannot be read (a gzip part corrupt half-way) fails with
+//! the number of the line it was reading ([`LineError`]).
 
-use std::cmp::Ordering;
-use std::io::{self, BufRead, Write};
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
 
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
@@ -20,6 +30,9 @@ use super::snapshot::{Entry, Reader, Writer};
 pub const MAX_LINE: usize = 1 << 20;
 /// How many bad lines a part's report lists; all are counted.
 pub const LISTED_BAD_LINES: usize = 100;
+/// Bytes of feed lines the sorted pass holds in memory at a time; more are sorted in runs on
+/// disk and merged.
+pub const SORT_BUDGET: usize = 64 << 20;
 
 /// What is new about one subject.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +61,9 @@ pub struct PartStats {
     pub new_facts: u64,
     pub bad: u64,
     pub bad_lines: Vec<BadLine>,
+    /// Lines found out of subject order (diffed all the same, by the sorted pass).
+    pub out_of_order: u64,
+    pub out_of_order_lines: Vec<BadLine>,
     pub baseline_entries: u64,
 }
 
@@ -88,29 +104,369 @@ fn merge_ids(known: &[u64], new: impl Iterator<Item = u64>) -> Vec<u64> {
     all
 }
 
-/// Diffs one part. `day` (YYYY-MM-DD) goes into the ids of name and status changes.
+/// A feed that could not be read: the number of the line being read and why (a gzip part
+/// corrupt half-way reads as `InvalidInput`, `InvalidData` or `UnexpectedEof`).
+#[derive(Debug, thiserror::Error)]
+#[error("reading line {line}: {source}")]
+pub struct LineError {
+    pub line: u64,
+    #[source]
+    pub source: io::Error,
+}
+
+impl LineError {
+    /// The `LineError` inside an I/O error, if it is one.
+    pub fn of(e: &io::Error) -> Option<&LineError> {
+        e.get_ref()?.downcast_ref::<LineError>()
+    }
+}
+
+/// A part's lines, each with its number in the part.
+pub trait Lines {
+    /// Puts the next line (with its line end, if any) into `buf`, which the caller has
+    /// cleared, and returns its number; `None` at the end.
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<u64>>;
+}
+
+/// A part's lines as they come.
+pub struct InOrder<F> {
+    feed: F,
+    number: u64,
+}
+
+impl<F: BufRead> InOrder<F> {
+    pub fn new(feed: F) -> Self {
+        Self { feed, number: 0 }
+    }
+}
+
+impl<F: BufRead> Lines for InOrder<F> {
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        let line = self.number + 1;
+        match self.feed.read_until(b'\n', buf) {
+            Ok(0) => Ok(None),
+            Ok(_) => {
+                self.number = line;
+                Ok(Some(line))
+            }
+            Err(e) => Err(io::Error::new(e.kind(), LineError { line, source: e })),
+        }
+    }
+}
+
+/// The subject a line sorts by: the one the diff reads from it, or "" for a line that is no
+/// feed record (those come first and are reported as bad by the diff).
+fn sort_subject(line: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Subject {
+        subject: String,
+    }
+    match quick_subject(line) {
+        Some(s) => s.to_owned(),
+        None => serde_json::from_slice::<Subject>(line)
+            .map(|s| s.subject)
+            .unwrap_or_default(),
+    }
+}
+
+/// One line of the sorted pass.
+struct SortLine {
+    subject: String,
+    number: u64,
+    bytes: Vec<u8>,
+}
+
+impl SortLine {
+    fn order(&self) -> (&str, u64) {
+        (&self.subject, self.number)
+    }
+}
+
+/// A sorted run: in memory, or spilled to an anonymous temporary file.
+enum Run {
+    Memory(std::vec::IntoIter<SortLine>),
+    File(BufReader<std::fs::File>),
+}
+
+impl Run {
+    fn spill(lines: Vec<SortLine>) -> io::Result<Run> {
+        let file = tempfile::tempfile()?;
+        let mut w = BufWriter::with_capacity(1 << 16, file);
+        for l in lines {
+            w.write_all(&(l.subject.len() as u32).to_le_bytes())?;
+            w.write_all(l.subject.as_bytes())?;
+            w.write_all(&l.number.to_le_bytes())?;
+            w.write_all(&(l.bytes.len() as u32).to_le_bytes())?;
+            w.write_all(&l.bytes)?;
+        }
+        let mut file = w.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        Ok(Run::File(BufReader::with_capacity(1 << 16, file)))
+    }
+
+    fn next(&mut self) -> io::Result<Option<SortLine>> {
+        let r = match self {
+            Run::Memory(lines) => return Ok(lines.next()),
+            Run::File(r) => r,
+        };
+        if r.fill_buf()?.is_empty() {
+            return Ok(None);
+        }
+        let mut n4 = [0u8; 4];
+        let mut n8 = [0u8; 8];
+        r.read_exact(&mut n4)?;
+        let mut subject = vec![0; u32::from_le_bytes(n4) as usize];
+        r.read_exact(&mut subject)?;
+        r.read_exact(&mut n8)?;
+        r.read_exact(&mut n4)?;
+        let mut bytes = vec![0; u32::from_le_bytes(n4) as usize];
+        r.read_exact(&mut bytes)?;
+        Ok(Some(SortLine {
+            subject: String::from_utf8(subject).map_err(io::Error::other)?,
+            number: u64::from_le_bytes(n8),
+            bytes,
+        }))
+    }
+}
+
+/// A part's lines in subject order (lines of one subject in line order), sorted on disk in
+/// runs of at most [`SORT_BUDGET`] bytes and merged; and the lines that were out of order.
+pub struct Sorted {
+    runs: Vec<Run>,
+    heads: BinaryHeap<Reverse<(String, u64, usize)>>,
+    pending: Vec<Option<SortLine>>,
+    out_of_order: u64,
+    out_of_order_lines: Vec<BadLine>,
+}
+
+/// Tells, reading a part in line order, which lines break the subject order: at a line that
+/// goes back, the line before it is the one out of place when dropping it restores the order
+/// (a line moved early); otherwise the new line is (a line moved late).
+#[derive(Default)]
+struct OrderWatch {
+    before: Option<String>,
+    last: Option<(String, u64)>,
+    count: u64,
+    listed: Vec<BadLine>,
+}
+
+impl OrderWatch {
+    fn out_of_place(&mut self, subject: &str, line: u64) {
+        self.count += 1;
+        if self.listed.len() < LISTED_BAD_LINES {
+            self.listed.push(BadLine {
+                line,
+                message: format!(
+                    "subject {subject:?} is out of subject order; the part was diffed by a sorted pass, this line included"
+                ),
+            });
+        }
+    }
+
+    fn see(&mut self, subject: &str, line: u64) {
+        if subject.is_empty() {
+            return;
+        }
+        let Some((last, last_line)) = &self.last else {
+            self.last = Some((subject.to_owned(), line));
+            return;
+        };
+        match subject.cmp(last.as_str()) {
+            Ordering::Greater => {
+                self.before = self.last.take().map(|(s, _)| s);
+                self.last = Some((subject.to_owned(), line));
+            }
+            Ordering::Equal => {}
+            Ordering::Less => {
+                if self.before.as_deref().is_none_or(|b| b < subject) {
+                    let (moved, moved_line) = (last.clone(), *last_line);
+                    self.out_of_place(&moved, moved_line);
+                    self.last = Some((subject.to_owned(), line));
+                } else {
+                    self.out_of_place(subject, line);
+                }
+            }
+        }
+    }
+}
+
+impl Sorted {
+    /// Reads the whole part; `budget` is the bytes of lines held in memory at a time.
+    pub fn new(mut lines: impl Lines, budget: usize) -> io::Result<Self> {
+        let mut runs = Vec::new();
+        let mut chunk: Vec<SortLine> = Vec::new();
+        let mut held = 0usize;
+        let mut watch = OrderWatch::default();
+        let mut buf = Vec::with_capacity(4096);
+        loop {
+            buf.clear();
+            let Some(number) = lines.next_line(&mut buf)? else {
+                break;
+            };
+            let line = trim_line(&buf);
+            if line.is_empty() {
+                continue;
+            }
+            let subject = if line.len() > MAX_LINE {
+                String::new()
+            } else {
+                sort_subject(line)
+            };
+            watch.see(&subject, number);
+            held += line.len() + subject.len() + 64;
+            chunk.push(SortLine {
+                subject,
+                number,
+                bytes: line.to_vec(),
+            });
+            if held >= budget {
+                chunk.sort_unstable_by(|a, b| a.order().cmp(&b.order()));
+                runs.push(Run::spill(std::mem::take(&mut chunk))?);
+                held = 0;
+            }
+        }
+        chunk.sort_unstable_by(|a, b| a.order().cmp(&b.order()));
+        runs.push(Run::Memory(chunk.into_iter()));
+        let mut sorted = Sorted {
+            pending: (0..runs.len()).map(|_| None).collect(),
+            runs,
+            heads: BinaryHeap::new(),
+            out_of_order: watch.count,
+            out_of_order_lines: watch.listed,
+        };
+        for i in 0..sorted.runs.len() {
+            sorted.refill(i)?;
+        }
+        Ok(sorted)
+    }
+
+    fn refill(&mut self, run: usize) -> io::Result<()> {
+        if let Some(line) = self.runs[run].next()? {
+            self.heads
+                .push(Reverse((line.subject.clone(), line.number, run)));
+            self.pending[run] = Some(line);
+        }
+        Ok(())
+    }
+}
+
+impl Lines for Sorted {
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        let Some(Reverse((_, _, run))) = self.heads.pop() else {
+            return Ok(None);
+        };
+        let line = self.pending[run].take().expect("a head has its line");
+        buf.extend_from_slice(&line.bytes);
+        self.refill(run)?;
+        Ok(Some(line.number))
+    }
+}
+
+/// How a pass over a part ended.
+#[derive(Debug, PartialEq)]
+pub enum Pass {
+    Done(PartStats),
+    /// The fast pass met a line whose subject comes before the one of the line before it; the
+    /// lines before `line` were diffed and their changes handed on.
+    Unsorted {
+        line: u64,
+    },
+}
+
+/// The fast pass over a part in subject order: stops at the first line that goes back.
 pub fn diff_part<F, P, W>(
-    mut feed: F,
-    mut previous: Option<Reader<P>>,
+    feed: F,
+    previous: Option<Reader<P>>,
     out: &mut Writer<W>,
-    day: &str,
-    mut on_change: impl FnMut(Change) -> io::Result<()>,
-) -> io::Result<PartStats>
+    on_change: impl FnMut(Change) -> io::Result<()>,
+) -> io::Result<Pass>
 where
     F: BufRead,
     P: BufRead,
     W: Write,
 {
+    diff_lines(InOrder::new(feed), previous, out, None, on_change)
+}
+
+/// Diffs one part whatever the order of its lines: the fast pass, and when a line goes back, a
+/// sorted pass over the part read again (`open_feed`) against the baseline read again
+/// (`open_previous`), written afresh (`new_out`). Every change is handed on once.
+pub fn diff_any_order<F, P, W>(
+    mut open_feed: impl FnMut() -> io::Result<F>,
+    mut open_previous: impl FnMut() -> io::Result<Option<Reader<P>>>,
+    mut new_out: impl FnMut() -> io::Result<Writer<W>>,
+    budget: usize,
+    mut on_change: impl FnMut(Change) -> io::Result<()>,
+) -> io::Result<(PartStats, Writer<W>)>
+where
+    F: BufRead,
+    P: BufRead,
+    W: Write,
+{
+    let mut out = new_out()?;
+    let pass = diff_part(open_feed()?, open_previous()?, &mut out, &mut on_change)?;
+    let reached = match pass {
+        Pass::Done(stats) => return Ok((stats, out)),
+        Pass::Unsorted { line } => line - 1,
+    };
+    drop(out);
+    let sorted = Sorted::new(InOrder::new(open_feed()?), budget)?;
+    let mut out = new_out()?;
+    let pass = diff_lines(
+        sorted,
+        open_previous()?,
+        &mut out,
+        Some(reached),
+        &mut on_change,
+    )?;
+    match pass {
+        Pass::Done(stats) => Ok((stats, out)),
+        Pass::Unsorted { line } => Err(io::Error::other(format!(
+            "the sorted pass went back at line {line}"
+        ))),
+    }
+}
+
+/// Lines the fast pass reached are not handed on again by the sorted pass.
+trait Reported {
+    fn order_report(&mut self, stats: &mut PartStats);
+}
+
+impl<F> Reported for InOrder<F> {
+    fn order_report(&mut self, _: &mut PartStats) {}
+}
+
+impl Reported for Sorted {
+    fn order_report(&mut self, stats: &mut PartStats) {
+        stats.out_of_order = self.out_of_order;
+        stats.out_of_order_lines = std::mem::take(&mut self.out_of_order_lines);
+    }
+}
+
+/// The diff proper. `reached` is given for a sorted pass: the changes of lines up to that
+/// number were handed on by the fast pass already.
+fn diff_lines<L, P, W>(
+    mut feed: L,
+    mut previous: Option<Reader<P>>,
+    out: &mut Writer<W>,
+    reached: Option<u64>,
+    mut on_change: impl FnMut(Change) -> io::Result<()>,
+) -> io::Result<Pass>
+where
+    L: Lines + Reported,
+    P: BufRead,
+    W: Write,
+{
     let mut stats = PartStats::default();
+    feed.order_report(&mut stats);
     let mut buf = Vec::with_capacity(4096);
-    let mut number = 0u64;
     let mut last_subject = String::new();
+    let mut last_line = 0u64;
     'lines: loop {
         buf.clear();
-        if feed.read_until(b'\n', &mut buf)? == 0 {
+        let Some(number) = feed.next_line(&mut buf)? else {
             break;
-        }
-        number += 1;
+        };
         let line = trim_line(&buf);
         if line.is_empty() {
             continue;
@@ -140,17 +496,28 @@ where
             stats.bad(number, "the subject id must be 1 to 64 characters");
             continue;
         }
-        if subject <= last_subject.as_str() {
-            stats.bad(
-                number,
-                format!(
-                    "subject {subject:?} is out of order (after {last_subject:?}); lines of a part must be in ascending subject order"
-                ),
-            );
-            continue;
+        match subject.cmp(last_subject.as_str()) {
+            Ordering::Greater => {}
+            Ordering::Equal if !last_subject.is_empty() => {
+                stats.bad(
+                    number,
+                    format!(
+                        "subject {subject:?} appears again (first on line {last_line}); only its first line is used"
+                    ),
+                );
+                continue;
+            }
+            _ if reached.is_none() => return Ok(Pass::Unsorted { line: number }),
+            _ => {
+                return Err(io::Error::other(format!(
+                    "line {number} out of order in a sorted pass"
+                )));
+            }
         }
         last_subject.clear();
         last_subject.push_str(subject);
+        last_line = number;
+        let hand_on = reached.is_none_or(|r| number > r);
 
         // Carry over the baselines of subjects before this one that are not in today's part
         // as they are, and the subject's own when its line is unchanged (same hash).
@@ -205,6 +572,8 @@ where
                 subject: subject.to_owned(),
                 name,
                 status,
+                name_changes: 0,
+                status_changes: 0,
             })?;
             continue;
         };
@@ -213,17 +582,25 @@ where
             .into_iter()
             .filter(|f| entry.facts.binary_search(&f.id).is_err())
             .collect();
+        let (mut name_changes, mut status_changes) = (entry.name_changes, entry.status_changes);
         if record.kind == SubjectKind::Company {
             if !entry.name.is_empty() && !name.is_empty() && differs(&entry.name, &name) {
-                news.push(value_change(FactKind::NameChange, &entry.name, &name, day));
+                news.push(value_change(
+                    FactKind::NameChange,
+                    &entry.name,
+                    &name,
+                    name_changes,
+                ));
+                name_changes += 1;
             }
             if !entry.status.is_empty() && !status.is_empty() && differs(&entry.status, &status) {
                 news.push(value_change(
                     FactKind::StatusChange,
                     &entry.status,
                     &status,
-                    day,
+                    status_changes,
                 ));
+                status_changes += 1;
             }
         }
         let next = Entry {
@@ -235,6 +612,8 @@ where
             } else {
                 status
             },
+            name_changes,
+            status_changes,
             facts: merge_ids(
                 &entry.facts,
                 news.iter()
@@ -246,12 +625,14 @@ where
         if !news.is_empty() {
             stats.changed += 1;
             stats.new_facts += news.len() as u64;
-            on_change(Change {
-                subject: subject.to_owned(),
-                kind: record.kind,
-                name: record.display_name(),
-                facts: news,
-            })?;
+            if hand_on {
+                on_change(Change {
+                    subject: subject.to_owned(),
+                    kind: record.kind,
+                    name: record.display_name(),
+                    facts: news,
+                })?;
+            }
         }
     }
     if let Some(prev) = previous.as_mut() {
@@ -261,23 +642,38 @@ where
         }
     }
     stats.baseline_entries = out.entries;
-    Ok(stats)
+    Ok(Pass::Done(stats))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Just;
+    use proptest::strategy::Strategy;
 
-    fn run(feed: &str, previous: Option<&[u8]>) -> (PartStats, Vec<Change>, Vec<u8>) {
-        let mut out = Writer::new(Vec::new()).unwrap();
+    /// Diffs `feed` in any order, sorting in runs of `budget` bytes.
+    fn run_with(
+        feed: &str,
+        previous: Option<&[u8]>,
+        budget: usize,
+    ) -> (PartStats, Vec<Change>, Vec<u8>) {
         let mut changes = Vec::new();
-        let prev = previous.map(|p| Reader::new(p).unwrap());
-        let stats = diff_part(feed.as_bytes(), prev, &mut out, "2026-11-21", |c| {
-            changes.push(c);
-            Ok(())
-        })
+        let (stats, out) = diff_any_order(
+            || Ok(feed.as_bytes()),
+            || Ok(previous.map(|p| Reader::new(p).unwrap())),
+            || Writer::new(Vec::new()),
+            budget,
+            |c| {
+                changes.push(c);
+                Ok(())
+            },
+        )
         .unwrap();
         (stats, changes, out.finish().unwrap())
+    }
+
+    fn run(feed: &str, previous: Option<&[u8]>) -> (PartStats, Vec<Change>, Vec<u8>) {
+        run_with(feed, previous, SORT_BUDGET)
     }
 
     const DAY1: &str = concat!(
@@ -340,7 +736,7 @@ mod tests {
             "\n",
             "not json\n",
             "\n",
-            r#"{"subject":"IND-0","kind":"individual"}"#,
+            r#"{"subject":"IND-1","kind":"individual","name":"again"}"#,
             "\n",
             r#"{"subject":"IND-3","kind":"martian"}"#,
             "\n",
@@ -352,11 +748,150 @@ mod tests {
         assert_eq!(stats.first_seen, 2);
         let lines: Vec<u64> = stats.bad_lines.iter().map(|b| b.line).collect();
         assert_eq!(lines, vec![2, 4, 5]);
-        assert!(stats.bad_lines[1].message.contains("out of order"));
+        assert!(
+            stats.bad_lines[1]
+                .message
+                .contains("appears again (first on line 1)")
+        );
         assert!(
             stats.bad_lines[2].message.contains("martian"),
             "{:?}",
             stats.bad_lines[2]
         );
+        assert_eq!(stats.out_of_order, 0);
+    }
+
+    fn person(subject: &str, enquirer: &str) -> String {
+        format!(
+            r#"{{"subject":"{subject}","kind":"individual","enquiries":[{{"enquirer":"{enquirer}","product":"card","date":"2026-11-19"}}]}}"#
+        )
+    }
+
+    fn feed_of(lines: &[String]) -> String {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    /// Day 1: subjects S-000..S-(n-1) with one enquiry each; day 2: every subject with a second
+    /// enquiry, so every line of day 2 is a change.
+    fn two_days(n: usize) -> (Vec<u8>, Vec<String>) {
+        let day1: Vec<String> = (0..n).map(|i| person(&format!("S-{i:05}"), "A")).collect();
+        let (_, _, base) = run(&feed_of(&day1), None);
+        let day2 = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"subject":"S-{i:05}","kind":"individual","enquiries":[{{"enquirer":"A","product":"card","date":"2026-11-19"}},{{"enquirer":"B","product":"loan","date":"2026-11-20"}}]}}"#
+                )
+            })
+            .collect();
+        (base, day2)
+    }
+
+    fn subjects(changes: &[Change]) -> Vec<String> {
+        let mut s: Vec<String> = changes.iter().map(|c| c.subject.clone()).collect();
+        s.sort();
+        s
+    }
+
+    #[test]
+    fn a_line_moved_early_is_reported_and_every_line_is_still_diffed_once() {
+        let (base, mut day2) = two_days(50);
+        let (sorted_stats, sorted_changes, sorted_base) = run(&feed_of(&day2), Some(&base));
+        assert_eq!(sorted_stats.changed, 50);
+        // S-040 moved to the top: every line after it goes back.
+        let moved = day2.remove(40);
+        day2.insert(0, moved);
+        let (stats, changes, new_base) = run(&feed_of(&day2), Some(&base));
+        assert_eq!(subjects(&changes), subjects(&sorted_changes), "each once");
+        assert_eq!(stats.changed, 50);
+        assert_eq!(stats.bad, 0);
+        assert_eq!(stats.out_of_order, 1);
+        assert_eq!(stats.out_of_order_lines[0].line, 1);
+        assert!(stats.out_of_order_lines[0].message.contains("S-00040"));
+        assert_eq!(new_base, sorted_base);
+    }
+
+    #[test]
+    fn a_line_moved_late_is_the_one_reported() {
+        let (base, mut day2) = two_days(20);
+        let moved = day2.remove(3);
+        day2.insert(15, moved);
+        let (stats, changes, _) = run(&feed_of(&day2), Some(&base));
+        assert_eq!(changes.len(), 20);
+        assert_eq!(stats.out_of_order, 1);
+        assert_eq!(stats.out_of_order_lines[0].line, 16);
+    }
+
+    #[test]
+    fn the_sorted_pass_spills_runs_to_disk_and_merges_them() {
+        let (base, mut day2) = two_days(60);
+        day2.reverse();
+        let (stats, changes, new_base) = run_with(&feed_of(&day2), Some(&base), 1000);
+        assert_eq!(changes.len(), 60);
+        assert_eq!(stats.changed, 60);
+        day2.reverse();
+        let (_, _, sorted_base) = run(&feed_of(&day2), Some(&base));
+        assert_eq!(new_base, sorted_base);
+    }
+
+    #[test]
+    fn a_corrupt_gzip_feed_fails_with_the_line_it_was_reading() {
+        use std::io::Write as _;
+        let (_, day2) = two_days(2000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(feed_of(&day2).as_bytes()).unwrap();
+        let mut bytes = gz.finish().unwrap();
+        let half = bytes.len() / 2;
+        for b in &mut bytes[half..half + 64] {
+            *b ^= 0x5a;
+        }
+        // Garbled lines may send the fast pass to the sorted pass first; either fails at the
+        // fault with the line it was reading.
+        let err = diff_any_order(
+            || {
+                Ok(BufReader::new(flate2::read::MultiGzDecoder::new(
+                    &bytes[..],
+                )))
+            },
+            || Ok(None::<Reader<&[u8]>>),
+            || Writer::new(Vec::new()),
+            SORT_BUDGET,
+            |_| Ok(()),
+        )
+        .err()
+        .expect("a corrupt part fails");
+        let at = LineError::of(&err).expect("a line error");
+        assert!(at.line > 1, "{at}");
+        assert_eq!(
+            err.kind(),
+            io::ErrorKind::InvalidInput,
+            "as flate2 reports a corrupt stream"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_permutation_of_a_part_gives_the_hits_of_the_sorted_part(
+            order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
+            budget in proptest::sample::select(vec![300usize, 2000, SORT_BUDGET]),
+        ) {
+            let (base, day2) = two_days(40);
+            let (sorted_stats, sorted_changes, sorted_base) = run(&feed_of(&day2), Some(&base));
+            let shuffled: Vec<String> = order.iter().map(|&i| day2[i].clone()).collect();
+            let (stats, changes, new_base) = run_with(&feed_of(&shuffled), Some(&base), budget);
+            let ids = |c: &[Change]| {
+                let mut v: Vec<(String, Vec<u64>)> = c
+                    .iter()
+                    .map(|c| (c.subject.clone(), c.facts.iter().map(|f| f.id).collect()))
+                    .collect();
+                v.sort();
+                v
+            };
+            proptest::prop_assert_eq!(ids(&changes), ids(&sorted_changes));
+            proptest::prop_assert_eq!(changes.len(), 40);
+            proptest::prop_assert_eq!(stats.changed, sorted_stats.changed);
+            proptest::prop_assert_eq!(stats.bad, 0);
+            proptest::prop_assert_eq!(new_base, sorted_base);
+        }
     }
 }

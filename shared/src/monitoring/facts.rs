@@ -357,16 +357,20 @@ impl FeedRecord {
     }
 }
 
-/// A change of a company's name or status as a fact. Its id includes the feed day, so a name
-/// that changes back later is a change again, while the same day run twice is not.
-pub fn value_change(kind: FactKind, old: &str, new: &str, day: &str) -> Fact {
+/// A change of a company's name or status as a fact. Its id is a hash of the field, the old and
+/// the new value, and `occurrence`: how many changes of that field the subject's baseline had
+/// counted before this one. It does not depend on the run day, so the same change found again
+/// from the same baseline (a day run twice, a killed day followed by the next, a skipped day
+/// replayed late) has the same id and is one hit; a field that changes back and forth gets a
+/// new occurrence, and so a new hit, each time.
+pub fn value_change(kind: FactKind, old: &str, new: &str, occurrence: u32) -> Fact {
     let what = if kind == FactKind::NameChange {
         "name"
     } else {
         "status"
     };
     Fact {
-        id: fact_id(kind, &[old, new, day]),
+        id: fact_id(kind, &[old, new, &format!("#{occurrence}")]),
         kind,
         details: json!({ "old": old, "new": new }),
         summary: format!("{what} changed from {old:?} to {new:?}"),
@@ -414,6 +418,23 @@ mod tests {
         assert_eq!(money(125000, "NZD"), "NZD 1,250.00");
         assert_eq!(money(123456789, "NZD"), "NZD 1,234,567.89");
         assert_eq!(money(5, "NZD"), "NZD 0.05");
+    }
+
+    #[test]
+    fn a_value_change_id_depends_on_the_change_and_its_occurrence_only() {
+        let a = value_change(FactKind::NameChange, "Smith Ltd", "Smith Holdings", 0);
+        assert_eq!(
+            a.id,
+            value_change(FactKind::NameChange, "smith  ltd", "Smith Holdings", 0).id
+        );
+        assert_ne!(
+            a.id,
+            value_change(FactKind::NameChange, "Smith Ltd", "Smith Holdings", 2).id
+        );
+        assert_ne!(
+            a.id,
+            value_change(FactKind::StatusChange, "Smith Ltd", "Smith Holdings", 0).id
+        );
     }
 
     #[test]

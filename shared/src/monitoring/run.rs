@@ -9,8 +9,9 @@
 //! already recorded and are skipped.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufReader, BufWriter};
+use std::io::{BufRead, BufReader, BufWriter};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use chrono::NaiveDate;
 use futures::StreamExt;
@@ -19,14 +20,16 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::io::SyncIoBridge;
 
-use super::diff::{Change, PartStats, diff_part};
+use super::diff::{Change, LineError, PartStats, SORT_BUDGET, diff_any_order};
 use super::hits::{self, Hit, Recorded};
 use super::monitors::watchers_of;
 use super::snapshot;
 use crate::Services;
 use crate::domain::tenants::{self, Tenant};
 use crate::domain::{Error, Result};
-use crate::ports::{BlobError, Blobs, Condition, Item, Key, TableError, TxOp, Update};
+use crate::ports::{
+    BlobError, Blobs, Condition, Item, Key, Query, SortKey, TableError, TxOp, Update,
+};
 
 /// Changes handed from the diff to the hit recorder at a time: their hits are written
 /// together (one commit on the embedded store).
@@ -53,10 +56,6 @@ impl From<BlobError> for Error {
     }
 }
 
-fn io_error(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Unavailable("feed part worker", format!("{what}: {e}").into())
-}
-
 /// `feeds/2026-11-20/part-0001.ndjson.gz` → `part-0001`.
 pub fn part_name(key: &str) -> &str {
     let file = key.rsplit('/').next().unwrap_or(key);
@@ -65,7 +64,12 @@ pub fn part_name(key: &str) -> &str {
 
 /// The feed parts of day D, in order.
 pub async fn list_parts(sources: &Sources, day: NaiveDate) -> Result<Vec<String>> {
-    let mut parts = sources.feeds.list(&format!("feeds/{day}/part-")).await?;
+    let prefix = format!("feeds/{day}/part-");
+    let mut parts = sources
+        .feeds
+        .list(&prefix)
+        .await
+        .map_err(blob(format!("listing {prefix}*")))?;
     parts.retain(|k| k.ends_with(".ndjson") || k.ends_with(".ndjson.gz"));
     Ok(parts)
 }
@@ -76,7 +80,12 @@ fn baseline_key(part: &str, day: NaiveDate) -> String {
 
 /// The part's baseline generations, oldest first.
 async fn generations(sources: &Sources, part: &str) -> Result<Vec<(NaiveDate, String)>> {
-    let keys = sources.state.list(&format!("baselines/{part}/")).await?;
+    let prefix = format!("baselines/{part}/");
+    let keys = sources
+        .state
+        .list(&prefix)
+        .await
+        .map_err(blob(format!("listing the baselines {prefix}")))?;
     Ok(keys
         .into_iter()
         .filter_map(|k| {
@@ -95,6 +104,10 @@ pub struct PartReport {
     pub hits: u64,
     pub withheld: u64,
     pub duplicates: u64,
+    /// Why the part failed (a corrupt file): nothing of it but the hits of the lines before the
+    /// fault was recorded, and its baseline stays as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// The diff's figures as stored and printed.
@@ -107,6 +120,11 @@ pub struct PartStatsView {
     pub new_facts: u64,
     pub bad: u64,
     pub bad_lines: Vec<(u64, String)>,
+    /// Lines out of subject order: diffed all the same, by a sorted pass.
+    #[serde(default)]
+    pub out_of_order: u64,
+    #[serde(default)]
+    pub out_of_order_lines: Vec<(u64, String)>,
 }
 
 impl From<PartStats> for PartStatsView {
@@ -120,6 +138,12 @@ impl From<PartStats> for PartStatsView {
             bad: s.bad,
             bad_lines: s
                 .bad_lines
+                .into_iter()
+                .map(|b| (b.line, b.message))
+                .collect(),
+            out_of_order: s.out_of_order,
+            out_of_order_lines: s
+                .out_of_order_lines
                 .into_iter()
                 .map(|b| (b.line, b.message))
                 .collect(),
@@ -194,8 +218,79 @@ impl Recorder<'_> {
     }
 }
 
+/// Counts the bytes a decoder took from the compressed file, to say where it was corrupt.
+struct Counted<R> {
+    inner: R,
+    consumed: Arc<AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, AtomicOrdering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.consumed.fetch_add(amt as u64, AtomicOrdering::Relaxed);
+        self.inner.consume(amt);
+    }
+}
+
+/// A blob store failure, saying what was being done to which file.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct BlobAt {
+    what: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl BlobAt {
+    fn new(what: impl Into<String>, e: BlobError) -> Self {
+        let source = match e {
+            BlobError::Unavailable(inner) => inner,
+            other => Box::new(other),
+        };
+        Self {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// Maps a blob store failure to the domain's, naming what was done to which file.
+fn blob(what: impl Into<String>) -> impl FnOnce(BlobError) -> Error {
+    move |e| Error::Unavailable("blob store", Box::new(BlobAt::new(what, e)))
+}
+
+/// Whether an error of a part worker is the feed part's own fault (corrupt or unreadable
+/// content), which running it again will not mend until the bureau delivers the part anew.
+pub fn is_feed_fault(e: &Error) -> bool {
+    matches!(e, Error::Invalid { field, .. } if field.starts_with("feed part "))
+}
+
+/// The report of a part whose diff failed: counted done (so the plan completes and the other
+/// parts' hits reach the digest) with the failure in it; its old baseline stays.
+pub fn failed_report(part_key: &str, error: &Error) -> PartReport {
+    PartReport {
+        part: part_name(part_key).to_owned(),
+        failed: Some(crate::schedule::full_message(error)),
+        ..PartReport::default()
+    }
+}
+
 /// Diffs one feed part of day D against its baseline, records the hits, and stores the part's
-/// new baseline.
+/// new baseline. A part whose lines are out of subject order is diffed a second time, sorted
+/// (see `diff`); a part that cannot be read to its end (a corrupt gzip file) fails with an
+/// `Error::Invalid` naming the part, the line and, for gzip, the compressed byte where it broke
+/// ([`is_feed_fault`]); the hits of the lines before that are recorded, the old baseline stays.
 pub async fn run_part(
     svc: &Services,
     sources: &Sources,
@@ -203,51 +298,97 @@ pub async fn run_part(
     part_key: &str,
 ) -> Result<PartReport> {
     let part = part_name(part_key).to_owned();
-    let feed = sources
+    let Some(opened) = sources
         .feeds
         .open(part_key)
-        .await?
-        .ok_or_else(|| Error::invalid("part", format!("there is no feed part {part_key}")))?;
-    let mut kept = generations(sources, &part).await?;
-    let previous_day = kept.iter().rfind(|(d, _)| *d < day).cloned();
-    let previous = match &previous_day {
-        Some((_, key)) => sources.state.open(key).await?,
-        None => None,
+        .await
+        .map_err(blob(format!("opening feed part {part_key}")))?
+    else {
+        return Err(Error::invalid(
+            format!("feed part {part_key}"),
+            "there is no such file in the feed bucket",
+        ));
     };
-    let scratch = tempfile::NamedTempFile::new().map_err(io_error("a scratch file"))?;
-    let out_file = scratch.reopen().map_err(io_error("a scratch file"))?;
+    let mut kept = generations(sources, &part)
+        .await
+        .map_err(|e| with_part(e, part_key))?;
+    let previous_day = kept.iter().rfind(|(d, _)| *d < day).cloned();
+    let scratch_error = |e: std::io::Error| {
+        Error::Unavailable(
+            "feed part worker",
+            format!("a scratch file for feed part {part_key}: {e}").into(),
+        )
+    };
+    let scratch = tempfile::NamedTempFile::new().map_err(scratch_error)?;
+    let scratch_path = scratch.path().to_owned();
     let gzip = part_key.ends_with(".gz");
-    let day_text = day.to_string();
     let (tx, mut rx) = mpsc::channel::<Vec<Change>>(4);
+    let consumed = Arc::new(AtomicU64::new(0));
 
+    let handle = tokio::runtime::Handle::current();
+    let (feeds, state) = (sources.feeds.clone(), sources.state.clone());
+    let (key, previous_key) = (part_key.to_owned(), previous_day.clone().map(|(_, k)| k));
+    let counter = consumed.clone();
     let diff = tokio::task::spawn_blocking(move || -> std::io::Result<PartStats> {
-        let feed = SyncIoBridge::new(feed);
-        let feed: Box<dyn std::io::BufRead> = if gzip {
-            Box::new(BufReader::with_capacity(
-                1 << 16,
-                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER, feed)),
-            ))
-        } else {
-            Box::new(BufReader::with_capacity(READ_BUFFER, feed))
+        // The part as opened above for the first pass; opened again for a sorted pass.
+        let mut opened = Some(opened);
+        let open_feed = || -> std::io::Result<Box<dyn BufRead>> {
+            let feed = match opened.take() {
+                Some(feed) => feed,
+                None => handle
+                    .block_on(feeds.open(&key))
+                    .map_err(|e| {
+                        std::io::Error::other(BlobAt::new(format!("opening feed part {key}"), e))
+                    })?
+                    .ok_or_else(|| std::io::Error::other(format!("feed part {key} is gone")))?,
+            };
+            let feed = BufReader::with_capacity(READ_BUFFER, SyncIoBridge::new(feed));
+            Ok(if gzip {
+                counter.store(0, AtomicOrdering::Relaxed);
+                let counted = Counted {
+                    inner: feed,
+                    consumed: counter.clone(),
+                };
+                Box::new(BufReader::with_capacity(
+                    1 << 16,
+                    flate2::bufread::MultiGzDecoder::new(counted),
+                ))
+            } else {
+                Box::new(feed)
+            })
         };
-        let previous = match previous {
-            Some(p) => Some(snapshot::Reader::new(BufReader::with_capacity(
-                READ_BUFFER,
-                SyncIoBridge::new(p),
-            ))?),
-            None => None,
+        let open_previous = || match &previous_key {
+            Some(k) => match handle.block_on(state.open(k)) {
+                Ok(Some(p)) => Ok(Some(snapshot::Reader::new(BufReader::with_capacity(
+                    READ_BUFFER,
+                    SyncIoBridge::new(p),
+                ))?)),
+                Ok(None) => Err(std::io::Error::other(format!("baseline {k} is gone"))),
+                Err(e) => Err(std::io::Error::other(BlobAt::new(
+                    format!("opening baseline {k}"),
+                    e,
+                ))),
+            },
+            None => Ok(None),
         };
-        let mut out = snapshot::Writer::new(BufWriter::with_capacity(1 << 16, out_file))?;
+        let new_out = || {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&scratch_path)?;
+            snapshot::Writer::new(BufWriter::with_capacity(1 << 16, file))
+        };
         let mut batch = Vec::with_capacity(BATCH);
         let stopped = || std::io::Error::other("the hit recorder stopped");
-        let stats = diff_part(feed, previous, &mut out, &day_text, |change| {
-            batch.push(change);
-            if batch.len() >= BATCH {
-                tx.blocking_send(std::mem::take(&mut batch))
-                    .map_err(|_| stopped())?;
-            }
-            Ok(())
-        })?;
+        let (stats, out) =
+            diff_any_order(open_feed, open_previous, new_out, SORT_BUDGET, |change| {
+                batch.push(change);
+                if batch.len() >= BATCH {
+                    tx.blocking_send(std::mem::take(&mut batch))
+                        .map_err(|_| stopped())?;
+                }
+                Ok(())
+            })?;
         if !batch.is_empty() {
             tx.blocking_send(batch).map_err(|_| stopped())?;
         }
@@ -277,20 +418,64 @@ pub async fn run_part(
         .await
         .map_err(|e| Error::Unavailable("feed part worker", Box::new(e)));
     if let Some(e) = failure {
-        return Err(e);
+        return Err(with_part(e, part_key));
     }
-    let stats = stats?.map_err(io_error(&format!("feed part {part_key}")))?;
+    let stats = stats?.map_err(|e| {
+        let corrupt = matches!(
+            e.kind(),
+            std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::UnexpectedEof
+        );
+        match LineError::of(&e) {
+            Some(at) if corrupt => {
+                let byte = if gzip {
+                    format!(
+                        " (near byte {} of the compressed file)",
+                        consumed.load(AtomicOrdering::Relaxed)
+                    )
+                } else {
+                    String::new()
+                };
+                Error::invalid(
+                    format!("feed part {part_key}"),
+                    format!(
+                        "cannot be read past line {}{byte}: {}; the hits of the lines before it are recorded, the part's baseline is kept as it was",
+                        at.line - 1,
+                        at.source
+                    ),
+                )
+            }
+            _ => Error::Unavailable(
+                "feed part worker",
+                format!("feed part {part_key}: {}", crate::schedule::full_message(&e)).into(),
+            ),
+        }
+    })?;
     // The hits are durable before the baseline that no longer shows them as new.
-    svc.table.sync().await?;
+    svc.table
+        .sync()
+        .await
+        .map_err(|e| with_part(e.into(), part_key))?;
 
     let written = baseline_key(&part, day);
-    sources.state.put_file(&written, scratch.path()).await?;
+    sources
+        .state
+        .put_file(&written, scratch.path())
+        .await
+        .map_err(blob(format!(
+            "storing baseline {written} of feed part {part_key}"
+        )))?;
     if let Err(at) = kept.binary_search_by_key(&day, |(d, _)| *d) {
         kept.insert(at, (day, written));
     }
     if kept.len() > KEEP_GENERATIONS {
         for (_, key) in &kept[..kept.len() - KEEP_GENERATIONS] {
-            sources.state.delete(key).await?;
+            sources
+                .state
+                .delete(key)
+                .await
+                .map_err(blob(format!("removing old baseline {key}")))?;
         }
     }
     Ok(PartReport {
@@ -300,7 +485,23 @@ pub async fn run_part(
         hits: recorder.total.recorded,
         withheld: recorder.total.withheld,
         duplicates: recorder.total.duplicates,
+        failed: None,
     })
+}
+
+/// Says which part a store failure happened in.
+fn with_part(e: Error, part_key: &str) -> Error {
+    match e {
+        Error::Store(inner) => Error::Unavailable(
+            "table",
+            format!(
+                "feed part {part_key}: {}",
+                crate::schedule::full_message(&inner)
+            )
+            .into(),
+        ),
+        other => other,
+    }
 }
 
 fn plan_key(day: NaiveDate) -> Key {
@@ -319,7 +520,8 @@ pub struct Plan {
 }
 
 /// Lists day D's feed parts and records the plan; a new plan for a day replaces the old one,
-/// so a day can be replayed.
+/// so a day can be replayed. The plan counts its parts done and their lines, and holds the
+/// claim on publishing `FeedPartsDone` (see [`part_done`]).
 pub async fn plan(svc: &Services, sources: &Sources, day: NaiveDate) -> Result<Plan> {
     let plan = Plan {
         day,
@@ -328,8 +530,84 @@ pub async fn plan(svc: &Services, sources: &Sources, day: NaiveDate) -> Result<P
     };
     let mut item = Item::from_record(plan_key(day), &plan)?;
     item.data.insert("done".into(), json!(0));
+    item.data.insert("lines".into(), json!(0));
+    item.data
+        .insert(CLAIM.into(), json!(format!("open:{}", plan.run_id)));
     svc.table.put(item, Condition::None).await?;
     Ok(plan)
+}
+
+/// What an operator is told when day D has no feed parts: nothing under the day's folder, or
+/// files there but no part among them.
+pub async fn missing_delivery(sources: &Sources, day: NaiveDate) -> Result<String> {
+    let folder = format!("feeds/{day}/");
+    let files = sources
+        .feeds
+        .list(&folder)
+        .await
+        .map_err(blob(format!("listing {folder}")))?;
+    Ok(if files.is_empty() {
+        format!(
+            "no feed was delivered for {day}: there is nothing under {folder}; no part was diffed and no digest was sent (hits due today go out with the next day's digest)"
+        )
+    } else {
+        format!(
+            "the feed of {day} has no parts: {folder} holds {} file(s) but none named part-*.ndjson or part-*.ndjson.gz; no part was diffed and no digest was sent",
+            files.len()
+        )
+    })
+}
+
+/// The warnings a part's report calls for: an empty part.
+pub fn part_warnings(day: NaiveDate, report: &PartReport) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if report.failed.is_none() && report.stats.lines == 0 {
+        warnings.push(format!(
+            "feed part {} of {day} is empty (0 lines); its subjects keep their baselines",
+            report.part
+        ));
+    }
+    warnings
+}
+
+/// Days looked back for the day a feed is compared with.
+const LOOK_BACK: u64 = 7;
+/// The partition of completed days' line counts (`FEEDDAYS` / `{day}`), read newest first.
+const FEED_DAYS: &str = "FEEDDAYS";
+
+/// Records that day D's completed plan counted `lines` feed lines, and warns when that is under
+/// half the lines of the latest completed day before it (within a week): a delivery cut short.
+/// One write and one query, whatever the number of parts.
+pub async fn short_day(svc: &Services, day: NaiveDate, lines: u64) -> Result<Option<String>> {
+    let mut data = serde_json::Map::new();
+    data.insert("lines".into(), json!(lines));
+    svc.table
+        .put(
+            Item::new(Key::new(FEED_DAYS, day.to_string()), data),
+            Condition::None,
+        )
+        .await?;
+    let from = day - chrono::Days::new(LOOK_BACK);
+    let before = day - chrono::Days::new(1);
+    let page = svc
+        .table
+        .query(
+            Query::partition(FEED_DAYS)
+                .sk(SortKey::Between(from.to_string(), before.to_string()))
+                .descending()
+                .limit(1),
+        )
+        .await?;
+    let Some(item) = page.items.first() else {
+        return Ok(None);
+    };
+    let previous = item.data.get("lines").and_then(|v| v.as_u64()).unwrap_or(0);
+    Ok((lines * 2 < previous).then(|| {
+        format!(
+            "the feed of {day} is short: {lines} line(s), under half of the {previous} of {}; subjects missing from it keep their baselines",
+            item.key.sk
+        )
+    }))
 }
 
 /// The plan's events: one per part, for the part workers.
@@ -346,16 +624,50 @@ pub fn part_events(svc: &Services, plan: &Plan) -> Vec<crate::ports::DomainEvent
         .collect()
 }
 
-/// Records a part as done; true when it was the plan's last part (the caller then starts the
-/// digest). A part reported twice counts once; a part reported again answers true when the
-/// plan is complete, because the worker that completed it may have failed to start the digest
-/// and its retry must start it (a digest run twice sends nothing twice).
+/// The plan's attribute that says who publishes `FeedPartsDone`: `open:{run}` until the plan
+/// completes, `publishing:{run}:{until}:{token}` while one worker holds the claim (until the
+/// Unix second `until`), `published:{run}` once it did. Every change of it is a conditional
+/// write on its current value, so exactly one worker holds it at a time.
+const CLAIM: &str = "claim";
+/// How long a claim on publishing `FeedPartsDone` is held before a retry may take it over (a
+/// holder that died between the claim and the publication): longer than one publication, and
+/// shorter than Lambda's first retry of an asynchronous invocation (about a minute).
+pub const PUBLISH_LEASE_SECONDS: i64 = 50;
+
+/// What recording a part done found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Parts of the plan are still to come, or the plan was replaced by a newer one.
+    Pending,
+    /// This call completed the plan (or took over a claim whose holder never published): the
+    /// caller publishes `FeedPartsDone`, then calls [`published`] with the claim, or
+    /// [`release`] when the publication failed so that a retry can claim it. `lines` is the
+    /// day's line count, for [`short_day`].
+    Complete { claim: String, lines: u64 },
+    /// The plan was complete before: its `FeedPartsDone` is published, or being published by
+    /// the worker that holds the claim.
+    AlreadyComplete,
+}
+
+impl Completion {
+    /// Whether this call is the one that publishes `FeedPartsDone`.
+    pub fn publishes(&self) -> bool {
+        matches!(self, Completion::Complete { .. })
+    }
+}
+
+/// Records a part as done (a part reported twice counts once) and finds out whether it
+/// completes the plan. Only one call per plan answers [`Completion::Complete`]: the one whose
+/// conditional write flips the plan's claim from open to publishing. A re-delivered or
+/// concurrent `FeedPartReady` of a completed plan answers `AlreadyComplete` and publishes
+/// nothing; only a claim that was released, or held past its lease by a worker that died, is
+/// claimed again.
 pub async fn part_done(
     svc: &Services,
     day: NaiveDate,
     run_id: &str,
     report: &PartReport,
-) -> Result<bool> {
+) -> Result<Completion> {
     let ops = vec![
         TxOp::Put(
             Item::from_record(part_key(day, run_id, &report.part), report)?,
@@ -365,13 +677,16 @@ pub async fn part_done(
             plan_key(day),
             Update::default()
                 .add("done", 1)
+                .add("lines", report.stats.lines as i64)
                 .when(Condition::AttrEquals("run_id".into(), json!(run_id))),
         ),
     ];
     match svc.table.transact(ops).await {
         Ok(()) => {}
         // Only the plan's condition failed: the run was replaced by a newer plan of the day.
-        Err(TableError::TransactionFailed { failed }) if !failed.contains(&0) => return Ok(false),
+        Err(TableError::TransactionFailed { failed }) if !failed.contains(&0) => {
+            return Ok(Completion::Pending);
+        }
         // The part was recorded before: a retry; answer from the plan as it stands.
         Err(TableError::TransactionFailed { .. }) => {}
         Err(e) => return Err(e.into()),
@@ -382,8 +697,66 @@ pub async fn part_done(
         .await?
         .ok_or(Error::NotFound("plan"))?;
     let done = plan.data.get("done").and_then(|v| v.as_u64()).unwrap_or(0);
+    let lines = plan.data.get("lines").and_then(|v| v.as_u64()).unwrap_or(0);
     let parts: Plan = plan.record()?;
-    Ok(parts.run_id == run_id && done as usize >= parts.parts.len())
+    if parts.run_id != run_id || (done as usize) < parts.parts.len() {
+        return Ok(Completion::Pending);
+    }
+    let current = plan
+        .data
+        .get(CLAIM)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let now = svc.clock.now().timestamp();
+    let claimable = if current == format!("open:{run_id}") {
+        true
+    } else if let Some(rest) = current.strip_prefix(&format!("publishing:{run_id}:")) {
+        let until: i64 = rest
+            .split(':')
+            .next()
+            .and_then(|u| u.parse().ok())
+            .unwrap_or(0);
+        until < now
+    } else {
+        false
+    };
+    if !claimable {
+        return Ok(Completion::AlreadyComplete);
+    }
+    let claim = format!(
+        "publishing:{run_id}:{}:{}",
+        now + PUBLISH_LEASE_SECONDS,
+        svc.ids.id()
+    );
+    match swap_claim(svc, day, &current, &claim).await? {
+        true => Ok(Completion::Complete { claim, lines }),
+        false => Ok(Completion::AlreadyComplete),
+    }
+}
+
+/// Changes the plan's claim from `from` to `to`; false when it was no longer `from`.
+async fn swap_claim(svc: &Services, day: NaiveDate, from: &str, to: &str) -> Result<bool> {
+    let update = Update::default()
+        .set(CLAIM, json!(to))
+        .when(Condition::AttrEquals(CLAIM.into(), json!(from)));
+    match svc.table.update(&plan_key(day), update).await {
+        Ok(_) => Ok(true),
+        Err(TableError::ConditionFailed(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records that the holder of `claim` published `FeedPartsDone`: no one publishes it again.
+pub async fn published(svc: &Services, day: NaiveDate, run_id: &str, claim: &str) -> Result<()> {
+    swap_claim(svc, day, claim, &format!("published:{run_id}")).await?;
+    Ok(())
+}
+
+/// Gives up `claim` after a failed publication, so that the retry claims it again.
+pub async fn release(svc: &Services, day: NaiveDate, run_id: &str, claim: &str) -> Result<()> {
+    swap_claim(svc, day, claim, &format!("open:{run_id}")).await?;
+    Ok(())
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -391,10 +764,28 @@ pub struct DayReport {
     pub day: NaiveDate,
     pub parts: Vec<PartReport>,
     pub digests: Vec<super::digest::TenantDigest>,
+    /// What an operator must hear about: a missing delivery, an empty part, a short day.
+    pub warnings: Vec<String>,
+}
+
+impl DayReport {
+    /// Every failed part and every warning, one line each; empty for a clean day.
+    pub fn trouble(&self) -> Vec<String> {
+        self.parts
+            .iter()
+            .filter_map(|p| {
+                p.failed
+                    .as_ref()
+                    .map(|f| format!("feed part {} failed: {f}", p.part))
+            })
+            .chain(self.warnings.iter().cloned())
+            .collect()
+    }
 }
 
 /// Every step of day D in this process, in order: plan, each part, digest. `progress` hears
-/// of each step as it finishes.
+/// of each step as it finishes. A part that fails is reported in its `PartReport` and the day
+/// goes on: the other parts' hits reach the digest. A day without parts sends no digest.
 pub async fn run_day(
     svc: &Services,
     sources: &Sources,
@@ -403,6 +794,16 @@ pub async fn run_day(
 ) -> Result<DayReport> {
     let started = std::time::Instant::now();
     let plan = plan(svc, sources, day).await?;
+    if plan.parts.is_empty() {
+        let warning = missing_delivery(sources, day).await?;
+        progress(&format!("WARNING: {warning}"));
+        return Ok(DayReport {
+            day,
+            parts: Vec::new(),
+            digests: Vec::new(),
+            warnings: vec![warning],
+        });
+    }
     progress(&format!("{day}: {} feed part(s)", plan.parts.len()));
     let at = || format!("{:.2} s", started.elapsed().as_secs_f64());
     // Parts run side by side, as many as the machine has cores (on Lambda, each part is its
@@ -410,17 +811,34 @@ pub async fn run_day(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let run_id = plan.run_id.as_str();
     let mut running = futures::stream::iter(plan.parts.iter().map(|key| async move {
-        let report = run_part(svc, sources, day, key).await?;
-        part_done(svc, day, run_id, &report).await?;
-        Ok::<_, Error>(report)
+        let report = match run_part(svc, sources, day, key).await {
+            Ok(report) => report,
+            Err(e) => failed_report(key, &e),
+        };
+        let completion = part_done(svc, day, run_id, &report).await?;
+        Ok::<_, Error>((report, completion))
     }))
     .buffer_unordered(workers);
     let mut parts = Vec::with_capacity(plan.parts.len());
-    while let Some(report) = running.next().await {
-        let report = report?;
+    let mut warnings = Vec::new();
+    let mut day_lines = None;
+    while let Some(done) = running.next().await {
+        let (report, completion) = done?;
+        if let Completion::Complete { lines, .. } = completion {
+            day_lines = Some(lines);
+        }
+        if let Some(failure) = &report.failed {
+            progress(&format!(
+                "FAILED: feed part {}: {failure} [{}]",
+                report.part,
+                at()
+            ));
+            parts.push(report);
+            continue;
+        }
         let s = &report.stats;
         progress(&format!(
-            "{}: {} lines, {} unchanged, {} first seen, {} changed ({} new facts), {} hits, {} withheld, {} bad line(s) [{}]",
+            "{}: {} lines, {} unchanged, {} first seen, {} changed ({} new facts), {} hits, {} withheld, {} bad line(s), {} out of order [{}]",
             report.part,
             s.lines,
             s.unchanged,
@@ -430,15 +848,29 @@ pub async fn run_day(
             report.hits,
             report.withheld,
             s.bad,
+            s.out_of_order,
             at()
         ));
         for (line, message) in &s.bad_lines {
             progress(&format!("  {} line {line}: {message}", report.part));
         }
+        for (line, message) in &s.out_of_order_lines {
+            progress(&format!("  {} line {line}: {message}", report.part));
+        }
+        for warning in part_warnings(day, &report) {
+            progress(&format!("WARNING: {warning}"));
+            warnings.push(warning);
+        }
         parts.push(report);
     }
     drop(running);
     parts.sort_by(|a, b| a.part.cmp(&b.part));
+    if let Some(lines) = day_lines
+        && let Some(warning) = short_day(svc, day, lines).await?
+    {
+        progress(&format!("WARNING: {warning}"));
+        warnings.push(warning);
+    }
     let digests = super::digest::run(svc, day).await?;
     for d in &digests {
         progress(&format!(
@@ -457,5 +889,6 @@ pub async fn run_day(
         day,
         parts,
         digests,
+        warnings,
     })
 }

@@ -4,15 +4,20 @@
 //! Each run reads the part's latest baseline generation before its day and writes a new one
 //! beside it, merging it with the (sorted) feed part in one pass. An entry holds the hash of the
 //! subject's last feed line (an unchanged line is recognised without parsing it), the ids of
-//! every fact ever seen, and a company's current name and status.
+//! every fact ever seen, a company's current name and status, and how many times each of them
+//! has changed so far (the occurrence that goes into a value change's fact id, see
+//! `facts::value_change`).
 //!
 //! Format: the magic line, then per entry: subject (u16 length + UTF-8), line hash (u64),
-//! name and status (u16 length + UTF-8 each), fact count (u32) and the sorted fact ids (u64
-//! each); all little-endian.
+//! name and status (u16 length + UTF-8 each), name and status change counts (u32 each), fact
+//! count (u32) and the sorted fact ids (u64 each); all little-endian. A file of the first
+//! format (`CWBASE1`, without the change counts) is read as if both counts were 0.
 
 use std::io::{self, BufRead, Write};
 
-pub const MAGIC: &[u8; 8] = b"CWBASE1\n";
+pub const MAGIC: &[u8; 8] = b"CWBASE2\n";
+/// The first format: no change counts.
+const MAGIC_V1: &[u8; 8] = b"CWBASE1\n";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Entry {
@@ -20,6 +25,9 @@ pub struct Entry {
     pub line_hash: u64,
     pub name: String,
     pub status: String,
+    /// How many name changes and status changes were found for the subject so far.
+    pub name_changes: u32,
+    pub status_changes: u32,
     /// Sorted, without repeats.
     pub facts: Vec<u64>,
 }
@@ -31,6 +39,8 @@ pub struct Reader<R> {
     /// `raw` holds an entry not taken yet.
     loaded: bool,
     done: bool,
+    /// A `CWBASE1` file: its entries get zero change counts as they are read.
+    v1: bool,
 }
 
 fn corrupt(what: impl Into<String>) -> io::Error {
@@ -73,6 +83,9 @@ impl<'a> Raw<'a> {
         let line_hash = self.line_hash();
         let (name, at) = text(at + 8)?;
         let (status, at) = text(at)?;
+        let count = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+        let (name_changes, status_changes) = (count(at), count(at + 4));
+        let at = at + 8;
         let facts = b[at + 4..]
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
@@ -82,6 +95,8 @@ impl<'a> Raw<'a> {
             line_hash,
             name,
             status,
+            name_changes,
+            status_changes,
             facts,
         })
     }
@@ -91,7 +106,8 @@ impl<R: BufRead> Reader<R> {
     pub fn new(mut inner: R) -> io::Result<Self> {
         let mut magic = [0u8; 8];
         inner.read_exact(&mut magic)?;
-        if &magic != MAGIC {
+        let v1 = &magic == MAGIC_V1;
+        if &magic != MAGIC && !v1 {
             return Err(corrupt("not a baseline file (bad magic)"));
         }
         Ok(Self {
@@ -99,6 +115,7 @@ impl<R: BufRead> Reader<R> {
             raw: Vec::with_capacity(256),
             loaded: false,
             done: false,
+            v1,
         })
     }
 
@@ -138,6 +155,11 @@ impl<R: BufRead> Reader<R> {
         for _ in 0..2 {
             let len = self.copy_len(2)?;
             self.copy(len)?;
+        }
+        if self.v1 {
+            self.raw.extend_from_slice(&[0; 8]);
+        } else {
+            self.copy(8)?;
         }
         let count = self.copy_len(4)?;
         self.copy(count * 8)?;
@@ -197,6 +219,8 @@ impl<W: Write> Writer<W> {
         b.extend_from_slice(&e.line_hash.to_le_bytes());
         push_string(&mut b, &e.name)?;
         push_string(&mut b, &e.status)?;
+        b.extend_from_slice(&e.name_changes.to_le_bytes());
+        b.extend_from_slice(&e.status_changes.to_le_bytes());
         let count = u32::try_from(e.facts.len()).map_err(|_| corrupt("too many facts"))?;
         b.extend_from_slice(&count.to_le_bytes());
         for f in &e.facts {
@@ -248,6 +272,8 @@ mod tests {
                 line_hash: 7,
                 name: "Smith Ltd".into(),
                 status: "registered".into(),
+                name_changes: 2,
+                status_changes: 1,
                 facts: vec![1, 5, 9],
             },
             Entry {
@@ -279,6 +305,7 @@ mod tests {
             name: String::new(),
             status: String::new(),
             facts: vec![3, 4],
+            ..Entry::default()
         };
         let mut w = Writer::new(Vec::new()).unwrap();
         w.write(&entry).unwrap();
@@ -320,6 +347,45 @@ mod tests {
             })
             .unwrap_err();
         assert!(err.to_string().contains("out of order"));
+    }
+
+    #[test]
+    fn a_first_format_file_reads_with_zero_change_counts() {
+        let mut v1 = MAGIC_V1.to_vec();
+        for (subject, facts) in [("COM-1", vec![7u64]), ("IND-2", vec![])] {
+            v1.extend_from_slice(&(subject.len() as u16).to_le_bytes());
+            v1.extend_from_slice(subject.as_bytes());
+            v1.extend_from_slice(&9u64.to_le_bytes());
+            v1.extend_from_slice(&4u16.to_le_bytes());
+            v1.extend_from_slice(b"Name");
+            v1.extend_from_slice(&0u16.to_le_bytes());
+            v1.extend_from_slice(&(facts.len() as u32).to_le_bytes());
+            for f in &facts {
+                v1.extend_from_slice(&f.to_le_bytes());
+            }
+        }
+        let mut r = Reader::new(&v1[..]).unwrap();
+        let mut copy = Writer::new(Vec::new()).unwrap();
+        copy.write_raw(r.peek().unwrap().unwrap()).unwrap();
+        r.skip();
+        let second = r.next_entry().unwrap().unwrap();
+        assert_eq!((second.subject.as_str(), second.name_changes), ("IND-2", 0));
+        let copied = copy.finish().unwrap();
+        let first = Reader::new(&copied[..])
+            .unwrap()
+            .next_entry()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            first,
+            Entry {
+                subject: "COM-1".into(),
+                line_hash: 9,
+                name: "Name".into(),
+                facts: vec![7],
+                ..Entry::default()
+            }
+        );
     }
 
     #[test]
