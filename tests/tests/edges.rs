@@ -325,6 +325,15 @@ async fn duplicate_keys_and_a_body_that_is_not_an_object_are_refused(app: TestAp
         role_names(&app).await,
         ["Company Contact", "Primary Contact"]
     );
+    // However deep: an array where the identity object goes.
+    let type_id = client_type(&app).await;
+    let answer = app
+        .post(
+            "/v1/clients",
+            json!({"client_type_id": type_id, "identity": ["individual", "Ana", "Smith"]}),
+        )
+        .await;
+    assert_eq!(refused_field(&answer), "identity");
     let answer = raw(&app, Method::POST, "/v1/contact-roles", r#"{"name": "#).await;
     answer.problem(400, "malformed-json");
 }

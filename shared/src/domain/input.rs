@@ -313,7 +313,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
 /// Reads `T` from a checked JSON value, naming a wrong field by its path; a missing field is
 /// named by its own path (`identity.name`), not by the object that lacks it.
 pub fn fields<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(Shaped(value)).map_err(|e| {
         let parent = match e.path().to_string() {
             path if path == "." => String::new(),
             path => path,
@@ -375,6 +375,137 @@ pub fn form_number(raw: &str) -> std::result::Result<Value, String> {
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| example.into()),
+    }
+}
+
+/// A JSON value read with its shape kept: a struct is read from an object only. (Serde's
+/// derived structs also take an array of their fields in order, so `["Ana", "Smith"]` would
+/// pass for `{"first_name": ..., "last_name": ...}`.) Everything else reads as from `Value`.
+struct Shaped(Value);
+
+fn unexpected(value: &Value) -> de::Unexpected<'_> {
+    match value {
+        Value::Null => de::Unexpected::Unit,
+        Value::Bool(b) => de::Unexpected::Bool(*b),
+        Value::Number(_) => de::Unexpected::Other("a number"),
+        Value::String(s) => de::Unexpected::Str(s),
+        Value::Array(_) => de::Unexpected::Seq,
+        Value::Object(_) => de::Unexpected::Map,
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Shaped {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        match self.0 {
+            Value::Array(items) => visitor.visit_seq(ShapedSeq(items.into_iter())),
+            Value::Object(map) => visitor.visit_map(ShapedMap {
+                entries: map.into_iter(),
+                value: None,
+            }),
+            other => other.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(ShapedMap {
+                entries: map.into_iter(),
+                value: None,
+            }),
+            other => Err(de::Error::invalid_type(unexpected(&other), &"an object")),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            other => visitor.visit_some(Shaped(other)),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
+    }
+}
+
+struct ShapedSeq(std::vec::IntoIter<Value>);
+
+impl<'de> SeqAccess<'de> for ShapedSeq {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> serde_json::Result<Option<T::Value>> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Shaped(v)))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct ShapedMap {
+    entries: serde_json::map::IntoIter,
+    value: Option<Value>,
+}
+
+impl<'de> MapAccess<'de> for ShapedMap {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> serde_json::Result<Option<K::Value>> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(de::value::StringDeserializer::<serde_json::Error>::new(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> serde_json::Result<V::Value> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("a value was asked for before its key"))?;
+        seed.deserialize(Shaped(value))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
     }
 }
 
@@ -554,6 +685,19 @@ mod tests {
             matches!(err, Error::Invalid { ref field, .. } if field == "identity"),
             "{err:?}"
         );
+        // An array where an object is expected is refused, however deep.
+        let err = fields::<Outer>(json!({"identity": ["Ana"]})).unwrap_err();
+        assert!(
+            matches!(err, Error::Invalid { ref field, .. } if field == "identity"),
+            "{err:?}"
+        );
+        let err = fields::<Outer>(json!([{"name": "Ana"}])).unwrap_err();
+        assert!(
+            matches!(err, Error::Invalid { ref field, .. } if field == "body"),
+            "{err:?}"
+        );
+        let ok = fields::<Outer>(json!({"identity": {"name": "Ana"}})).unwrap();
+        assert_eq!(ok.identity.name, "Ana");
     }
 
     #[test]
