@@ -22,6 +22,7 @@ pub mod api;
 pub mod browser;
 pub mod counting;
 pub mod faults;
+pub mod monitoring;
 pub mod portal;
 
 /// Runs each named `async fn(TestApp)` as two tests: on the embedded store and on DynamoDB.

@@ -3,7 +3,7 @@
 //! files); changed subjects cost batched reads and transactions of many hits.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clientwatch::Services;
@@ -11,82 +11,10 @@ use clientwatch::adapters::folder::FolderBlobs;
 use clientwatch::domain::tenants;
 use clientwatch::monitoring::monitors::{self, Frequency, Watcher, Watchers};
 use clientwatch::monitoring::run::{self, Sources};
-use clientwatch::ports::{Condition, Item, Key, Page, Query, Table, TableError, TxOp, Update};
+use clientwatch::ports::Item;
+use clientwatch_tests::counting::Counting;
 use clientwatch_tests::{Harness, Store};
 use serde_json::json;
-
-/// A `Table` that counts the calls made through it (one call is one DynamoDB request, but for
-/// batches: a batch get sends one request per 100 keys).
-struct Counting {
-    inner: Arc<dyn Table>,
-    calls: Mutex<BTreeMap<&'static str, u64>>,
-    batch_keys: Mutex<u64>,
-}
-
-impl Counting {
-    fn count(&self, op: &'static str) {
-        *self.calls.lock().unwrap().entry(op).or_default() += 1;
-    }
-
-    fn take(&self) -> (BTreeMap<&'static str, u64>, u64) {
-        let calls = std::mem::take(&mut *self.calls.lock().unwrap());
-        let keys = std::mem::take(&mut *self.batch_keys.lock().unwrap());
-        (calls, keys)
-    }
-}
-
-#[async_trait::async_trait]
-impl Table for Counting {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        self.count("GetItem");
-        self.inner.get(key).await
-    }
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        self.count("PutItem");
-        self.inner.put(item, condition).await
-    }
-    async fn update(&self, key: &Key, update: Update) -> Result<Item, TableError> {
-        self.count("UpdateItem");
-        self.inner.update(key, update).await
-    }
-    async fn delete(&self, key: &Key, condition: Condition) -> Result<Option<Item>, TableError> {
-        self.count("DeleteItem");
-        self.inner.delete(key, condition).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, TableError> {
-        self.count("Query");
-        self.inner.query(query).await
-    }
-    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        self.count("TransactWriteItems");
-        self.inner.transact(ops).await
-    }
-    async fn transact_each(
-        &self,
-        transactions: Vec<Vec<TxOp>>,
-    ) -> Result<Vec<Result<(), TableError>>, TableError> {
-        for _ in &transactions {
-            self.count("TransactWriteItems");
-        }
-        self.inner.transact_each(transactions).await
-    }
-    async fn sync(&self) -> Result<(), TableError> {
-        self.inner.sync().await
-    }
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
-        self.count("BatchGetItem");
-        *self.batch_keys.lock().unwrap() += keys.len() as u64;
-        self.inner.batch_get(keys).await
-    }
-    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
-        self.count("BatchWriteItem");
-        self.inner.batch_put(items).await
-    }
-    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
-        self.count("BatchWriteItem");
-        self.inner.batch_delete(keys).await
-    }
-}
 
 const SUBJECTS: usize = 10_000;
 const CHANGED: usize = 70;
@@ -108,11 +36,7 @@ fn feed_line(n: usize, changed: bool) -> String {
 async fn unchanged_subjects_cost_no_request_each() {
     let harness = Harness::new(Store::DynamoDb).await;
     let (base, _) = harness.services();
-    let counting = Arc::new(Counting {
-        inner: base.table.clone(),
-        calls: Mutex::default(),
-        batch_keys: Mutex::default(),
-    });
+    let counting = Arc::new(Counting::new(base.table.clone()));
     let svc = Services {
         table: counting.clone(),
         ..base
@@ -122,7 +46,7 @@ async fn unchanged_subjects_cost_no_request_each() {
         &svc,
         &tenant.id,
         tenant.version,
-        &json!({"monitoring": {"enabled": true}}),
+        &json!({"monitoring": {"enabled": true}, "alert_recipients": ["alerts@lender.test"]}),
     )
     .await
     .unwrap();
