@@ -150,3 +150,76 @@ async fn an_invoice_import_costs_a_few_requests_a_row() {
 const NEW_ROW_BUDGET: u64 = 6;
 /// What an import costs whatever its size: the tenant, and three batch reads of up to 100 keys.
 const FIXED: u64 = 4;
+
+/// Clients of the bulk monitoring test: the documented maximum of one request.
+const BULK: usize = 100;
+/// The README's budget for one client of a bulk start: the client, the tenant's settings and
+/// the client's type, the subject's watcher list, and the transaction of monitor and list.
+const BULK_CLIENT_BUDGET: u64 = 6;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_monitoring_call_costs_a_few_requests_a_client() {
+    let harness = Harness::new(Store::DynamoDb).await;
+    let (base, _) = harness.services();
+    let counting = Arc::new(Counting::new(base.table.clone()));
+    let svc = Services {
+        table: counting.clone(),
+        ..base
+    };
+    let (_, key) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
+    let key = key.secret;
+    let tenant = tenants::authenticate(&svc, &key).await.unwrap().unwrap();
+    let current = tenants::get(&svc, &tenant.tenant_id).await.unwrap();
+    tenants::update(
+        &svc,
+        &tenant.tenant_id,
+        current.version,
+        &json!({"monitoring": {"enabled": true, "default_reason": "Credit review"}}),
+    )
+    .await
+    .unwrap();
+    let class = post(
+        &svc,
+        &key,
+        "/v1/client-types",
+        json!({"name": "Borrowers", "class": "individual", "use_bureau_monitoring": true}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..BULK {
+        let client = post(
+            &svc,
+            &key,
+            "/v1/clients",
+            json!({"client_type_id": class["id"], "bureau_subject_id": format!("IND-{n:04}"),
+                   "identity": {"kind": "individual", "first_name": "Person", "last_name": format!("{n}")}}),
+        )
+        .await;
+        ids.push(client["id"].as_str().unwrap().to_owned());
+    }
+    counting.take();
+    let answer = post(
+        &svc,
+        &key,
+        "/v1/monitoring/bulk",
+        json!({"action": "start", "client_ids": ids}),
+    )
+    .await;
+    let (calls, _) = counting.take();
+    println!("a bulk start of {BULK} clients: {calls:?}");
+    assert_eq!(answer["succeeded"], BULK, "{answer}");
+    assert!(
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "started"),
+        "{answer}"
+    );
+    let total: u64 = calls.values().sum();
+    assert!(
+        total <= BULK_CLIENT_BUDGET * BULK as u64 + FIXED,
+        "{:.1} calls a client: {calls:?}",
+        total as f64 / BULK as f64
+    );
+}
