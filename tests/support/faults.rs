@@ -28,6 +28,10 @@ pub enum Death {
     Before(usize),
     /// Right after step N happened, before the run hears of it.
     After(usize),
+    /// Right after the N-th step whose description starts with this text (steps of parts that
+    /// run side by side may come in another order from run to run; a step named is found
+    /// whatever its number).
+    AfterNth(&'static str, usize),
 }
 
 /// The kind of a counted step.
@@ -43,6 +47,8 @@ pub enum StepKind {
 pub struct Faults {
     death: Death,
     steps: AtomicUsize,
+    /// Steps that matched `Death::AfterNth`'s text so far.
+    matched: AtomicUsize,
     dead: AtomicBool,
     /// What each counted step was, in order.
     trace: Mutex<Vec<(StepKind, String)>>,
@@ -62,6 +68,7 @@ impl Faults {
         Arc::new(Self {
             death,
             steps: AtomicUsize::new(0),
+            matched: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
             trace: Mutex::new(Vec::new()),
         })
@@ -81,9 +88,17 @@ impl Faults {
         if self.died() {
             return Go::Dead;
         }
+        let what = what.into();
         let n = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
-        self.trace.lock().unwrap().push((kind, what.into()));
+        let nth = match self.death {
+            Death::AfterNth(text, _) if what.starts_with(text) => {
+                self.matched.fetch_add(1, Ordering::SeqCst) + 1
+            }
+            _ => 0,
+        };
+        self.trace.lock().unwrap().push((kind, what));
         match self.death {
+            Death::AfterNth(_, at) if at == nth => Go::ThenDie,
             Death::Before(at) if at == n => {
                 self.dead.store(true, Ordering::SeqCst);
                 Go::Dead
