@@ -86,3 +86,16 @@ impl Table for Counting {
         self.inner.batch_delete(keys).await
     }
 }
+
+/// Services over a fresh DynamoDB table on the emulator whose calls are counted, with the
+/// harness that owns the table (keep it alive as long as the services).
+pub async fn counted_dynamodb() -> (crate::Harness, clientwatch::Services, Arc<Counting>) {
+    let harness = crate::Harness::new(crate::Store::DynamoDb).await;
+    let (base, _) = harness.services();
+    let counting = Arc::new(Counting::new(base.table.clone()));
+    let svc = clientwatch::Services {
+        table: counting.clone(),
+        ..base
+    };
+    (harness, svc, counting)
+}

@@ -22,6 +22,7 @@ pub mod api;
 pub mod browser;
 pub mod counting;
 pub mod faults;
+pub mod logs;
 pub mod monitoring;
 pub mod portal;
 
@@ -39,6 +40,26 @@ macro_rules! over_both_stores {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 super::$name($crate::api::TestApp::new($crate::Store::DynamoDb).await).await;
+            })*
+        }
+    };
+}
+
+/// Runs each named `async fn(Store)` as two tests: on the embedded store and on DynamoDB (for
+/// tests that build their own worlds, several per store).
+#[macro_export]
+macro_rules! for_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Store::Embedded).await;
+            })*
+        }
+        mod dynamodb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Store::DynamoDb).await;
             })*
         }
     };

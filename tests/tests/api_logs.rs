@@ -4,32 +4,12 @@
 use clientwatch_tests::api::TestApp;
 use serde_json::json;
 
-/// A log writer kept in memory, for the test to read back.
-#[derive(Clone, Default)]
-struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The API's logs name a request by its route template, never by its path or query: a portal
 /// token sent to the API under `/v1/../i/<token>`, or an id and a cursor in a query, stay out.
 #[tokio::test(flavor = "current_thread")]
 async fn the_api_logs_route_templates_never_raw_paths_or_queries() {
-    let log = Log::default();
-    let writer = log.clone();
     // The process's only subscriber: this file holds this one test.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let log = clientwatch_tests::logs::capture();
 
     let app = TestApp::new(clientwatch_tests::Store::Embedded).await;
     let token = "tok3nTHATmustNOTbeLOGGED0123456789abcdefghi";
@@ -56,7 +36,7 @@ async fn the_api_logs_route_templates_never_raw_paths_or_queries() {
     ] {
         app.get(&path).await;
     }
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let text = log.text();
     assert!(text.contains("route=\"/v1/clients/{id}\""), "{text}");
     assert!(text.contains("route=\"(no route)\""), "{text}");
     for leaked in [token, "QUERYsecretVALUE", c.as_str(), "%FF"] {

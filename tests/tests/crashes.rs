@@ -28,7 +28,7 @@ use clientwatch::monitoring::run::{self, Sources};
 use clientwatch::ports::{Condition, DeliveryError, Email, Mailer, Sms};
 use clientwatch_tests::api::TestApp;
 use clientwatch_tests::faults::{Death, Faults, StepKind, faulty, faulty_blobs};
-use clientwatch_tests::{Store, unique};
+use clientwatch_tests::{Store, for_both_stores, unique};
 use serde_json::{Value, json};
 
 /// Every e-mail and text "sent", across the crashed run and its rerun.
@@ -782,56 +782,8 @@ async fn every_crash_point_of_a_communications_day_sends_each_message_at_most_on
     );
 }
 
-mod embedded {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_crash_point_of_a_monitoring_day_bills_and_sends_each_hit_once() {
-        super::every_crash_point_of_a_monitoring_day_bills_and_sends_each_hit_once(
-            clientwatch_tests::Store::Embedded,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_again() {
-        super::a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_again(
-            clientwatch_tests::Store::Embedded,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_crash_point_of_a_communications_day_sends_each_message_at_most_once_and_reports_the_rest()
-     {
-        super::every_crash_point_of_a_communications_day_sends_each_message_at_most_once_and_reports_the_rest(
-            clientwatch_tests::Store::Embedded,
-        )
-        .await;
-    }
-}
-
-mod dynamodb {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_crash_point_of_a_monitoring_day_bills_and_sends_each_hit_once() {
-        super::every_crash_point_of_a_monitoring_day_bills_and_sends_each_hit_once(
-            clientwatch_tests::Store::DynamoDb,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_again() {
-        super::a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_again(
-            clientwatch_tests::Store::DynamoDb,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_crash_point_of_a_communications_day_sends_each_message_at_most_once_and_reports_the_rest()
-     {
-        super::every_crash_point_of_a_communications_day_sends_each_message_at_most_once_and_reports_the_rest(
-            clientwatch_tests::Store::DynamoDb,
-        )
-        .await;
-    }
-}
+for_both_stores!(
+    every_crash_point_of_a_monitoring_day_bills_and_sends_each_hit_once,
+    a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_again,
+    every_crash_point_of_a_communications_day_sends_each_message_at_most_once_and_reports_the_rest,
+);

@@ -4,15 +4,12 @@
 //! the largest import (calls per row × a conservative latency, over the rows in flight) rests
 //! on these counts.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::Request;
 use clientwatch::Services;
 use clientwatch::comms::invoices;
 use clientwatch::domain::tenants;
-use clientwatch_tests::counting::Counting;
-use clientwatch_tests::{Harness, Store};
+use clientwatch_tests::counting::counted_dynamodb;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -43,13 +40,7 @@ fn calls_per_row(calls: &std::collections::BTreeMap<&'static str, u64>) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invoice_import_costs_a_few_requests_a_row() {
-    let harness = Harness::new(Store::DynamoDb).await;
-    let (base, _) = harness.services();
-    let counting = Arc::new(Counting::new(base.table.clone()));
-    let svc = Services {
-        table: counting.clone(),
-        ..base
-    };
+    let (_harness, svc, counting) = counted_dynamodb().await;
     let (_, key) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
     let key = key.secret;
     let client_type = post(
@@ -159,13 +150,7 @@ const BULK_CLIENT_BUDGET: u64 = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_monitoring_call_costs_a_few_requests_a_client() {
-    let harness = Harness::new(Store::DynamoDb).await;
-    let (base, _) = harness.services();
-    let counting = Arc::new(Counting::new(base.table.clone()));
-    let svc = Services {
-        table: counting.clone(),
-        ..base
-    };
+    let (_harness, svc, counting) = counted_dynamodb().await;
     let (_, key) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
     let key = key.secret;
     let tenant = tenants::authenticate(&svc, &key).await.unwrap().unwrap();

@@ -6,14 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use clientwatch::Services;
 use clientwatch::adapters::folder::FolderBlobs;
 use clientwatch::domain::tenants;
 use clientwatch::monitoring::monitors::{self, Frequency, Watcher, Watchers};
 use clientwatch::monitoring::run::{self, Sources};
 use clientwatch::ports::Item;
-use clientwatch_tests::counting::Counting;
-use clientwatch_tests::{Harness, Store};
+use clientwatch_tests::counting::counted_dynamodb;
 use serde_json::json;
 
 const SUBJECTS: usize = 10_000;
@@ -34,13 +32,7 @@ fn feed_line(n: usize, changed: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_subjects_cost_no_request_each() {
-    let harness = Harness::new(Store::DynamoDb).await;
-    let (base, _) = harness.services();
-    let counting = Arc::new(Counting::new(base.table.clone()));
-    let svc = Services {
-        table: counting.clone(),
-        ..base
-    };
+    let (harness, svc, counting) = counted_dynamodb().await;
     let (tenant, _) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
     tenants::update(
         &svc,

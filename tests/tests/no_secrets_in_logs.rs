@@ -3,7 +3,6 @@
 //! verbose level, and none holds the link token, an SMS code, the session id, the form token
 //! or the mobile number.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use clientwatch::domain::PhoneNumber;
@@ -12,19 +11,6 @@ use clientwatch_tests::Store;
 use clientwatch_tests::api::TestApp;
 use clientwatch_tests::portal::{Customer, code_in, link_path};
 use serde_json::json;
-
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Mail and texts kept in memory, to be read back by the test.
 #[derive(Default)]
@@ -54,13 +40,7 @@ impl Sms for Inbox {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_code_session_or_phone_number_is_logged() {
-    let log = Log::default();
-    let writer = log.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let log = clientwatch_tests::logs::capture();
 
     let mut app = TestApp::new(Store::Embedded).await;
     let inbox = Arc::new(Inbox::default());
@@ -139,7 +119,7 @@ async fn no_token_code_session_or_phone_number_is_logged() {
         .await;
     customer.post("/app", &[("version", "1")]).await;
 
-    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let logged = log.text();
     assert!(
         logged.contains("portal request"),
         "the portal's requests are logged:\n{logged}"

@@ -224,8 +224,16 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
         if checkpoint.stage != Stage::Done {
             let earlier = checkpoint.day;
             let stage = checkpoint.stage;
-            let (finished, v) =
-                finish(svc, tenant_id, checkpoint, item.version, &mut result).await?;
+            // Finished from where it stands, whatever its day.
+            let (finished, v) = mail_and_finish(
+                svc,
+                tenant_id,
+                checkpoint,
+                Some(item.version),
+                None,
+                &mut result,
+            )
+            .await?;
             version = Some(v);
             if earlier == day {
                 result.say(match stage {
@@ -328,17 +336,6 @@ async fn save(
         )),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Finishes an unfinished digest from where it stands.
-async fn finish(
-    svc: &Services,
-    tenant_id: &str,
-    checkpoint: Checkpoint,
-    version: u64,
-    result: &mut TenantDigest,
-) -> Result<(Checkpoint, u64)> {
-    mail_and_finish(svc, tenant_id, checkpoint, Some(version), None, result).await
 }
 
 /// Takes a digest from `mailing` (or later) to `done`: the e-mail (with its attempt recorded
