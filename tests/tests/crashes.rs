@@ -23,7 +23,7 @@ use clientwatch::comms::log::{self, Outcome};
 use clientwatch::comms::run as comms_run;
 use clientwatch::domain::resource::Resource;
 use clientwatch::domain::{Decimal2, PhoneNumber};
-use clientwatch::monitoring::digest::{HIT_EVENT, REPEAT_NOTE};
+use clientwatch::monitoring::digest::{self, HIT_EVENT, REPEAT_NOTE};
 use clientwatch::monitoring::run::{self, Sources};
 use clientwatch::ports::{Condition, DeliveryError, Email, Mailer, Sms};
 use clientwatch_tests::api::TestApp;
@@ -549,6 +549,36 @@ async fn a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_
     assert_eq!(seen.events.len(), 5);
 }
 
+/// Two digest runs of one tenant at once (a `FeedPartsDone` delivered twice, side by side): they
+/// meet on the checkpoint's version, so the e-mail goes out once and each hit's event once, and
+/// a run after them sends nothing.
+async fn two_digest_runs_at_once_send_the_digest_and_its_events_once(store: Store) {
+    let world = Monitoring::new(store).await;
+    let svc = &world.trial.svc;
+    let plan = run::plan(svc, &world.sources, day(2)).await.unwrap();
+    for part in &plan.parts {
+        run::run_part(svc, &world.sources, day(2), part)
+            .await
+            .unwrap();
+    }
+    let (first, second) = futures::join!(digest::run(svc, day(2)), digest::run(svc, day(2)));
+    assert!(
+        first.is_ok() || second.is_ok(),
+        "one of them carries the digest: {first:?} {second:?}"
+    );
+    // The one that lost the race (if either did) is retried, as Lambda retries it.
+    digest::run(svc, day(2)).await.unwrap();
+    let seen = world.seen(svc).await;
+    assert_eq!(seen.digests.len(), 1, "{seen:#?}");
+    assert_eq!(seen.hits.len(), 4, "{seen:#?}");
+    assert_eq!(
+        seen.events.keys().collect::<Vec<_>>(),
+        seen.hits.keys().collect::<Vec<_>>(),
+        "{seen:#?}"
+    );
+    assert!(seen.events.values().all(|n| *n == 1), "{seen:#?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Communications
 
@@ -786,4 +816,5 @@ for_both_stores!(
     every_crash_point_of_a_monitoring_day_bills_and_sends_each_hit_once,
     a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_again,
     every_crash_point_of_a_communications_day_sends_each_message_at_most_once_and_reports_the_rest,
+    two_digest_runs_at_once_send_the_digest_and_its_events_once,
 );
