@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use clientwatch::Services;
 use clientwatch::adapters::recorder::RecordingEvents;
-use clientwatch::domain::tenants;
+use clientwatch::records;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -68,7 +68,7 @@ impl TestApp {
     pub async fn new(store: Store) -> Self {
         let harness = Harness::new(store).await;
         let (services, events) = harness.services();
-        let (tenant, key) = tenants::bootstrap(&services, "Acme Lending")
+        let (tenant, key) = records::tenants::bootstrap(&services, "Acme Lending")
             .await
             .expect("tenant bootstrapped");
         Self {
@@ -82,7 +82,7 @@ impl TestApp {
 
     /// Another tenant in the same store, returning its admin key.
     pub async fn other_tenant(&self) -> String {
-        tenants::bootstrap(&self.services, "Other Finance")
+        records::tenants::bootstrap(&self.services, "Other Finance")
             .await
             .expect("second tenant")
             .1

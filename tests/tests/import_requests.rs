@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::Request;
 use clientwatch::Services;
 use clientwatch::comms::invoices;
-use clientwatch::domain::tenants;
+use clientwatch::records;
 use clientwatch_tests::counting::counted_dynamodb;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -41,7 +41,9 @@ fn calls_per_row(calls: &std::collections::BTreeMap<&'static str, u64>) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invoice_import_costs_a_few_requests_a_row() {
     let (_harness, svc, counting) = counted_dynamodb().await;
-    let (_, key) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
+    let (_, key) = records::tenants::bootstrap(&svc, "Counting Lender")
+        .await
+        .unwrap();
     let key = key.secret;
     let client_type = post(
         &svc,
@@ -88,7 +90,7 @@ async fn an_invoice_import_costs_a_few_requests_a_row() {
             })
             .collect()
     };
-    let tenant_id = tenants::authenticate(&svc, &key)
+    let tenant_id = records::tenants::authenticate(&svc, &key)
         .await
         .unwrap()
         .unwrap()
@@ -151,11 +153,18 @@ const BULK_CLIENT_BUDGET: u64 = 6;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_monitoring_call_costs_a_few_requests_a_client() {
     let (_harness, svc, counting) = counted_dynamodb().await;
-    let (_, key) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
+    let (_, key) = records::tenants::bootstrap(&svc, "Counting Lender")
+        .await
+        .unwrap();
     let key = key.secret;
-    let tenant = tenants::authenticate(&svc, &key).await.unwrap().unwrap();
-    let current = tenants::get(&svc, &tenant.tenant_id).await.unwrap();
-    tenants::update(
+    let tenant = records::tenants::authenticate(&svc, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    let current = records::tenants::get(&svc, &tenant.tenant_id)
+        .await
+        .unwrap();
+    records::tenants::update(
         &svc,
         &tenant.tenant_id,
         current.version,

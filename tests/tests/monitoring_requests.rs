@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clientwatch::adapters::folder::FolderBlobs;
-use clientwatch::domain::tenants;
 use clientwatch::monitoring::monitors::{self, Frequency, Watcher, Watchers};
 use clientwatch::monitoring::run::{self, Sources};
 use clientwatch::ports::Item;
+use clientwatch::records;
 use clientwatch_tests::counting::counted_dynamodb;
 use serde_json::json;
 
@@ -33,8 +33,10 @@ fn feed_line(n: usize, changed: bool) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_subjects_cost_no_request_each() {
     let (harness, svc, counting) = counted_dynamodb().await;
-    let (tenant, _) = tenants::bootstrap(&svc, "Counting Lender").await.unwrap();
-    tenants::update(
+    let (tenant, _) = records::tenants::bootstrap(&svc, "Counting Lender")
+        .await
+        .unwrap();
+    records::tenants::update(
         &svc,
         &tenant.id,
         tenant.version,

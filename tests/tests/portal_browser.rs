@@ -4,7 +4,7 @@
 //! the application and submits a questionnaire. A screenshot of each page is saved under
 //! `target/tmp/portal-browser/`.
 
-use clientwatch::domain::tenants;
+use clientwatch::records;
 use clientwatch_tests::Store;
 use clientwatch_tests::api::TestApp;
 use clientwatch_tests::browser::Browser;
@@ -45,7 +45,7 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     deliver_through_emulator(&mut app.services).await;
     let base = serve(&mut app).await;
     let tenant = app.get("/v1/tenant").await;
-    tenants::update(
+    records::tenants::update(
         &app.services,
         &app.tenant_id,
         tenant.body["version"].as_u64().unwrap(),

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clientwatch::adapters::local;
-use clientwatch::domain::clients::{self, ClientClass, ClientSpec, ClientTypeSpec};
+use clientwatch::domain::clients::{ClientClass, ClientSpec, ClientTypeSpec};
 use clientwatch::domain::resource::Resource;
-use clientwatch::domain::tenants;
 use clientwatch::monitoring::monitors::{self, Frequency, Monitor, Watcher, Watchers};
 use clientwatch::ports::{Item, SystemClock, SystemIds};
+use clientwatch::records;
 use clientwatch_bench::feedgen::{Encoding, Feed, FeedSpec};
 use clientwatch_bench::measure::{Measurement, measure};
 use serde_json::json;
@@ -71,8 +71,8 @@ fn spec(o: &Options) -> anyhow::Result<Feed> {
 async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
     let feed = spec(o)?;
     let svc = local::services(store, Arc::new(SystemClock), Arc::new(SystemIds))?;
-    let (tenant, _) = tenants::bootstrap(&svc, "Benchmark Lender").await?;
-    tenants::update(
+    let (tenant, _) = records::tenants::bootstrap(&svc, "Benchmark Lender").await?;
+    records::tenants::update(
         &svc,
         &tenant.id,
         tenant.version,
@@ -87,7 +87,7 @@ async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
             class,
             use_bureau_monitoring: true,
         };
-        types.push(clients::create_type(&svc, &tenant.id, spec).await?);
+        types.push(records::clients::create_type(&svc, &tenant.id, spec).await?);
     }
     let now = chrono::Utc::now();
     let mut batch = Vec::with_capacity(30_000);
@@ -112,7 +112,7 @@ async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
             updated_at: now,
             version: 1,
         };
-        batch.push(client.item(clients::key(&tenant.id, &client.id))?);
+        batch.push(client.item(clientwatch::keys::client(&tenant.id, &client.id))?);
         let monitor = Monitor {
             client_id: client.id.clone(),
             subject: subject.clone(),

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clientwatch::adapters::{aws, local};
 use clientwatch::config::Config;
-use clientwatch::domain::tenants;
 use clientwatch::ports::{SystemClock, SystemIds};
+use clientwatch::records;
 
 const USAGE: &str =
     "usage: clientwatch-admin create-tenant --name NAME (--table TABLE | --data DIR)";
@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
         (None, Some(dir)) => local::services(&dir, Arc::new(SystemClock), Arc::new(SystemIds))?,
         _ => bail!("give exactly one of --table and --data\n{USAGE}"),
     };
-    let (tenant, key) = tenants::bootstrap(&services, &name).await?;
+    let (tenant, key) = records::tenants::bootstrap(&services, &name).await?;
     println!("tenant:  {} ({})", tenant.spec.name, tenant.id);
     println!("API key: {}", key.secret);
     println!("Keep the key now: it is stored only as a hash and cannot be shown again.");

@@ -6,8 +6,9 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request
 use axum::http::{HeaderMap, Method, header, request::Parts};
 use clientwatch::Services;
 use clientwatch::domain::input::{self, JsonProblem};
-use clientwatch::domain::tenants::{self, Caller, Scope};
+use clientwatch::domain::tenants::{Caller, Scope};
 use clientwatch::ports::Cursor;
+use clientwatch::records;
 use serde::de::DeserializeOwned;
 
 use crate::cursor::{CursorKey, ListScope};
@@ -77,7 +78,7 @@ where
             });
         };
         let services = Services::from_ref(state);
-        match tenants::authenticate(&services, key).await? {
+        match records::tenants::authenticate(&services, key).await? {
             Some(caller) => {
                 tracing::Span::current().record("tenant_id", caller.tenant_id.as_str());
                 tracing::info!(tenant_id = %caller.tenant_id, key_id = %caller.key_id, "authenticated");

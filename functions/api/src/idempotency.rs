@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clientwatch::Services;
-use clientwatch::domain::tenants;
 use clientwatch::ports::{Condition, Item, Key, TableError, Update};
+use clientwatch::records;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -92,7 +92,7 @@ pub async fn layer(State(svc): State<Services>, request: Request, next: Next) ->
             // The key is checked again: a revoked key gets nothing back, not even its own
             // earlier answers.
             let presented = crate::extract::presented_key(&parts.headers).unwrap_or_default();
-            return match tenants::authenticate(&svc, presented).await {
+            return match records::tenants::authenticate(&svc, presented).await {
                 Ok(Some(_)) => replay(&svc, &key, &fingerprint).await,
                 Ok(None) => ApiError::BadKey.into_response(),
                 Err(e) => ApiError::from(e).into_response(),

@@ -12,14 +12,15 @@ use clientwatch::comms::portfolios::{self, PortfolioSpec};
 use clientwatch::comms::run;
 use clientwatch::comms::workflows::{self, WorkflowSpec};
 use clientwatch::domain::clients::{self, ClientClass, ClientSpec, ClientTypeSpec};
-use clientwatch::domain::contacts::{self, ContactSpec, Source};
+use clientwatch::domain::contacts::{ContactSpec, Source};
 use clientwatch::domain::opportunities::{self, OpportunitySpec, Party};
-use clientwatch::domain::resource::{self, Resource};
+use clientwatch::domain::resource::Resource;
 use clientwatch::domain::roles::{self, RoleSpec};
-use clientwatch::domain::tenants;
 use clientwatch::domain::{Decimal2, EmailAddress, Result};
+use clientwatch::flows;
 use clientwatch::monitoring::monitors::{self, StartRequest};
 use clientwatch::ports::{Condition, FixedClock};
+use clientwatch::records;
 use serde_json::json;
 
 fn spec<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
@@ -29,7 +30,7 @@ fn spec<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
 /// Fills a new demo tenant with roles, clients, contacts (manual and synced), a questionnaire
 /// and an opportunity that lists it.
 pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
-    let person = clients::create_type(
+    let person = records::clients::create_type(
         svc,
         tenant_id,
         ClientTypeSpec {
@@ -39,7 +40,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         },
     )
     .await?;
-    let business = clients::create_type(
+    let business = records::clients::create_type(
         svc,
         tenant_id,
         ClientTypeSpec {
@@ -49,7 +50,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         },
     )
     .await?;
-    let payables = roles::create(
+    let payables = records::roles::create(
         svc,
         tenant_id,
         RoleSpec {
@@ -66,7 +67,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         "addresses": [{"line1": "12 Kauri St", "city": "Auckland", "postcode": "1010", "country": "NZ"}],
         "external_refs": {"loan_system": "L-1001"}
     }));
-    let ana = clients::create(svc, tenant_id, ana).await?;
+    let ana = flows::clients::create(svc, tenant_id, ana).await?;
     let kauri: ClientSpec = spec(json!({
         "client_type_id": business.id,
         "identity": {"kind": "company", "name": "Kauri Holdings Ltd", "registration_number": "1234567"},
@@ -74,8 +75,8 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         "external_refs": {"netsuite": "CUST-88"},
         "communication": {"allowed_channels": ["email", "sms"], "breathing_space_days": 7}
     }));
-    let kauri = clients::create(svc, tenant_id, kauri).await?;
-    let ana_contact = contacts::create(
+    let kauri = flows::clients::create(svc, tenant_id, kauri).await?;
+    let ana_contact = records::contacts::create(
         svc,
         tenant_id,
         &ana.id,
@@ -89,7 +90,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         },
     )
     .await?;
-    let guarantor = contacts::create(
+    let guarantor = records::contacts::create(
         svc,
         tenant_id,
         &ana.id,
@@ -103,7 +104,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         },
     )
     .await?;
-    contacts::sync(
+    records::contacts::sync(
         svc,
         tenant_id,
         Source::Netsuite,
@@ -113,9 +114,9 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         ],
     )
     .await?;
-    let synced = contacts::all(svc, tenant_id, &kauri.id).await?;
+    let synced = records::contacts::all(svc, tenant_id, &kauri.id).await?;
     if let Some(accounts) = synced.iter().find(|c| c.spec.name == "Kauri Accounts") {
-        contacts::update(
+        records::contacts::update(
             svc,
             tenant_id,
             &kauri.id,
@@ -140,7 +141,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         ]
     }));
     let income = questionnaires::create(svc, tenant_id, income).await?;
-    opportunities::create(
+    flows::opportunities::create(
         svc,
         tenant_id,
         &ana.id,
@@ -163,8 +164,8 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         },
     )
     .await?;
-    let tenant = tenants::get(svc, tenant_id).await?;
-    tenants::update(
+    let tenant = records::tenants::get(svc, tenant_id).await?;
+    records::tenants::update(
         svc,
         tenant_id,
         tenant.version,
@@ -256,9 +257,10 @@ pub fn write_feed(root: &Path, day1: NaiveDate, day2: NaiveDate) -> std::io::Res
 /// outbox): a new invite on the first run, a regenerated link on later runs (only a new link
 /// can be shown, as only its hash is stored).
 pub async fn invite(svc: &Services, tenant_id: &str) -> Result<invites::Issued> {
-    let (clients, _) = clients::list(svc, tenant_id, 50, None).await?;
+    let (clients, _) = records::clients::list(svc, tenant_id, 50, None).await?;
     for client in clients {
-        let (opportunities, _) = opportunities::list(svc, tenant_id, &client.id, 50, None).await?;
+        let (opportunities, _) =
+            records::opportunities::list(svc, tenant_id, &client.id, 50, None).await?;
         for opportunity in opportunities {
             let Some(applicant) = opportunity
                 .spec
@@ -291,7 +293,7 @@ const DEMO_WORKFLOW: &str = "Standard reminders";
 
 /// Ana Smith's client, the first demo client.
 async fn ana(svc: &Services, tenant_id: &str) -> Result<clients::Client> {
-    let (clients, _) = clients::list(svc, tenant_id, 50, None).await?;
+    let (clients, _) = records::clients::list(svc, tenant_id, 50, None).await?;
     clients
         .into_iter()
         .find(|c| c.spec.identity.display_name() == "Ana Smith")
@@ -306,17 +308,19 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
     let client = ana(svc, tenant_id).await?;
     let existing = svc
         .table
-        .query_all(clients::children(tenant_id, &client.id, "INVOICE#"))
+        .query_all(records::clients::children(
+            tenant_id, &client.id, "INVOICE#",
+        ))
         .await?;
     if let Some(item) = existing.iter().find(|i| i.key.sk.matches('#').count() == 1) {
-        return resource::from_item(item);
+        return records::resource::from_item(item);
     }
-    let roles = roles::all(svc, tenant_id).await?;
+    let roles = records::roles::all(svc, tenant_id).await?;
     let payables = roles
         .iter()
         .find(|r| r.spec.name == "Accounts Payable")
         .map(|r| r.id.clone());
-    let guarantor = roles::create(
+    let guarantor = records::roles::create(
         svc,
         tenant_id,
         RoleSpec {
@@ -326,7 +330,7 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
         },
     )
     .await?;
-    contacts::create(
+    records::contacts::create(
         svc,
         tenant_id,
         &client.id,
@@ -341,7 +345,7 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
     )
     .await?;
     if let Some(payables) = payables {
-        contacts::create(
+        records::contacts::create(
             svc,
             tenant_id,
             &client.id,
@@ -380,7 +384,7 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
         },
     )
     .await?;
-    clients::update(
+    flows::clients::update(
         svc,
         tenant_id,
         &client.id,
@@ -416,7 +420,7 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
 /// sent. A later run of the demo finds every step done and sends nothing again.
 pub async fn communications(svc: &Services, tenant_id: &str) -> Result<()> {
     let invoice = seed_communications(svc, tenant_id).await?;
-    let tenant = tenants::get(svc, tenant_id).await?;
+    let tenant = records::tenants::get(svc, tenant_id).await?;
     let zone: chrono_tz::Tz = tenant
         .spec
         .time_zone

@@ -16,9 +16,9 @@ use clientwatch::Services;
 use clientwatch::adapters::folder::FolderBlobs;
 use clientwatch::adapters::local::{self, LocalPaths};
 use clientwatch::comms;
-use clientwatch::domain::{clients, tenants};
 use clientwatch::monitoring::{self, run::Sources};
 use clientwatch::ports::{SystemClock, SystemIds};
+use clientwatch::records;
 
 const USAGE: &str = "usage:
   clientwatch-local [demo] [--addr HOST:PORT] [--data DIR]
@@ -108,11 +108,11 @@ async fn demo_key(svc: &Services, data: &Path) -> anyhow::Result<String> {
     let file = data.join(DEMO_KEY_FILE);
     if let Ok(key) = std::fs::read_to_string(&file) {
         let key = key.trim().to_owned();
-        if tenants::authenticate(svc, &key).await?.is_some() {
+        if records::tenants::authenticate(svc, &key).await?.is_some() {
             return Ok(key);
         }
     }
-    let (tenant, issued) = tenants::bootstrap(svc, "Demo Lender").await?;
+    let (tenant, issued) = records::tenants::bootstrap(svc, "Demo Lender").await?;
     demo::seed(svc, &tenant.id).await?;
     write_private(&file, &issued.secret)?;
     Ok(issued.secret)
@@ -339,7 +339,7 @@ async fn run() -> anyhow::Result<()> {
     services.portal_url = portal_url(listener.local_addr()?);
     let key = demo_key(&services, &data).await?;
     let cursors = cursor_key(&data)?;
-    let caller = tenants::authenticate(&services, &key)
+    let caller = records::tenants::authenticate(&services, &key)
         .await?
         .context("the demo key does not work")?;
     let mut invite_banner = None;
@@ -372,7 +372,7 @@ async fn run() -> anyhow::Result<()> {
             .context("cannot send the demo invite")?;
         invite_banner = Some((issued, paths.outbox.clone()));
     }
-    let (clients, _) = clients::list(&services, &caller.tenant_id, 1, None).await?;
+    let (clients, _) = records::clients::list(&services, &caller.tenant_id, 1, None).await?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("clientwatch is running locally");
     println!("  API:     {base}/v1  (routes in openapi.yaml)");

@@ -10,10 +10,13 @@ use serde_json::{Value, json};
 
 use super::audit::{self, Action, Change, Entry, Invitee};
 use crate::Services;
-use crate::domain::opportunities::{self, Opportunity};
+use crate::domain::input;
+use crate::domain::opportunities::Opportunity;
 use crate::domain::{Error, Result};
-use crate::domain::{input, resource};
+use crate::keys;
 use crate::ports::TableError;
+use crate::records::opportunities;
+use crate::records::resource;
 
 /// The longest text a customer may put in one field.
 pub const MAX_TEXT: usize = 1000;
@@ -100,7 +103,7 @@ pub async fn edit(
     let mut spec = current.spec.clone();
     spec.data = data;
     let next = resource::changed(svc, &current, spec);
-    let key = opportunities::key(&who.tenant_id, &who.client_id, &who.opportunity_id);
+    let key = keys::opportunity(&who.tenant_id, &who.client_id, &who.opportunity_id);
     let op = resource::replace_op(key, &next, seen_version)?;
     let entry = Entry::new(
         svc,

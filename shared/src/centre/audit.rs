@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Services;
-use crate::domain::clients::{self, client_pk};
 use crate::domain::{Error, Result};
+use crate::keys;
 use crate::ports::{Condition, Cursor, DomainEvent, Item, Key, Query, SortKey, TxOp};
+use crate::records::clients;
 
 /// The event published after every change a customer makes.
 pub const UPDATED_EVENT: &str = "CustomerCentreUpdated";
@@ -75,7 +76,7 @@ impl Entry {
 
     fn key(&self, tenant_id: &str, client_id: &str) -> Key {
         Key::new(
-            client_pk(tenant_id, client_id),
+            keys::client_pk(tenant_id, client_id),
             format!(
                 "{}{}#{}",
                 prefix(&self.opportunity_id),
@@ -146,7 +147,7 @@ pub async fn list(
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
     clients::get(svc, tenant_id, client_id).await?;
-    let query = Query::partition(client_pk(tenant_id, client_id))
+    let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith(prefix(opportunity_id)))
         .limit(limit)
         .after(cursor);

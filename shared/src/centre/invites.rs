@@ -19,14 +19,13 @@ use sha2::{Digest, Sha256};
 
 use super::templates::{self, MergeValues, Overrides, Rendered, TemplateSpec};
 use crate::Services;
-use crate::domain::clients::client_pk;
-use crate::domain::{
-    EmailAddress, Error, PhoneNumber, Result, contacts, opportunities, tenants, text,
-};
+use crate::domain::{EmailAddress, Error, PhoneNumber, Result, text};
+use crate::keys;
 use crate::ports::{
     Condition, Cursor, DomainEvent, Email, Index, IndexKey, Item, Key, Query, SortKey, TableError,
     TxOp,
 };
+use crate::records::{contacts, opportunities, tenants};
 
 /// How long a link works after it was issued.
 pub const LINK_VALID_DAYS: i64 = 7;
@@ -312,14 +311,14 @@ impl Invite {
 
 pub fn key(tenant_id: &str, client_id: &str, opportunity_id: &str, id: &str) -> Key {
     Key::new(
-        client_pk(tenant_id, client_id),
+        keys::client_pk(tenant_id, client_id),
         format!("INVITE#{opportunity_id}#{id}"),
     )
 }
 
 fn guard_key(tenant_id: &str, client_id: &str, opportunity_id: &str, contact_id: &str) -> Key {
     Key::new(
-        client_pk(tenant_id, client_id),
+        keys::client_pk(tenant_id, client_id),
         format!("INVITEE#{opportunity_id}#{contact_id}"),
     )
 }
@@ -377,7 +376,7 @@ pub async fn list(
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Invite>, Option<Cursor>)> {
     opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
-    let query = Query::partition(client_pk(tenant_id, client_id))
+    let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith(format!("INVITE#{opportunity_id}#")))
         .limit(limit)
         .after(cursor);
@@ -542,7 +541,7 @@ async fn deliver(
 }
 
 fn chosen_questionnaires(
-    opportunity: &opportunities::OpportunitySpec,
+    opportunity: &crate::domain::opportunities::OpportunitySpec,
     chosen: Option<Vec<String>>,
 ) -> Result<Vec<String>> {
     let Some(chosen) = chosen else {
@@ -650,7 +649,7 @@ async fn revoke_invite(svc: &Services, invite: &Invite) -> Result<Invite> {
     svc.table
         .transact(ops)
         .await
-        .map_err(crate::domain::resource::stale(WHAT))?;
+        .map_err(crate::records::resource::stale(WHAT))?;
     Ok(next)
 }
 
@@ -661,7 +660,7 @@ async fn lock_invite(svc: &Services, invite: &Invite) -> Result<Invite> {
     svc.table
         .transact(vec![invite.replace_op(&next)?])
         .await
-        .map_err(crate::domain::resource::stale(WHAT))?;
+        .map_err(crate::records::resource::stale(WHAT))?;
     Ok(next)
 }
 
@@ -698,7 +697,7 @@ pub async fn regenerate(
     svc.table
         .transact(ops)
         .await
-        .map_err(crate::domain::resource::stale(WHAT))?;
+        .map_err(crate::records::resource::stale(WHAT))?;
     deliver(svc, next, email, token, false).await
 }
 

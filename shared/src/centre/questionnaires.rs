@@ -19,12 +19,12 @@ use serde_json::{Value, json};
 
 use super::audit::{self, Action, Invitee};
 use crate::Services;
-use crate::domain::clients::client_pk;
-use crate::domain::opportunities;
-use crate::domain::resource::{self, Resource};
-use crate::domain::tenants::tenant_pk;
+use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, input, text};
+use crate::keys;
 use crate::ports::{Condition, Cursor, Item, Key, Query, SortKey, TableError, TxOp};
+use crate::records::opportunities;
+use crate::records::resource;
 
 const WHAT: &str = "questionnaire";
 const MAX_QUESTIONS: usize = 100;
@@ -168,7 +168,7 @@ fn checked_options(field: &str, question: &Question) -> Result<Vec<String>> {
 }
 
 pub fn key(tenant_id: &str, id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("QNR#{id}"))
+    Key::new(keys::tenant_pk(tenant_id), format!("QNR#{id}"))
 }
 
 pub async fn create(
@@ -205,7 +205,7 @@ pub async fn update(
     patch: &Value,
 ) -> Result<Questionnaire> {
     let current = get(svc, tenant_id, id).await?;
-    let spec = resource::patched(&current.spec, patch)?.checked()?;
+    let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
     resource::replace(svc, key(tenant_id, id), &next, seen, WHAT).await?;
     Ok(next)
@@ -338,7 +338,7 @@ impl From<TableError> for SaveError {
 
 fn answers_key(who: &Invitee, questionnaire_id: &str) -> Key {
     Key::new(
-        client_pk(&who.tenant_id, &who.client_id),
+        keys::client_pk(&who.tenant_id, &who.client_id),
         format!("ANSWERS#{}#{questionnaire_id}", who.opportunity_id),
     )
 }
@@ -608,7 +608,7 @@ pub async fn answers_of(
     opportunity_id: &str,
 ) -> Result<Vec<Answers>> {
     opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
-    let query = Query::partition(client_pk(tenant_id, client_id))
+    let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith(answers_prefix(opportunity_id)));
     svc.table
         .query_all(query)

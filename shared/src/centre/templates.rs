@@ -23,11 +23,13 @@ use chrono::Days;
 use serde::{Deserialize, Serialize};
 
 use crate::Services;
-use crate::domain::resource::{self, Resource};
-use crate::domain::tenants::{self, tenant_pk};
+use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, text};
+use crate::keys;
 use crate::monitoring::digest::escape;
 use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
+use crate::records::resource;
+use crate::records::tenants;
 
 pub const MAX_TEMPLATES: i64 = 50;
 pub const MAX_NAME: usize = 100;
@@ -529,11 +531,11 @@ pub fn example_values(company_name: &str, today: chrono::NaiveDate) -> MergeValu
 }
 
 pub fn key(tenant_id: &str, template_id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("TPL#{template_id}"))
+    Key::new(keys::tenant_pk(tenant_id), format!("TPL#{template_id}"))
 }
 
 fn count_key(tenant_id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), "TPLCOUNT")
+    Key::new(keys::tenant_pk(tenant_id), "TPLCOUNT")
 }
 
 /// Counts `n` more templates; a positive `n` only while the tenant stays within the cap.
@@ -590,7 +592,7 @@ pub async fn update(
     patch: &serde_json::Value,
 ) -> Result<Template> {
     let current = get(svc, tenant_id, template_id).await?;
-    let spec = resource::patched(&current.spec, patch)?.checked()?;
+    let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
     resource::replace(svc, key(tenant_id, template_id), &next, seen, WHAT).await?;
     Ok(next)

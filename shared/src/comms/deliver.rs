@@ -16,11 +16,14 @@ use serde_json::Value;
 
 use super::log::{Entry, Kind, Outcome};
 use crate::Services;
-use crate::domain::clients::{Channel, Client, client_pk};
-use crate::domain::contacts::{self, Contact};
-use crate::domain::roles::{self, Purpose};
+use crate::domain::clients::{Channel, Client};
+use crate::domain::contacts::Contact;
+use crate::domain::roles::Purpose;
 use crate::domain::{Error, Result};
+use crate::keys;
 use crate::ports::{Condition, DeliveryError, Email, Item, Key, TableError, TxOp};
+use crate::records::contacts;
+use crate::records::roles;
 
 /// How long a sent-marker is kept: longer than any invoice stays open in practice.
 const KEEP_MARKERS_DAYS: i64 = 730;
@@ -278,7 +281,7 @@ fn marker(
     let keep = svc.clock.now() + Duration::days(KEEP_MARKERS_DAYS);
     Item::new(
         Key::new(
-            client_pk(tenant_id, client_id),
+            keys::client_pk(tenant_id, client_id),
             format!("SENT#{once}#{contact}#{}", channel_name(channel)),
         ),
         serde_json::Map::<String, Value>::new(),
@@ -390,7 +393,7 @@ pub async fn reached(
     let markers = svc
         .table
         .query_all(
-            crate::ports::Query::partition(client_pk(tenant_id, client_id))
+            crate::ports::Query::partition(keys::client_pk(tenant_id, client_id))
                 .sk(crate::ports::SortKey::BeginsWith(prefix.clone())),
         )
         .await?;

@@ -31,13 +31,17 @@ use super::csv;
 use super::deliver::{self, Audience, Message};
 use super::log::{self, Kind};
 use crate::Services;
-use crate::domain::clients::{self, Channel, Client, client_pk};
-use crate::domain::resource::{self, Resource};
+use crate::domain::clients::{Channel, Client};
+use crate::domain::resource::Resource;
 use crate::domain::roles::Purpose;
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result, text};
+use crate::keys;
 use crate::monitoring::digest::escape;
 use crate::ports::{Condition, Cursor, Index, IndexKey, Item, Key, Query, TableError, TxOp};
+use crate::records::clients;
+use crate::records::resource;
+use crate::records::tenants;
 
 pub const WHAT: &str = "invoice";
 /// The most rows one import takes: sized so that the largest import, every row a new open
@@ -99,7 +103,10 @@ pub struct InvoiceSpec {
 pub type Invoice = Resource<InvoiceSpec>;
 
 pub fn key(tenant_id: &str, client_id: &str, id: &str) -> Key {
-    Key::new(client_pk(tenant_id, client_id), format!("INVOICE#{id}"))
+    Key::new(
+        keys::client_pk(tenant_id, client_id),
+        format!("INVOICE#{id}"),
+    )
 }
 
 /// Where an invoice sits in the open-invoice index: due date first, then whose it is.
@@ -255,7 +262,7 @@ fn checked_url(url: &str) -> Result<String> {
 
 fn number_key(tenant_id: &str, client_id: &str, number: &str) -> Key {
     Key::new(
-        client_pk(tenant_id, client_id),
+        keys::client_pk(tenant_id, client_id),
         format!("INVOICENO#{number}"),
     )
 }
@@ -313,7 +320,7 @@ async fn insert(
             number_guard(tenant_id, client_id, invoice)?,
             Condition::Absent,
         ),
-        TxOp::Check(clients::key(tenant_id, client_id), Condition::Exists),
+        TxOp::Check(keys::client(tenant_id, client_id), Condition::Exists),
     ];
     match svc.table.transact(ops).await {
         Ok(()) => Ok(true),
@@ -378,7 +385,7 @@ pub async fn update(
 ) -> Result<Invoice> {
     let current = get(svc, tenant_id, client_id, id).await?;
     let tenant = tenants::get(svc, tenant_id).await?;
-    let mut spec: InvoiceSpec = resource::patched(&current.spec, patch)?;
+    let mut spec: InvoiceSpec = crate::domain::resource::patched(&current.spec, patch)?;
     let names = |field: &str| patch.get(field).is_some();
     if spec.status == Status::Paid && current.spec.status != Status::Paid && !names("balance") {
         spec.balance = None;
@@ -777,7 +784,7 @@ pub async fn import(
     client_ids.dedup();
     let client_keys: Vec<Key> = client_ids
         .iter()
-        .map(|id| clients::key(tenant_id, id))
+        .map(|id| keys::client(tenant_id, id))
         .collect();
     let mut clients: HashMap<String, Client> = HashMap::new();
     for item in svc
@@ -979,7 +986,7 @@ async fn apply_row(
 
 /// Reads a row's invoice fields, naming a wrong one as the row wrote it.
 fn parse_row(fields: Map<String, Value>) -> Result<InvoiceSpec> {
-    resource::parse(Value::Object(fields)).map_err(|e| match e {
+    crate::domain::resource::parse(Value::Object(fields)).map_err(|e| match e {
         Error::Invalid { field, message } if field == "body" => Error::invalid("row", message),
         e => e,
     })
@@ -1003,7 +1010,7 @@ mod tests {
     fn spec(fields: Value) -> Result<InvoiceSpec> {
         let mut base = json!({"number": "INV-1", "issue_date": "2026-11-01",
                               "due_date": "2026-11-20", "amount": "100.00"});
-        resource::merge_patch(&mut base, &fields);
+        crate::domain::resource::merge_patch(&mut base, &fields);
         parse_row(base.as_object().unwrap().clone())?.checked("NZD")
     }
 

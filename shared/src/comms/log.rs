@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Services;
-use crate::domain::clients::{self, Channel, client_pk};
+use crate::domain::clients::Channel;
 use crate::domain::{Error, Result};
+use crate::keys;
 use crate::ports::{Cursor, Index, IndexKey, Item, Key, Query, SortKey};
+use crate::records::clients;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,7 +84,7 @@ pub struct Entry {
 impl Entry {
     pub fn key(&self, tenant_id: &str) -> Key {
         Key::new(
-            client_pk(tenant_id, &self.client_id),
+            keys::client_pk(tenant_id, &self.client_id),
             format!("LOG#{}#{}", stamp(self.at), self.id),
         )
     }
@@ -133,7 +135,7 @@ pub async fn for_client(
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
     clients::get(svc, tenant_id, client_id).await?;
-    let query = Query::partition(client_pk(tenant_id, client_id))
+    let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith("LOG#".into()))
         .descending()
         .limit(limit)

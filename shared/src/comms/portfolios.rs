@@ -12,10 +12,11 @@ use serde_json::Value;
 
 use super::workflows::{self, User};
 use crate::Services;
-use crate::domain::resource::{self, Resource};
-use crate::domain::tenants::tenant_pk;
+use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, text};
+use crate::keys;
 use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
+use crate::records::resource;
 
 pub const WHAT: &str = "portfolio";
 
@@ -37,12 +38,12 @@ impl PortfolioSpec {
 }
 
 pub fn key(tenant_id: &str, id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("PF#{id}"))
+    Key::new(keys::tenant_pk(tenant_id), format!("PF#{id}"))
 }
 
 /// How many clients are in a portfolio; it cannot be deleted while any are.
 fn usage_key(tenant_id: &str, id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("PFUSE#{id}"))
+    Key::new(keys::tenant_pk(tenant_id), format!("PFUSE#{id}"))
 }
 
 /// The operations that move a client from portfolio `old` to `new`, for the client's own
@@ -132,7 +133,7 @@ pub async fn update(
     patch: &Value,
 ) -> Result<Portfolio> {
     let current = get(svc, tenant_id, id).await?;
-    let spec = resource::patched(&current.spec, patch)?.checked()?;
+    let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let (old, new) = (&current.spec.workflow_id, &spec.workflow_id);
     if old != new {
         workflows::ensure_exists(svc, tenant_id, new, "workflow_id").await?;

@@ -46,13 +46,15 @@ use super::merge::{self, Values};
 use super::portfolios;
 use super::workflows::{self, Action, Outgoing, Step, Workflow};
 use crate::Services;
-use crate::domain::clients::{self, Channel, Client, client_pk};
-use crate::domain::resource;
+use crate::domain::clients::{Channel, Client};
 use crate::domain::roles::Purpose;
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
+use crate::keys;
 use crate::monitoring::digest::escape;
 use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp};
+use crate::records::resource;
+use crate::records::tenants;
 
 /// Open invoices read at a time.
 pub const PAGE: usize = 100;
@@ -133,14 +135,14 @@ pub struct Progress {
 
 pub fn progress_key(tenant_id: &str, client_id: &str, invoice_id: &str) -> Key {
     Key::new(
-        client_pk(tenant_id, client_id),
+        keys::client_pk(tenant_id, client_id),
         format!("PROGRESS#{invoice_id}"),
     )
 }
 
 /// When a reminder or escalation last went to the client: its breathing space starts there.
 fn contacted_key(tenant_id: &str, client_id: &str) -> Key {
-    Key::new(client_pk(tenant_id, client_id), "CONTACTED")
+    Key::new(keys::client_pk(tenant_id, client_id), "CONTACTED")
 }
 
 /// The tenants whose statements of a month wait for the end of their quiet hours.
@@ -337,7 +339,7 @@ impl Run<'_> {
         tenant_id: &str,
         client_id: &str,
     ) -> Result<Option<Arc<ClientState>>> {
-        let pk = client_pk(tenant_id, client_id);
+        let pk = keys::client_pk(tenant_id, client_id);
         if let Some(c) = self.clients.get(&pk) {
             return Ok(c.clone());
         }
@@ -348,7 +350,7 @@ impl Run<'_> {
             .svc
             .table
             .batch_get(&[
-                clients::key(tenant_id, client_id),
+                keys::client(tenant_id, client_id),
                 contacted_key(tenant_id, client_id),
             ])
             .await?;
@@ -430,7 +432,7 @@ impl Run<'_> {
             return Ok(());
         };
         self.report.invoices += 1;
-        let pk = client_pk(&open.tenant_id, &open.client_id);
+        let pk = keys::client_pk(&open.tenant_id, &open.client_id);
         if self.statemented.len() >= 10 * CACHE {
             // Forgetting costs a look at the client's invoices again: its statement is not
             // sent twice.
@@ -520,7 +522,7 @@ impl Run<'_> {
                     let breathing = u64::from(settings.breathing_space_days);
                     let contacted = self
                         .clients
-                        .get(&client_pk(tenant_id, &client.client.id))
+                        .get(&keys::client_pk(tenant_id, &client.client.id))
                         .and_then(|c| c.as_ref())
                         .and_then(|c| c.last_contacted)
                         .or(client.last_contacted);
@@ -570,7 +572,7 @@ impl Run<'_> {
                 None => return Ok(()),
             }
             if reached {
-                let pk = client_pk(tenant_id, &client.client.id);
+                let pk = keys::client_pk(tenant_id, &client.client.id);
                 if let Some(Some(state)) = self.clients.get(&pk) {
                     let updated = ClientState {
                         client: state.client.clone(),
@@ -657,7 +659,7 @@ impl Run<'_> {
         if reached {
             let last = self
                 .clients
-                .get(&client_pk(tenant_id, client_id))
+                .get(&keys::client_pk(tenant_id, client_id))
                 .and_then(|c| c.as_ref())
                 .and_then(|c| c.last_contacted)
                 .map_or(self.day, |d| d.max(self.day));
@@ -725,7 +727,7 @@ impl Run<'_> {
             .svc
             .table
             .query_all(
-                Query::partition(client_pk(tenant_id, &client.id))
+                Query::partition(keys::client_pk(tenant_id, &client.id))
                     .sk(SortKey::BeginsWith("INVOICE#".into())),
             )
             .await?;

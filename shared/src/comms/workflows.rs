@@ -24,11 +24,13 @@ use super::log::Kind;
 use super::merge;
 use crate::Services;
 use crate::domain::clients::Channel;
-use crate::domain::resource::{self, Resource};
-use crate::domain::roles::{self, Purpose};
-use crate::domain::tenants::tenant_pk;
+use crate::domain::resource::Resource;
+use crate::domain::roles::Purpose;
 use crate::domain::{Error, Result, text};
+use crate::keys;
 use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
+use crate::records::resource;
+use crate::records::roles;
 
 pub const WHAT: &str = "workflow";
 pub const MAX_STEPS: usize = 30;
@@ -361,12 +363,12 @@ impl WorkflowSpec {
 }
 
 pub fn key(tenant_id: &str, id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("WF#{id}"))
+    Key::new(keys::tenant_pk(tenant_id), format!("WF#{id}"))
 }
 
 /// How many portfolios and clients use a workflow; it cannot be deleted while any do.
 fn usage_key(tenant_id: &str, id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("WFUSE#{id}"))
+    Key::new(keys::tenant_pk(tenant_id), format!("WFUSE#{id}"))
 }
 
 /// What uses a workflow (or a portfolio): counted apart, so that a refused delete can say who.
@@ -475,7 +477,7 @@ pub async fn update(
     patch: &Value,
 ) -> Result<Workflow> {
     let current = get(svc, tenant_id, id).await?;
-    let spec = resource::patched(&current.spec, patch)?.checked()?;
+    let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     check_roles(svc, tenant_id, &spec).await?;
     let next = resource::changed(svc, &current, spec);
     resource::replace(svc, key(tenant_id, id), &next, seen, WHAT).await?;
@@ -521,7 +523,8 @@ mod tests {
 
     fn spec(steps: Value) -> Result<WorkflowSpec> {
         let spec: WorkflowSpec =
-            resource::parse(json!({"name": "Standard", "steps": steps})).expect("parses");
+            crate::domain::resource::parse(json!({"name": "Standard", "steps": steps}))
+                .expect("parses");
         spec.checked()
     }
 

@@ -1,17 +1,18 @@
-//! The domain: types that are valid once built, and the rules of clientwatch written once over
-//! the ports.
+//! The domain: values that are valid once built (specs, settings, contact points) and the rules
+//! over them. Nothing here reads or writes the store or calls a service: [`crate::records`] and
+//! the features above store and use these types.
 
 pub mod clients;
-mod contact_points;
 pub mod contacts;
 mod decimal;
 mod error;
 pub mod input;
+pub mod monitoring;
 pub mod opportunities;
 pub mod resource;
 pub mod roles;
 pub mod tenants;
 
-pub use contact_points::{EmailAddress, InvalidValue, PhoneNumber};
+pub use crate::contact_points::{EmailAddress, InvalidValue, PhoneNumber};
 pub use decimal::Decimal2;
 pub use error::{Error, Result, text};

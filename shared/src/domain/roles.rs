@@ -1,24 +1,15 @@
-//! Contact roles: who of a client's contacts receives what. *Invoice presentment* means invoice
-//! e-mails; *communication* means reminders, workflow reminders and statements, and being
-//! invitable to the Customer Centre. A tenant has at most 30 roles, two of them built in
-//! (`Company Contact` and `Primary Contact`, both with communication), which account syncs use.
-//!
-//! The cap holds under concurrent creation: a counter item with a capped increment is written in
-//! the same transaction as the role. Names are unique per tenant (case-insensitive) through a
-//! guard item, and a role in use by contacts cannot be deleted (a per-role usage counter).
+//! Contact roles as values: what a role serves (invoice presentment, communication), and the two
+//! built-in roles. Stored by [`crate::records::roles`].
 
 use serde::{Deserialize, Serialize};
 
-use super::resource::{self, Resource};
-use super::tenants::tenant_pk;
-use super::{Error, Result, text};
-use crate::Services;
-use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
+use super::resource::Resource;
+use super::{Result, text};
 
 pub const MAX_ROLES: i64 = 30;
 pub const COMPANY_CONTACT: &str = "company-contact";
 pub const PRIMARY_CONTACT: &str = "primary-contact";
-const WHAT: &str = "contact role";
+pub const WHAT: &str = "contact role";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,172 +40,8 @@ impl RoleSpec {
         }
     }
 
-    fn checked(mut self) -> Result<Self> {
+    pub fn checked(mut self) -> Result<Self> {
         self.name = text("name", &self.name, 100)?;
         Ok(self)
-    }
-}
-
-pub fn key(tenant_id: &str, role_id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("ROLE#{role_id}"))
-}
-
-/// The counter of contacts using a role; contacts move it in their own transactions.
-pub fn usage_key(tenant_id: &str, role_id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("ROLEUSE#{role_id}"))
-}
-
-fn count_key(tenant_id: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), "ROLECOUNT")
-}
-
-fn name_key(tenant_id: &str, name: &str) -> Key {
-    Key::new(
-        tenant_pk(tenant_id),
-        format!("ROLENAME#{}", name.to_lowercase()),
-    )
-}
-
-/// The operations that write a new role and claim its name.
-fn role_ops(tenant_id: &str, role: &Role) -> Result<Vec<TxOp>> {
-    Ok(vec![
-        TxOp::Put(
-            crate::ports::Item::new(name_key(tenant_id, &role.spec.name), Default::default()),
-            Condition::Absent,
-        ),
-        TxOp::Put(role.item(key(tenant_id, &role.id))?, Condition::Absent),
-    ])
-}
-
-/// Counts `n` more roles; with `capped`, only while the tenant stays within the cap.
-fn count_op(tenant_id: &str, n: i64, capped: bool) -> TxOp {
-    let update = Update::default().add("roles", n);
-    let update = if capped {
-        update.when(Condition::Below("roles".into(), MAX_ROLES - n + 1))
-    } else {
-        update
-    };
-    TxOp::Update(count_key(tenant_id), update)
-}
-
-/// The built-in roles, created with a new tenant.
-pub fn builtin_ops(svc: &Services, tenant_id: &str) -> Result<Vec<TxOp>> {
-    let mut ops = vec![count_op(tenant_id, 2, false)];
-    for (id, name) in [
-        (COMPANY_CONTACT, "Company Contact"),
-        (PRIMARY_CONTACT, "Primary Contact"),
-    ] {
-        let spec = RoleSpec {
-            name: name.into(),
-            invoice_presentment: false,
-            communication: true,
-        };
-        let role = Resource {
-            id: id.into(),
-            ..Resource::new(svc, spec)
-        };
-        ops.extend(role_ops(tenant_id, &role)?);
-    }
-    Ok(ops)
-}
-
-pub async fn create(svc: &Services, tenant_id: &str, spec: RoleSpec) -> Result<Role> {
-    let role = Resource::new(svc, spec.checked()?);
-    let mut ops = vec![count_op(tenant_id, 1, true)];
-    ops.extend(role_ops(tenant_id, &role)?);
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(role),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Conflict(format!(
-                "a tenant has at most {MAX_ROLES} contact roles; delete one to add another"
-            )))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(format!(
-            "a contact role named {:?} already exists",
-            role.spec.name
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn get(svc: &Services, tenant_id: &str, role_id: &str) -> Result<Role> {
-    resource::get(svc, &key(tenant_id, role_id), WHAT).await
-}
-
-pub async fn list(
-    svc: &Services,
-    tenant_id: &str,
-    limit: usize,
-    cursor: Option<Cursor>,
-) -> Result<(Vec<Role>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, "ROLE#", limit, cursor).await
-}
-
-/// All of a tenant's roles (at most 30), for deciding recipients.
-pub async fn all(svc: &Services, tenant_id: &str) -> Result<Vec<Role>> {
-    Ok(list(svc, tenant_id, MAX_ROLES as usize, None).await?.0)
-}
-
-/// Changes a role by a merge patch, if it is still at version `seen`.
-pub async fn update(
-    svc: &Services,
-    tenant_id: &str,
-    role_id: &str,
-    seen: u64,
-    patch: &serde_json::Value,
-) -> Result<Role> {
-    let current = get(svc, tenant_id, role_id).await?;
-    let spec = resource::patched(&current.spec, patch)?.checked()?;
-    let next = resource::changed(svc, &current, spec);
-    let mut ops = vec![resource::replace_op(key(tenant_id, role_id), &next, seen)?];
-    let (old, new) = (
-        current.spec.name.to_lowercase(),
-        next.spec.name.to_lowercase(),
-    );
-    if old != new {
-        ops.push(TxOp::Delete(name_key(tenant_id, &old), Condition::None));
-        ops.push(TxOp::Put(
-            crate::ports::Item::new(name_key(tenant_id, &new), Default::default()),
-            Condition::Absent,
-        ));
-    }
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(next),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Stale(WHAT))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(format!(
-            "a contact role named {:?} already exists",
-            next.spec.name
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn delete(svc: &Services, tenant_id: &str, role_id: &str, seen: u64) -> Result<()> {
-    if role_id == COMPANY_CONTACT || role_id == PRIMARY_CONTACT {
-        return Err(Error::Conflict(
-            "the built-in roles are the defaults of account syncs and cannot be deleted".into(),
-        ));
-    }
-    let current = get(svc, tenant_id, role_id).await?;
-    let ops = vec![
-        TxOp::Delete(key(tenant_id, role_id), Condition::VersionIs(seen)),
-        TxOp::Delete(
-            usage_key(tenant_id, role_id),
-            Condition::Below("contacts".into(), 1),
-        ),
-        TxOp::Delete(name_key(tenant_id, &current.spec.name), Condition::None),
-        count_op(tenant_id, -1, false),
-    ];
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(()),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Stale(WHAT))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(
-            "contacts still have this role; give them another role first".into(),
-        )),
-        Err(e) => Err(e.into()),
     }
 }

@@ -31,10 +31,12 @@ use serde_json::{Value, json};
 
 use super::hits::{self, Hit, MARKERS};
 use crate::Services;
-use crate::domain::clients::{self, Client};
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::clients::Client;
+use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
+use crate::keys;
 use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey};
+use crate::records::tenants;
 
 pub const HIT_EVENT: &str = "MonitoringHit";
 
@@ -75,7 +77,7 @@ struct Checkpoint {
 
 /// A tenant's one digest checkpoint: digests of a tenant run one after another.
 fn checkpoint_key(tenant_id: &str) -> Key {
-    Key::new(crate::domain::tenants::tenant_pk(tenant_id), "DIGEST")
+    Key::new(crate::keys::tenant_pk(tenant_id), "DIGEST")
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -462,9 +464,9 @@ async fn clients_of(
         .collect();
     let mut out = BTreeMap::new();
     for chunk in ids.chunks(100) {
-        let keys: Vec<Key> = chunk.iter().map(|c| clients::key(tenant_id, c)).collect();
+        let keys: Vec<Key> = chunk.iter().map(|c| keys::client(tenant_id, c)).collect();
         for item in svc.table.batch_get(&keys).await?.into_iter().flatten() {
-            let client: Client = crate::domain::resource::from_item(&item)?;
+            let client: Client = crate::records::resource::from_item(&item)?;
             out.insert(client.id.clone(), client);
         }
     }

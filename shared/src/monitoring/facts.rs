@@ -9,63 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// What kind of fact a hit is about; the tenant's product type chooses among them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FactKind {
-    Address,
-    Default,
-    Judgement,
-    Insolvency,
-    Enquiry,
-    Directorship,
-    Shareholding,
-    NameChange,
-    StatusChange,
-}
-
-impl FactKind {
-    pub const ALL: [FactKind; 9] = [
-        FactKind::Address,
-        FactKind::Default,
-        FactKind::Judgement,
-        FactKind::Insolvency,
-        FactKind::Enquiry,
-        FactKind::Directorship,
-        FactKind::Shareholding,
-        FactKind::NameChange,
-        FactKind::StatusChange,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FactKind::Address => "address",
-            FactKind::Default => "default",
-            FactKind::Judgement => "judgement",
-            FactKind::Insolvency => "insolvency",
-            FactKind::Enquiry => "enquiry",
-            FactKind::Directorship => "directorship",
-            FactKind::Shareholding => "shareholding",
-            FactKind::NameChange => "name_change",
-            FactKind::StatusChange => "status_change",
-        }
-    }
-
-    /// How a person reads it in a digest.
-    pub fn label(self) -> &'static str {
-        match self {
-            FactKind::Address => "New address",
-            FactKind::Default => "New default",
-            FactKind::Judgement => "New judgement",
-            FactKind::Insolvency => "Insolvency",
-            FactKind::Enquiry => "Credit enquiry",
-            FactKind::Directorship => "New directorship",
-            FactKind::Shareholding => "New shareholding",
-            FactKind::NameChange => "Company name changed",
-            FactKind::StatusChange => "Company status changed",
-        }
-    }
-}
+pub use crate::domain::monitoring::FactKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

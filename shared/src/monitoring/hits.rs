@@ -20,8 +20,9 @@ use sha2::{Digest, Sha256};
 
 use super::facts::{Fact, FactKind};
 use crate::Services;
-use crate::domain::tenants::{Tenant, tenant_pk};
+use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
+use crate::keys;
 use crate::ports::{
     Condition, Cursor, Index, IndexKey, Item, Key, Query, SortKey, TableError, TxOp, Update,
 };
@@ -129,7 +130,7 @@ pub fn marker_key(tenant_id: &str, due_on: NaiveDate) -> Key {
 }
 
 pub fn usage_key(tenant_id: &str, month: &str) -> Key {
-    Key::new(tenant_pk(tenant_id), format!("USAGE#{month}"))
+    Key::new(keys::tenant_pk(tenant_id), format!("USAGE#{month}"))
 }
 
 /// The hit and its queue entry, both only if absent: one record, encoded once.
@@ -390,7 +391,7 @@ pub fn parse_month(month: &str) -> Result<String> {
 
 /// A month's usage (`YYYY-MM`; this month in the tenant's time zone when not given).
 pub async fn usage(svc: &Services, tenant_id: &str, month: Option<&str>) -> Result<Usage> {
-    let tenant = crate::domain::tenants::get(svc, tenant_id).await?;
+    let tenant = crate::records::tenants::get(svc, tenant_id).await?;
     let month = match month {
         Some(m) => parse_month(m)?,
         None => {

@@ -8,99 +8,23 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::facts::FactKind;
 use crate::Services;
-use crate::domain::clients::{self, Client};
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::clients::Client;
+pub use crate::domain::monitoring::{Frequency, MonitoringSettings, Product};
+use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result, text};
+use crate::keys;
 use crate::ports::{Condition, Item, Key, TableError, TxOp};
+use crate::records::clients;
+use crate::records::tenants;
 
 /// How many times a monitor write is retried when another write to the same subject won.
 const ATTEMPTS: usize = 5;
 pub const MAX_BULK: usize = 100;
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Product {
-    /// Every kind of fact.
-    #[default]
-    AllActivity,
-    /// Only the kinds listed in `kinds`.
-    Selected,
-}
-
-/// A tenant's monitoring settings (part of the tenant's settings).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MonitoringSettings {
-    #[serde(default)]
-    pub enabled: bool,
-    /// Used when a monitor is started without a reason of its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_reason: Option<String>,
-    #[serde(default)]
-    pub product: Product,
-    /// The kinds a `selected` product reports.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub kinds: BTreeSet<FactKind>,
-    /// At most this many billed hits a calendar month; hits past it are withheld.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_cap: Option<u32>,
-}
-
-impl MonitoringSettings {
-    pub fn checked(mut self) -> Result<Self> {
-        if let Some(reason) = &self.default_reason {
-            self.default_reason = Some(text("monitoring.default_reason", reason, 200)?);
-        }
-        if self.product == Product::Selected && self.kinds.is_empty() {
-            return Err(Error::invalid(
-                "monitoring.kinds",
-                "a selected product needs at least one kind of event",
-            ));
-        }
-        Ok(self)
-    }
-
-    /// Whether this tenant's product reports facts of this kind.
-    pub fn reports(&self, kind: FactKind) -> bool {
-        self.enabled && (self.product == Product::AllActivity || self.kinds.contains(&kind))
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Frequency {
-    #[default]
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-impl Frequency {
-    /// The run day on which hits found on `day` reach the tenant: the same day for daily
-    /// monitors, the next Monday (or that day, when it is one) for weekly, the first of the next
-    /// month (or that day, when it is the first) for monthly. A hit of a day that is not due is
-    /// held until then, so a weekly digest covers everything new since the last one.
-    pub fn due_on(self, day: NaiveDate) -> NaiveDate {
-        match self {
-            Frequency::Daily => day,
-            Frequency::Weekly => {
-                let ahead = (7 - day.weekday().num_days_from_monday()) % 7;
-                day + Days::new(u64::from(ahead))
-            }
-            Frequency::Monthly if day.day() == 1 => day,
-            Frequency::Monthly => {
-                let first = day.with_day(1).expect("the first exists");
-                first + Months::new(1)
-            }
-        }
-    }
-}
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,7 +59,7 @@ pub struct Watchers {
 }
 
 pub fn monitor_key(tenant_id: &str, client_id: &str) -> Key {
-    Key::new(clients::client_pk(tenant_id, client_id), "MONITOR")
+    Key::new(keys::client_pk(tenant_id, client_id), "MONITOR")
 }
 
 pub fn watchers_key(subject: &str) -> Key {
@@ -264,7 +188,7 @@ pub async fn start(
             monitor_op,
             watchers_op(&subject, &watchers, seen)?,
             TxOp::Check(
-                clients::key(tenant_id, client_id),
+                keys::client(tenant_id, client_id),
                 Condition::VersionIs(client.version),
             ),
         ];
@@ -431,41 +355,3 @@ pub async fn bulk(
 
 /// Clients of a bulk request worked on at once.
 pub const BULK_CONCURRENCY: usize = 10;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn hits_are_due_on_the_frequencys_next_run_day() {
-        // 2026-11-23 is a Monday.
-        assert_eq!(Frequency::Daily.due_on(d("2026-11-25")), d("2026-11-25"));
-        assert_eq!(Frequency::Weekly.due_on(d("2026-11-23")), d("2026-11-23"));
-        assert_eq!(Frequency::Weekly.due_on(d("2026-11-24")), d("2026-11-30"));
-        assert_eq!(Frequency::Weekly.due_on(d("2026-11-29")), d("2026-11-30"));
-        assert_eq!(Frequency::Monthly.due_on(d("2026-12-01")), d("2026-12-01"));
-        assert_eq!(Frequency::Monthly.due_on(d("2026-12-31")), d("2027-01-01"));
-    }
-
-    #[test]
-    fn a_selected_product_needs_kinds_and_reports_only_them() {
-        let s = MonitoringSettings {
-            enabled: true,
-            product: Product::Selected,
-            ..Default::default()
-        };
-        assert!(s.clone().checked().is_err());
-        let s = MonitoringSettings {
-            kinds: BTreeSet::from([FactKind::Default]),
-            ..s
-        };
-        assert!(s.reports(FactKind::Default));
-        assert!(!s.reports(FactKind::Enquiry));
-        let off = MonitoringSettings::default();
-        assert!(!off.reports(FactKind::Default));
-    }
-}

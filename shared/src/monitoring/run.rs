@@ -25,11 +25,12 @@ use super::hits::{self, Hit, Recorded};
 use super::monitors::watchers_of;
 use super::snapshot;
 use crate::Services;
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
 use crate::ports::{
     BlobError, Blobs, Condition, Item, Key, Query, SortKey, TableError, TxOp, Update,
 };
+use crate::records::tenants;
 
 /// Changes handed from the diff to the hit recorder at a time: their hits are written
 /// together (one commit on the embedded store).

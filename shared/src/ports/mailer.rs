@@ -1,6 +1,6 @@
 //! Sending one e-mail with an HTML and a plain-text part.
 
-use crate::domain::EmailAddress;
+use crate::contact_points::EmailAddress;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email {

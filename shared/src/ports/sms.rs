@@ -1,6 +1,6 @@
 //! Sending one text message to a mobile number.
 
-use crate::domain::PhoneNumber;
+use crate::contact_points::PhoneNumber;
 use crate::ports::DeliveryError;
 
 #[async_trait::async_trait]

@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clientwatch::Services;
-use clientwatch::domain::tenants::{self, ApiKey, Scope};
+use clientwatch::domain::tenants::{ApiKey, Scope};
+use clientwatch::records;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,7 +32,7 @@ pub async fn list(
 ) -> Result<Json<List<ApiKey>>, ApiError> {
     let caller = auth.require(Scope::Admin)?;
     let (items, next) =
-        tenants::list_keys(&svc, &caller.tenant_id, page.limit, page.cursor()?).await?;
+        records::tenants::list_keys(&svc, &caller.tenant_id, page.limit, page.cursor()?).await?;
     Ok(Json(List {
         items,
         next_cursor: page.next(next),
@@ -44,7 +45,8 @@ pub async fn create(
     JsonBody(new): JsonBody<NewKey>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Admin)?;
-    let issued = tenants::issue_key(&svc, &caller.tenant_id, &new.name, new.scopes).await?;
+    let issued =
+        records::tenants::issue_key(&svc, &caller.tenant_id, &new.name, new.scopes).await?;
     let body = json!({ "key": issued.key, "secret": issued.secret });
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     response
@@ -60,6 +62,6 @@ pub async fn revoke(
 ) -> Result<Json<ApiKey>, ApiError> {
     let caller = auth.require(Scope::Admin)?;
     Ok(Json(
-        tenants::revoke_key(&svc, &caller.tenant_id, &id).await?,
+        records::tenants::revoke_key(&svc, &caller.tenant_id, &id).await?,
     ))
 }

@@ -1,12 +1,14 @@
 //! `/v1/clients`: clients with their identity, addresses, references and profile sections.
 
-use clientwatch::domain::clients::{self, ClientSpec};
+use clientwatch::domain::clients::ClientSpec;
+use clientwatch::flows;
+use clientwatch::records;
 
 tenant_resource!(
     ClientSpec,
-    list: clients::list,
-    create: clients::create,
-    get: clients::get,
-    update: clients::update,
-    delete: clients::delete,
+    list: records::clients::list,
+    create: flows::clients::create,
+    get: records::clients::get,
+    update: flows::clients::update,
+    delete: flows::clients::delete,
 );

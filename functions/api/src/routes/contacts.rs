@@ -8,6 +8,7 @@ use clientwatch::domain::contacts::{self, ContactSpec, Source};
 use clientwatch::domain::resource::Resource;
 use clientwatch::domain::roles::Purpose;
 use clientwatch::domain::tenants::Scope;
+use clientwatch::records;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -16,11 +17,11 @@ use crate::problem::ApiError;
 
 client_resource!(
     ContactSpec,
-    list: contacts::list,
-    create: contacts::create,
-    get: contacts::get,
-    update: contacts::update,
-    delete: contacts::delete,
+    list: records::contacts::list,
+    create: records::contacts::create,
+    get: records::contacts::get,
+    update: records::contacts::update,
+    delete: records::contacts::delete,
 );
 
 #[derive(Deserialize)]
@@ -40,7 +41,8 @@ pub async fn recipients(
         .map_err(|_| ApiError::invalid("purpose", "give purpose=invoice, reminder or statement"))?
         .0
         .purpose;
-    let (chosen, warning) = contacts::recipients(&svc, &caller.tenant_id, &client, purpose).await?;
+    let (chosen, warning) =
+        records::contacts::recipients(&svc, &caller.tenant_id, &client, purpose).await?;
     let mut body = json!({
         "purpose": purpose,
         "items": chosen.iter().map(Resource::view).collect::<Vec<_>>(),
@@ -65,7 +67,8 @@ pub async fn sync(
     JsonBody(batch): JsonBody<SyncBatch>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth.require(Scope::Write)?;
-    let results = contacts::sync(&svc, &caller.tenant_id, batch.source, batch.records).await?;
+    let results =
+        records::contacts::sync(&svc, &caller.tenant_id, batch.source, batch.records).await?;
     let count =
         |status: contacts::SyncOutcome| results.iter().filter(|r| r.status == status).count();
     Ok(Json(json!({

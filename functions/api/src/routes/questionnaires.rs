@@ -9,8 +9,8 @@ use clientwatch::centre::{
     audit,
     questionnaires::{self, QuestionnaireSpec},
 };
-use clientwatch::domain::opportunities;
 use clientwatch::domain::tenants::Scope;
+use clientwatch::records;
 use serde_json::{Value, json};
 
 use crate::extract::{Auth, Page};
@@ -45,7 +45,7 @@ pub async fn activity(
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     // An unknown opportunity is a 404, not an empty trail.
-    opportunities::get(&svc, &caller.tenant_id, &client, &opportunity).await?;
+    records::opportunities::get(&svc, &caller.tenant_id, &client, &opportunity).await?;
     let (items, next) = audit::list(
         &svc,
         &caller.tenant_id,

@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use clientwatch::Services;
-use clientwatch::domain::tenants::{self, Scope};
+use clientwatch::domain::tenants::Scope;
+use clientwatch::records;
 
 use super::versioned;
 use crate::extract::{Auth, IfMatch, JsonBody, Patch};
@@ -12,7 +13,7 @@ use crate::problem::ApiError;
 
 pub async fn get(State(svc): State<Services>, auth: Auth) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Read)?;
-    let tenant = tenants::get(&svc, &caller.tenant_id).await?;
+    let tenant = records::tenants::get(&svc, &caller.tenant_id).await?;
     Ok(versioned(StatusCode::OK, &tenant))
 }
 
@@ -23,6 +24,6 @@ pub async fn update(
     JsonBody(patch): Patch,
 ) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Admin)?;
-    let tenant = tenants::update(&svc, &caller.tenant_id, seen, &patch).await?;
+    let tenant = records::tenants::update(&svc, &caller.tenant_id, seen, &patch).await?;
     Ok(versioned(StatusCode::OK, &tenant))
 }

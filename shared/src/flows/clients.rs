@@ -1,0 +1,262 @@
+//! A client's life with what it is assigned to: creating, changing and deleting a client moves
+//! its client type's, workflow's and portfolio's usage counts and, when its bureau subject
+//! changes, its monitor, in the same transaction as the client itself.
+
+use crate::Services;
+use crate::comms::{portfolios, workflows};
+use crate::domain::clients::*;
+use crate::domain::resource::Resource;
+use crate::domain::{Error, Result};
+use crate::keys;
+use crate::monitoring::monitors;
+use crate::ports::{Condition, Query, TableError, TxOp};
+use crate::records::clients::{client_item, get, get_type, usage};
+use crate::records::resource;
+
+pub async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> Result<Client> {
+    let client_type = get_type(svc, tenant_id, &spec.client_type_id)
+        .await
+        .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
+    let client = Resource::new(svc, spec.checked(&client_type)?);
+    if client.spec.finances.billing_contact_id.is_some() {
+        return Err(Error::invalid(
+            "finances.billing_contact_id",
+            "a new client has no contacts yet: add the contact, then set it as the billing contact",
+        ));
+    }
+    check_assignments(svc, tenant_id, None, &client.spec).await?;
+    let mut ops = vec![
+        TxOp::Put(client_item(tenant_id, &client)?, Condition::Absent),
+        TxOp::Check(
+            keys::client_type(tenant_id, &client_type.id),
+            Condition::Exists,
+        ),
+        usage(tenant_id, &client_type.id, 1),
+    ];
+    let assignments = assignment_ops(tenant_id, None, Some(&client.spec), &mut ops);
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(client),
+        Err(TableError::TransactionFailed { failed }) => {
+            Err(assignments.refusal(&failed).unwrap_or_else(|| {
+                Error::invalid("client_type_id", "the client type was deleted meanwhile")
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Refuses a newly set `workflow_id` or `portfolio_id` that is not the tenant's, naming it.
+async fn check_assignments(
+    svc: &Services,
+    tenant_id: &str,
+    current: Option<&ClientSpec>,
+    next: &ClientSpec,
+) -> Result<()> {
+    let was = |f: fn(&ClientSpec) -> &Option<String>| current.and_then(|c| f(c).as_deref());
+    if let Some(id) = next.workflow_id.as_deref()
+        && was(|c| &c.workflow_id) != Some(id)
+    {
+        workflows::ensure_exists(svc, tenant_id, id, "workflow_id").await?;
+    }
+    if let Some(id) = next.portfolio_id.as_deref()
+        && was(|c| &c.portfolio_id) != Some(id)
+    {
+        portfolios::ensure_exists(svc, tenant_id, id, "portfolio_id").await?;
+    }
+    Ok(())
+}
+
+/// Where a client's transaction checks that its new workflow and portfolio still exist.
+struct Assignments {
+    workflow_check: Option<usize>,
+    portfolio_check: Option<usize>,
+}
+
+impl Assignments {
+    /// The refusal for a failed transaction, when a workflow or portfolio check failed.
+    fn refusal(&self, failed: &[usize]) -> Option<Error> {
+        let hit = |at: Option<usize>| at.is_some_and(|at| failed.contains(&at));
+        if hit(self.workflow_check) {
+            Some(Error::invalid(
+                "workflow_id",
+                "the workflow was deleted meanwhile",
+            ))
+        } else if hit(self.portfolio_check) {
+            Some(Error::invalid(
+                "portfolio_id",
+                "the portfolio was deleted meanwhile",
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Adds to `ops` the operations that move the client's workflow and portfolio counts from
+/// `current` to `next` (either absent for a new or deleted client).
+fn assignment_ops(
+    tenant_id: &str,
+    current: Option<&ClientSpec>,
+    next: Option<&ClientSpec>,
+    ops: &mut Vec<TxOp>,
+) -> Assignments {
+    fn workflow(c: Option<&ClientSpec>) -> Option<&str> {
+        c.and_then(|c| c.workflow_id.as_deref())
+    }
+    fn portfolio(c: Option<&ClientSpec>) -> Option<&str> {
+        c.and_then(|c| c.portfolio_id.as_deref())
+    }
+    let at = ops.len();
+    let moved = workflows::reference_ops(
+        tenant_id,
+        workflows::User::Client,
+        workflow(current),
+        workflow(next),
+    );
+    let workflow_check =
+        (workflow(current) != workflow(next) && workflow(next).is_some()).then_some(at);
+    ops.extend(moved);
+    let at = ops.len();
+    let moved = portfolios::reference_ops(tenant_id, portfolio(current), portfolio(next));
+    let portfolio_check =
+        (portfolio(current) != portfolio(next) && portfolio(next).is_some()).then_some(at);
+    ops.extend(moved);
+    Assignments {
+        workflow_check,
+        portfolio_check,
+    }
+}
+
+pub async fn update(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    seen: u64,
+    patch: &serde_json::Value,
+) -> Result<Client> {
+    let current = get(svc, tenant_id, client_id).await?;
+    let spec: ClientSpec = crate::domain::resource::patched(&current.spec, patch)?;
+    let client_type = get_type(svc, tenant_id, &spec.client_type_id)
+        .await
+        .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
+    let next = resource::changed(svc, &current, spec.checked(&client_type)?);
+    if let Some(contact_id) = next.spec.finances.billing_contact_id.as_deref()
+        && current.spec.finances.billing_contact_id.as_deref() != Some(contact_id)
+    {
+        match svc
+            .table
+            .get(&keys::contact(tenant_id, client_id, contact_id))
+            .await?
+        {
+            Some(_) => {}
+            None => {
+                return Err(Error::invalid(
+                    "finances.billing_contact_id",
+                    "there is no contact of this client with this id",
+                ));
+            }
+        }
+    }
+    check_assignments(svc, tenant_id, Some(&current.spec), &next.spec).await?;
+    let mut ops = vec![TxOp::Put(
+        client_item(tenant_id, &next)?,
+        Condition::VersionIs(seen),
+    )];
+    if current.spec.bureau_subject_id != next.spec.bureau_subject_id {
+        ops.extend(
+            monitors::follow_subject(
+                svc,
+                tenant_id,
+                client_id,
+                next.spec.bureau_subject_id.as_deref(),
+            )
+            .await?,
+        );
+    }
+    if current.spec.client_type_id != next.spec.client_type_id {
+        ops.push(TxOp::Check(
+            keys::client_type(tenant_id, &client_type.id),
+            Condition::Exists,
+        ));
+        ops.push(usage(tenant_id, &current.spec.client_type_id, -1));
+        ops.push(usage(tenant_id, &client_type.id, 1));
+    }
+    let assignments = assignment_ops(tenant_id, Some(&current.spec), Some(&next.spec), &mut ops);
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(next),
+        Err(TableError::TransactionFailed { failed }) if !failed.contains(&0) => {
+            Err(assignments.refusal(&failed).unwrap_or(Error::Stale(CLIENT)))
+        }
+        Err(e) => Err(resource::stale(CLIENT)(e)),
+    }
+}
+
+/// Deletes a client that has no contacts, opportunities or monitor left.
+/// What keeps a client from being deleted: records partners keep, by their key's prefix.
+const LIVE: [(&str, &str); 4] = [
+    (keys::CONTACTS, "contact(s)"),
+    (keys::OPPORTUNITIES, "opportunity(ies)"),
+    (keys::INVOICES, "invoice(s)"),
+    (keys::MONITOR, "a monitor"),
+];
+
+/// Deletes a client whose contacts, opportunities and invoices are gone and whose monitor is
+/// stopped (a refusal names what remains). The client's history goes with it: Customer Centre
+/// invites, answers and audit entries, the communications log, sent markers and workflow
+/// progress. The client itself is deleted first, under its version; its history after, in
+/// batches; history left by an interrupted delete is unreachable and harmless.
+pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64) -> Result<()> {
+    let current = get(svc, tenant_id, client_id).await?;
+    let items = svc
+        .table
+        .query_all(Query::partition(keys::client_pk(tenant_id, client_id)).limit(1000))
+        .await?;
+    let remaining: Vec<String> = LIVE
+        .iter()
+        .filter_map(|(prefix, what)| {
+            let n = items
+                .iter()
+                .filter(|i| i.key.sk.starts_with(prefix))
+                .count();
+            (n > 0).then(|| {
+                if *what == "a monitor" {
+                    (*what).to_owned()
+                } else {
+                    format!("{n} {what}")
+                }
+            })
+        })
+        .collect();
+    if !remaining.is_empty() {
+        return Err(Error::Conflict(format!(
+            "the client still has {}: delete those (and stop its monitoring) first",
+            remaining.join(", ")
+        )));
+    }
+    let mut ops = vec![
+        TxOp::Delete(
+            keys::client(tenant_id, client_id),
+            Condition::VersionIs(seen),
+        ),
+        usage(tenant_id, &current.spec.client_type_id, -1),
+    ];
+    assignment_ops(tenant_id, Some(&current.spec), None, &mut ops);
+    svc.table
+        .transact(ops)
+        .await
+        .map_err(resource::stale(CLIENT))?;
+    let history: Vec<TxOp> = items
+        .into_iter()
+        .filter(|i| i.key.sk != keys::CLIENT)
+        .map(|i| TxOp::Delete(i.key, Condition::None))
+        .collect();
+    let mut history = history.into_iter().peekable();
+    while history.peek().is_some() {
+        let chunk: Vec<TxOp> = history
+            .by_ref()
+            .take(crate::ports::table::MAX_TRANSACTION_OPS)
+            .collect();
+        svc.table.transact(chunk).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,396 @@
+//! The table's key schema, in one place: every partition key, sort key and index key clientwatch
+//! writes, and the prefixes it lists by. The README's storage table describes the same layout.
+//!
+//! One table holds everything. A tenant's own records sit in its partition (`T#{t}`); a client's
+//! records (contacts, opportunities, invoices, invites, the communications log) in the client's
+//! (`T#{t}#C#{c}`), so a client is read, listed and deleted as one partition. A few records are
+//! addressed by something other than their owner (an API key's hash, an invite link's hash, a
+//! bureau subject, a run day) because that is what a request or the daily run holds. Lists that
+//! span partitions are index partitions (`gsi1`, `gsi2`).
+//!
+//! Ids are checked before they reach a key (see `domain::input`), so no id can contain `#`.
+
+use chrono::NaiveDate;
+
+use crate::ports::Key;
+
+// ---- a tenant's partition ------------------------------------------------------------------
+
+/// The partition of a tenant's settings, keys, roles, types, workflows, portfolios, templates,
+/// questionnaires, usage counters and digest checkpoint.
+pub fn tenant_pk(tenant_id: &str) -> String {
+    format!("T#{tenant_id}")
+}
+
+pub fn tenant(tenant_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), "TENANT")
+}
+
+/// The listing item of an API key (never the key itself).
+pub fn api_key(tenant_id: &str, key_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{API_KEYS}{key_id}"))
+}
+pub const API_KEYS: &str = "APIKEY#";
+
+/// The look-up item of an API key, addressed by the hex SHA-256 of the key.
+pub fn api_key_lookup(hash: &str) -> Key {
+    Key::new(format!("KEY#{hash}"), "KEY")
+}
+
+pub fn client_type(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{CLIENT_TYPES}{id}"))
+}
+pub const CLIENT_TYPES: &str = "CTYPE#";
+
+/// How many clients have a type (a type in use cannot be deleted or change its class).
+pub fn client_type_usage(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("CTYPEUSE#{id}"))
+}
+
+pub fn role(tenant_id: &str, role_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{ROLES}{role_id}"))
+}
+pub const ROLES: &str = "ROLE#";
+
+/// How many contacts have a role.
+pub fn role_usage(tenant_id: &str, role_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("ROLEUSE#{role_id}"))
+}
+
+/// How many roles a tenant has (capped).
+pub fn role_count(tenant_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), "ROLECOUNT")
+}
+
+/// Keeps role names unique per tenant, case-insensitively.
+pub fn role_name(tenant_id: &str, name: &str) -> Key {
+    Key::new(
+        tenant_pk(tenant_id),
+        format!("ROLENAME#{}", name.to_lowercase()),
+    )
+}
+
+pub fn workflow(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{WORKFLOWS}{id}"))
+}
+pub const WORKFLOWS: &str = "WF#";
+
+/// How many clients and portfolios use a workflow.
+pub fn workflow_usage(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("WFUSE#{id}"))
+}
+
+pub fn portfolio(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{PORTFOLIOS}{id}"))
+}
+pub const PORTFOLIOS: &str = "PF#";
+
+/// How many clients a portfolio has.
+pub fn portfolio_usage(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("PFUSE#{id}"))
+}
+
+pub fn template(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{TEMPLATES}{id}"))
+}
+pub const TEMPLATES: &str = "TPL#";
+
+/// How many e-mail templates a tenant has (capped).
+pub fn template_count(tenant_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), "TPLCOUNT")
+}
+
+pub fn questionnaire(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{QUESTIONNAIRES}{id}"))
+}
+pub const QUESTIONNAIRES: &str = "QNR#";
+
+/// A tenant's billed and withheld hits of one month (`2026-12`).
+pub fn usage(tenant_id: &str, month: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("USAGE#{month}"))
+}
+
+/// The checkpoint of a tenant's digest in progress.
+pub fn digest(tenant_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), "DIGEST")
+}
+
+// ---- a client's partition ------------------------------------------------------------------
+
+/// The partition of a client and everything kept under it.
+pub fn client_pk(tenant_id: &str, client_id: &str) -> String {
+    format!("T#{tenant_id}#C#{client_id}")
+}
+
+pub fn client(tenant_id: &str, client_id: &str) -> Key {
+    Key::new(client_pk(tenant_id, client_id), CLIENT)
+}
+pub const CLIENT: &str = "CLIENT";
+
+pub fn contact(tenant_id: &str, client_id: &str, contact_id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{CONTACTS}{contact_id}"),
+    )
+}
+pub const CONTACTS: &str = "CONTACT#";
+
+pub fn opportunity(tenant_id: &str, client_id: &str, id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{OPPORTUNITIES}{id}"),
+    )
+}
+pub const OPPORTUNITIES: &str = "OPP#";
+
+pub fn invoice(tenant_id: &str, client_id: &str, id: &str) -> Key {
+    Key::new(client_pk(tenant_id, client_id), format!("{INVOICES}{id}"))
+}
+pub const INVOICES: &str = "INVOICE#";
+
+/// Keeps invoice numbers unique per client.
+pub fn invoice_number(tenant_id: &str, client_id: &str, number: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("INVOICENO#{number}"),
+    )
+}
+
+/// Where an invoice stands in its workflow.
+pub fn progress(tenant_id: &str, client_id: &str, invoice_id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("PROGRESS#{invoice_id}"),
+    )
+}
+
+/// When the client was last contacted (breathing space between messages).
+pub fn contacted(tenant_id: &str, client_id: &str) -> Key {
+    Key::new(client_pk(tenant_id, client_id), "CONTACTED")
+}
+
+pub fn monitor(tenant_id: &str, client_id: &str) -> Key {
+    Key::new(client_pk(tenant_id, client_id), MONITOR)
+}
+pub const MONITOR: &str = "MONITOR";
+
+pub fn invite(tenant_id: &str, client_id: &str, opportunity_id: &str, id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{}{id}", invites_of(opportunity_id)),
+    )
+}
+
+/// The sort-key prefix of an opportunity's invites.
+pub fn invites_of(opportunity_id: &str) -> String {
+    format!("INVITE#{opportunity_id}#")
+}
+
+/// One live invite per party of an opportunity.
+pub fn invitee(tenant_id: &str, client_id: &str, opportunity_id: &str, contact_id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("INVITEE#{opportunity_id}#{contact_id}"),
+    )
+}
+
+pub fn answers(tenant_id: &str, client_id: &str, opportunity_id: &str, qnr_id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{}{qnr_id}", answers_of(opportunity_id)),
+    )
+}
+
+/// The sort-key prefix of an opportunity's questionnaire answers.
+pub fn answers_of(opportunity_id: &str) -> String {
+    format!("ANSWERS#{opportunity_id}#")
+}
+
+/// An audit entry of the Customer Centre, in time order under its opportunity.
+pub fn audit(tenant_id: &str, client_id: &str, opportunity_id: &str, order: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{}{order}", audit_of(opportunity_id)),
+    )
+}
+
+/// The sort-key prefix of an opportunity's audit entries.
+pub fn audit_of(opportunity_id: &str) -> String {
+    format!("AUDIT#{opportunity_id}#")
+}
+
+/// The claim that a message (`once`) went to a contact on a channel: written before sending.
+pub fn sent(tenant_id: &str, client_id: &str, once: &str, contact: &str, channel: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{}{contact}#{channel}", sent_of(once)),
+    )
+}
+
+/// The sort-key prefix of one message's claims.
+pub fn sent_of(once: &str) -> String {
+    format!("SENT#{once}#")
+}
+
+/// A communications log entry, in time order under its client.
+pub fn log(tenant_id: &str, client_id: &str, order: &str) -> Key {
+    Key::new(client_pk(tenant_id, client_id), format!("{LOG}{order}"))
+}
+pub const LOG: &str = "LOG#";
+
+// ---- addressed by what a caller holds --------------------------------------------------------
+
+/// An invite link, addressed by the hash of its token.
+pub fn link(hash: &str) -> Key {
+    Key::new(format!("LINK#{hash}"), "LINK")
+}
+
+/// A Customer Centre session, addressed by the hash of its token.
+pub fn session(hash: &str) -> Key {
+    Key::new(format!("SESSION#{hash}"), "SESSION")
+}
+
+/// A contact by the id an accounting system gave it (`source` is `quickbooks` or `netsuite`).
+pub fn external_contact(tenant_id: &str, source: &str, external_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#EXT#{source}#{external_id}"), "EXT")
+}
+
+/// The tenants and clients that watch a bureau subject.
+pub fn watchers(subject: &str) -> Key {
+    Key::new(format!("S#{subject}"), "WATCHERS")
+}
+
+pub fn hit(tenant_id: &str, hit_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#HIT#{hit_id}"), "HIT")
+}
+
+/// A tenant's hits waiting for their digest, in due-day and client order.
+pub fn digest_queue_pk(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#DIGESTQ")
+}
+
+/// The partition of the markers that a tenant's digest is due (`{due_on}#{tenant}`).
+pub const DIGEST_MARKERS: &str = "DIGESTS";
+
+pub fn digest_marker(tenant_id: &str, due_on: NaiveDate) -> Key {
+    Key::new(DIGEST_MARKERS, format!("{due_on}#{tenant_id}"))
+}
+
+/// The plan of a day's monitoring run.
+pub fn run_plan(day: NaiveDate) -> Key {
+    Key::new(format!("RUN#{day}"), "PLAN")
+}
+
+/// One feed part of a day's monitoring run.
+pub fn run_part(day: NaiveDate, run_id: &str, part: &str) -> Key {
+    Key::new(format!("RUN#{day}"), format!("PART#{run_id}#{part}"))
+}
+
+/// The partition recording which feed days were run.
+pub const FEED_DAYS: &str = "FEEDDAYS";
+
+/// The statements of a month still waiting to be sent.
+pub fn statements_pk(month: &str) -> String {
+    format!("STATEMENTS#{month}")
+}
+
+/// An API request's idempotency record, by the caller's credential and the hash of its key.
+pub fn idempotency(credential: &str, hash: &str) -> Key {
+    Key::new(format!("IDEM#{credential}#{hash}"), "IDEM")
+}
+
+/// What the health check reads.
+pub fn health() -> Key {
+    Key::new("HEALTH", "HEALTH")
+}
+
+// ---- index partitions ------------------------------------------------------------------------
+
+/// `gsi2`: a tenant's clients, in id order.
+pub fn clients_listing(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#CLIENTS")
+}
+
+/// `gsi2`: every open invoice of every tenant, by due date (the communications run's list).
+pub const OPEN_INVOICES: &str = "INVOICES#OPEN";
+
+/// `gsi2`: every live invite, by expiry (the expiry sweep's list).
+pub const OPEN_INVITES: &str = "INVITES#OPEN";
+
+/// `gsi2`: a tenant's hits, in the order they were found.
+pub fn hits_listing(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#HITS")
+}
+
+/// `gsi2`: one invoice's log entries.
+pub fn invoice_log(tenant_id: &str, client_id: &str, invoice_id: &str) -> String {
+    format!("T#{tenant_id}#C#{client_id}#INVOICE#{invoice_id}#LOG")
+}
+
+/// `gsi1`: a tenant's communications warnings (skipped, sending, interrupted).
+pub fn comms_warnings(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#COMMS#SKIPPED")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clients_records_share_its_partition() {
+        let pk = client_pk("t1", "c1");
+        for key in [
+            client("t1", "c1"),
+            contact("t1", "c1", "k"),
+            opportunity("t1", "c1", "o"),
+            invoice("t1", "c1", "i"),
+            invoice_number("t1", "c1", "INV-1"),
+            progress("t1", "c1", "i"),
+            contacted("t1", "c1"),
+            monitor("t1", "c1"),
+            invite("t1", "c1", "o", "v"),
+            invitee("t1", "c1", "o", "k"),
+            answers("t1", "c1", "o", "q"),
+            audit("t1", "c1", "o", "2026"),
+            sent("t1", "c1", "m", "k", "email"),
+            log("t1", "c1", "2026"),
+        ] {
+            assert_eq!(key.pk, pk, "{key}");
+        }
+    }
+
+    #[test]
+    fn listing_prefixes_match_the_keys_they_list() {
+        assert!(contact("t", "c", "x").sk.starts_with(CONTACTS));
+        assert!(opportunity("t", "c", "x").sk.starts_with(OPPORTUNITIES));
+        assert!(invoice("t", "c", "x").sk.starts_with(INVOICES));
+        assert!(invite("t", "c", "o", "x").sk.starts_with(&invites_of("o")));
+        assert!(answers("t", "c", "o", "x").sk.starts_with(&answers_of("o")));
+        assert!(audit("t", "c", "o", "x").sk.starts_with(&audit_of("o")));
+        assert!(
+            sent("t", "c", "m", "k", "sms")
+                .sk
+                .starts_with(&sent_of("m"))
+        );
+        assert!(log("t", "c", "x").sk.starts_with(LOG));
+        assert!(api_key("t", "x").sk.starts_with(API_KEYS));
+        assert!(role("t", "x").sk.starts_with(ROLES));
+        assert!(client_type("t", "x").sk.starts_with(CLIENT_TYPES));
+        assert!(workflow("t", "x").sk.starts_with(WORKFLOWS));
+        assert!(portfolio("t", "x").sk.starts_with(PORTFOLIOS));
+        assert!(template("t", "x").sk.starts_with(TEMPLATES));
+        assert!(questionnaire("t", "x").sk.starts_with(QUESTIONNAIRES));
+    }
+
+    #[test]
+    fn no_prefix_lists_a_neighbours_records() {
+        // A usage counter or guard must never be listed as one of the resources beside it.
+        assert!(!client_type_usage("t", "x").sk.starts_with(CLIENT_TYPES));
+        assert!(!role_usage("t", "x").sk.starts_with(ROLES));
+        assert!(!role_name("t", "x").sk.starts_with(ROLES));
+        assert!(!workflow_usage("t", "x").sk.starts_with(WORKFLOWS));
+        assert!(!portfolio_usage("t", "x").sk.starts_with(PORTFOLIOS));
+        assert!(!invoice_number("t", "c", "x").sk.starts_with(INVOICES));
+        assert!(!invitee("t", "c", "o", "x").sk.starts_with(&invites_of("o")));
+    }
+}

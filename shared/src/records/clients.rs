@@ -1,0 +1,143 @@
+//! Client types and clients in the table: read, listed, and the client types' own changes.
+//! Creating, changing or deleting a client touches what it is assigned to and lives in
+//! [`crate::flows::clients`].
+//!
+//! A client type says whether its clients are individuals or companies and whether they may be
+//! monitored against the credit bureau. A client carries its identity (matching its type's
+//! class), addresses, the partner's external references, and the profile sections of a
+//! collection platform. Clients live in their own partition (`T#{t}#C#{c}`, with their contacts
+//! and opportunities) and are listed through the second index.
+
+use super::resource;
+use crate::Services;
+use crate::domain::clients::*;
+use crate::domain::resource::Resource;
+use crate::domain::{Error, Result};
+use crate::keys;
+use crate::ports::{Condition, Cursor, Index, IndexKey, Query, SortKey, TableError, TxOp, Update};
+
+pub async fn create_type(
+    svc: &Services,
+    tenant_id: &str,
+    spec: ClientTypeSpec,
+) -> Result<ClientType> {
+    let client_type = Resource::new(svc, spec.checked()?);
+    let item = client_type.item(keys::client_type(tenant_id, &client_type.id))?;
+    svc.table.put(item, Condition::Absent).await?;
+    Ok(client_type)
+}
+
+pub async fn get_type(svc: &Services, tenant_id: &str, id: &str) -> Result<ClientType> {
+    resource::get(svc, &keys::client_type(tenant_id, id), TYPE).await
+}
+
+pub async fn list_types(
+    svc: &Services,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<ClientType>, Option<Cursor>)> {
+    resource::list_of_tenant(svc, tenant_id, keys::CLIENT_TYPES, limit, cursor).await
+}
+
+pub async fn update_type(
+    svc: &Services,
+    tenant_id: &str,
+    id: &str,
+    seen: u64,
+    patch: &serde_json::Value,
+) -> Result<ClientType> {
+    let current = get_type(svc, tenant_id, id).await?;
+    let spec: ClientTypeSpec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
+    let usage = svc
+        .table
+        .get(&keys::client_type_usage(tenant_id, id))
+        .await?;
+    let in_use = usage
+        .and_then(|u| u.data.get("clients").and_then(|n| n.as_i64()))
+        .unwrap_or(0);
+    if spec.class != current.spec.class && in_use > 0 {
+        return Err(Error::Conflict(format!(
+            "{in_use} client(s) have this type; a type in use cannot change its class"
+        )));
+    }
+    let next = resource::changed(svc, &current, spec);
+    resource::replace(svc, keys::client_type(tenant_id, id), &next, seen, TYPE).await?;
+    Ok(next)
+}
+
+pub async fn delete_type(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
+    get_type(svc, tenant_id, id).await?;
+    let ops = vec![
+        TxOp::Delete(keys::client_type(tenant_id, id), Condition::VersionIs(seen)),
+        TxOp::Delete(
+            keys::client_type_usage(tenant_id, id),
+            Condition::Below("clients".into(), 1),
+        ),
+    ];
+    match svc.table.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
+            Err(Error::Stale(TYPE))
+        }
+        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(
+            "clients still have this type; give them another type first".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn usage(tenant_id: &str, type_id: &str, by: i64) -> TxOp {
+    TxOp::Update(
+        keys::client_type_usage(tenant_id, type_id),
+        Update::default().add("clients", by),
+    )
+}
+
+pub fn client_item(tenant_id: &str, client: &Client) -> Result<crate::ports::Item> {
+    Ok(client
+        .item(keys::client(tenant_id, &client.id))?
+        .with_index(
+            crate::ports::Index::Gsi2,
+            IndexKey::new(keys::clients_listing(tenant_id), client.id.clone()),
+        ))
+}
+
+pub async fn get(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Client> {
+    resource::get(svc, &keys::client(tenant_id, client_id), CLIENT).await
+}
+
+/// One page of the tenant's clients, in id order.
+pub async fn list(
+    svc: &Services,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Client>, Option<Cursor>)> {
+    let query = Query::index(Index::Gsi2, keys::clients_listing(tenant_id))
+        .limit(limit)
+        .after(cursor);
+    resource::list(svc, query).await
+}
+
+/// The query for a client's children of one kind (`CONTACT#`, `OPP#`).
+pub fn children(tenant_id: &str, client_id: &str, prefix: &str) -> Query {
+    Query::partition(keys::client_pk(tenant_id, client_id)).sk(SortKey::BeginsWith(prefix.into()))
+}
+
+/// One page of a client's children of one kind; an unknown client is "not found", not an
+/// empty list.
+pub async fn list_children<T: serde::de::DeserializeOwned>(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    prefix: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Resource<T>>, Option<Cursor>)> {
+    get(svc, tenant_id, client_id).await?;
+    let query = children(tenant_id, client_id, prefix)
+        .limit(limit)
+        .after(cursor);
+    resource::list(svc, query).await
+}
