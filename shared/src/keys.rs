@@ -34,7 +34,12 @@ pub const API_KEYS: &str = "APIKEY#";
 
 /// The look-up item of an API key, addressed by the hex SHA-256 of the key.
 pub fn api_key_lookup(hash: &str) -> Key {
-    Key::new(format!("KEY#{hash}"), "KEY")
+    api_key_lookup_in(&format!("KEY#{hash}"))
+}
+
+/// The look-up item in partition `pk` (a key's listing item remembers its look-up partition).
+pub fn api_key_lookup_in(pk: &str) -> Key {
+    Key::new(pk, "KEY")
 }
 
 pub fn client_type(tenant_id: &str, id: &str) -> Key {
@@ -230,6 +235,14 @@ pub fn sent(tenant_id: &str, client_id: &str, once: &str, contact: &str, channel
 /// The sort-key prefix of one message's claims.
 pub fn sent_of(once: &str) -> String {
     format!("SENT#{once}#")
+}
+
+/// A hit waiting for its tenant's digest: due day, client and hit, in that order.
+pub fn digest_queued(tenant_id: &str, due_on: NaiveDate, client_id: &str, hit_id: &str) -> Key {
+    Key::new(
+        digest_queue_pk(tenant_id),
+        format!("{due_on}#{client_id}#{hit_id}"),
+    )
 }
 
 /// A communications log entry, in time order under its client.

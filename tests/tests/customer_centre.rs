@@ -673,7 +673,7 @@ async fn an_expired_link_is_refused_on_every_request_and_the_sweep_reports_it_on
         .app
         .services
         .table
-        .get(&invites::key(
+        .get(&clientwatch::keys::invite(
             &w.app.tenant_id,
             &w.client,
             &w.opportunity,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clientwatch::adapters::folder::FolderBlobs;
-use clientwatch::monitoring::monitors::{self, Frequency, Watcher, Watchers};
+use clientwatch::monitoring::monitors::{Frequency, Watcher, Watchers};
 use clientwatch::monitoring::run::{self, Sources};
 use clientwatch::ports::Item;
 use clientwatch::records;
@@ -53,7 +53,7 @@ async fn unchanged_subjects_cost_no_request_each() {
                     frequency: Frequency::Daily,
                 }],
             };
-            Item::from_record(monitors::watchers_key(&format!("IND-{n:06}")), &list).unwrap()
+            Item::from_record(clientwatch::keys::watchers(&format!("IND-{n:06}")), &list).unwrap()
         })
         .collect();
     svc.table.batch_put(watchers).await.unwrap();

@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use clientwatch::adapters::local;
 use clientwatch::domain::clients::{ClientClass, ClientSpec, ClientTypeSpec};
 use clientwatch::domain::resource::Resource;
-use clientwatch::monitoring::monitors::{self, Frequency, Monitor, Watcher, Watchers};
+use clientwatch::monitoring::monitors::{Frequency, Monitor, Watcher, Watchers};
 use clientwatch::ports::{Item, SystemClock, SystemIds};
 use clientwatch::records;
 use clientwatch_bench::feedgen::{Encoding, Feed, FeedSpec};
@@ -122,7 +122,7 @@ async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
             updated_at: now,
         };
         batch.push(Item::from_record(
-            monitors::monitor_key(&tenant.id, &client.id),
+            clientwatch::keys::monitor(&tenant.id, &client.id),
             &monitor,
         )?);
         let watchers = Watchers {
@@ -133,7 +133,7 @@ async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
             }],
         };
         batch.push(Item::from_record(
-            monitors::watchers_key(&subject),
+            clientwatch::keys::watchers(&subject),
             &watchers,
         )?);
         if batch.len() >= 30_000 {

@@ -80,7 +80,7 @@ pub async fn layer(State(svc): State<Services>, request: Request, next: Next) ->
         ]
         .join("\n"),
     );
-    let key = Key::new(format!("IDEM#{credential}#{}", sha256(&idem)), "IDEM");
+    let key = clientwatch::keys::idempotency(&credential, &sha256(&idem));
     let now = svc.clock.now().timestamp();
     let Value::Object(pending) = json!({"state": "pending", "fingerprint": fingerprint}) else {
         unreachable!("a JSON object")

@@ -23,6 +23,7 @@ use super::audit::Invitee;
 use super::invites::{self, Invite, PendingCode, Status};
 use crate::Services;
 use crate::domain::{Error, Result};
+use crate::keys;
 use crate::ports::{Condition, Item, Key, TableError, TxOp, Update};
 
 pub const CODE_MINUTES: i64 = 10;
@@ -325,10 +326,7 @@ struct Session {
 }
 
 fn session_key(secret: &str) -> Key {
-    Key::new(
-        format!("SESSION#{}", invites::token_hash(secret)),
-        "SESSION",
-    )
+    keys::session(&invites::token_hash(secret))
 }
 
 impl Session {
@@ -384,7 +382,7 @@ pub async fn resume(svc: &Services, secret: &str) -> Result<Option<Visit>> {
     } else {
         let who = &session.who;
         svc.table
-            .get(&invites::key(
+            .get(&crate::keys::invite(
                 &who.tenant_id,
                 &who.client_id,
                 &who.opportunity_id,

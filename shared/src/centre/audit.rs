@@ -75,15 +75,8 @@ impl Entry {
     }
 
     fn key(&self, tenant_id: &str, client_id: &str) -> Key {
-        Key::new(
-            keys::client_pk(tenant_id, client_id),
-            format!(
-                "{}{}#{}",
-                prefix(&self.opportunity_id),
-                self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-                self.id
-            ),
-        )
+        let order = format!("{}#{}", self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), self.id);
+        keys::audit(tenant_id, client_id, &self.opportunity_id, &order)
     }
 
     /// The write of this entry, to go in the same transaction as the change it records.
@@ -110,10 +103,6 @@ impl Entry {
         }
         DomainEvent::new(UPDATED_EVENT, detail, self.at)
     }
-}
-
-fn prefix(opportunity_id: &str) -> String {
-    format!("AUDIT#{opportunity_id}#")
 }
 
 /// Writes `ops` (the change) with `entry` in one transaction, then publishes the entry's event.
@@ -148,7 +137,7 @@ pub async fn list(
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
     clients::get(svc, tenant_id, client_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
-        .sk(SortKey::BeginsWith(prefix(opportunity_id)))
+        .sk(SortKey::BeginsWith(keys::audit_of(opportunity_id)))
         .limit(limit)
         .after(cursor);
     let page = svc.table.query(query).await?;

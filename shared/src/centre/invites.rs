@@ -35,7 +35,6 @@ pub const KEEP_DAYS: i64 = 90;
 pub const EXPIRED_EVENT: &str = "InviteExpired";
 const WHAT: &str = "invite";
 /// The partition of the expiry index: invites that can still be used, by expiry time.
-const OPEN_INVITES: &str = "INVITES#OPEN";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -219,7 +218,7 @@ impl Invite {
     }
 
     pub fn key(&self) -> Key {
-        key(
+        keys::invite(
             &self.tenant_id,
             &self.client_id,
             &self.opportunity_id,
@@ -240,7 +239,7 @@ impl Invite {
             item = item.with_index(
                 Index::Gsi2,
                 IndexKey::new(
-                    OPEN_INVITES,
+                    keys::OPEN_INVITES,
                     format!(
                         "{}#{}",
                         self.expires_at.format("%Y-%m-%dT%H:%M:%SZ"),
@@ -269,7 +268,7 @@ impl Invite {
 
     fn link_item(&self) -> Result<Item> {
         Ok(
-            Item::from_record(link_key(&self.link_hash), &self.link_record())?
+            Item::from_record(keys::link(&self.link_hash), &self.link_record())?
                 .with_expiry(self.keep_until()),
         )
     }
@@ -279,7 +278,7 @@ impl Invite {
             unreachable!("a JSON object")
         };
         Item::new(
-            guard_key(
+            keys::invitee(
                 &self.tenant_id,
                 &self.client_id,
                 &self.opportunity_id,
@@ -309,24 +308,6 @@ impl Invite {
     }
 }
 
-pub fn key(tenant_id: &str, client_id: &str, opportunity_id: &str, id: &str) -> Key {
-    Key::new(
-        keys::client_pk(tenant_id, client_id),
-        format!("INVITE#{opportunity_id}#{id}"),
-    )
-}
-
-fn guard_key(tenant_id: &str, client_id: &str, opportunity_id: &str, contact_id: &str) -> Key {
-    Key::new(
-        keys::client_pk(tenant_id, client_id),
-        format!("INVITEE#{opportunity_id}#{contact_id}"),
-    )
-}
-
-pub fn link_key(hash: &str) -> Key {
-    Key::new(format!("LINK#{hash}"), "LINK")
-}
-
 /// The stored form of a link token (or of any other secret presented by a customer).
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -354,7 +335,7 @@ pub async fn get(
 ) -> Result<Invite> {
     let item = svc
         .table
-        .get(&key(tenant_id, client_id, opportunity_id, id))
+        .get(&keys::invite(tenant_id, client_id, opportunity_id, id))
         .await?
         .ok_or(Error::NotFound(WHAT))?;
     from_item(&item)
@@ -377,7 +358,7 @@ pub async fn list(
 ) -> Result<(Vec<Invite>, Option<Cursor>)> {
     opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
-        .sk(SortKey::BeginsWith(format!("INVITE#{opportunity_id}#")))
+        .sk(SortKey::BeginsWith(keys::invites_of(opportunity_id)))
         .limit(limit)
         .after(cursor);
     let page = svc.table.query(query).await?;
@@ -713,7 +694,7 @@ pub struct SweepReport {
 pub async fn expire_due(svc: &Services) -> Result<SweepReport> {
     let now = svc.clock.now();
     let mut report = SweepReport::default();
-    let mut query = Query::index(Index::Gsi2, OPEN_INVITES)
+    let mut query = Query::index(Index::Gsi2, keys::OPEN_INVITES)
         .sk(SortKey::UpTo(format!(
             "{}#~",
             now.format("%Y-%m-%dT%H:%M:%SZ")
@@ -780,13 +761,13 @@ pub async fn by_token(svc: &Services, token: &str) -> Result<Option<(LinkRecord,
     if !looks_like_token(token) {
         return Ok(None);
     }
-    let Some(item) = svc.table.get(&link_key(&token_hash(token))).await? else {
+    let Some(item) = svc.table.get(&keys::link(&token_hash(token))).await? else {
         return Ok(None);
     };
     let link: LinkRecord = item.record()?;
     let Some(invite) = svc
         .table
-        .get(&key(
+        .get(&keys::invite(
             &link.tenant_id,
             &link.client_id,
             &link.opportunity_id,

@@ -167,23 +167,19 @@ fn checked_options(field: &str, question: &Question) -> Result<Vec<String>> {
     Ok(options)
 }
 
-pub fn key(tenant_id: &str, id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("QNR#{id}"))
-}
-
 pub async fn create(
     svc: &Services,
     tenant_id: &str,
     spec: QuestionnaireSpec,
 ) -> Result<Questionnaire> {
     let questionnaire = Resource::new(svc, spec.checked()?);
-    let item = questionnaire.item(key(tenant_id, &questionnaire.id))?;
+    let item = questionnaire.item(keys::questionnaire(tenant_id, &questionnaire.id))?;
     svc.table.put(item, Condition::Absent).await?;
     Ok(questionnaire)
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Questionnaire> {
-    resource::get(svc, &key(tenant_id, id), WHAT).await
+    resource::get(svc, &keys::questionnaire(tenant_id, id), WHAT).await
 }
 
 pub async fn list(
@@ -192,7 +188,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Questionnaire>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, "QNR#", limit, cursor).await
+    resource::list_of_tenant(svc, tenant_id, keys::QUESTIONNAIRES, limit, cursor).await
 }
 
 /// Changes a definition by a merge patch (`questions` is replaced whole), if it is still at
@@ -207,7 +203,7 @@ pub async fn update(
     let current = get(svc, tenant_id, id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    resource::replace(svc, key(tenant_id, id), &next, seen, WHAT).await?;
+    resource::replace(svc, keys::questionnaire(tenant_id, id), &next, seen, WHAT).await?;
     Ok(next)
 }
 
@@ -215,7 +211,10 @@ pub async fn update(
 pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
     get(svc, tenant_id, id).await?;
     svc.table
-        .delete(&key(tenant_id, id), Condition::VersionIs(seen))
+        .delete(
+            &keys::questionnaire(tenant_id, id),
+            Condition::VersionIs(seen),
+        )
         .await
         .map_err(resource::stale(WHAT))?;
     Ok(())
@@ -247,7 +246,10 @@ pub async fn ensure_attachable(
     if fresh.is_empty() {
         return Ok(());
     }
-    let keys: Vec<Key> = fresh.iter().map(|&i| key(tenant_id, &ids[i])).collect();
+    let keys: Vec<Key> = fresh
+        .iter()
+        .map(|&i| keys::questionnaire(tenant_id, &ids[i]))
+        .collect();
     let found = svc.table.batch_get(&keys).await?;
     match fresh.iter().zip(&found).find(|(_, item)| item.is_none()) {
         Some((i, _)) => Err(Error::invalid(
@@ -337,14 +339,12 @@ impl From<TableError> for SaveError {
 }
 
 fn answers_key(who: &Invitee, questionnaire_id: &str) -> Key {
-    Key::new(
-        keys::client_pk(&who.tenant_id, &who.client_id),
-        format!("ANSWERS#{}#{questionnaire_id}", who.opportunity_id),
+    keys::answers(
+        &who.tenant_id,
+        &who.client_id,
+        &who.opportunity_id,
+        questionnaire_id,
     )
-}
-
-fn answers_prefix(opportunity_id: &str) -> String {
-    format!("ANSWERS#{opportunity_id}#")
 }
 
 /// The customer's answers to a questionnaire of their opportunity, if they saved any.
@@ -394,7 +394,10 @@ pub async fn save(
     let answers_key = answers_key(who, questionnaire_id);
     let found = svc
         .table
-        .batch_get(&[key(&who.tenant_id, questionnaire_id), answers_key.clone()])
+        .batch_get(&[
+            keys::questionnaire(&who.tenant_id, questionnaire_id),
+            answers_key.clone(),
+        ])
         .await?;
     let [definition, current] = <[Option<Item>; 2]>::try_from(found)
         .map_err(|_| Error::Store(TableError::Invalid("a batch read lost keys".into())))?;
@@ -609,7 +612,7 @@ pub async fn answers_of(
 ) -> Result<Vec<Answers>> {
     opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
-        .sk(SortKey::BeginsWith(answers_prefix(opportunity_id)));
+        .sk(SortKey::BeginsWith(keys::answers_of(opportunity_id)));
     svc.table
         .query_all(query)
         .await?

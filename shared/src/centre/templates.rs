@@ -27,7 +27,7 @@ use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, text};
 use crate::keys;
 use crate::monitoring::digest::escape;
-use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
 use crate::records::resource;
 use crate::records::tenants;
 
@@ -530,14 +530,6 @@ pub fn example_values(company_name: &str, today: chrono::NaiveDate) -> MergeValu
     }
 }
 
-pub fn key(tenant_id: &str, template_id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("TPL#{template_id}"))
-}
-
-fn count_key(tenant_id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), "TPLCOUNT")
-}
-
 /// Counts `n` more templates; a positive `n` only while the tenant stays within the cap.
 fn count_op(tenant_id: &str, n: i64) -> TxOp {
     let update = Update::default().add("templates", n);
@@ -546,7 +538,7 @@ fn count_op(tenant_id: &str, n: i64) -> TxOp {
     } else {
         update
     };
-    TxOp::Update(count_key(tenant_id), update)
+    TxOp::Update(keys::template_count(tenant_id), update)
 }
 
 pub async fn create(svc: &Services, tenant_id: &str, spec: TemplateSpec) -> Result<Template> {
@@ -554,7 +546,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: TemplateSpec) -> Resu
     let ops = vec![
         count_op(tenant_id, 1),
         TxOp::Put(
-            template.item(key(tenant_id, &template.id))?,
+            template.item(keys::template(tenant_id, &template.id))?,
             Condition::Absent,
         ),
     ];
@@ -570,7 +562,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: TemplateSpec) -> Resu
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, template_id: &str) -> Result<Template> {
-    resource::get(svc, &key(tenant_id, template_id), WHAT).await
+    resource::get(svc, &keys::template(tenant_id, template_id), WHAT).await
 }
 
 pub async fn list(
@@ -579,7 +571,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Template>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, "TPL#", limit, cursor).await
+    resource::list_of_tenant(svc, tenant_id, keys::TEMPLATES, limit, cursor).await
 }
 
 /// Changes a template by a merge patch, if it is still at version `seen`; the result is
@@ -594,14 +586,24 @@ pub async fn update(
     let current = get(svc, tenant_id, template_id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    resource::replace(svc, key(tenant_id, template_id), &next, seen, WHAT).await?;
+    resource::replace(
+        svc,
+        keys::template(tenant_id, template_id),
+        &next,
+        seen,
+        WHAT,
+    )
+    .await?;
     Ok(next)
 }
 
 pub async fn delete(svc: &Services, tenant_id: &str, template_id: &str, seen: u64) -> Result<()> {
     get(svc, tenant_id, template_id).await?;
     let ops = vec![
-        TxOp::Delete(key(tenant_id, template_id), Condition::VersionIs(seen)),
+        TxOp::Delete(
+            keys::template(tenant_id, template_id),
+            Condition::VersionIs(seen),
+        ),
         count_op(tenant_id, -1),
     ];
     svc.table.transact(ops).await.map_err(resource::stale(WHAT))

@@ -280,10 +280,7 @@ fn marker(
 ) -> Item {
     let keep = svc.clock.now() + Duration::days(KEEP_MARKERS_DAYS);
     Item::new(
-        Key::new(
-            keys::client_pk(tenant_id, client_id),
-            format!("SENT#{once}#{contact}#{}", channel_name(channel)),
-        ),
+        keys::sent(tenant_id, client_id, once, contact, channel_name(channel)),
         serde_json::Map::<String, Value>::new(),
     )
     .with_expiry(keep.timestamp())
@@ -389,7 +386,7 @@ pub async fn reached(
     client_id: &str,
     once: &str,
 ) -> Result<Option<bool>> {
-    let prefix = format!("SENT#{once}#");
+    let prefix = keys::sent_of(once);
     let markers = svc
         .table
         .query_all(

@@ -62,7 +62,6 @@ pub const CSV_COLUMNS: [&str; 9] = [
 /// The fields every invoice needs (with `client_id` for an import row).
 const REQUIRED: [&str; 4] = ["number", "issue_date", "due_date", "amount"];
 /// The partition of the open-invoice index (every tenant's, by due date).
-pub const OPEN_INVOICES: &str = "INVOICES#OPEN";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,13 +101,6 @@ pub struct InvoiceSpec {
 
 pub type Invoice = Resource<InvoiceSpec>;
 
-pub fn key(tenant_id: &str, client_id: &str, id: &str) -> Key {
-    Key::new(
-        keys::client_pk(tenant_id, client_id),
-        format!("INVOICE#{id}"),
-    )
-}
-
 /// Where an invoice sits in the open-invoice index: due date first, then whose it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenRef {
@@ -139,7 +131,7 @@ impl OpenRef {
 
 /// The stored item of an invoice: in the open-invoice index while it is open.
 pub fn item(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item> {
-    let mut item = invoice.item(key(tenant_id, client_id, &invoice.id))?;
+    let mut item = invoice.item(keys::invoice(tenant_id, client_id, &invoice.id))?;
     if invoice.spec.status == Status::Open {
         let open = OpenRef {
             due_date: invoice.spec.due_date,
@@ -147,13 +139,16 @@ pub fn item(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item>
             client_id: client_id.to_owned(),
             invoice_id: invoice.id.clone(),
         };
-        item = item.with_index(Index::Gsi2, IndexKey::new(OPEN_INVOICES, open.sort_key()));
+        item = item.with_index(
+            Index::Gsi2,
+            IndexKey::new(keys::OPEN_INVOICES, open.sort_key()),
+        );
     }
     Ok(item)
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, client_id: &str, id: &str) -> Result<Invoice> {
-    resource::get(svc, &key(tenant_id, client_id, id), WHAT).await
+    resource::get(svc, &keys::invoice(tenant_id, client_id, id), WHAT).await
 }
 
 /// One page of open invoices across tenants, by due date. The index may lag the table: read
@@ -163,7 +158,7 @@ pub async fn open_page(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<OpenRef>, Option<Cursor>)> {
-    let query = Query::index(Index::Gsi2, OPEN_INVOICES)
+    let query = Query::index(Index::Gsi2, keys::OPEN_INVOICES)
         .limit(limit)
         .after(cursor);
     let page = svc.table.query(query).await?;
@@ -260,16 +255,9 @@ fn checked_url(url: &str) -> Result<String> {
     Ok(url.to_owned())
 }
 
-fn number_key(tenant_id: &str, client_id: &str, number: &str) -> Key {
-    Key::new(
-        keys::client_pk(tenant_id, client_id),
-        format!("INVOICENO#{number}"),
-    )
-}
-
 fn number_guard(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item> {
     Ok(Item::from_record(
-        number_key(tenant_id, client_id, &invoice.spec.number),
+        keys::invoice_number(tenant_id, client_id, &invoice.spec.number),
         &json!({"invoice_id": invoice.id}),
     )?)
 }
@@ -289,7 +277,7 @@ pub async fn by_number(
 ) -> Result<Option<Invoice>> {
     let Some(guard) = svc
         .table
-        .get(&number_key(tenant_id, client_id, number.trim()))
+        .get(&keys::invoice_number(tenant_id, client_id, number.trim()))
         .await?
     else {
         return Ok(None);
@@ -369,7 +357,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Invoice>, Option<Cursor>)> {
-    clients::list_children(svc, tenant_id, client_id, "INVOICE#", limit, cursor).await
+    clients::list_children(svc, tenant_id, client_id, keys::INVOICES, limit, cursor).await
 }
 
 /// Changes an invoice by a merge patch, if it is still at version `seen`. Status and balance
@@ -405,7 +393,7 @@ pub async fn update(
     let renumbered = next.spec.number != current.spec.number;
     if renumbered {
         ops.push(TxOp::Delete(
-            number_key(tenant_id, client_id, &current.spec.number),
+            keys::invoice_number(tenant_id, client_id, &current.spec.number),
             Condition::None,
         ));
         ops.push(TxOp::Put(
@@ -439,9 +427,12 @@ pub async fn delete(
 ) -> Result<()> {
     let current = get(svc, tenant_id, client_id, id).await?;
     let ops = vec![
-        TxOp::Delete(key(tenant_id, client_id, id), Condition::VersionIs(seen)),
         TxOp::Delete(
-            number_key(tenant_id, client_id, &current.spec.number),
+            keys::invoice(tenant_id, client_id, id),
+            Condition::VersionIs(seen),
+        ),
+        TxOp::Delete(
+            keys::invoice_number(tenant_id, client_id, &current.spec.number),
             Condition::None,
         ),
     ];
@@ -805,7 +796,7 @@ pub async fn import(
         .collect();
     let guard_keys: Vec<Key> = numbered
         .iter()
-        .map(|(client, number)| number_key(tenant_id, client, number))
+        .map(|(client, number)| keys::invoice_number(tenant_id, client, number))
         .collect();
     let guards = svc.table.batch_get(&guard_keys).await?;
     let named: Vec<(String, String, String)> = numbered
@@ -818,7 +809,7 @@ pub async fn import(
         .collect();
     let invoice_keys: Vec<Key> = named
         .iter()
-        .map(|(client, _, id)| key(tenant_id, client, id))
+        .map(|(client, _, id)| keys::invoice(tenant_id, client, id))
         .collect();
     let mut existing: HashMap<(String, String), Invoice> = HashMap::new();
     for ((client, number, _), item) in named

@@ -83,9 +83,10 @@ pub struct Entry {
 
 impl Entry {
     pub fn key(&self, tenant_id: &str) -> Key {
-        Key::new(
-            keys::client_pk(tenant_id, &self.client_id),
-            format!("LOG#{}#{}", stamp(self.at), self.id),
+        keys::log(
+            tenant_id,
+            &self.client_id,
+            &format!("{}#{}", stamp(self.at), self.id),
         )
     }
 
@@ -97,11 +98,17 @@ impl Entry {
         if let Some(invoice) = &self.invoice_id {
             item = item.with_index(
                 Index::Gsi2,
-                IndexKey::new(invoice_log(tenant_id, &self.client_id, invoice), &order),
+                IndexKey::new(
+                    keys::invoice_log(tenant_id, &self.client_id, invoice),
+                    &order,
+                ),
             );
         }
         if self.outcome.is_warning() {
-            item = item.with_index(Index::Gsi1, IndexKey::new(warnings(tenant_id), &order));
+            item = item.with_index(
+                Index::Gsi1,
+                IndexKey::new(keys::comms_warnings(tenant_id), &order),
+            );
         }
         Ok(item)
     }
@@ -109,14 +116,6 @@ impl Entry {
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-fn invoice_log(tenant_id: &str, client_id: &str, invoice_id: &str) -> String {
-    format!("T#{tenant_id}#C#{client_id}#INVOICE#{invoice_id}#LOG")
-}
-
-fn warnings(tenant_id: &str) -> String {
-    format!("T#{tenant_id}#COMMS#SKIPPED")
 }
 
 fn page(items: &[Item]) -> Result<Vec<Entry>> {
@@ -136,7 +135,7 @@ pub async fn for_client(
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
     clients::get(svc, tenant_id, client_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
-        .sk(SortKey::BeginsWith("LOG#".into()))
+        .sk(SortKey::BeginsWith(keys::LOG.into()))
         .descending()
         .limit(limit)
         .after(cursor);
@@ -153,10 +152,13 @@ pub async fn for_invoice(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
-    let query = Query::index(Index::Gsi2, invoice_log(tenant_id, client_id, invoice_id))
-        .descending()
-        .limit(limit)
-        .after(cursor);
+    let query = Query::index(
+        Index::Gsi2,
+        keys::invoice_log(tenant_id, client_id, invoice_id),
+    )
+    .descending()
+    .limit(limit)
+    .after(cursor);
     let found = svc.table.query(query).await?;
     Ok((page(&found.items)?, found.next))
 }
@@ -169,7 +171,7 @@ pub async fn skipped(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
-    let query = Query::index(Index::Gsi1, warnings(tenant_id))
+    let query = Query::index(Index::Gsi1, keys::comms_warnings(tenant_id))
         .descending()
         .limit(limit)
         .after(cursor);

@@ -15,7 +15,7 @@ use crate::Services;
 use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, text};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
 use crate::records::resource;
 
 pub const WHAT: &str = "portfolio";
@@ -37,15 +37,6 @@ impl PortfolioSpec {
     }
 }
 
-pub fn key(tenant_id: &str, id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("PF#{id}"))
-}
-
-/// How many clients are in a portfolio; it cannot be deleted while any are.
-fn usage_key(tenant_id: &str, id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("PFUSE#{id}"))
-}
-
 /// The operations that move a client from portfolio `old` to `new`, for the client's own
 /// transaction: the new portfolio must still exist (the first operation, when `new` is set),
 /// and the counts move. Nothing when they are the same.
@@ -55,15 +46,18 @@ pub fn reference_ops(tenant_id: &str, old: Option<&str>, new: Option<&str>) -> V
         return ops;
     }
     if let Some(new) = new {
-        ops.push(TxOp::Check(key(tenant_id, new), Condition::Exists));
+        ops.push(TxOp::Check(
+            keys::portfolio(tenant_id, new),
+            Condition::Exists,
+        ));
         ops.push(TxOp::Update(
-            usage_key(tenant_id, new),
+            keys::portfolio_usage(tenant_id, new),
             Update::default().add("clients", 1),
         ));
     }
     if let Some(old) = old {
         ops.push(TxOp::Update(
-            usage_key(tenant_id, old),
+            keys::portfolio_usage(tenant_id, old),
             Update::default().add("clients", -1),
         ));
     }
@@ -94,7 +88,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: PortfolioSpec) -> Res
     workflows::ensure_exists(svc, tenant_id, &spec.workflow_id, "workflow_id").await?;
     let portfolio = Resource::new(svc, spec);
     let mut ops = vec![TxOp::Put(
-        portfolio.item(key(tenant_id, &portfolio.id))?,
+        portfolio.item(keys::portfolio(tenant_id, &portfolio.id))?,
         Condition::Absent,
     )];
     ops.extend(workflows::reference_ops(
@@ -111,7 +105,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: PortfolioSpec) -> Res
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Portfolio> {
-    resource::get(svc, &key(tenant_id, id), WHAT).await
+    resource::get(svc, &keys::portfolio(tenant_id, id), WHAT).await
 }
 
 pub async fn list(
@@ -120,7 +114,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Portfolio>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, "PF#", limit, cursor).await
+    resource::list_of_tenant(svc, tenant_id, keys::PORTFOLIOS, limit, cursor).await
 }
 
 /// Changes a portfolio by a merge patch, if it is still at version `seen`. A new workflow
@@ -139,7 +133,11 @@ pub async fn update(
         workflows::ensure_exists(svc, tenant_id, new, "workflow_id").await?;
     }
     let next = resource::changed(svc, &current, spec);
-    let mut ops = vec![resource::replace_op(key(tenant_id, id), &next, seen)?];
+    let mut ops = vec![resource::replace_op(
+        keys::portfolio(tenant_id, id),
+        &next,
+        seen,
+    )?];
     ops.extend(workflows::reference_ops(
         tenant_id,
         User::Portfolio,
@@ -157,9 +155,9 @@ pub async fn update(
 pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
     let current = get(svc, tenant_id, id).await?;
     let mut ops = vec![
-        TxOp::Delete(key(tenant_id, id), Condition::VersionIs(seen)),
+        TxOp::Delete(keys::portfolio(tenant_id, id), Condition::VersionIs(seen)),
         TxOp::Delete(
-            usage_key(tenant_id, id),
+            keys::portfolio_usage(tenant_id, id),
             Condition::Below("clients".into(), 1),
         ),
     ];
@@ -175,7 +173,7 @@ pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Res
             Err(Error::Stale(WHAT))
         }
         Err(TableError::TransactionFailed { .. }) => {
-            let usage = svc.table.get(&usage_key(tenant_id, id)).await?;
+            let usage = svc.table.get(&keys::portfolio_usage(tenant_id, id)).await?;
             let clients = usage
                 .and_then(|u| u.data.get("clients").and_then(Value::as_i64))
                 .unwrap_or(0);

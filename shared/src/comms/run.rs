@@ -133,23 +133,6 @@ pub struct Progress {
     pub messages: u32,
 }
 
-pub fn progress_key(tenant_id: &str, client_id: &str, invoice_id: &str) -> Key {
-    Key::new(
-        keys::client_pk(tenant_id, client_id),
-        format!("PROGRESS#{invoice_id}"),
-    )
-}
-
-/// When a reminder or escalation last went to the client: its breathing space starts there.
-fn contacted_key(tenant_id: &str, client_id: &str) -> Key {
-    Key::new(keys::client_pk(tenant_id, client_id), "CONTACTED")
-}
-
-/// The tenants whose statements of a month wait for the end of their quiet hours.
-fn waiting_pk(month: &str) -> String {
-    format!("STATEMENTS#{month}")
-}
-
 /// An invoice's progress, as the run left it (none before its first step).
 pub async fn progress(
     svc: &Services,
@@ -159,7 +142,7 @@ pub async fn progress(
 ) -> Result<Option<Progress>> {
     let item = svc
         .table
-        .get(&progress_key(tenant_id, client_id, invoice_id))
+        .get(&keys::progress(tenant_id, client_id, invoice_id))
         .await?;
     Ok(item.map(|i| i.record()).transpose()?)
 }
@@ -175,7 +158,7 @@ pub async fn run_day(
     let month = day.format("%Y-%m").to_string();
     let waiting = svc
         .table
-        .query_all(Query::partition(waiting_pk(&month)))
+        .query_all(Query::partition(keys::statements_pk(&month)))
         .await?
         .into_iter()
         .map(|i| i.key.sk)
@@ -250,8 +233,8 @@ impl Run<'_> {
             .iter()
             .flat_map(|r| {
                 [
-                    invoices::key(&r.tenant_id, &r.client_id, &r.invoice_id),
-                    progress_key(&r.tenant_id, &r.client_id, &r.invoice_id),
+                    crate::keys::invoice(&r.tenant_id, &r.client_id, &r.invoice_id),
+                    keys::progress(&r.tenant_id, &r.client_id, &r.invoice_id),
                 ]
             })
             .collect();
@@ -315,13 +298,16 @@ impl Run<'_> {
                 .with_day(1)
                 .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
                 .unwrap_or(self.day);
-            let item = Item::new(Key::new(waiting_pk(&self.month), id), Default::default())
-                .with_expiry(
-                    next_month
-                        .and_time(chrono::NaiveTime::MIN)
-                        .and_utc()
-                        .timestamp(),
-                );
+            let item = Item::new(
+                Key::new(keys::statements_pk(&self.month), id),
+                Default::default(),
+            )
+            .with_expiry(
+                next_month
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    .timestamp(),
+            );
             self.svc.table.put(item, Condition::None).await?;
             self.waiting.insert(id.to_owned());
         }
@@ -351,7 +337,7 @@ impl Run<'_> {
             .table
             .batch_get(&[
                 keys::client(tenant_id, client_id),
-                contacted_key(tenant_id, client_id),
+                keys::contacted(tenant_id, client_id),
             ])
             .await?;
         let state = match &found[0] {
@@ -651,7 +637,7 @@ impl Run<'_> {
     ) -> Result<Option<u64>> {
         let next = version.map_or(1, |v| v + 1);
         let keep = self.now + Duration::days(KEEP_PROGRESS_DAYS);
-        let item = Item::from_record(progress_key(tenant_id, client_id, invoice_id), progress)?
+        let item = Item::from_record(keys::progress(tenant_id, client_id, invoice_id), progress)?
             .with_version(next)
             .with_expiry(keep.timestamp());
         let condition = version.map_or(Condition::Absent, Condition::VersionIs);
@@ -667,8 +653,8 @@ impl Run<'_> {
             let keep = self.now + Duration::days(366);
             let mut data = serde_json::Map::new();
             data.insert("on".into(), json!(last));
-            let contacted =
-                Item::new(contacted_key(tenant_id, client_id), data).with_expiry(keep.timestamp());
+            let contacted = Item::new(keys::contacted(tenant_id, client_id), data)
+                .with_expiry(keep.timestamp());
             ops.push(TxOp::Put(contacted, Condition::None));
         }
         match self.svc.table.transact(ops).await {
@@ -728,7 +714,7 @@ impl Run<'_> {
             .table
             .query_all(
                 Query::partition(keys::client_pk(tenant_id, &client.id))
-                    .sk(SortKey::BeginsWith("INVOICE#".into())),
+                    .sk(SortKey::BeginsWith(keys::INVOICES.into())),
             )
             .await?;
         let mut open = Vec::new();
@@ -803,7 +789,10 @@ impl Run<'_> {
             if handled {
                 self.svc
                     .table
-                    .delete(&Key::new(waiting_pk(&self.month), id), Condition::None)
+                    .delete(
+                        &Key::new(keys::statements_pk(&self.month), id),
+                        Condition::None,
+                    )
                     .await?;
             }
         }

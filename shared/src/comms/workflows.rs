@@ -28,7 +28,7 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::Purpose;
 use crate::domain::{Error, Result, text};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
 use crate::records::resource;
 use crate::records::roles;
 
@@ -362,15 +362,6 @@ impl WorkflowSpec {
     }
 }
 
-pub fn key(tenant_id: &str, id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("WF#{id}"))
-}
-
-/// How many portfolios and clients use a workflow; it cannot be deleted while any do.
-fn usage_key(tenant_id: &str, id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("WFUSE#{id}"))
-}
-
 /// What uses a workflow (or a portfolio): counted apart, so that a refused delete can say who.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum User {
@@ -402,15 +393,18 @@ pub fn reference_ops(
         return ops;
     }
     if let Some(new) = new {
-        ops.push(TxOp::Check(key(tenant_id, new), Condition::Exists));
+        ops.push(TxOp::Check(
+            keys::workflow(tenant_id, new),
+            Condition::Exists,
+        ));
         ops.push(TxOp::Update(
-            usage_key(tenant_id, new),
+            keys::workflow_usage(tenant_id, new),
             Update::default().add("uses", 1).add(user, 1),
         ));
     }
     if let Some(old) = old {
         ops.push(TxOp::Update(
-            usage_key(tenant_id, old),
+            keys::workflow_usage(tenant_id, old),
             Update::default().add("uses", -1).add(user, -1),
         ));
     }
@@ -449,13 +443,13 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: WorkflowSpec) -> Resu
     let spec = spec.checked()?;
     check_roles(svc, tenant_id, &spec).await?;
     let workflow = Resource::new(svc, spec);
-    let item = workflow.item(key(tenant_id, &workflow.id))?;
+    let item = workflow.item(keys::workflow(tenant_id, &workflow.id))?;
     svc.table.put(item, Condition::Absent).await?;
     Ok(workflow)
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Workflow> {
-    resource::get(svc, &key(tenant_id, id), WHAT).await
+    resource::get(svc, &keys::workflow(tenant_id, id), WHAT).await
 }
 
 pub async fn list(
@@ -464,7 +458,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Workflow>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, "WF#", limit, cursor).await
+    resource::list_of_tenant(svc, tenant_id, keys::WORKFLOWS, limit, cursor).await
 }
 
 /// Changes a workflow by a merge patch (`steps` is replaced whole), if it is still at version
@@ -480,7 +474,7 @@ pub async fn update(
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     check_roles(svc, tenant_id, &spec).await?;
     let next = resource::changed(svc, &current, spec);
-    resource::replace(svc, key(tenant_id, id), &next, seen, WHAT).await?;
+    resource::replace(svc, keys::workflow(tenant_id, id), &next, seen, WHAT).await?;
     Ok(next)
 }
 
@@ -488,8 +482,11 @@ pub async fn update(
 pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
     get(svc, tenant_id, id).await?;
     let ops = vec![
-        TxOp::Delete(key(tenant_id, id), Condition::VersionIs(seen)),
-        TxOp::Delete(usage_key(tenant_id, id), Condition::Below("uses".into(), 1)),
+        TxOp::Delete(keys::workflow(tenant_id, id), Condition::VersionIs(seen)),
+        TxOp::Delete(
+            keys::workflow_usage(tenant_id, id),
+            Condition::Below("uses".into(), 1),
+        ),
     ];
     match svc.table.transact(ops).await {
         Ok(()) => Ok(()),
@@ -497,7 +494,7 @@ pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Res
             Err(Error::Stale(WHAT))
         }
         Err(TableError::TransactionFailed { .. }) => {
-            let usage = svc.table.get(&usage_key(tenant_id, id)).await?;
+            let usage = svc.table.get(&keys::workflow_usage(tenant_id, id)).await?;
             let count = |attr: &str| {
                 usage
                     .as_ref()

@@ -29,7 +29,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::hits::{self, Hit, MARKERS};
+use super::hits::{self, Hit};
 use crate::Services;
 use crate::domain::clients::Client;
 use crate::domain::tenants::Tenant;
@@ -75,11 +75,6 @@ struct Checkpoint {
     message_id: Option<String>,
 }
 
-/// A tenant's one digest checkpoint: digests of a tenant run one after another.
-fn checkpoint_key(tenant_id: &str) -> Key {
-    Key::new(crate::keys::tenant_pk(tenant_id), "DIGEST")
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TenantDigest {
     pub tenant_id: String,
@@ -108,7 +103,7 @@ pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
     let through = SortKey::UpTo(format!("{day}#\u{7f}"));
     let markers = svc
         .table
-        .query_all(Query::partition(MARKERS).sk(through.clone()))
+        .query_all(Query::partition(keys::DIGEST_MARKERS).sk(through.clone()))
         .await?;
     let mut tenants: BTreeMap<String, Vec<Key>> = BTreeMap::new();
     for m in markers {
@@ -126,7 +121,7 @@ pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
         let left = svc
             .table
             .query(
-                Query::partition(hits::queue_pk(&tenant_id))
+                Query::partition(crate::keys::digest_queue_pk(&tenant_id))
                     .sk(through.clone())
                     .limit(1),
             )
@@ -146,7 +141,7 @@ pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
 const PAGE: usize = 500;
 
 fn queue(tenant_id: &str, day: NaiveDate) -> Query {
-    Query::partition(hits::queue_pk(tenant_id))
+    Query::partition(crate::keys::digest_queue_pk(tenant_id))
         .sk(SortKey::UpTo(format!("{day}#\u{7f}")))
         .limit(PAGE)
 }
@@ -218,7 +213,7 @@ async fn tenant_digest(svc: &Services, tenant_id: &str, day: NaiveDate) -> Resul
         tenant_id: tenant_id.to_owned(),
         ..TenantDigest::default()
     };
-    let key = checkpoint_key(tenant_id);
+    let key = keys::digest(tenant_id);
     let mut version = None;
     if let Some(item) = svc.table.get(&key).await? {
         let checkpoint: Checkpoint = item.record()?;
@@ -329,7 +324,7 @@ async fn save(
     version: Option<u64>,
 ) -> Result<u64> {
     let next = version.map_or(1, |v| v + 1);
-    let item = Item::from_record(checkpoint_key(tenant_id), checkpoint)?.with_version(next);
+    let item = Item::from_record(keys::digest(tenant_id), checkpoint)?.with_version(next);
     let condition = version.map_or(Condition::Absent, Condition::VersionIs);
     match svc.table.put(item, condition).await {
         Ok(()) => Ok(next),

@@ -100,47 +100,22 @@ pub fn hit_id(tenant_id: &str, client_id: &str, subject: &str, fact: u64) -> Str
     hex::encode(&digest[..16])
 }
 
-pub fn key(tenant_id: &str, hit_id: &str) -> Key {
-    Key::new(format!("T#{tenant_id}#HIT#{hit_id}"), "HIT")
-}
-
-fn listing(tenant_id: &str) -> String {
-    format!("T#{tenant_id}#HITS")
-}
-
 fn found_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub fn queue_pk(tenant_id: &str) -> String {
-    format!("T#{tenant_id}#DIGESTQ")
-}
-
 fn queue_key(tenant_id: &str, hit: &Hit) -> Key {
-    Key::new(
-        queue_pk(tenant_id),
-        format!("{}#{}#{}", hit.due_on, hit.client_id, hit.id),
-    )
-}
-
-pub const MARKERS: &str = "DIGESTS";
-
-pub fn marker_key(tenant_id: &str, due_on: NaiveDate) -> Key {
-    Key::new(MARKERS, format!("{due_on}#{tenant_id}"))
-}
-
-pub fn usage_key(tenant_id: &str, month: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("USAGE#{month}"))
+    keys::digest_queued(tenant_id, hit.due_on, &hit.client_id, &hit.id)
 }
 
 /// The hit and its queue entry, both only if absent: one record, encoded once.
 fn hit_ops(tenant_id: &str, hit: &Hit) -> Result<[TxOp; 2]> {
-    let item = Item::from_record(key(tenant_id, &hit.id), hit)?;
+    let item = Item::from_record(keys::hit(tenant_id, &hit.id), hit)?;
     let queued = Item::new(queue_key(tenant_id, hit), item.data.clone());
     let item = item.with_index(
         Index::Gsi2,
         IndexKey::new(
-            listing(tenant_id),
+            keys::hits_listing(tenant_id),
             format!("{}#{}", found_key(hit.found_at), hit.id),
         ),
     );
@@ -192,7 +167,7 @@ fn usage_op(tenant_id: &str, month: &str, hits: &[Hit], cap: Option<u32>) -> TxO
             i64::from(cap) - billed + 1,
         ));
     }
-    TxOp::Update(usage_key(tenant_id, month), update)
+    TxOp::Update(keys::usage(tenant_id, month), update)
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -222,7 +197,7 @@ pub async fn record(
         }
         svc.table
             .put(
-                Item::new(marker_key(&tenant.id, day), serde_json::Map::new()),
+                Item::new(keys::digest_marker(&tenant.id, day), serde_json::Map::new()),
                 Condition::None,
             )
             .await?;
@@ -307,7 +282,7 @@ async fn one(
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, hit_id: &str) -> Result<Hit> {
-    match svc.table.get(&key(tenant_id, hit_id)).await? {
+    match svc.table.get(&keys::hit(tenant_id, hit_id)).await? {
         Some(item) => Ok(item.record()?),
         None => Err(Error::NotFound("hit")),
     }
@@ -321,7 +296,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Hit>, Option<Cursor>)> {
-    let mut query = Query::index(Index::Gsi2, listing(tenant_id))
+    let mut query = Query::index(Index::Gsi2, keys::hits_listing(tenant_id))
         .limit(limit)
         .after(cursor);
     if let Some(since) = since {
@@ -346,7 +321,9 @@ pub async fn acknowledge(svc: &Services, tenant_id: &str, hit_id: &str) -> Resul
     let update = Update::default()
         .set("acknowledged_at", serde_json::json!(now))
         .when(Condition::Exists);
-    svc.table.update(&key(tenant_id, hit_id), update).await?;
+    svc.table
+        .update(&keys::hit(tenant_id, hit_id), update)
+        .await?;
     hit.acknowledged_at = Some(now);
     Ok(hit)
 }
@@ -405,7 +382,7 @@ pub async fn usage(svc: &Services, tenant_id: &str, month: Option<&str>) -> Resu
     };
     let data = svc
         .table
-        .get(&usage_key(&tenant.id, &month))
+        .get(&keys::usage(&tenant.id, &month))
         .await?
         .map(|i| i.data)
         .unwrap_or_default();

@@ -58,16 +58,8 @@ pub struct Watchers {
     pub watchers: Vec<Watcher>,
 }
 
-pub fn monitor_key(tenant_id: &str, client_id: &str) -> Key {
-    Key::new(keys::client_pk(tenant_id, client_id), "MONITOR")
-}
-
-pub fn watchers_key(subject: &str) -> Key {
-    Key::new(format!("S#{subject}"), "WATCHERS")
-}
-
 async fn read_watchers(svc: &Services, subject: &str) -> Result<(Watchers, Option<u64>)> {
-    match svc.table.get(&watchers_key(subject)).await? {
+    match svc.table.get(&keys::watchers(subject)).await? {
         Some(item) => Ok((item.record()?, Some(item.version))),
         None => Ok((Watchers::default(), None)),
     }
@@ -75,7 +67,7 @@ async fn read_watchers(svc: &Services, subject: &str) -> Result<(Watchers, Optio
 
 /// The write that stores `watchers` for `subject`, if nobody changed them since `seen`.
 fn watchers_op(subject: &str, watchers: &Watchers, seen: Option<u64>) -> Result<TxOp> {
-    let key = watchers_key(subject);
+    let key = keys::watchers(subject);
     Ok(match seen {
         Some(v) if watchers.watchers.is_empty() => TxOp::Delete(key, Condition::VersionIs(v)),
         Some(v) => TxOp::Put(
@@ -97,7 +89,7 @@ async fn read_monitor(
     tenant_id: &str,
     client_id: &str,
 ) -> Result<Option<(Monitor, u64)>> {
-    match svc.table.get(&monitor_key(tenant_id, client_id)).await? {
+    match svc.table.get(&keys::monitor(tenant_id, client_id)).await? {
         Some(item) => Ok(Some((item.record()?, item.version))),
         None => Ok(None),
     }
@@ -179,7 +171,7 @@ pub async fn start(
             client_id: client_id.to_owned(),
             frequency,
         });
-        let monitor_item = Item::from_record(monitor_key(tenant_id, client_id), &monitor)?;
+        let monitor_item = Item::from_record(keys::monitor(tenant_id, client_id), &monitor)?;
         let monitor_op = match &existing {
             Some((_, v)) => TxOp::Put(monitor_item.with_version(v + 1), Condition::VersionIs(*v)),
             None => TxOp::Put(monitor_item, Condition::Absent),
@@ -212,7 +204,7 @@ pub async fn stop(svc: &Services, tenant_id: &str, client_id: &str) -> Result<()
         let (watchers, seen) = read_watchers(svc, &monitor.subject).await?;
         let watchers = without(watchers, tenant_id, client_id);
         let mut ops = vec![TxOp::Delete(
-            monitor_key(tenant_id, client_id),
+            keys::monitor(tenant_id, client_id),
             Condition::VersionIs(version),
         )];
         if seen.is_some() {
@@ -265,7 +257,7 @@ pub async fn follow_subject(
     monitor.subject = new_subject.to_owned();
     monitor.updated_at = svc.clock.now();
     ops.push(TxOp::Put(
-        Item::from_record(monitor_key(tenant_id, client_id), &monitor)?.with_version(version + 1),
+        Item::from_record(keys::monitor(tenant_id, client_id), &monitor)?.with_version(version + 1),
         Condition::VersionIs(version),
     ));
     Ok(ops)
@@ -273,7 +265,7 @@ pub async fn follow_subject(
 
 /// The watcher lists of many subjects, in batched reads (absent ones are empty).
 pub async fn watchers_of(svc: &Services, subjects: &[String]) -> Result<Vec<Watchers>> {
-    let keys: Vec<Key> = subjects.iter().map(|s| watchers_key(s)).collect();
+    let keys: Vec<Key> = subjects.iter().map(|s| keys::watchers(s)).collect();
     let mut out = Vec::with_capacity(subjects.len());
     for item in svc.table.batch_get(&keys).await? {
         out.push(match item {

@@ -27,6 +27,7 @@ use super::snapshot;
 use crate::Services;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
+use crate::keys;
 use crate::ports::{
     BlobError, Blobs, Condition, Item, Key, Query, SortKey, TableError, TxOp, Update,
 };
@@ -505,14 +506,6 @@ fn with_part(e: Error, part_key: &str) -> Error {
     }
 }
 
-fn plan_key(day: NaiveDate) -> Key {
-    Key::new(format!("RUN#{day}"), "PLAN")
-}
-
-fn part_key(day: NaiveDate, run_id: &str, part: &str) -> Key {
-    Key::new(format!("RUN#{day}"), format!("PART#{run_id}#{part}"))
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub day: NaiveDate,
@@ -529,7 +522,7 @@ pub async fn plan(svc: &Services, sources: &Sources, day: NaiveDate) -> Result<P
         run_id: svc.ids.id(),
         parts: list_parts(sources, day).await?,
     };
-    let mut item = Item::from_record(plan_key(day), &plan)?;
+    let mut item = Item::from_record(keys::run_plan(day), &plan)?;
     item.data.insert("done".into(), json!(0));
     item.data.insert("lines".into(), json!(0));
     item.data
@@ -574,7 +567,6 @@ pub fn part_warnings(day: NaiveDate, report: &PartReport) -> Vec<String> {
 /// Days looked back for the day a feed is compared with.
 const LOOK_BACK: u64 = 7;
 /// The partition of completed days' line counts (`FEEDDAYS` / `{day}`), read newest first.
-const FEED_DAYS: &str = "FEEDDAYS";
 
 /// Records that day D's completed plan counted `lines` feed lines, and warns when that is under
 /// half the lines of the latest completed day before it (within a week): a delivery cut short.
@@ -584,7 +576,7 @@ pub async fn short_day(svc: &Services, day: NaiveDate, lines: u64) -> Result<Opt
     data.insert("lines".into(), json!(lines));
     svc.table
         .put(
-            Item::new(Key::new(FEED_DAYS, day.to_string()), data),
+            Item::new(Key::new(keys::FEED_DAYS, day.to_string()), data),
             Condition::None,
         )
         .await?;
@@ -593,7 +585,7 @@ pub async fn short_day(svc: &Services, day: NaiveDate, lines: u64) -> Result<Opt
     let page = svc
         .table
         .query(
-            Query::partition(FEED_DAYS)
+            Query::partition(keys::FEED_DAYS)
                 .sk(SortKey::Between(from.to_string(), before.to_string()))
                 .descending()
                 .limit(1),
@@ -671,11 +663,11 @@ pub async fn part_done(
 ) -> Result<Completion> {
     let ops = vec![
         TxOp::Put(
-            Item::from_record(part_key(day, run_id, &report.part), report)?,
+            Item::from_record(keys::run_part(day, run_id, &report.part), report)?,
             Condition::Absent,
         ),
         TxOp::Update(
-            plan_key(day),
+            keys::run_plan(day),
             Update::default()
                 .add("done", 1)
                 .add("lines", report.stats.lines as i64)
@@ -694,7 +686,7 @@ pub async fn part_done(
     }
     let plan = svc
         .table
-        .get(&plan_key(day))
+        .get(&keys::run_plan(day))
         .await?
         .ok_or(Error::NotFound("plan"))?;
     let done = plan.data.get("done").and_then(|v| v.as_u64()).unwrap_or(0);
@@ -741,7 +733,7 @@ async fn swap_claim(svc: &Services, day: NaiveDate, from: &str, to: &str) -> Res
     let update = Update::default()
         .set(CLAIM, json!(to))
         .when(Condition::AttrEquals(CLAIM.into(), json!(from)));
-    match svc.table.update(&plan_key(day), update).await {
+    match svc.table.update(&keys::run_plan(day), update).await {
         Ok(_) => Ok(true),
         Err(TableError::ConditionFailed(_)) => Ok(false),
         Err(e) => Err(e.into()),

@@ -20,25 +20,11 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::Purpose;
 use crate::domain::{EmailAddress, Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Item, Key, TableError, TxOp, Update};
-
-pub fn key(tenant_id: &str, client_id: &str, contact_id: &str) -> Key {
-    Key::new(
-        keys::client_pk(tenant_id, client_id),
-        format!("CONTACT#{contact_id}"),
-    )
-}
-
-fn external_key(tenant_id: &str, source: Source, external_id: &str) -> Key {
-    Key::new(
-        format!("T#{tenant_id}#EXT#{}#{external_id}", source.label()),
-        "EXT",
-    )
-}
+use crate::ports::{Condition, Cursor, Item, TableError, TxOp, Update};
 
 fn role_usage(tenant_id: &str, role_id: &str, by: i64) -> TxOp {
     TxOp::Update(
-        roles::usage_key(tenant_id, role_id),
+        crate::keys::role_usage(tenant_id, role_id),
         Update::default().add("contacts", by),
     )
 }
@@ -47,11 +33,11 @@ fn role_usage(tenant_id: &str, role_id: &str, by: i64) -> TxOp {
 async fn insert(svc: &Services, tenant_id: &str, client_id: &str, contact: &Contact) -> Result<()> {
     let mut ops = vec![
         TxOp::Put(
-            contact.item(key(tenant_id, client_id, &contact.id))?,
+            contact.item(keys::contact(tenant_id, client_id, &contact.id))?,
             Condition::Absent,
         ),
         TxOp::Check(
-            roles::key(tenant_id, &contact.spec.role_id),
+            crate::keys::role(tenant_id, &contact.spec.role_id),
             Condition::Exists,
         ),
         role_usage(tenant_id, &contact.spec.role_id, 1),
@@ -59,7 +45,7 @@ async fn insert(svc: &Services, tenant_id: &str, client_id: &str, contact: &Cont
     ];
     if let Some(external_id) = &contact.spec.external_id {
         let guard = Item::from_record(
-            external_key(tenant_id, contact.spec.source, external_id),
+            keys::external_contact(tenant_id, contact.spec.source.label(), external_id),
             &serde_json::json!({"client_id": client_id, "contact_id": contact.id}),
         )?;
         ops.push(TxOp::Put(guard, Condition::Absent));
@@ -104,7 +90,7 @@ pub async fn get(
     client_id: &str,
     contact_id: &str,
 ) -> Result<Contact> {
-    resource::get(svc, &key(tenant_id, client_id, contact_id), WHAT).await
+    resource::get(svc, &keys::contact(tenant_id, client_id, contact_id), WHAT).await
 }
 
 pub async fn list(
@@ -114,13 +100,13 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Contact>, Option<Cursor>)> {
-    clients::list_children(svc, tenant_id, client_id, "CONTACT#", limit, cursor).await
+    clients::list_children(svc, tenant_id, client_id, keys::CONTACTS, limit, cursor).await
 }
 
 /// Every contact of a client (for recipients and portals).
 pub async fn all(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Vec<Contact>> {
     clients::get(svc, tenant_id, client_id).await?;
-    let query = clients::children(tenant_id, client_id, "CONTACT#").limit(1000);
+    let query = clients::children(tenant_id, client_id, keys::CONTACTS).limit(1000);
     svc.table
         .query_all(query)
         .await?
@@ -139,13 +125,13 @@ async fn replace(
     seen: u64,
 ) -> Result<()> {
     let mut ops = vec![resource::replace_op(
-        key(tenant_id, client_id, &current.id),
+        keys::contact(tenant_id, client_id, &current.id),
         next,
         seen,
     )?];
     if current.spec.role_id != next.spec.role_id {
         ops.push(TxOp::Check(
-            roles::key(tenant_id, &next.spec.role_id),
+            crate::keys::role(tenant_id, &next.spec.role_id),
             Condition::Exists,
         ));
         ops.push(role_usage(tenant_id, &current.spec.role_id, -1));
@@ -198,14 +184,14 @@ pub async fn delete(
     let current = get(svc, tenant_id, client_id, contact_id).await?;
     let mut ops = vec![
         TxOp::Delete(
-            key(tenant_id, client_id, contact_id),
+            keys::contact(tenant_id, client_id, contact_id),
             Condition::VersionIs(seen),
         ),
         role_usage(tenant_id, &current.spec.role_id, -1),
     ];
     if let Some(external_id) = &current.spec.external_id {
         ops.push(TxOp::Delete(
-            external_key(tenant_id, current.spec.source, external_id),
+            keys::external_contact(tenant_id, current.spec.source.label(), external_id),
             Condition::None,
         ));
     }
@@ -384,7 +370,11 @@ async fn sync_one(
 
     let guard = svc
         .table
-        .get(&external_key(tenant_id, source, &external_id))
+        .get(&keys::external_contact(
+            tenant_id,
+            source.label(),
+            &external_id,
+        ))
         .await?;
     let Some(guard) = guard else {
         clients::get(svc, tenant_id, &record.client_id)

@@ -13,36 +13,22 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::*;
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Key, TableError, TxOp, Update};
-
-pub fn key(tenant_id: &str, role_id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("ROLE#{role_id}"))
-}
-
-/// The counter of contacts using a role; contacts move it in their own transactions.
-pub fn usage_key(tenant_id: &str, role_id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), format!("ROLEUSE#{role_id}"))
-}
-
-fn count_key(tenant_id: &str) -> Key {
-    Key::new(keys::tenant_pk(tenant_id), "ROLECOUNT")
-}
-
-fn name_key(tenant_id: &str, name: &str) -> Key {
-    Key::new(
-        keys::tenant_pk(tenant_id),
-        format!("ROLENAME#{}", name.to_lowercase()),
-    )
-}
+use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
 
 /// The operations that write a new role and claim its name.
 fn role_ops(tenant_id: &str, role: &Role) -> Result<Vec<TxOp>> {
     Ok(vec![
         TxOp::Put(
-            crate::ports::Item::new(name_key(tenant_id, &role.spec.name), Default::default()),
+            crate::ports::Item::new(
+                keys::role_name(tenant_id, &role.spec.name),
+                Default::default(),
+            ),
             Condition::Absent,
         ),
-        TxOp::Put(role.item(key(tenant_id, &role.id))?, Condition::Absent),
+        TxOp::Put(
+            role.item(keys::role(tenant_id, &role.id))?,
+            Condition::Absent,
+        ),
     ])
 }
 
@@ -54,7 +40,7 @@ fn count_op(tenant_id: &str, n: i64, capped: bool) -> TxOp {
     } else {
         update
     };
-    TxOp::Update(count_key(tenant_id), update)
+    TxOp::Update(keys::role_count(tenant_id), update)
 }
 
 /// The built-in roles, created with a new tenant.
@@ -98,7 +84,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: RoleSpec) -> Result<R
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, role_id: &str) -> Result<Role> {
-    resource::get(svc, &key(tenant_id, role_id), WHAT).await
+    resource::get(svc, &keys::role(tenant_id, role_id), WHAT).await
 }
 
 pub async fn list(
@@ -107,7 +93,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Role>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, "ROLE#", limit, cursor).await
+    resource::list_of_tenant(svc, tenant_id, keys::ROLES, limit, cursor).await
 }
 
 /// All of a tenant's roles (at most 30), for deciding recipients.
@@ -126,15 +112,22 @@ pub async fn update(
     let current = get(svc, tenant_id, role_id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    let mut ops = vec![resource::replace_op(key(tenant_id, role_id), &next, seen)?];
+    let mut ops = vec![resource::replace_op(
+        keys::role(tenant_id, role_id),
+        &next,
+        seen,
+    )?];
     let (old, new) = (
         current.spec.name.to_lowercase(),
         next.spec.name.to_lowercase(),
     );
     if old != new {
-        ops.push(TxOp::Delete(name_key(tenant_id, &old), Condition::None));
+        ops.push(TxOp::Delete(
+            keys::role_name(tenant_id, &old),
+            Condition::None,
+        ));
         ops.push(TxOp::Put(
-            crate::ports::Item::new(name_key(tenant_id, &new), Default::default()),
+            crate::ports::Item::new(keys::role_name(tenant_id, &new), Default::default()),
             Condition::Absent,
         ));
     }
@@ -159,12 +152,15 @@ pub async fn delete(svc: &Services, tenant_id: &str, role_id: &str, seen: u64) -
     }
     let current = get(svc, tenant_id, role_id).await?;
     let ops = vec![
-        TxOp::Delete(key(tenant_id, role_id), Condition::VersionIs(seen)),
+        TxOp::Delete(keys::role(tenant_id, role_id), Condition::VersionIs(seen)),
         TxOp::Delete(
-            usage_key(tenant_id, role_id),
+            keys::role_usage(tenant_id, role_id),
             Condition::Below("contacts".into(), 1),
         ),
-        TxOp::Delete(name_key(tenant_id, &current.spec.name), Condition::None),
+        TxOp::Delete(
+            keys::role_name(tenant_id, &current.spec.name),
+            Condition::None,
+        ),
         count_op(tenant_id, -1, false),
     ];
     match svc.table.transact(ops).await {

@@ -155,7 +155,7 @@ pub async fn revoke_key(svc: &Services, tenant_id: &str, key_id: &str) -> Result
                     .set("revoked_at", revoked_at)
                     .when(Condition::VersionIs(listing.version)),
             ),
-            TxOp::Delete(Key::new(listed.lookup_pk.clone(), "KEY"), Condition::None),
+            TxOp::Delete(keys::api_key_lookup_in(&listed.lookup_pk), Condition::None),
         ];
         if listed.key.scopes.contains(&Scope::Admin) {
             let Some(other) = other_active_admin_key(svc, tenant_id, key_id).await? else {

@@ -3,14 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use clientwatch::Services;
-use clientwatch::ports::Key;
 use serde_json::{Value, json};
 
 use crate::problem::ApiError;
 
 pub async fn health(State(svc): State<Services>) -> Result<Json<Value>, ApiError> {
     svc.table
-        .get(&Key::new("HEALTH", "HEALTH"))
+        .get(&clientwatch::keys::health())
         .await
         .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
     Ok(Json(json!({
