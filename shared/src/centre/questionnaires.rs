@@ -454,7 +454,9 @@ pub async fn save(
                 audit::UPDATED_EVENT
             );
         }
-        Err(Error::Store(TableError::TransactionFailed { failed })) if failed.contains(&0) => {
+        // The answers' version is the only condition `commit` can fail (its audit entry is
+        // new by its id).
+        Err(Error::Store(TableError::TransactionFailed { .. })) => {
             return Err(lost_race(svc, &answers_key).await.into());
         }
         Err(e) => return Err(e.into()),

@@ -27,7 +27,7 @@ use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, text};
 use crate::keys;
 use crate::monitoring::digest::escape;
-use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Transaction, TxOp, Update};
 use crate::records::resource;
 use crate::records::tenants;
 
@@ -543,22 +543,19 @@ fn count_op(tenant_id: &str, n: i64) -> TxOp {
 
 pub async fn create(svc: &Services, tenant_id: &str, spec: TemplateSpec) -> Result<Template> {
     let template = Resource::new(svc, spec.checked()?);
-    let ops = vec![
+    let mut tx = Transaction::new();
+    tx.guarded(
         count_op(tenant_id, 1),
-        TxOp::Put(
-            template.item(keys::template(tenant_id, &template.id))?,
-            Condition::Absent,
-        ),
-    ];
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(template),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Conflict(format!(
-                "a tenant has at most {MAX_TEMPLATES} e-mail templates; delete one to add another"
-            )))
-        }
-        Err(e) => Err(e.into()),
-    }
+        Error::Conflict(format!(
+            "a tenant has at most {MAX_TEMPLATES} e-mail templates; delete one to add another"
+        )),
+    )
+    .op(TxOp::Put(
+        template.item(keys::template(tenant_id, &template.id))?,
+        Condition::Absent,
+    ));
+    tx.commit(svc.table.as_ref()).await?;
+    Ok(template)
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, template_id: &str) -> Result<Template> {

@@ -38,7 +38,9 @@ use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result, text};
 use crate::keys;
 use crate::monitoring::digest::escape;
-use crate::ports::{Condition, Cursor, Index, IndexKey, Item, Key, Query, TableError, TxOp};
+use crate::ports::{
+    Condition, Cursor, Index, IndexKey, Item, Key, Query, TableError, Transaction, TxOp,
+};
 use crate::records::clients;
 use crate::records::resource;
 use crate::records::tenants;
@@ -295,6 +297,13 @@ pub async fn by_number(
     }
 }
 
+/// Why an invoice's write was refused.
+enum Refused {
+    NoClient,
+    NumberTaken,
+    Stale,
+}
+
 /// Writes a new invoice with its number guard; `false` when the number is taken.
 async fn insert(
     svc: &Services,
@@ -302,21 +311,24 @@ async fn insert(
     client_id: &str,
     invoice: &Invoice,
 ) -> Result<bool> {
-    let ops = vec![
-        TxOp::Put(item(tenant_id, client_id, invoice)?, Condition::Absent),
-        TxOp::Put(
-            number_guard(tenant_id, client_id, invoice)?,
-            Condition::Absent,
-        ),
+    let mut tx = Transaction::new();
+    tx.guarded(
         TxOp::Check(keys::client(tenant_id, client_id), Condition::Exists),
-    ];
-    match svc.table.transact(ops).await {
+        Refused::NoClient,
+    )
+    .op(TxOp::Put(
+        item(tenant_id, client_id, invoice)?,
+        Condition::Absent,
+    ))
+    .op(TxOp::Put(
+        number_guard(tenant_id, client_id, invoice)?,
+        Condition::Absent,
+    ))
+    .otherwise(Refused::NumberTaken);
+    match tx.try_commit(svc.table.as_ref()).await? {
         Ok(()) => Ok(true),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&2) => {
-            Err(Error::NotFound("client"))
-        }
-        Err(TableError::TransactionFailed { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(Refused::NoClient) => Err(Error::NotFound("client")),
+        Err(Refused::NumberTaken | Refused::Stale) => Ok(false),
     }
 }
 
@@ -386,33 +398,38 @@ pub async fn update(
         ));
     }
     let next = resource::changed(svc, &current, spec);
-    let mut ops = vec![TxOp::Put(
-        item(tenant_id, client_id, &next)?,
-        Condition::VersionIs(seen),
-    )];
-    let renumbered = next.spec.number != current.spec.number;
-    if renumbered {
-        ops.push(TxOp::Delete(
+    let mut tx = Transaction::new();
+    tx.guarded(
+        TxOp::Put(
+            item(tenant_id, client_id, &next)?,
+            Condition::VersionIs(seen),
+        ),
+        Refused::Stale,
+    )
+    .otherwise(Refused::Stale);
+    if next.spec.number != current.spec.number {
+        tx.op(TxOp::Delete(
             keys::invoice_number(tenant_id, client_id, &current.spec.number),
             Condition::None,
-        ));
-        ops.push(TxOp::Put(
-            number_guard(tenant_id, client_id, &next)?,
-            Condition::Absent,
-        ));
+        ))
+        .guarded(
+            TxOp::Put(
+                number_guard(tenant_id, client_id, &next)?,
+                Condition::Absent,
+            ),
+            Refused::NumberTaken,
+        );
     }
-    match svc.table.transact(ops).await {
+    match tx.try_commit(svc.table.as_ref()).await? {
         Ok(()) => Ok(next),
-        Err(TableError::TransactionFailed { failed })
-            if renumbered && failed.contains(&2) && !failed.contains(&0) =>
-        {
+        Err(Refused::NumberTaken) => {
             let holder = by_number(svc, tenant_id, client_id, &next.spec.number)
                 .await?
                 .map(|i| i.id)
                 .unwrap_or_default();
             Err(number_taken(&next.spec.number, &holder))
         }
-        Err(e) => Err(resource::stale(WHAT)(e)),
+        Err(Refused::Stale | Refused::NoClient) => Err(Error::Stale(WHAT)),
     }
 }
 

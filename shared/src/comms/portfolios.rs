@@ -10,12 +10,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::workflows::{self, User};
+use super::workflows::{self, Refused, User};
 use crate::Services;
 use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, text};
 use crate::keys;
-use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Transaction, TxOp, Update};
 use crate::records::resource;
 
 pub const WHAT: &str = "portfolio";
@@ -40,28 +40,31 @@ impl PortfolioSpec {
 /// The operations that move a client from portfolio `old` to `new`, for the client's own
 /// transaction: the new portfolio must still exist (the first operation, when `new` is set),
 /// and the counts move. Nothing when they are the same.
-pub fn reference_ops(tenant_id: &str, old: Option<&str>, new: Option<&str>) -> Vec<TxOp> {
-    let mut ops = Vec::new();
+pub fn reference_ops(
+    tx: &mut Transaction<Error>,
+    tenant_id: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) {
     if old == new {
-        return ops;
+        return;
     }
     if let Some(new) = new {
-        ops.push(TxOp::Check(
-            keys::portfolio(tenant_id, new),
-            Condition::Exists,
-        ));
-        ops.push(TxOp::Update(
+        tx.guarded(
+            TxOp::Check(keys::portfolio(tenant_id, new), Condition::Exists),
+            Error::invalid("portfolio_id", "the portfolio was deleted meanwhile"),
+        )
+        .op(TxOp::Update(
             keys::portfolio_usage(tenant_id, new),
             Update::default().add("clients", 1),
         ));
     }
     if let Some(old) = old {
-        ops.push(TxOp::Update(
+        tx.op(TxOp::Update(
             keys::portfolio_usage(tenant_id, old),
             Update::default().add("clients", -1),
         ));
     }
-    ops
 }
 
 /// Refuses `id` (named `field`) unless it is a portfolio of the tenant.
@@ -73,35 +76,25 @@ pub async fn ensure_exists(svc: &Services, tenant_id: &str, id: &str, field: &st
     }
 }
 
-/// The answer to a failed transaction that wrote a portfolio: its own version check first,
-/// then the workflow's existence.
-fn refused(failed: &[usize]) -> Error {
-    if failed.contains(&0) {
-        Error::Stale(WHAT)
-    } else {
-        Error::invalid("workflow_id", "the workflow was deleted meanwhile")
-    }
-}
-
 pub async fn create(svc: &Services, tenant_id: &str, spec: PortfolioSpec) -> Result<Portfolio> {
     let spec = spec.checked()?;
     workflows::ensure_exists(svc, tenant_id, &spec.workflow_id, "workflow_id").await?;
     let portfolio = Resource::new(svc, spec);
-    let mut ops = vec![TxOp::Put(
+    let mut tx = Transaction::new();
+    tx.op(TxOp::Put(
         portfolio.item(keys::portfolio(tenant_id, &portfolio.id))?,
         Condition::Absent,
-    )];
-    ops.extend(workflows::reference_ops(
+    ));
+    workflows::reference_ops(
+        &mut tx,
         tenant_id,
         User::Portfolio,
         None,
         Some(&portfolio.spec.workflow_id),
-    ));
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(portfolio),
-        Err(TableError::TransactionFailed { failed }) => Err(refused(&failed)),
-        Err(e) => Err(e.into()),
-    }
+        workflows::deleted_meanwhile,
+    );
+    tx.commit(svc.table.as_ref()).await?;
+    Ok(portfolio)
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Portfolio> {
@@ -133,46 +126,50 @@ pub async fn update(
         workflows::ensure_exists(svc, tenant_id, new, "workflow_id").await?;
     }
     let next = resource::changed(svc, &current, spec);
-    let mut ops = vec![resource::replace_op(
-        keys::portfolio(tenant_id, id),
-        &next,
-        seen,
-    )?];
-    ops.extend(workflows::reference_ops(
+    let mut tx = Transaction::new();
+    tx.guarded(
+        resource::replace_op(keys::portfolio(tenant_id, id), &next, seen)?,
+        Error::Stale(WHAT),
+    );
+    workflows::reference_ops(
+        &mut tx,
         tenant_id,
         User::Portfolio,
         Some(&current.spec.workflow_id),
         Some(&next.spec.workflow_id),
-    ));
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(next),
-        Err(TableError::TransactionFailed { failed }) => Err(refused(&failed)),
-        Err(e) => Err(e.into()),
-    }
+        workflows::deleted_meanwhile,
+    );
+    tx.commit(svc.table.as_ref()).await?;
+    Ok(next)
 }
 
 /// Deletes a portfolio that no client is in.
 pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
     let current = get(svc, tenant_id, id).await?;
-    let mut ops = vec![
+    let mut tx = Transaction::new();
+    tx.guarded(
         TxOp::Delete(keys::portfolio(tenant_id, id), Condition::VersionIs(seen)),
+        Refused::Stale,
+    )
+    .guarded(
         TxOp::Delete(
             keys::portfolio_usage(tenant_id, id),
             Condition::Below("clients".into(), 1),
         ),
-    ];
-    ops.extend(workflows::reference_ops(
+        Refused::InUse,
+    );
+    workflows::reference_ops(
+        &mut tx,
         tenant_id,
         User::Portfolio,
         Some(&current.spec.workflow_id),
         None,
-    ));
-    match svc.table.transact(ops).await {
+        || Refused::InUse,
+    );
+    match tx.try_commit(svc.table.as_ref()).await? {
         Ok(()) => Ok(()),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Stale(WHAT))
-        }
-        Err(TableError::TransactionFailed { .. }) => {
+        Err(Refused::Stale) => Err(Error::Stale(WHAT)),
+        Err(Refused::InUse) => {
             let usage = svc.table.get(&keys::portfolio_usage(tenant_id, id)).await?;
             let clients = usage
                 .and_then(|u| u.data.get("clients").and_then(Value::as_i64))
@@ -181,6 +178,5 @@ pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Res
                 "{clients} client(s) are in this portfolio; move them to another first"
             )))
         }
-        Err(e) => Err(e.into()),
     }
 }

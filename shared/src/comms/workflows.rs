@@ -28,7 +28,7 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::Purpose;
 use crate::domain::{Error, Result, text};
 use crate::keys;
-use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Transaction, TxOp, Update};
 use crate::records::resource;
 use crate::records::roles;
 
@@ -381,34 +381,39 @@ impl User {
 /// The operations that move one user of workflows from `old` to `new`, for the user's own
 /// transaction: the new workflow must still exist (the first operation, when `new` is set),
 /// and the counts move. Nothing when they are the same.
-pub fn reference_ops(
+pub fn reference_ops<E>(
+    tx: &mut Transaction<E>,
     tenant_id: &str,
     user: User,
     old: Option<&str>,
     new: Option<&str>,
-) -> Vec<TxOp> {
+    gone: impl FnOnce() -> E,
+) {
     let user = user.counter();
-    let mut ops = Vec::new();
     if old == new {
-        return ops;
+        return;
     }
     if let Some(new) = new {
-        ops.push(TxOp::Check(
-            keys::workflow(tenant_id, new),
-            Condition::Exists,
-        ));
-        ops.push(TxOp::Update(
+        tx.guarded(
+            TxOp::Check(keys::workflow(tenant_id, new), Condition::Exists),
+            gone(),
+        )
+        .op(TxOp::Update(
             keys::workflow_usage(tenant_id, new),
             Update::default().add("uses", 1).add(user, 1),
         ));
     }
     if let Some(old) = old {
-        ops.push(TxOp::Update(
+        tx.op(TxOp::Update(
             keys::workflow_usage(tenant_id, old),
             Update::default().add("uses", -1).add(user, -1),
         ));
     }
-    ops
+}
+
+/// The refusal when a workflow being assigned was deleted meanwhile.
+pub fn deleted_meanwhile() -> Error {
+    Error::invalid("workflow_id", "the workflow was deleted meanwhile")
 }
 
 /// Refuses `id` (named `field`) unless it is a workflow of the tenant.
@@ -481,19 +486,22 @@ pub async fn update(
 /// Deletes a workflow that no portfolio or client uses.
 pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
     get(svc, tenant_id, id).await?;
-    let ops = vec![
+    let mut tx = Transaction::new();
+    tx.guarded(
         TxOp::Delete(keys::workflow(tenant_id, id), Condition::VersionIs(seen)),
+        Refused::Stale,
+    )
+    .guarded(
         TxOp::Delete(
             keys::workflow_usage(tenant_id, id),
             Condition::Below("uses".into(), 1),
         ),
-    ];
-    match svc.table.transact(ops).await {
+        Refused::InUse,
+    );
+    match tx.try_commit(svc.table.as_ref()).await? {
         Ok(()) => Ok(()),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Stale(WHAT))
-        }
-        Err(TableError::TransactionFailed { .. }) => {
+        Err(Refused::Stale) => Err(Error::Stale(WHAT)),
+        Err(Refused::InUse) => {
             let usage = svc.table.get(&keys::workflow_usage(tenant_id, id)).await?;
             let count = |attr: &str| {
                 usage
@@ -509,8 +517,13 @@ pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Res
                 count("clients")
             )))
         }
-        Err(e) => Err(e.into()),
     }
+}
+
+/// Why deleting a workflow or portfolio was refused.
+pub(crate) enum Refused {
+    Stale,
+    InUse,
 }
 
 #[cfg(test)]

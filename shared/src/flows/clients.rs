@@ -9,7 +9,7 @@ use crate::domain::resource::Resource;
 use crate::domain::{Error, Result};
 use crate::keys;
 use crate::monitoring::monitors;
-use crate::ports::{Condition, Query, TableError, TxOp};
+use crate::ports::{Condition, Query, Transaction, TxOp};
 use crate::records::clients::{client_item, get, get_type, usage};
 use crate::records::resource;
 
@@ -25,24 +25,23 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> Result
         ));
     }
     check_assignments(svc, tenant_id, None, &client.spec).await?;
-    let mut ops = vec![
-        TxOp::Put(client_item(tenant_id, &client)?, Condition::Absent),
-        TxOp::Check(
-            keys::client_type(tenant_id, &client_type.id),
-            Condition::Exists,
-        ),
-        usage(tenant_id, &client_type.id, 1),
-    ];
-    let assignments = assignment_ops(tenant_id, None, Some(&client.spec), &mut ops);
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(client),
-        Err(TableError::TransactionFailed { failed }) => {
-            Err(assignments.refusal(&failed).unwrap_or_else(|| {
-                Error::invalid("client_type_id", "the client type was deleted meanwhile")
-            }))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let mut tx = Transaction::new();
+    assignment_ops(&mut tx, tenant_id, None, Some(&client.spec));
+    tx.op(TxOp::Put(
+        client_item(tenant_id, &client)?,
+        Condition::Absent,
+    ))
+    .op(TxOp::Check(
+        keys::client_type(tenant_id, &client_type.id),
+        Condition::Exists,
+    ))
+    .op(usage(tenant_id, &client_type.id, 1))
+    .otherwise(Error::invalid(
+        "client_type_id",
+        "the client type was deleted meanwhile",
+    ));
+    tx.commit(svc.table.as_ref()).await?;
+    Ok(client)
 }
 
 /// Refuses a newly set `workflow_id` or `portfolio_id` that is not the tenant's, naming it.
@@ -66,65 +65,30 @@ async fn check_assignments(
     Ok(())
 }
 
-/// Where a client's transaction checks that its new workflow and portfolio still exist.
-struct Assignments {
-    workflow_check: Option<usize>,
-    portfolio_check: Option<usize>,
-}
-
-impl Assignments {
-    /// The refusal for a failed transaction, when a workflow or portfolio check failed.
-    fn refusal(&self, failed: &[usize]) -> Option<Error> {
-        let hit = |at: Option<usize>| at.is_some_and(|at| failed.contains(&at));
-        if hit(self.workflow_check) {
-            Some(Error::invalid(
-                "workflow_id",
-                "the workflow was deleted meanwhile",
-            ))
-        } else if hit(self.portfolio_check) {
-            Some(Error::invalid(
-                "portfolio_id",
-                "the portfolio was deleted meanwhile",
-            ))
-        } else {
-            None
-        }
-    }
-}
-
-/// Adds to `ops` the operations that move the client's workflow and portfolio counts from
-/// `current` to `next` (either absent for a new or deleted client).
+/// Adds to `tx` the operations that move the client's workflow and portfolio counts from
+/// `current` to `next` (either absent for a new or deleted client); a newly assigned workflow
+/// or portfolio deleted meanwhile refuses the transaction, naming its field.
 fn assignment_ops(
+    tx: &mut Transaction<Error>,
     tenant_id: &str,
     current: Option<&ClientSpec>,
     next: Option<&ClientSpec>,
-    ops: &mut Vec<TxOp>,
-) -> Assignments {
+) {
     fn workflow(c: Option<&ClientSpec>) -> Option<&str> {
         c.and_then(|c| c.workflow_id.as_deref())
     }
     fn portfolio(c: Option<&ClientSpec>) -> Option<&str> {
         c.and_then(|c| c.portfolio_id.as_deref())
     }
-    let at = ops.len();
-    let moved = workflows::reference_ops(
+    workflows::reference_ops(
+        tx,
         tenant_id,
         workflows::User::Client,
         workflow(current),
         workflow(next),
+        workflows::deleted_meanwhile,
     );
-    let workflow_check =
-        (workflow(current) != workflow(next) && workflow(next).is_some()).then_some(at);
-    ops.extend(moved);
-    let at = ops.len();
-    let moved = portfolios::reference_ops(tenant_id, portfolio(current), portfolio(next));
-    let portfolio_check =
-        (portfolio(current) != portfolio(next) && portfolio(next).is_some()).then_some(at);
-    ops.extend(moved);
-    Assignments {
-        workflow_check,
-        portfolio_check,
-    }
+    portfolios::reference_ops(tx, tenant_id, portfolio(current), portfolio(next));
 }
 
 pub async fn update(
@@ -158,12 +122,14 @@ pub async fn update(
         }
     }
     check_assignments(svc, tenant_id, Some(&current.spec), &next.spec).await?;
-    let mut ops = vec![TxOp::Put(
-        client_item(tenant_id, &next)?,
-        Condition::VersionIs(seen),
-    )];
+    let mut tx = Transaction::new();
+    tx.guarded(
+        TxOp::Put(client_item(tenant_id, &next)?, Condition::VersionIs(seen)),
+        Error::Stale(CLIENT),
+    );
+    assignment_ops(&mut tx, tenant_id, Some(&current.spec), Some(&next.spec));
     if current.spec.bureau_subject_id != next.spec.bureau_subject_id {
-        ops.extend(
+        tx.ops(
             monitors::follow_subject(
                 svc,
                 tenant_id,
@@ -174,21 +140,16 @@ pub async fn update(
         );
     }
     if current.spec.client_type_id != next.spec.client_type_id {
-        ops.push(TxOp::Check(
+        tx.op(TxOp::Check(
             keys::client_type(tenant_id, &client_type.id),
             Condition::Exists,
-        ));
-        ops.push(usage(tenant_id, &current.spec.client_type_id, -1));
-        ops.push(usage(tenant_id, &client_type.id, 1));
+        ))
+        .op(usage(tenant_id, &current.spec.client_type_id, -1))
+        .op(usage(tenant_id, &client_type.id, 1));
     }
-    let assignments = assignment_ops(tenant_id, Some(&current.spec), Some(&next.spec), &mut ops);
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(next),
-        Err(TableError::TransactionFailed { failed }) if !failed.contains(&0) => {
-            Err(assignments.refusal(&failed).unwrap_or(Error::Stale(CLIENT)))
-        }
-        Err(e) => Err(resource::stale(CLIENT)(e)),
-    }
+    tx.otherwise(Error::Stale(CLIENT));
+    tx.commit(svc.table.as_ref()).await?;
+    Ok(next)
 }
 
 /// Deletes a client that has no contacts, opportunities or monitor left.
@@ -233,18 +194,15 @@ pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64)
             remaining.join(", ")
         )));
     }
-    let mut ops = vec![
-        TxOp::Delete(
-            keys::client(tenant_id, client_id),
-            Condition::VersionIs(seen),
-        ),
-        usage(tenant_id, &current.spec.client_type_id, -1),
-    ];
-    assignment_ops(tenant_id, Some(&current.spec), None, &mut ops);
-    svc.table
-        .transact(ops)
-        .await
-        .map_err(resource::stale(CLIENT))?;
+    let mut tx = Transaction::new();
+    tx.op(TxOp::Delete(
+        keys::client(tenant_id, client_id),
+        Condition::VersionIs(seen),
+    ))
+    .op(usage(tenant_id, &current.spec.client_type_id, -1))
+    .otherwise(Error::Stale(CLIENT));
+    assignment_ops(&mut tx, tenant_id, Some(&current.spec), None);
+    tx.commit(svc.table.as_ref()).await?;
     let history: Vec<TxOp> = items
         .into_iter()
         .filter(|i| i.key.sk != keys::CLIENT)

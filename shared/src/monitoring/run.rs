@@ -29,7 +29,7 @@ use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
 use crate::keys;
 use crate::ports::{
-    BlobError, Blobs, Condition, Item, Key, Query, SortKey, TableError, TxOp, Update,
+    BlobError, Blobs, Condition, Item, Key, Query, SortKey, TableError, Transaction, TxOp, Update,
 };
 use crate::records::tenants;
 
@@ -661,11 +661,19 @@ pub async fn part_done(
     run_id: &str,
     report: &PartReport,
 ) -> Result<Completion> {
-    let ops = vec![
+    enum Refused {
+        Recorded,
+        Replaced,
+    }
+    let mut tx = Transaction::new();
+    tx.guarded(
         TxOp::Put(
             Item::from_record(keys::run_part(day, run_id, &report.part), report)?,
             Condition::Absent,
         ),
+        Refused::Recorded,
+    )
+    .guarded(
         TxOp::Update(
             keys::run_plan(day),
             Update::default()
@@ -673,16 +681,14 @@ pub async fn part_done(
                 .add("lines", report.stats.lines as i64)
                 .when(Condition::AttrEquals("run_id".into(), json!(run_id))),
         ),
-    ];
-    match svc.table.transact(ops).await {
+        Refused::Replaced,
+    );
+    match tx.try_commit(svc.table.as_ref()).await? {
         Ok(()) => {}
-        // Only the plan's condition failed: the run was replaced by a newer plan of the day.
-        Err(TableError::TransactionFailed { failed }) if !failed.contains(&0) => {
-            return Ok(Completion::Pending);
-        }
         // The part was recorded before: a retry; answer from the plan as it stands.
-        Err(TableError::TransactionFailed { .. }) => {}
-        Err(e) => return Err(e.into()),
+        Err(Refused::Recorded) => {}
+        // Only the plan's condition failed: the run was replaced by a newer plan of the day.
+        Err(Refused::Replaced) => return Ok(Completion::Pending),
     }
     let plan = svc
         .table

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod mailer;
 pub mod sms;
 pub mod table;
+pub mod transaction;
 
 pub use blobs::{BlobError, BlobReader, Blobs};
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -19,3 +20,4 @@ pub use table::{
     Condition, Cursor, Index, IndexKey, Item, Key, Page, Query, SortKey, Table, TableError, TxOp,
     Update,
 };
+pub use transaction::Transaction;

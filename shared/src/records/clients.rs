@@ -14,7 +14,7 @@ use crate::domain::clients::*;
 use crate::domain::resource::Resource;
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Index, IndexKey, Query, SortKey, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Index, IndexKey, Query, SortKey, Transaction, TxOp, Update};
 
 pub async fn create_type(
     svc: &Services,
@@ -68,23 +68,19 @@ pub async fn update_type(
 
 pub async fn delete_type(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
     get_type(svc, tenant_id, id).await?;
-    let ops = vec![
+    let mut tx = Transaction::new();
+    tx.guarded(
         TxOp::Delete(keys::client_type(tenant_id, id), Condition::VersionIs(seen)),
+        Error::Stale(TYPE),
+    )
+    .guarded(
         TxOp::Delete(
             keys::client_type_usage(tenant_id, id),
             Condition::Below("clients".into(), 1),
         ),
-    ];
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(()),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Stale(TYPE))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(
-            "clients still have this type; give them another type first".into(),
-        )),
-        Err(e) => Err(e.into()),
-    }
+        Error::Conflict("clients still have this type; give them another type first".into()),
+    );
+    tx.commit(svc.table.as_ref()).await
 }
 
 pub fn usage(tenant_id: &str, type_id: &str, by: i64) -> TxOp {

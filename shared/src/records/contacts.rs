@@ -20,7 +20,11 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::Purpose;
 use crate::domain::{EmailAddress, Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Item, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Item, Transaction, TxOp, Update};
+
+fn no_such_role() -> Error {
+    Error::invalid("role_id", "there is no contact role with this id")
+}
 
 fn role_usage(tenant_id: &str, role_id: &str, by: i64) -> TxOp {
     TxOp::Update(
@@ -31,38 +35,34 @@ fn role_usage(tenant_id: &str, role_id: &str, by: i64) -> TxOp {
 
 /// Writes a new contact: the role must exist; a synced one claims its external id.
 async fn insert(svc: &Services, tenant_id: &str, client_id: &str, contact: &Contact) -> Result<()> {
-    let mut ops = vec![
-        TxOp::Put(
-            contact.item(keys::contact(tenant_id, client_id, &contact.id))?,
-            Condition::Absent,
-        ),
+    let mut tx = Transaction::new();
+    tx.guarded(
         TxOp::Check(
-            crate::keys::role(tenant_id, &contact.spec.role_id),
+            keys::role(tenant_id, &contact.spec.role_id),
             Condition::Exists,
         ),
-        role_usage(tenant_id, &contact.spec.role_id, 1),
+        no_such_role(),
+    )
+    .guarded(
         TxOp::Check(keys::client(tenant_id, client_id), Condition::Exists),
-    ];
+        Error::NotFound("client"),
+    )
+    .op(TxOp::Put(
+        contact.item(keys::contact(tenant_id, client_id, &contact.id))?,
+        Condition::Absent,
+    ))
+    .op(role_usage(tenant_id, &contact.spec.role_id, 1))
+    .otherwise(Error::Conflict(
+        "a contact with this external id already exists".into(),
+    ));
     if let Some(external_id) = &contact.spec.external_id {
         let guard = Item::from_record(
             keys::external_contact(tenant_id, contact.spec.source.label(), external_id),
             &serde_json::json!({"client_id": client_id, "contact_id": contact.id}),
         )?;
-        ops.push(TxOp::Put(guard, Condition::Absent));
+        tx.op(TxOp::Put(guard, Condition::Absent));
     }
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(()),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&1) => Err(
-            Error::invalid("role_id", "there is no contact role with this id"),
-        ),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&3) => {
-            Err(Error::NotFound("client"))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(
-            "a contact with this external id already exists".into(),
-        )),
-        Err(e) => Err(e.into()),
-    }
+    tx.commit(svc.table.as_ref()).await
 }
 
 /// Creates a contact by hand. Synced contacts come only through [`sync`].
@@ -124,26 +124,22 @@ async fn replace(
     next: &Contact,
     seen: u64,
 ) -> Result<()> {
-    let mut ops = vec![resource::replace_op(
+    let mut tx = Transaction::new();
+    if current.spec.role_id != next.spec.role_id {
+        tx.guarded(
+            TxOp::Check(keys::role(tenant_id, &next.spec.role_id), Condition::Exists),
+            no_such_role(),
+        )
+        .op(role_usage(tenant_id, &current.spec.role_id, -1))
+        .op(role_usage(tenant_id, &next.spec.role_id, 1));
+    }
+    tx.op(resource::replace_op(
         keys::contact(tenant_id, client_id, &current.id),
         next,
         seen,
-    )?];
-    if current.spec.role_id != next.spec.role_id {
-        ops.push(TxOp::Check(
-            crate::keys::role(tenant_id, &next.spec.role_id),
-            Condition::Exists,
-        ));
-        ops.push(role_usage(tenant_id, &current.spec.role_id, -1));
-        ops.push(role_usage(tenant_id, &next.spec.role_id, 1));
-    }
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(()),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&1) => Err(
-            Error::invalid("role_id", "there is no contact role with this id"),
-        ),
-        Err(e) => Err(resource::stale(WHAT)(e)),
-    }
+    )?)
+    .otherwise(Error::Stale(WHAT));
+    tx.commit(svc.table.as_ref()).await
 }
 
 pub async fn update(

@@ -13,7 +13,7 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::*;
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, TableError, TxOp, Update};
+use crate::ports::{Condition, Cursor, Transaction, TxOp, Update};
 
 /// The operations that write a new role and claim its name.
 fn role_ops(tenant_id: &str, role: &Role) -> Result<Vec<TxOp>> {
@@ -30,6 +30,10 @@ fn role_ops(tenant_id: &str, role: &Role) -> Result<Vec<TxOp>> {
             Condition::Absent,
         ),
     ])
+}
+
+fn name_taken(name: &str) -> Error {
+    Error::Conflict(format!("a contact role named {name:?} already exists"))
 }
 
 /// Counts `n` more roles; with `capped`, only while the tenant stays within the cap.
@@ -66,21 +70,17 @@ pub fn builtin_ops(svc: &Services, tenant_id: &str) -> Result<Vec<TxOp>> {
 
 pub async fn create(svc: &Services, tenant_id: &str, spec: RoleSpec) -> Result<Role> {
     let role = Resource::new(svc, spec.checked()?);
-    let mut ops = vec![count_op(tenant_id, 1, true)];
-    ops.extend(role_ops(tenant_id, &role)?);
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(role),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Conflict(format!(
-                "a tenant has at most {MAX_ROLES} contact roles; delete one to add another"
-            )))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(format!(
-            "a contact role named {:?} already exists",
-            role.spec.name
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    let mut tx = Transaction::new();
+    tx.guarded(
+        count_op(tenant_id, 1, true),
+        Error::Conflict(format!(
+            "a tenant has at most {MAX_ROLES} contact roles; delete one to add another"
+        )),
+    )
+    .ops(role_ops(tenant_id, &role)?)
+    .otherwise(name_taken(&role.spec.name));
+    tx.commit(svc.table.as_ref()).await?;
+    Ok(role)
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, role_id: &str) -> Result<Role> {
@@ -112,36 +112,30 @@ pub async fn update(
     let current = get(svc, tenant_id, role_id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    let mut ops = vec![resource::replace_op(
-        keys::role(tenant_id, role_id),
-        &next,
-        seen,
-    )?];
+    let mut tx = Transaction::new();
+    tx.guarded(
+        resource::replace_op(keys::role(tenant_id, role_id), &next, seen)?,
+        Error::Stale(WHAT),
+    );
     let (old, new) = (
         current.spec.name.to_lowercase(),
         next.spec.name.to_lowercase(),
     );
     if old != new {
-        ops.push(TxOp::Delete(
+        tx.op(TxOp::Delete(
             keys::role_name(tenant_id, &old),
             Condition::None,
-        ));
-        ops.push(TxOp::Put(
-            crate::ports::Item::new(keys::role_name(tenant_id, &new), Default::default()),
-            Condition::Absent,
-        ));
+        ))
+        .guarded(
+            TxOp::Put(
+                crate::ports::Item::new(keys::role_name(tenant_id, &new), Default::default()),
+                Condition::Absent,
+            ),
+            name_taken(&next.spec.name),
+        );
     }
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(next),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Stale(WHAT))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(format!(
-            "a contact role named {:?} already exists",
-            next.spec.name
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    tx.commit(svc.table.as_ref()).await?;
+    Ok(next)
 }
 
 pub async fn delete(svc: &Services, tenant_id: &str, role_id: &str, seen: u64) -> Result<()> {
@@ -151,26 +145,22 @@ pub async fn delete(svc: &Services, tenant_id: &str, role_id: &str, seen: u64) -
         ));
     }
     let current = get(svc, tenant_id, role_id).await?;
-    let ops = vec![
+    let mut tx = Transaction::new();
+    tx.guarded(
         TxOp::Delete(keys::role(tenant_id, role_id), Condition::VersionIs(seen)),
+        Error::Stale(WHAT),
+    )
+    .guarded(
         TxOp::Delete(
             keys::role_usage(tenant_id, role_id),
             Condition::Below("contacts".into(), 1),
         ),
-        TxOp::Delete(
-            keys::role_name(tenant_id, &current.spec.name),
-            Condition::None,
-        ),
-        count_op(tenant_id, -1, false),
-    ];
-    match svc.table.transact(ops).await {
-        Ok(()) => Ok(()),
-        Err(TableError::TransactionFailed { failed }) if failed.contains(&0) => {
-            Err(Error::Stale(WHAT))
-        }
-        Err(TableError::TransactionFailed { .. }) => Err(Error::Conflict(
-            "contacts still have this role; give them another role first".into(),
-        )),
-        Err(e) => Err(e.into()),
-    }
+        Error::Conflict("contacts still have this role; give them another role first".into()),
+    )
+    .op(TxOp::Delete(
+        keys::role_name(tenant_id, &current.spec.name),
+        Condition::None,
+    ))
+    .op(count_op(tenant_id, -1, false));
+    tx.commit(svc.table.as_ref()).await
 }
