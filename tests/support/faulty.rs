@@ -60,6 +60,32 @@ pub enum Effect {
 }
 
 impl Call<'_> {
+    /// The trait method called, as `Trait::method`.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Call::Get(_) => "Table::get",
+            Call::Put(_) => "Table::put",
+            Call::Update(_) => "Table::update",
+            Call::Delete(_) => "Table::delete",
+            Call::Query(_) => "Table::query",
+            Call::QueryAll(_) => "Table::query_all",
+            Call::Transact(_) => "Table::transact",
+            Call::TransactEach(_) => "Table::transact_each",
+            Call::Sync => "Table::sync",
+            Call::BatchGet(_) => "Table::batch_get",
+            Call::BatchPut(_) => "Table::batch_put",
+            Call::BatchDelete(_) => "Table::batch_delete",
+            Call::List(_) => "Blobs::list",
+            Call::Open(_) => "Blobs::open",
+            Call::PutFile(..) => "Blobs::put_file",
+            Call::PutBlob(_) => "Blobs::put",
+            Call::DeleteBlob(_) => "Blobs::delete",
+            Call::Email(_) => "Mailer::send",
+            Call::Text(_) => "Sms::send",
+            Call::Publish(_) => "Events::publish",
+        }
+    }
+
     pub fn effect(&self) -> Effect {
         match self {
             Call::Get(_)
@@ -335,5 +361,157 @@ impl<P: Events + ?Sized> Events for Faulty<P> {
         };
         self.pass(verdict, self.inner.publish(events), refused)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::{TimeZone, Utc};
+    use clientwatch::adapters::embedded::EmbeddedTable;
+    use clientwatch::adapters::folder::FolderBlobs;
+    use clientwatch::ports::FixedClock;
+    use serde_json::{Map, json};
+
+    use super::*;
+
+    /// Lets every call through, noting which method it was.
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<&'static str>>);
+
+    impl Gate for Seen {
+        fn enter(&self, call: &Call<'_>) -> Verdict {
+            self.0.lock().unwrap().push(call.method());
+            Verdict::Go
+        }
+    }
+
+    /// Accepts every message and event.
+    struct Accepts;
+
+    #[async_trait::async_trait]
+    impl Mailer for Accepts {
+        async fn send(&self, _: &Email) -> Result<String, DeliveryError> {
+            Ok("m".into())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Sms for Accepts {
+        async fn send(&self, _: &PhoneNumber, _: &str) -> Result<String, DeliveryError> {
+            Ok("s".into())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Events for Accepts {
+        async fn publish(&self, _: &[DomainEvent]) -> Result<(), PublishError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn every_method_of_a_wrapped_port_asks_the_gate_under_its_own_name_and_reaches_the_port()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        let clock = Arc::new(FixedClock::at(now));
+        let seen = Arc::new(Seen::default());
+        let table = Faulty::new(
+            Arc::new(EmbeddedTable::open(&dir.path().join("store.redb"), clock).unwrap()),
+            seen.clone(),
+        );
+        let blobs = Faulty::new(
+            Arc::new(FolderBlobs::new(dir.path().join("blobs"))),
+            seen.clone(),
+        );
+        let accepts = Faulty::new(Arc::new(Accepts), seen.clone());
+
+        let key = |sk: &str| Key::new("P", sk);
+        let item = |sk: &str| Item::new(key(sk), Map::new());
+        table.put(item("A"), Condition::None).await.unwrap();
+        table.get(&key("A")).await.unwrap().unwrap();
+        table
+            .update(&key("A"), Update::default().set("n", 1))
+            .await
+            .unwrap();
+        table
+            .delete(&key("A"), Condition::None)
+            .await
+            .unwrap()
+            .unwrap();
+        table
+            .transact(vec![TxOp::Put(item("B"), Condition::None)])
+            .await
+            .unwrap();
+        table
+            .transact_each(vec![vec![TxOp::Put(item("C"), Condition::None)]])
+            .await
+            .unwrap();
+        table.sync().await.unwrap();
+        table.batch_put(vec![item("D")]).await.unwrap();
+        assert_eq!(table.batch_get(&[key("D")]).await.unwrap().len(), 1);
+        assert_eq!(
+            table
+                .query(Query::partition("P"))
+                .await
+                .unwrap()
+                .items
+                .len(),
+            3
+        );
+        table.batch_delete(vec![key("D")]).await.unwrap();
+        assert_eq!(
+            table.query_all(Query::partition("P")).await.unwrap().len(),
+            2
+        );
+
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        blobs.put("a/b", b"y".to_vec()).await.unwrap();
+        blobs.put_file("a/c", &file).await.unwrap();
+        assert_eq!(blobs.list("a/").await.unwrap(), ["a/b", "a/c"]);
+        assert!(blobs.open("a/b").await.unwrap().is_some());
+        blobs.delete("a/b").await.unwrap();
+
+        let email = Email {
+            to: Vec::new(),
+            reply_to: None,
+            subject: "s".into(),
+            html: String::new(),
+            text: String::new(),
+        };
+        Mailer::send(&accepts, &email).await.unwrap();
+        let mobile = PhoneNumber::parse("+64211234567", "NZ").unwrap();
+        Sms::send(&accepts, &mobile, "t").await.unwrap();
+        let event = DomainEvent::new("Seen", json!({}), now);
+        accepts.publish(&[event]).await.unwrap();
+
+        assert_eq!(
+            *seen.0.lock().unwrap(),
+            [
+                "Table::put",
+                "Table::get",
+                "Table::update",
+                "Table::delete",
+                "Table::transact",
+                "Table::transact_each",
+                "Table::sync",
+                "Table::batch_put",
+                "Table::batch_get",
+                "Table::query",
+                "Table::batch_delete",
+                "Table::query_all",
+                "Blobs::put",
+                "Blobs::put_file",
+                "Blobs::list",
+                "Blobs::open",
+                "Blobs::delete",
+                "Mailer::send",
+                "Sms::send",
+                "Events::publish",
+            ]
+        );
     }
 }
