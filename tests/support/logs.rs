@@ -94,8 +94,13 @@ pub fn alone(module: &str, name: &str) -> bool {
         .output()
         .expect("the test binary runs again");
     let stdout = String::from_utf8_lossy(&run.stdout);
-    print!("{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&run.stderr));
+    // Marked, so that the run's own `test result:` line is not read as this binary's.
+    for line in stdout.lines() {
+        println!("[own process] {line}");
+    }
+    for line in String::from_utf8_lossy(&run.stderr).lines() {
+        eprintln!("[own process] {line}");
+    }
     assert!(run.status.success(), "{test} failed in its own process");
     assert!(
         stdout.contains("test result: ok. 1 passed"),
