@@ -1,5 +1,6 @@
-//! Fault injection: the store, blob, mailer, SMS and events ports wrapped so that a run "dies"
-//! at its N-th write or outward call, for every N of a whole run.
+//! Fault injection for the crash suite: a [`Gate`] for [`Faulty`] ports (the store, blobs,
+//! mailer, SMS and events) under which a run "dies" at its N-th write or outward call, for
+//! every N of a whole run.
 //!
 //! Every write (`put`, `update`, `delete`, `transact`, `transact_each`, `batch_put`,
 //! `batch_delete`, `sync`, a blob `put`/`put_file`/`delete`) and every outward call (an e-mail,
@@ -9,15 +10,12 @@
 //! none. A test then runs the same work again over healthy ports and compares what users would
 //! see with an uninterrupted run.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use clientwatch::domain::PhoneNumber;
-use clientwatch::ports::{
-    BlobError, BlobReader, Blobs, Condition, DeliveryError, DomainEvent, Email, Events, Item, Key,
-    Mailer, Page, PublishError, Query, Sms, Table, TableError, TxOp, Update,
-};
+use clientwatch::ports::Blobs;
+
+use crate::faulty::{Call, Effect, Faulty, Gate, Injected, Verdict};
 
 /// Where a run dies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,304 +109,43 @@ impl Faults {
     fn die(&self) {
         self.dead.store(true, Ordering::SeqCst);
     }
-
-    fn read(&self) -> Result<(), TableError> {
-        if self.died() { Err(dead()) } else { Ok(()) }
-    }
 }
 
-fn dead() -> TableError {
-    TableError::Invalid("the process died (injected)".into())
-}
+/// Every failure after a death.
+const DIED: Injected = Injected("the process died (injected)");
 
-#[derive(Debug, thiserror::Error)]
-#[error("the process died (injected)")]
-struct Died;
-
-/// Runs `op` as step `what` of `faults`.
-macro_rules! step {
-    ($faults:expr, $kind:expr, $what:expr, $dead:expr, $op:expr) => {
-        match $faults.step($kind, $what) {
-            Go::Dead => Err($dead),
-            Go::Live => $op,
-            Go::ThenDie => {
-                let _ = $op;
-                $faults.die();
-                Err($dead)
-            }
-        }
-    };
-}
-
-pub struct FaultyTable {
-    pub inner: Arc<dyn Table>,
-    pub faults: Arc<Faults>,
-}
-
-fn key_of(op: &TxOp) -> &Key {
-    match op {
-        TxOp::Put(item, _) => &item.key,
-        TxOp::Update(key, _) | TxOp::Delete(key, _) | TxOp::Check(key, _) => key,
-    }
-}
-
-fn sk_kind(key: &Key) -> String {
-    key.sk.split('#').next().unwrap_or_default().to_owned()
-}
-
-#[async_trait::async_trait]
-impl Table for FaultyTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        self.faults.read()?;
-        self.inner.get(key).await
-    }
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        let what = format!("put {}", sk_kind(&item.key));
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            dead(),
-            self.inner.put(item, condition).await
-        )
-    }
-    async fn update(&self, key: &Key, update: Update) -> Result<Item, TableError> {
-        let what = format!("update {}", sk_kind(key));
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            dead(),
-            self.inner.update(key, update).await
-        )
-    }
-    async fn delete(&self, key: &Key, condition: Condition) -> Result<Option<Item>, TableError> {
-        let what = format!("delete {}", sk_kind(key));
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            dead(),
-            self.inner.delete(key, condition).await
-        )
-    }
-    async fn query(&self, query: Query) -> Result<Page, TableError> {
-        self.faults.read()?;
-        self.inner.query(query).await
-    }
-    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        let what = format!(
-            "transact {}",
-            ops.iter()
-                .map(|op| sk_kind(key_of(op)))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            dead(),
-            self.inner.transact(ops).await
-        )
-    }
-    async fn transact_each(
-        &self,
-        transactions: Vec<Vec<TxOp>>,
-    ) -> Result<Vec<Result<(), TableError>>, TableError> {
-        let what = format!("transact_each x{}", transactions.len());
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            dead(),
-            self.inner.transact_each(transactions).await
-        )
-    }
-    async fn sync(&self) -> Result<(), TableError> {
-        step!(
-            self.faults,
-            StepKind::Write,
-            "sync",
-            dead(),
-            self.inner.sync().await
-        )
-    }
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
-        self.faults.read()?;
-        self.inner.batch_get(keys).await
-    }
-    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
-        let what = format!("batch_put x{}", items.len());
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            dead(),
-            self.inner.batch_put(items).await
-        )
-    }
-    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
-        let what = format!("batch_delete x{}", keys.len());
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            dead(),
-            self.inner.batch_delete(keys).await
-        )
-    }
-}
-
-pub struct FaultyBlobs {
-    pub inner: Arc<dyn Blobs>,
-    pub faults: Arc<Faults>,
-}
-
-fn blob_dead() -> BlobError {
-    BlobError::unavailable(Died)
-}
-
-#[async_trait::async_trait]
-impl Blobs for FaultyBlobs {
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
-        if self.faults.died() {
-            return Err(blob_dead());
-        }
-        self.inner.list(prefix).await
-    }
-    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
-        if self.faults.died() {
-            return Err(blob_dead());
-        }
-        self.inner.open(key).await
-    }
-    async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError> {
-        let what = format!("blob put {key}");
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            blob_dead(),
-            self.inner.put_file(key, path).await
-        )
-    }
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
-        let what = format!("blob put {key}");
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            blob_dead(),
-            self.inner.put(key, bytes).await
-        )
-    }
-    async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        let what = format!("blob delete {key}");
-        step!(
-            self.faults,
-            StepKind::Write,
-            what,
-            blob_dead(),
-            self.inner.delete(key).await
-        )
-    }
-}
-
-pub struct FaultyMailer {
-    pub inner: Arc<dyn Mailer>,
-    pub faults: Arc<Faults>,
-}
-
-#[async_trait::async_trait]
-impl Mailer for FaultyMailer {
-    async fn send(&self, email: &Email) -> Result<String, DeliveryError> {
-        let what = format!("e-mail {}", email.subject);
-        step!(
-            self.faults,
-            StepKind::Provider,
-            what,
-            DeliveryError::Unavailable(Box::new(Died)),
-            self.inner.send(email).await
-        )
-    }
-}
-
-pub struct FaultySms {
-    pub inner: Arc<dyn Sms>,
-    pub faults: Arc<Faults>,
-}
-
-#[async_trait::async_trait]
-impl Sms for FaultySms {
-    async fn send(&self, to: &PhoneNumber, body: &str) -> Result<String, DeliveryError> {
-        step!(
-            self.faults,
-            StepKind::Provider,
-            "sms",
-            DeliveryError::Unavailable(Box::new(Died)),
-            self.inner.send(to, body).await
-        )
-    }
-}
-
-pub struct FaultyEvents {
-    pub inner: Arc<dyn Events>,
-    pub faults: Arc<Faults>,
-}
-
-#[async_trait::async_trait]
-impl Events for FaultyEvents {
-    async fn publish(&self, events: &[DomainEvent]) -> Result<(), PublishError> {
-        let what = format!("events x{}", events.len());
-        let failed = || PublishError {
-            total: events.len(),
-            failed: (0..events.len())
-                .map(|i| {
-                    (
-                        i,
-                        "Died".to_owned(),
-                        "the process died (injected)".to_owned(),
-                    )
-                })
-                .collect(),
+impl Gate for Faults {
+    fn enter(&self, call: &Call<'_>) -> Verdict {
+        let kind = match call.effect() {
+            // Not a step; but a dead process makes no call.
+            Effect::Read if self.died() => return Verdict::Fail(DIED),
+            Effect::Read => return Verdict::Go,
+            Effect::Write => StepKind::Write,
+            Effect::Provider => StepKind::Provider,
         };
-        step!(
-            self.faults,
-            StepKind::Provider,
-            what,
-            failed(),
-            self.inner.publish(events).await
-        )
+        match self.step(kind, call.describe()) {
+            Go::Live => Verdict::Go,
+            Go::ThenDie => Verdict::ThenFail(DIED),
+            Go::Dead => Verdict::Fail(DIED),
+        }
+    }
+
+    fn carried_out(&self) {
+        self.die();
     }
 }
 
 /// `services` with every port wrapped by `faults`.
 pub fn faulty(services: &clientwatch::Services, faults: &Arc<Faults>) -> clientwatch::Services {
     let mut svc = services.clone();
-    svc.table = Arc::new(FaultyTable {
-        inner: services.table.clone(),
-        faults: faults.clone(),
-    });
-    svc.mailer = Arc::new(FaultyMailer {
-        inner: services.mailer.clone(),
-        faults: faults.clone(),
-    });
-    svc.sms = Arc::new(FaultySms {
-        inner: services.sms.clone(),
-        faults: faults.clone(),
-    });
-    svc.events = Arc::new(FaultyEvents {
-        inner: services.events.clone(),
-        faults: faults.clone(),
-    });
+    svc.table = Arc::new(Faulty::new(services.table.clone(), faults.clone()));
+    svc.mailer = Arc::new(Faulty::new(services.mailer.clone(), faults.clone()));
+    svc.sms = Arc::new(Faulty::new(services.sms.clone(), faults.clone()));
+    svc.events = Arc::new(Faulty::new(services.events.clone(), faults.clone()));
     svc
 }
 
 /// `blobs` wrapped by `faults`.
 pub fn faulty_blobs(blobs: &Arc<dyn Blobs>, faults: &Arc<Faults>) -> Arc<dyn Blobs> {
-    Arc::new(FaultyBlobs {
-        inner: blobs.clone(),
-        faults: faults.clone(),
-    })
+    Arc::new(Faulty::new(blobs.clone(), faults.clone()))
 }

@@ -22,6 +22,7 @@ pub mod api;
 pub mod browser;
 pub mod counting;
 pub mod faults;
+pub mod faulty;
 pub mod logs;
 pub mod monitoring;
 pub mod portal;

@@ -16,11 +16,9 @@ use clientwatch::comms::log::{self, Entry, Outcome};
 use clientwatch::comms::run::{self, Progress, Report};
 use clientwatch::domain::Decimal2;
 use clientwatch::domain::resource::Resource;
-use clientwatch::ports::{
-    Condition, DeliveryError, Email, Item, Key, Mailer, Page, Query, Table, TableError, TxOp,
-    Update,
-};
+use clientwatch::ports::{Condition, DeliveryError, Email, Key, Mailer};
 use clientwatch_tests::api::TestApp;
+use clientwatch_tests::faulty::{Call, Effect, Faulty, Gate, Injected, Verdict};
 use clientwatch_tests::over_both_stores;
 use clientwatch_tests::portal::{
     deliver_through_emulator, emails_to, texts_to, unique_email, unique_mobile,
@@ -738,53 +736,19 @@ async fn a_run_killed_while_sending_sends_nothing_twice_when_run_again(app: Test
 
 /// A table whose writes of invoice progress fail, as a run killed between a send and its
 /// progress write would leave things.
-struct NoProgress(Arc<dyn Table>);
+struct NoProgress;
 
 fn is_progress(key: &Key) -> bool {
     key.sk.starts_with("PROGRESS#")
 }
 
-#[async_trait::async_trait]
-impl Table for NoProgress {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        self.0.get(key).await
-    }
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        if is_progress(&item.key) {
-            return Err(TableError::Invalid(
-                "killed before the progress write".into(),
-            ));
+impl Gate for NoProgress {
+    fn enter(&self, call: &Call<'_>) -> Verdict {
+        if call.effect() == Effect::Write && call.keys().into_iter().any(is_progress) {
+            Verdict::Fail(Injected("killed before the progress write"))
+        } else {
+            Verdict::Go
         }
-        self.0.put(item, condition).await
-    }
-    async fn update(&self, key: &Key, update: Update) -> Result<Item, TableError> {
-        self.0.update(key, update).await
-    }
-    async fn delete(&self, key: &Key, condition: Condition) -> Result<Option<Item>, TableError> {
-        self.0.delete(key, condition).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, TableError> {
-        self.0.query(query).await
-    }
-    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        if ops.iter().any(|op| match op {
-            TxOp::Put(item, _) => is_progress(&item.key),
-            TxOp::Update(key, _) | TxOp::Delete(key, _) | TxOp::Check(key, _) => is_progress(key),
-        }) {
-            return Err(TableError::Invalid(
-                "killed before the progress write".into(),
-            ));
-        }
-        self.0.transact(ops).await
-    }
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
-        self.0.batch_get(keys).await
-    }
-    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
-        self.0.batch_put(items).await
-    }
-    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
-        self.0.batch_delete(keys).await
     }
 }
 
@@ -793,7 +757,7 @@ async fn a_run_that_did_not_record_its_progress_sends_nothing_twice_when_run_aga
     let due = w.day(3);
     let invoice = w.invoice(&w.client, "INV-1000", due, "80.00").await;
     let mut broken = w.svc().clone();
-    broken.table = Arc::new(NoProgress(w.svc().table.clone()));
+    broken.table = Arc::new(Faulty::new(w.svc().table.clone(), Arc::new(NoProgress)));
     let report = w.run_at(&broken, w.day(0), "10:00").await;
     assert_eq!((report.sent, report.errors), (2, 1), "{report:?}");
     assert_eq!(w.progress(&w.client, &invoice).await, None);
