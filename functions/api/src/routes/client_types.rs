@@ -1,12 +1,66 @@
 //! `/v1/client-types`: individual or company, and whether its clients may be monitored.
 
-use clientwatch::domain::clients::{self, ClientTypeSpec};
+use clientwatch::Services;
+use clientwatch::domain;
+use clientwatch::domain::clients::{self, ClientType, ClientTypeSpec};
+use clientwatch::ports::Cursor;
+use serde_json::Value;
 
-tenant_resource!(
-    ClientTypeSpec,
-    list: clients::list_types,
-    create: clients::create_type,
-    get: clients::get_type,
-    update: clients::update_type,
-    delete: clients::delete_type,
-);
+use super::Routes;
+use super::tenant_resource::{self, TenantResource};
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/v1/client-types", tenant_resource::list::<ClientTypes>)
+        .post("/v1/client-types", tenant_resource::create::<ClientTypes>)
+        .get("/v1/client-types/{id}", tenant_resource::get::<ClientTypes>)
+        .patch(
+            "/v1/client-types/{id}",
+            tenant_resource::update::<ClientTypes>,
+        )
+        .delete(
+            "/v1/client-types/{id}",
+            tenant_resource::delete::<ClientTypes>,
+        )
+}
+
+pub struct ClientTypes;
+
+impl TenantResource for ClientTypes {
+    type Spec = ClientTypeSpec;
+
+    async fn list(
+        svc: &Services,
+        tenant_id: &str,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> domain::Result<(Vec<ClientType>, Option<Cursor>)> {
+        clients::list_types(svc, tenant_id, limit, cursor).await
+    }
+
+    async fn create(
+        svc: &Services,
+        tenant_id: &str,
+        spec: ClientTypeSpec,
+    ) -> domain::Result<ClientType> {
+        clients::create_type(svc, tenant_id, spec).await
+    }
+
+    async fn get(svc: &Services, tenant_id: &str, id: &str) -> domain::Result<ClientType> {
+        clients::get_type(svc, tenant_id, id).await
+    }
+
+    async fn update(
+        svc: &Services,
+        tenant_id: &str,
+        id: &str,
+        seen: u64,
+        patch: &Value,
+    ) -> domain::Result<ClientType> {
+        clients::update_type(svc, tenant_id, id, seen, patch).await
+    }
+
+    async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> domain::Result<()> {
+        clients::delete_type(svc, tenant_id, id, seen).await
+    }
+}
