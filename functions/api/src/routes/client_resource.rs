@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{List, versioned};
+use super::{List, Listed, versioned};
 use crate::extract::{Auth, IfMatch, JsonBody, Page, Patch, Path};
 use crate::problem::ApiError;
 
@@ -32,7 +32,7 @@ pub trait ClientResource {
         client_id: &str,
         limit: usize,
         cursor: Option<Cursor>,
-    ) -> impl Future<Output = domain::Result<(Vec<Resource<Self::Spec>>, Option<Cursor>)>> + Send;
+    ) -> impl Future<Output = domain::Result<Listed<Self::Spec>>> + Send;
 
     fn create(
         svc: &Services,

@@ -146,6 +146,9 @@ impl<T: Serialize> IntoResponse for List<T> {
     }
 }
 
+/// One page of resources as the domain lists them, and where the page ended if more follow.
+pub type Listed<T> = (Vec<Resource<T>>, Option<Cursor>);
+
 /// A resource with its version as a strong ETag, for the caller's next `If-Match`.
 pub fn versioned<T: Serialize>(status: StatusCode, resource: &Resource<T>) -> Response {
     let mut response = (status, Json(resource.view())).into_response();

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{List, versioned};
+use super::{List, Listed, versioned};
 use crate::extract::{Auth, IfMatch, JsonBody, Page, Patch, Path};
 use crate::problem::ApiError;
 
@@ -33,7 +33,7 @@ pub trait TenantResource {
         tenant_id: &str,
         limit: usize,
         cursor: Option<Cursor>,
-    ) -> impl Future<Output = domain::Result<(Vec<Resource<Self::Spec>>, Option<Cursor>)>> + Send;
+    ) -> impl Future<Output = domain::Result<Listed<Self::Spec>>> + Send;
 
     fn create(
         svc: &Services,
