@@ -14,9 +14,16 @@ use clientwatch::records;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::List;
+use super::{List, Routes};
 use crate::extract::{Auth, JsonBody, Page};
 use crate::problem::ApiError;
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/v1/api-keys", list)
+        .post("/v1/api-keys", create)
+        .delete("/v1/api-keys/{id}", revoke)
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,14 +36,11 @@ pub async fn list(
     State(svc): State<Services>,
     auth: Auth,
     page: Page,
-) -> Result<Json<List<ApiKey>>, ApiError> {
+) -> Result<List<ApiKey>, ApiError> {
     let caller = auth.require(Scope::Admin)?;
     let (items, next) =
         records::tenants::list_keys(&svc, &caller.tenant_id, page.limit, page.cursor()?).await?;
-    Ok(Json(List {
-        items,
-        next_cursor: page.next(next),
-    }))
+    Ok(List::page(items, &page, next))
 }
 
 pub async fn create(

@@ -3,23 +3,23 @@
 //! as warnings to act on.
 
 use crate::extract::Path;
-use axum::Json;
 use axum::extract::State;
 use clientwatch::Services;
 use clientwatch::comms::{invoices, log};
 use clientwatch::domain::tenants::Scope;
-use clientwatch::ports::Cursor;
-use serde_json::{Value, json};
 
+use super::{List, Routes};
 use crate::extract::{Auth, Page};
 use crate::problem::ApiError;
 
-fn page(items: Vec<log::Entry>, list: &Page, next: Option<Cursor>) -> Json<Value> {
-    let mut body = json!({ "items": items });
-    if let Some(next) = list.next(next) {
-        body["next_cursor"] = Value::from(next);
-    }
-    Json(body)
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/v1/clients/{id}/communications", for_client)
+        .get(
+            "/v1/clients/{id}/invoices/{invoice_id}/communications",
+            for_invoice,
+        )
+        .get("/v1/communications/skipped", skipped)
 }
 
 /// A client's log, newest first.
@@ -28,11 +28,11 @@ pub async fn for_client(
     auth: Auth,
     Path(client): Path<String>,
     list: Page,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<List<log::Entry>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     let (items, next) =
         log::for_client(&svc, &caller.tenant_id, &client, list.limit, list.cursor()?).await?;
-    Ok(page(items, &list, next))
+    Ok(List::page(items, &list, next))
 }
 
 /// An invoice's log, newest first.
@@ -41,7 +41,7 @@ pub async fn for_invoice(
     auth: Auth,
     Path((client, invoice)): Path<(String, String)>,
     list: Page,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<List<log::Entry>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     // An unknown invoice is a 404, not an empty log.
     invoices::get(&svc, &caller.tenant_id, &client, &invoice).await?;
@@ -54,7 +54,7 @@ pub async fn for_invoice(
         list.cursor()?,
     )
     .await?;
-    Ok(page(items, &list, next))
+    Ok(List::page(items, &list, next))
 }
 
 /// The tenant's messages that reached nobody, newest first, each with its reason.
@@ -62,8 +62,8 @@ pub async fn skipped(
     State(svc): State<Services>,
     auth: Auth,
     list: Page,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<List<log::Entry>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     let (items, next) = log::skipped(&svc, &caller.tenant_id, list.limit, list.cursor()?).await?;
-    Ok(page(items, &list, next))
+    Ok(List::page(items, &list, next))
 }

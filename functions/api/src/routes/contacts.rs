@@ -1,28 +1,103 @@
 //! `/v1/clients/{id}/contacts`, `/v1/clients/{id}/recipients` and `/v1/sync/contacts`.
 
-use crate::extract::Path;
 use axum::Json;
 use axum::extract::State;
 use clientwatch::Services;
-use clientwatch::domain::contacts::{self, ContactSpec, Source};
+use clientwatch::domain;
+use clientwatch::domain::contacts::{self, Contact, ContactSpec, Source};
 use clientwatch::domain::resource::Resource;
 use clientwatch::domain::roles::Purpose;
 use clientwatch::domain::tenants::Scope;
+use clientwatch::ports::Cursor;
 use clientwatch::records;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::extract::{Auth, JsonBody};
+use super::Routes;
+use super::client_resource::{self, ClientResource};
+use crate::extract::{Auth, JsonBody, Path};
 use crate::problem::ApiError;
 
-client_resource!(
-    ContactSpec,
-    list: records::contacts::list,
-    create: records::contacts::create,
-    get: records::contacts::get,
-    update: records::contacts::update,
-    delete: records::contacts::delete,
-);
+pub fn router() -> Routes {
+    Routes::new()
+        .get(
+            "/v1/clients/{id}/contacts",
+            client_resource::list::<Contacts>,
+        )
+        .post(
+            "/v1/clients/{id}/contacts",
+            client_resource::create::<Contacts>,
+        )
+        .get(
+            "/v1/clients/{id}/contacts/{contact_id}",
+            client_resource::get::<Contacts>,
+        )
+        .patch(
+            "/v1/clients/{id}/contacts/{contact_id}",
+            client_resource::update::<Contacts>,
+        )
+        .delete(
+            "/v1/clients/{id}/contacts/{contact_id}",
+            client_resource::delete::<Contacts>,
+        )
+        .get("/v1/clients/{id}/recipients", recipients)
+        .post("/v1/sync/contacts", sync)
+}
+
+pub struct Contacts;
+
+impl ClientResource for Contacts {
+    type Spec = ContactSpec;
+
+    async fn list(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> domain::Result<(Vec<Contact>, Option<Cursor>)> {
+        records::contacts::list(svc, tenant_id, client_id, limit, cursor).await
+    }
+
+    async fn create(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        spec: ContactSpec,
+    ) -> domain::Result<Contact> {
+        records::contacts::create(svc, tenant_id, client_id, spec).await
+    }
+
+    async fn get(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        id: &str,
+    ) -> domain::Result<Contact> {
+        records::contacts::get(svc, tenant_id, client_id, id).await
+    }
+
+    async fn update(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        id: &str,
+        seen: u64,
+        patch: &Value,
+    ) -> domain::Result<Contact> {
+        records::contacts::update(svc, tenant_id, client_id, id, seen, patch).await
+    }
+
+    async fn delete(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        id: &str,
+        seen: u64,
+    ) -> domain::Result<()> {
+        records::contacts::delete(svc, tenant_id, client_id, id, seen).await
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

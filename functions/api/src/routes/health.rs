@@ -5,7 +5,12 @@ use axum::extract::State;
 use clientwatch::Services;
 use serde_json::{Value, json};
 
+use super::Routes;
 use crate::problem::ApiError;
+
+pub fn router() -> Routes {
+    Routes::new().get("/v1/health", health)
+}
 
 pub async fn health(State(svc): State<Services>) -> Result<Json<Value>, ApiError> {
     svc.table

@@ -12,10 +12,35 @@ use axum::response::{IntoResponse, Response};
 use clientwatch::Services;
 use clientwatch::centre::invites::{self, Delivery, InviteRequest, Issued};
 use clientwatch::domain::tenants::Scope;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::{List, Routes};
 use crate::extract::{Auth, JsonBody, Page};
 use crate::problem::ApiError;
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites",
+            list,
+        )
+        .post(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites",
+            create,
+        )
+        .get(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites/{invite_id}",
+            get,
+        )
+        .post(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites/{invite_id}/revoke",
+            revoke,
+        )
+        .post(
+            "/v1/clients/{id}/opportunities/{opportunity_id}/invites/{invite_id}/regenerate",
+            regenerate,
+        )
+}
 
 type OpportunityPath = Path<(String, String)>;
 type InvitePath = Path<(String, String, String)>;
@@ -25,7 +50,7 @@ pub async fn list(
     auth: Auth,
     Path((client, opportunity)): OpportunityPath,
     page: Page,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<List<Value>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     let (items, next) = invites::list(
         &svc,
@@ -37,11 +62,8 @@ pub async fn list(
     )
     .await?;
     let now = svc.clock.now();
-    let mut body = json!({ "items": items.iter().map(|i| i.view(now)).collect::<Vec<_>>() });
-    if let Some(next) = page.next(next) {
-        body["next_cursor"] = Value::from(next);
-    }
-    Ok(Json(body))
+    let views = items.iter().map(|i| i.view(now)).collect();
+    Ok(List::page(views, &page, next))
 }
 
 pub async fn create(

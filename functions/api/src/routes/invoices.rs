@@ -4,22 +4,97 @@
 use axum::Json;
 use axum::extract::State;
 use clientwatch::Services;
-use clientwatch::comms::invoices::{self, ImportOutcome, ImportRow, InvoiceSpec};
+use clientwatch::comms::invoices::{self, ImportOutcome, ImportRow, Invoice, InvoiceSpec};
+use clientwatch::domain;
 use clientwatch::domain::tenants::Scope;
+use clientwatch::ports::Cursor;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Routes;
+use super::client_resource::{self, ClientResource};
 use crate::extract::{Auth, JsonOrCsv};
 use crate::problem::ApiError;
 
-client_resource!(
-    InvoiceSpec,
-    list: invoices::list,
-    create: invoices::create,
-    get: invoices::get,
-    update: invoices::update,
-    delete: invoices::delete,
-);
+pub fn router() -> Routes {
+    Routes::new()
+        .get(
+            "/v1/clients/{id}/invoices",
+            client_resource::list::<Invoices>,
+        )
+        .post(
+            "/v1/clients/{id}/invoices",
+            client_resource::create::<Invoices>,
+        )
+        .get(
+            "/v1/clients/{id}/invoices/{invoice_id}",
+            client_resource::get::<Invoices>,
+        )
+        .patch(
+            "/v1/clients/{id}/invoices/{invoice_id}",
+            client_resource::update::<Invoices>,
+        )
+        .delete(
+            "/v1/clients/{id}/invoices/{invoice_id}",
+            client_resource::delete::<Invoices>,
+        )
+        .post("/v1/invoices/import", import)
+}
+
+pub struct Invoices;
+
+impl ClientResource for Invoices {
+    type Spec = InvoiceSpec;
+
+    async fn list(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> domain::Result<(Vec<Invoice>, Option<Cursor>)> {
+        invoices::list(svc, tenant_id, client_id, limit, cursor).await
+    }
+
+    async fn create(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        spec: InvoiceSpec,
+    ) -> domain::Result<Invoice> {
+        invoices::create(svc, tenant_id, client_id, spec).await
+    }
+
+    async fn get(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        id: &str,
+    ) -> domain::Result<Invoice> {
+        invoices::get(svc, tenant_id, client_id, id).await
+    }
+
+    async fn update(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        id: &str,
+        seen: u64,
+        patch: &Value,
+    ) -> domain::Result<Invoice> {
+        invoices::update(svc, tenant_id, client_id, id, seen, patch).await
+    }
+
+    async fn delete(
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        id: &str,
+        seen: u64,
+    ) -> domain::Result<()> {
+        invoices::delete(svc, tenant_id, client_id, id, seen).await
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

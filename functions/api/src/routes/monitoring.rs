@@ -15,8 +15,21 @@ use clientwatch::monitoring::monitors::{self, BulkRequest, StartRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::{List, Routes};
 use crate::extract::{Auth, FilteredPage, JsonBody};
 use crate::problem::ApiError;
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/v1/clients/{id}/monitoring", get)
+        .post("/v1/clients/{id}/monitoring", start)
+        .delete("/v1/clients/{id}/monitoring", stop)
+        .post("/v1/monitoring/bulk", bulk)
+        .get("/v1/hits", list_hits)
+        .get("/v1/hits/{id}", get_hit)
+        .post("/v1/hits/{id}/acknowledge", acknowledge)
+        .get("/v1/usage", usage)
+}
 
 pub async fn get(
     State(svc): State<Services>,
@@ -133,7 +146,7 @@ pub async fn list_hits(
     auth: Auth,
     FilteredPage(page): FilteredPage,
     query: Result<Query<HitsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<List<hits::Hit>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     let query = query
         .map_err(|e| ApiError::invalid("query", e.body_text()))?
@@ -150,11 +163,7 @@ pub async fn list_hits(
         .transpose()?;
     let (items, next) =
         hits::list(&svc, &caller.tenant_id, since, page.limit, page.cursor()?).await?;
-    let mut body = json!({ "items": items });
-    if let Some(next) = page.next(next) {
-        body["next_cursor"] = Value::from(next);
-    }
-    Ok(Json(body))
+    Ok(List::page(items, &page, next))
 }
 
 pub async fn get_hit(

@@ -7,9 +7,15 @@ use clientwatch::Services;
 use clientwatch::domain::tenants::Scope;
 use clientwatch::records;
 
-use super::versioned;
+use super::{Routes, versioned};
 use crate::extract::{Auth, IfMatch, JsonBody, Patch};
 use crate::problem::ApiError;
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/v1/tenant", get)
+        .patch("/v1/tenant", update)
+}
 
 pub async fn get(State(svc): State<Services>, auth: Auth) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Read)?;
