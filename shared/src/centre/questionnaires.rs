@@ -179,7 +179,12 @@ pub async fn create(
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Questionnaire> {
-    resource::get(svc, &keys::questionnaire(tenant_id, id), WHAT).await
+    resource::get(
+        svc.table.as_ref(),
+        &keys::questionnaire(tenant_id, id),
+        WHAT,
+    )
+    .await
 }
 
 pub async fn list(
@@ -188,7 +193,14 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Questionnaire>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, keys::QUESTIONNAIRES, limit, cursor).await
+    resource::list_of_tenant(
+        svc.table.as_ref(),
+        tenant_id,
+        keys::QUESTIONNAIRES,
+        limit,
+        cursor,
+    )
+    .await
 }
 
 /// Changes a definition by a merge patch (`questions` is replaced whole), if it is still at
@@ -203,7 +215,14 @@ pub async fn update(
     let current = get(svc, tenant_id, id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    resource::replace(svc, keys::questionnaire(tenant_id, id), &next, seen, WHAT).await?;
+    resource::replace(
+        svc.table.as_ref(),
+        keys::questionnaire(tenant_id, id),
+        &next,
+        seen,
+        WHAT,
+    )
+    .await?;
     Ok(next)
 }
 

@@ -559,7 +559,12 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: TemplateSpec) -> Resu
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, template_id: &str) -> Result<Template> {
-    resource::get(svc, &keys::template(tenant_id, template_id), WHAT).await
+    resource::get(
+        svc.table.as_ref(),
+        &keys::template(tenant_id, template_id),
+        WHAT,
+    )
+    .await
 }
 
 pub async fn list(
@@ -568,7 +573,14 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Template>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, keys::TEMPLATES, limit, cursor).await
+    resource::list_of_tenant(
+        svc.table.as_ref(),
+        tenant_id,
+        keys::TEMPLATES,
+        limit,
+        cursor,
+    )
+    .await
 }
 
 /// Changes a template by a merge patch, if it is still at version `seen`; the result is
@@ -584,7 +596,7 @@ pub async fn update(
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
     resource::replace(
-        svc,
+        svc.table.as_ref(),
         keys::template(tenant_id, template_id),
         &next,
         seen,

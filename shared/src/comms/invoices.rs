@@ -150,7 +150,12 @@ pub fn item(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item>
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, client_id: &str, id: &str) -> Result<Invoice> {
-    resource::get(svc, &keys::invoice(tenant_id, client_id, id), WHAT).await
+    resource::get(
+        svc.table.as_ref(),
+        &keys::invoice(tenant_id, client_id, id),
+        WHAT,
+    )
+    .await
 }
 
 /// One page of open invoices across tenants, by due date. The index may lag the table: read

@@ -98,7 +98,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: PortfolioSpec) -> Res
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Portfolio> {
-    resource::get(svc, &keys::portfolio(tenant_id, id), WHAT).await
+    resource::get(svc.table.as_ref(), &keys::portfolio(tenant_id, id), WHAT).await
 }
 
 pub async fn list(
@@ -107,7 +107,14 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Portfolio>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, keys::PORTFOLIOS, limit, cursor).await
+    resource::list_of_tenant(
+        svc.table.as_ref(),
+        tenant_id,
+        keys::PORTFOLIOS,
+        limit,
+        cursor,
+    )
+    .await
 }
 
 /// Changes a portfolio by a merge patch, if it is still at version `seen`. A new workflow

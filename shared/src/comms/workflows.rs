@@ -454,7 +454,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: WorkflowSpec) -> Resu
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, id: &str) -> Result<Workflow> {
-    resource::get(svc, &keys::workflow(tenant_id, id), WHAT).await
+    resource::get(svc.table.as_ref(), &keys::workflow(tenant_id, id), WHAT).await
 }
 
 pub async fn list(
@@ -463,7 +463,14 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Workflow>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, keys::WORKFLOWS, limit, cursor).await
+    resource::list_of_tenant(
+        svc.table.as_ref(),
+        tenant_id,
+        keys::WORKFLOWS,
+        limit,
+        cursor,
+    )
+    .await
 }
 
 /// Changes a workflow by a merge patch (`steps` is replaced whole), if it is still at version
@@ -479,7 +486,14 @@ pub async fn update(
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     check_roles(svc, tenant_id, &spec).await?;
     let next = resource::changed(svc, &current, spec);
-    resource::replace(svc, keys::workflow(tenant_id, id), &next, seen, WHAT).await?;
+    resource::replace(
+        svc.table.as_ref(),
+        keys::workflow(tenant_id, id),
+        &next,
+        seen,
+        WHAT,
+    )
+    .await?;
     Ok(next)
 }
 

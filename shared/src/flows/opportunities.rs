@@ -80,7 +80,7 @@ pub async fn update(
     .await?;
     let next = resource::changed(svc, &current, spec);
     resource::replace(
-        svc,
+        svc.table.as_ref(),
         keys::opportunity(tenant_id, client_id, id),
         &next,
         seen,

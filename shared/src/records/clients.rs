@@ -28,7 +28,7 @@ pub async fn create_type(
 }
 
 pub async fn get_type(svc: &Services, tenant_id: &str, id: &str) -> Result<ClientType> {
-    resource::get(svc, &keys::client_type(tenant_id, id), TYPE).await
+    resource::get(svc.table.as_ref(), &keys::client_type(tenant_id, id), TYPE).await
 }
 
 pub async fn list_types(
@@ -37,7 +37,14 @@ pub async fn list_types(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<ClientType>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, keys::CLIENT_TYPES, limit, cursor).await
+    resource::list_of_tenant(
+        svc.table.as_ref(),
+        tenant_id,
+        keys::CLIENT_TYPES,
+        limit,
+        cursor,
+    )
+    .await
 }
 
 pub async fn update_type(
@@ -62,7 +69,14 @@ pub async fn update_type(
         )));
     }
     let next = resource::changed(svc, &current, spec);
-    resource::replace(svc, keys::client_type(tenant_id, id), &next, seen, TYPE).await?;
+    resource::replace(
+        svc.table.as_ref(),
+        keys::client_type(tenant_id, id),
+        &next,
+        seen,
+        TYPE,
+    )
+    .await?;
     Ok(next)
 }
 
@@ -100,7 +114,12 @@ pub fn client_item(tenant_id: &str, client: &Client) -> Result<crate::ports::Ite
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Client> {
-    resource::get(svc, &keys::client(tenant_id, client_id), CLIENT).await
+    resource::get(
+        svc.table.as_ref(),
+        &keys::client(tenant_id, client_id),
+        CLIENT,
+    )
+    .await
 }
 
 /// One page of the tenant's clients, in id order.
@@ -113,7 +132,7 @@ pub async fn list(
     let query = Query::index(Index::Gsi2, keys::clients_listing(tenant_id))
         .limit(limit)
         .after(cursor);
-    resource::list(svc, query).await
+    resource::list(svc.table.as_ref(), query).await
 }
 
 /// The query for a client's children of one kind (`CONTACT#`, `OPP#`).
@@ -135,5 +154,5 @@ pub async fn list_children<T: serde::de::DeserializeOwned>(
     let query = children(tenant_id, client_id, prefix)
         .limit(limit)
         .after(cursor);
-    resource::list(svc, query).await
+    resource::list(svc.table.as_ref(), query).await
 }

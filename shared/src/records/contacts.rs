@@ -90,7 +90,12 @@ pub async fn get(
     client_id: &str,
     contact_id: &str,
 ) -> Result<Contact> {
-    resource::get(svc, &keys::contact(tenant_id, client_id, contact_id), WHAT).await
+    resource::get(
+        svc.table.as_ref(),
+        &keys::contact(tenant_id, client_id, contact_id),
+        WHAT,
+    )
+    .await
 }
 
 pub async fn list(

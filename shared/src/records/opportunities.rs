@@ -14,7 +14,12 @@ pub async fn get(
     client_id: &str,
     id: &str,
 ) -> Result<Opportunity> {
-    resource::get(svc, &keys::opportunity(tenant_id, client_id, id), WHAT).await
+    resource::get(
+        svc.table.as_ref(),
+        &keys::opportunity(tenant_id, client_id, id),
+        WHAT,
+    )
+    .await
 }
 
 pub async fn list(

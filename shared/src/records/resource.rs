@@ -9,7 +9,7 @@ use crate::Services;
 use crate::domain::resource::{MAX_RESOURCE_BYTES, Resource};
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Item, Key, Query, TableError, TxOp};
+use crate::ports::{Condition, Cursor, Item, Key, Query, Table, TableError, TxOp};
 
 impl<T: Serialize> Resource<T> {
     pub fn new(svc: &Services, spec: T) -> Self {
@@ -48,28 +48,28 @@ pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<Resource<T>> {
 }
 
 pub async fn get<T: DeserializeOwned>(
-    svc: &Services,
+    table: &dyn Table,
     key: &Key,
     what: &'static str,
 ) -> Result<Resource<T>> {
-    match svc.table.get(key).await? {
+    match table.get(key).await? {
         Some(item) => from_item(&item),
         None => Err(Error::NotFound(what)),
     }
 }
 
 pub async fn list<T: DeserializeOwned>(
-    svc: &Services,
+    table: &dyn Table,
     query: Query,
 ) -> Result<(Vec<Resource<T>>, Option<Cursor>)> {
-    let page = svc.table.query(query).await?;
+    let page = table.query(query).await?;
     let items = page.items.iter().map(from_item).collect::<Result<_>>()?;
     Ok((items, page.next))
 }
 
 /// One page of a tenant's resources of one kind (their sort keys start with `prefix`).
 pub async fn list_of_tenant<T: DeserializeOwned>(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     prefix: &str,
     limit: usize,
@@ -79,7 +79,7 @@ pub async fn list_of_tenant<T: DeserializeOwned>(
         .sk(crate::ports::SortKey::BeginsWith(prefix.into()))
         .limit(limit)
         .after(cursor);
-    list(svc, query).await
+    list(table, query).await
 }
 
 /// The operation that writes `next` over the version the caller last saw.
@@ -89,13 +89,13 @@ pub fn replace_op<T: Serialize>(key: Key, next: &Resource<T>, seen: u64) -> Resu
 
 /// Writes `next` over the version the caller last saw; a lost race is `Stale(what)`.
 pub async fn replace<T: Serialize>(
-    svc: &Services,
+    table: &dyn Table,
     key: Key,
     next: &Resource<T>,
     seen: u64,
     what: &'static str,
 ) -> Result<()> {
-    svc.table
+    table
         .transact(vec![replace_op(key, next, seen)?])
         .await
         .map_err(stale(what))

@@ -84,7 +84,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: RoleSpec) -> Result<R
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, role_id: &str) -> Result<Role> {
-    resource::get(svc, &keys::role(tenant_id, role_id), WHAT).await
+    resource::get(svc.table.as_ref(), &keys::role(tenant_id, role_id), WHAT).await
 }
 
 pub async fn list(
@@ -93,7 +93,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Role>, Option<Cursor>)> {
-    resource::list_of_tenant(svc, tenant_id, keys::ROLES, limit, cursor).await
+    resource::list_of_tenant(svc.table.as_ref(), tenant_id, keys::ROLES, limit, cursor).await
 }
 
 /// All of a tenant's roles (at most 30), for deciding recipients.

@@ -46,7 +46,7 @@ pub async fn bootstrap(svc: &Services, name: &str) -> Result<(Tenant, IssuedKey)
 }
 
 pub async fn get(svc: &Services, tenant_id: &str) -> Result<Tenant> {
-    resource::get(svc, &keys::tenant(tenant_id), "tenant").await
+    resource::get(svc.table.as_ref(), &keys::tenant(tenant_id), "tenant").await
 }
 
 /// Changes the settings by a merge patch, if the tenant is still at version `seen`.
@@ -59,7 +59,14 @@ pub async fn update(
     let current = get(svc, tenant_id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
-    resource::replace(svc, keys::tenant(tenant_id), &next, seen, "tenant").await?;
+    resource::replace(
+        svc.table.as_ref(),
+        keys::tenant(tenant_id),
+        &next,
+        seen,
+        "tenant",
+    )
+    .await?;
     Ok(next)
 }
 
