@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
 use clientwatch::Services;
 use clientwatch::centre::access::Visit;
 use clientwatch::centre::questionnaires::{self, SaveError, Status};
@@ -41,9 +42,9 @@ pub(crate) async fn listed(
 pub(crate) async fn show(
     State(svc): State<Services>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
 ) -> Response {
-    let (visit, _) = match signed_in(&svc, &headers).await {
+    let (visit, _) = match signed_in(&svc, &jar).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -105,11 +106,11 @@ async fn page(
 pub(crate) async fn save(
     State(svc): State<Services>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    let (visit, _) = match signed_in_form(&svc, &headers, &form).await {
+    let (visit, _) = match signed_in_form(&svc, &jar, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -179,9 +180,9 @@ pub(crate) struct Done {
 pub(crate) async fn done(
     State(svc): State<Services>,
     Query(done): Query<Done>,
-    headers: HeaderMap,
+    jar: CookieJar,
 ) -> Response {
-    let (visit, _) = match signed_in(&svc, &headers).await {
+    let (visit, _) = match signed_in(&svc, &jar).await {
         Ok(v) => v,
         Err(response) => return response,
     };
