@@ -11,6 +11,8 @@
 mod pages;
 mod questionnaires;
 
+pub use questionnaires::read_form;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
