@@ -737,6 +737,49 @@ mod tests {
     }
 
     #[test]
+    fn answers_are_held_to_their_questions_whatever_read_them() {
+        let answers = [
+            ("employer", json!("x".repeat(501))),
+            ("income", json!(-3)),
+            ("started", json!("1899-12-31")),
+            ("dependants", json!("yes")),
+            ("housing", json!("owner")),
+            ("not_a_question", json!("dropped")),
+        ];
+        let entered = Entered {
+            answers: answers
+                .into_iter()
+                .map(|(id, value)| (id.to_owned(), value))
+                .collect(),
+            unreadable: BTreeMap::from([("history".into(), "Use ordinary text".into())]),
+        };
+        let errors = check(&every_kind(), entered, false).unwrap_err();
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            [
+                "dependants",
+                "employer",
+                "history",
+                "housing",
+                "income",
+                "started"
+            ]
+        );
+        let fine = Entered {
+            answers: BTreeMap::from([
+                ("income".to_owned(), json!(85250.5)),
+                ("not_a_question".to_owned(), json!("dropped")),
+            ]),
+            ..Entered::default()
+        };
+        let stored = check(&every_kind(), fine, false).unwrap();
+        assert_eq!(
+            stored,
+            BTreeMap::from([("income".to_owned(), json!(85250.5))])
+        );
+    }
+
+    #[test]
     fn answers_too_long_to_store_name_the_longest() {
         let questions: Vec<Question> = (0..80)
             .map(|i| question(&format!("q{i}"), QuestionKind::LongText))
