@@ -249,8 +249,8 @@ async fn owned(app: &TestApp) -> Owned {
         &who,
         &questionnaire,
         std::slice::from_ref(&questionnaire),
-        &form,
         false,
+        |questions| clientwatch_portal::read_form(questions, &form),
     )
     .await
     .expect("a draft saved");

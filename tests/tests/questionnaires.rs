@@ -138,8 +138,8 @@ impl Applicant {
             &self.who,
             &self.questionnaire,
             &self.attached,
-            form,
             submit,
+            |questions| clientwatch_portal::read_form(questions, form),
         )
         .await
     }
@@ -546,8 +546,8 @@ async fn a_questionnaire_not_attached_to_the_invite_is_not_found(app: TestApp) {
             &applicant.who,
             id,
             &attached,
-            &answers,
             false,
+            |questions| clientwatch_portal::read_form(questions, &answers),
         )
         .await;
         assert!(

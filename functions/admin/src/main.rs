@@ -9,34 +9,50 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use clap::{Args, Parser, Subcommand};
 use clientwatch::adapters::{aws, local};
 use clientwatch::config::Config;
 use clientwatch::ports::{SystemClock, SystemIds};
 use clientwatch::records;
 
-const USAGE: &str =
-    "usage: clientwatch-admin create-tenant --name NAME (--table TABLE | --data DIR)";
+/// Operator commands: the first tenant of a deployment and its admin key. Every later key is
+/// issued through the API with that key.
+#[derive(Parser)]
+#[command(name = "clientwatch-admin")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates a tenant and its first admin API key, and prints the key once
+    CreateTenant {
+        /// The tenant's name
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        store: Store,
+    },
+}
+
+/// Where the tenant is written: exactly one of the two.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct Store {
+    /// A DynamoDB table, written with your own AWS credentials (AWS_* variables, profiles)
+    #[arg(long, value_name = "TABLE")]
+    table: Option<String>,
+    /// A local embedded store's folder (as clientwatch-local's --data)
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("create-tenant") {
-        bail!("{USAGE}");
-    }
-    let (mut name, mut table, mut data) = (None, None, None);
-    let mut rest = args[1..].iter();
-    while let Some(arg) = rest.next() {
-        let mut value = || rest.next().cloned().context(USAGE);
-        match arg.as_str() {
-            "--name" => name = Some(value()?),
-            "--table" => table = Some(value()?),
-            "--data" => data = Some(PathBuf::from(value()?)),
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
-    }
-    let name = name.context(USAGE)?;
-    let services = match (table, data) {
+    let Command::CreateTenant { name, store } = Cli::parse().command;
+    let services = match (store.table, store.data) {
         (Some(table), None) => {
             // Only the table is used; the rest of the configuration may be absent here.
             let config = Config::from_lookup(|key| match key {
@@ -48,7 +64,8 @@ async fn main() -> anyhow::Result<()> {
             aws::services(&aws::sdk_config().await, &config)
         }
         (None, Some(dir)) => local::services(&dir, Arc::new(SystemClock), Arc::new(SystemIds))?,
-        _ => bail!("give exactly one of --table and --data\n{USAGE}"),
+        // clap's group already refuses these; said again rather than assumed.
+        _ => bail!("give exactly one of --table and --data"),
     };
     let (tenant, key) = records::tenants::bootstrap(&services, &name).await?;
     println!("tenant:  {} ({})", tenant.spec.name, tenant.id);

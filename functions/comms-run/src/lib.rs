@@ -12,9 +12,10 @@ use chrono_tz::Tz;
 use clientwatch::Services;
 use clientwatch::comms::run::{self, Report};
 use clientwatch::domain::Error as DomainError;
-use serde_json::{Map, Value, json};
+use clientwatch::schedule::{self, Invocation};
+use serde_json::{Value, json};
 
-pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+pub use clientwatch::schedule::SCHEDULED_EVENT;
 
 const EXPECTED: &str = "expected {\"time\": \"<RFC 3339>\"} (the schedule), {\"day\": \"YYYY-MM-DD\"} \
      (a replay), or an EventBridge \"Scheduled Event\"";
@@ -30,36 +31,12 @@ fn bad(message: impl Into<String>) -> InputError {
 
 /// The day an invocation asks for; `zone` names the schedule's days.
 pub fn day_of(event: &Value, zone: Tz) -> Result<NaiveDate, InputError> {
-    let Some(object) = event.as_object() else {
-        return Err(bad(format!("the payload is not a JSON object; {EXPECTED}")));
-    };
-    match object.get("detail-type") {
-        Some(Value::String(t)) if t == SCHEDULED_EVENT => {
-            let time = object
-                .get("time")
-                .ok_or_else(|| bad("the Scheduled Event has no time"))?;
-            clientwatch::schedule::day_of(Some(time), None, zone).map_err(bad)
-        }
-        Some(other) => Err(bad(format!("unexpected detail-type {other}; {EXPECTED}"))),
-        None => manual(object, zone),
+    match schedule::invocation(event, zone, EXPECTED).map_err(bad)? {
+        Invocation::Day(day) => Ok(day),
+        Invocation::Event { detail_type, .. } => Err(bad(format!(
+            "unexpected detail-type {detail_type}; {EXPECTED}"
+        ))),
     }
-}
-
-/// `{"time"}` or `{"day"}`; anything else is refused, so a mistyped replay does not quietly
-/// run today.
-fn manual(object: &Map<String, Value>, zone: Tz) -> Result<NaiveDate, InputError> {
-    let unknown: Vec<&str> = object
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !["time", "day"].contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(bad(format!("unknown field(s) {unknown:?}; {EXPECTED}")));
-    }
-    if object.get("time").is_none() && object.get("day").is_none() {
-        return Err(bad(EXPECTED));
-    }
-    clientwatch::schedule::day_of(object.get("time"), object.get("day"), zone).map_err(bad)
 }
 
 #[derive(Debug, thiserror::Error)]

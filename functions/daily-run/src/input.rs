@@ -1,23 +1,20 @@
 //! What the daily-run function is asked to do, read from its raw invocation payload. Pure: no
 //! clock and no I/O, so every shape is unit-tested.
 //!
-//! - The schedule: EventBridge Scheduler's `{"time": "<RFC 3339>"}`, or a classic EventBridge
-//!   "Scheduled Event" (its top-level `time`). Day D is the date of that instant in the feed's
-//!   time zone, so a run fired at 06:00 in Auckland monitors Auckland's today even though UTC
-//!   is still on yesterday.
-//! - A replay of one day, invoked by hand: `{"day": "YYYY-MM-DD"}`.
+//! - The schedule (`{"time"}` or a classic "Scheduled Event") or a replay (`{"day"}`), read by
+//!   [`clientwatch::schedule::invocation`]: day D in the feed's time zone.
 //! - The run's own EventBridge events, told apart by `detail-type`: `FeedPartReady`
 //!   (`{day, run_id, part}`) and `FeedPartsDone` (`{day, run_id}`).
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use clientwatch::monitoring::run::{PART_READY, PARTS_DONE};
+use clientwatch::schedule::{self, Invocation};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// The classic EventBridge schedule's `detail-type`.
-pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+pub use clientwatch::schedule::SCHEDULED_EVENT;
 
 const EXPECTED: &str = "expected {\"time\": \"<RFC 3339>\"} (the schedule), {\"day\": \"YYYY-MM-DD\"} \
      (a replay), or an EventBridge event whose detail-type is \"Scheduled Event\", \
@@ -61,23 +58,15 @@ struct PartsDone {
 
 /// Reads an invocation payload; `zone` is the feed's time zone.
 pub fn parse(event: &Value, zone: Tz) -> Result<Input, InputError> {
-    let Some(object) = event.as_object() else {
-        return Err(bad(format!("the payload is not a JSON object; {EXPECTED}")));
-    };
-    let detail_type = match object.get("detail-type") {
-        None => return manual(object, zone),
-        Some(Value::String(t)) => t.as_str(),
-        Some(_) => return Err(bad("detail-type is not a string")),
+    let (detail_type, object) = match schedule::invocation(event, zone, EXPECTED).map_err(bad)? {
+        Invocation::Day(day) => return Ok(Input::Plan { day }),
+        Invocation::Event {
+            detail_type: Value::String(t),
+            event,
+        } => (t.as_str(), event),
+        Invocation::Event { .. } => return Err(bad("detail-type is not a string")),
     };
     match detail_type {
-        SCHEDULED_EVENT => {
-            let time = object
-                .get("time")
-                .ok_or_else(|| bad("the Scheduled Event has no time"))?;
-            Ok(Input::Plan {
-                day: clientwatch::schedule::day_of(Some(time), None, zone).map_err(bad)?,
-            })
-        }
         PART_READY => {
             let PartReady { day, run_id, part } = detail(object, detail_type)?;
             if !part.starts_with(&format!("feeds/{day}/")) {
@@ -93,25 +82,6 @@ pub fn parse(event: &Value, zone: Tz) -> Result<Input, InputError> {
         }
         other => Err(bad(format!("unexpected detail-type {other:?}; {EXPECTED}"))),
     }
-}
-
-/// The schedule's `{"time"}` or a replay's `{"day"}`; anything else is refused, so a mistyped
-/// replay does not quietly run today.
-fn manual(object: &Map<String, Value>, zone: Tz) -> Result<Input, InputError> {
-    let unknown: Vec<&str> = object
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !["time", "day"].contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(bad(format!("unknown field(s) {unknown:?}; {EXPECTED}")));
-    }
-    if object.get("time").is_none() && object.get("day").is_none() {
-        return Err(bad(EXPECTED));
-    }
-    let day =
-        clientwatch::schedule::day_of(object.get("time"), object.get("day"), zone).map_err(bad)?;
-    Ok(Input::Plan { day })
 }
 
 fn detail<T: DeserializeOwned>(
@@ -152,57 +122,6 @@ mod tests {
             "resources": [],
             "detail": detail
         })
-    }
-
-    #[test]
-    fn the_scheduler_time_names_the_day_in_auckland_while_utc_is_still_on_the_day_before() {
-        // 17:00 UTC on the 19th is 06:00 on the 20th in Auckland (NZDT, +13).
-        let input = parse(&json!({"time": "2026-11-19T17:00:00Z"}), AUCKLAND).unwrap();
-        assert_eq!(
-            input,
-            Input::Plan {
-                day: day("2026-11-20")
-            }
-        );
-    }
-
-    #[test]
-    fn the_same_instant_is_the_day_before_in_a_zone_behind_it() {
-        let input = parse(
-            &json!({"time": "2026-11-19T17:00:00Z"}),
-            chrono_tz::America::New_York,
-        )
-        .unwrap();
-        assert_eq!(
-            input,
-            Input::Plan {
-                day: day("2026-11-19")
-            }
-        );
-    }
-
-    #[test]
-    fn a_classic_scheduled_event_uses_its_time() {
-        let mut event = bus_event("Scheduled Event", json!({}));
-        event["source"] = json!("aws.events");
-        event["time"] = json!("2026-06-30T18:00:00Z");
-        // 18:00 UTC on 30 June is 06:00 on 1 July in Auckland (NZST, +12).
-        assert_eq!(
-            parse(&event, AUCKLAND).unwrap(),
-            Input::Plan {
-                day: day("2026-07-01")
-            }
-        );
-    }
-
-    #[test]
-    fn a_replay_names_its_day() {
-        assert_eq!(
-            parse(&json!({"day": "2026-11-20"}), AUCKLAND).unwrap(),
-            Input::Plan {
-                day: day("2026-11-20")
-            }
-        );
     }
 
     #[test]
@@ -261,18 +180,6 @@ mod tests {
         assert!(
             message.contains("unexpected detail-type \"MonitoringHit\""),
             "{message}"
-        );
-    }
-
-    #[test]
-    fn bad_times_and_days_are_refused_with_what_was_wrong() {
-        assert!(error(json!({"time": "yesterday"})).contains("not an RFC 3339 instant"));
-        assert!(error(json!({"time": 1763571600})).contains("time must be an RFC 3339 string"));
-        assert!(error(json!({"day": "20/11/2026"})).contains("not a YYYY-MM-DD date"));
-        assert!(error(json!({"day": "2026-02-30"})).contains("not a YYYY-MM-DD date"));
-        assert!(
-            error(json!({"time": "2026-11-19T17:00:00Z", "day": "2026-11-20"}))
-                .contains("either time or day")
         );
     }
 

@@ -1,7 +1,7 @@
 //! clientwatch in one process on the embedded store: the partner API on localhost, e-mail and
 //! SMS into an outbox folder, no cloud and no emulator needed.
 //!
-//!   clientwatch-local [demo|serve|daily] (see USAGE)
+//!   clientwatch-local [demo|serve|daily|comms] (see `--help`)
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ mod demo;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
 use clientwatch::Services;
 use clientwatch::adapters::folder::FolderBlobs;
 use clientwatch::adapters::local::{self, LocalPaths};
@@ -20,87 +21,107 @@ use clientwatch::monitoring::{self, run::Sources};
 use clientwatch::ports::{SystemClock, SystemIds};
 use clientwatch::records;
 
-const USAGE: &str = "usage:
-  clientwatch-local [demo] [--addr HOST:PORT] [--data DIR]
-      seeds the demo tenant, runs two days of a demo bureau feed, then serves the API
-  clientwatch-local serve [--addr HOST:PORT] [--data DIR]
-      serves the API on the embedded store
-  clientwatch-local daily --date YYYY-MM-DD --feed DIR [--data DIR]
-      runs the daily monitoring of one day over DIR/feeds/YYYY-MM-DD/part-*.ndjson[.gz]
-  clientwatch-local comms --date YYYY-MM-DD [--data DIR]
-      runs the daily communications of one day (workflow steps; statements on the 1st)";
 const DEMO_KEY_FILE: &str = "demo-api-key";
 const CURSOR_KEY_FILE: &str = "cursor.key";
 const DEMO_FEED_DIR: &str = "demo-feed";
 
-#[derive(PartialEq)]
+/// clientwatch in one process on the embedded store: the partner API and the Customer Centre on
+/// one localhost listener, e-mail, SMS and events into an outbox folder. With no command it runs
+/// the demo.
+#[derive(Parser)]
+#[command(name = "clientwatch-local", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    // The demo's options, when no command is given.
+    #[command(flatten)]
+    demo: Serve,
+}
+
+#[derive(Subcommand)]
 enum Command {
-    Demo,
-    Serve,
-    Daily,
-    Comms,
+    /// Seeds the demo tenant, runs two days of a demo bureau feed and the demo's
+    /// communications, then serves the API (the default)
+    Demo(Serve),
+    /// Serves the API and the Customer Centre on the embedded store
+    Serve(Serve),
+    /// Runs the daily monitoring of one day over FEED/feeds/YYYY-MM-DD/part-*.ndjson[.gz]
+    Daily(Daily),
+    /// Runs the daily communications of one day (workflow steps; statements on the 1st)
+    Comms(Comms),
 }
 
-struct Options {
-    command: Command,
+#[derive(Args)]
+struct Serve {
+    /// Where to listen (port 0 picks a free one)
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3000", value_parser = addr)]
     addr: SocketAddr,
-    data: PathBuf,
-    date: Option<NaiveDate>,
-    feed: Option<PathBuf>,
+    #[command(flatten)]
+    data: Data,
 }
 
-fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        command: Command::Demo,
-        addr: "127.0.0.1:3000".parse()?,
-        data: PathBuf::from(".local"),
-        date: None,
-        feed: None,
+#[derive(Args)]
+struct Daily {
+    /// The day to run
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
+    date: NaiveDate,
+    /// The folder holding the bureau's feed (feeds/YYYY-MM-DD/part-*.ndjson[.gz])
+    #[arg(long, value_name = "DIR")]
+    feed: PathBuf,
+    #[command(flatten)]
+    data: Data,
+}
+
+#[derive(Args)]
+struct Comms {
+    /// The day to run
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
+    date: NaiveDate,
+    #[command(flatten)]
+    data: Data,
+}
+
+#[derive(Args)]
+struct Data {
+    /// The folder of the store, the outbox and the keys (made if missing)
+    #[arg(long = "data", value_name = "DIR", default_value = ".local")]
+    dir: PathBuf,
+}
+
+fn addr(value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|e| format!("--addr {value:?} is not HOST:PORT: {e}"))
+}
+
+fn date(value: &str) -> Result<NaiveDate, String> {
+    value
+        .parse()
+        .map_err(|e| format!("--date {value:?} is not YYYY-MM-DD: {e}"))
+}
+
+/// Reads the command line, or ends the process: `--help` prints and exits 0; a value that
+/// does not parse is an error like any other (`error: …` on one line, exit 1); any other
+/// mistake prints clap's message with the usage and exits 1, because exit code 2 means a
+/// daily run that needs attention.
+fn cli() -> Cli {
+    use std::error::Error as _;
+    let error = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(error) => error,
     };
-    let mut args = std::env::args().skip(1).peekable();
-    let command = match args.peek().map(String::as_str) {
-        Some("demo") => Some(Command::Demo),
-        Some("serve") => Some(Command::Serve),
-        Some("daily") => Some(Command::Daily),
-        Some("comms") => Some(Command::Comms),
-        _ => None,
-    };
-    if let Some(command) = command {
-        options.command = command;
-        args.next();
+    if !error.use_stderr() {
+        error.exit();
     }
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => {
-                let value = args.next().context(USAGE)?;
-                options.addr = value
-                    .parse()
-                    .with_context(|| format!("--addr {value:?} is not HOST:PORT"))?;
-            }
-            "--data" => options.data = args.next().context(USAGE)?.into(),
-            "--feed" => options.feed = Some(args.next().context(USAGE)?.into()),
-            "--date" => {
-                let value = args.next().context(USAGE)?;
-                options.date = Some(
-                    value
-                        .parse()
-                        .with_context(|| format!("--date {value:?} is not YYYY-MM-DD"))?,
-                );
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
+    match error.source() {
+        Some(cause) if error.kind() == clap::error::ErrorKind::ValueValidation => {
+            eprintln!("error: {cause}");
+        }
+        _ => {
+            let _ = error.print();
         }
     }
-    if options.command == Command::Daily && (options.date.is_none() || options.feed.is_none()) {
-        bail!("daily needs --date and --feed\n{USAGE}");
-    }
-    if options.command == Command::Comms && options.date.is_none() {
-        bail!("comms needs --date\n{USAGE}");
-    }
-    Ok(options)
+    std::process::exit(1);
 }
 
 /// The demo tenant's key: made on the first run, kept in the data folder for later runs.
@@ -275,66 +296,75 @@ fn portal_url(addr: SocketAddr) -> String {
 /// Errors end the process with their message and causes on one line (`error: …: …`), no
 /// backtrace, exit code 1.
 fn main() {
+    let cli = cli();
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
-    if let Err(e) = runtime.block_on(run()) {
+    if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }
 
-async fn run() -> anyhow::Result<()> {
+impl Command {
+    fn data(&self) -> &Path {
+        match self {
+            Self::Demo(serve) | Self::Serve(serve) => &serve.data.dir,
+            Self::Daily(daily) => &daily.data.dir,
+            Self::Comms(comms) => &comms.data.dir,
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     clientwatch::telemetry::init();
-    let options = options()?;
-    std::fs::create_dir_all(&options.data)
-        .with_context(|| format!("cannot create {}", options.data.display()))?;
-    let data = options.data.canonicalize()?;
+    let command = cli.command.unwrap_or(Command::Demo(cli.demo));
+    std::fs::create_dir_all(command.data())
+        .with_context(|| format!("cannot create {}", command.data().display()))?;
+    let data = command.data().canonicalize()?;
     let mut services = local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
         .with_context(|| format!("cannot open the store in {}", data.display()))?;
     let paths = LocalPaths::under(&data);
-    if options.command == Command::Daily {
-        let feed = options.feed.expect("checked");
-        let day = options.date.expect("checked");
-        println!("daily monitoring run of {day} over {}", feed.display());
-        let report = daily(&services, &sources(&feed, &data), day).await?;
-        println!(
-            "digest e-mails: {}/mail; MonitoringHit events: {}/events",
-            paths.outbox.display(),
-            paths.outbox.display()
-        );
-        let trouble = report.trouble();
-        if !trouble.is_empty() {
-            // Loud, last, and a failing exit: a missing or broken delivery is the first thing
-            // an operator must hear about.
-            eprintln!(
-                "the daily run of {day} needs attention ({} problem(s)):",
-                trouble.len()
+    let (addr, demo) = match command {
+        Command::Demo(serve) => (serve.addr, true),
+        Command::Serve(serve) => (serve.addr, false),
+        Command::Daily(Daily {
+            date: day, feed, ..
+        }) => {
+            println!("daily monitoring run of {day} over {}", feed.display());
+            let report = daily(&services, &sources(&feed, &data), day).await?;
+            println!(
+                "digest e-mails: {}/mail; MonitoringHit events: {}/events",
+                paths.outbox.display(),
+                paths.outbox.display()
             );
-            for line in &trouble {
-                eprintln!("  {line}");
+            let trouble = report.trouble();
+            if !trouble.is_empty() {
+                // Loud, last, and a failing exit: a missing or broken delivery is the first thing
+                // an operator must hear about.
+                eprintln!(
+                    "the daily run of {day} needs attention ({} problem(s)):",
+                    trouble.len()
+                );
+                for line in &trouble {
+                    eprintln!("  {line}");
+                }
+                std::process::exit(2);
             }
-            std::process::exit(2);
+            return Ok(());
         }
-        return Ok(());
-    }
-    if options.command == Command::Comms {
-        let day = options.date.expect("checked");
-        println!("communications run of {day}");
-        comms(&services, day).await?;
-        println!(
-            "e-mails and texts: {}/mail, {}/sms",
-            paths.outbox.display(),
-            paths.outbox.display()
-        );
-        return Ok(());
-    }
-    let listener = tokio::net::TcpListener::bind(options.addr)
+        Command::Comms(Comms { date: day, .. }) => {
+            println!("communications run of {day}");
+            comms(&services, day).await?;
+            println!(
+                "e-mails and texts: {}/mail, {}/sms",
+                paths.outbox.display(),
+                paths.outbox.display()
+            );
+            return Ok(());
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is it in use? try --addr)",
-                options.addr
-            )
-        })?;
+        .with_context(|| format!("cannot listen on {addr} (is it in use? try --addr)"))?;
     // Links name the address actually bound (`--addr 127.0.0.1:0` picks a free port).
     services.portal_url = portal_url(listener.local_addr()?);
     let key = demo_key(&services, &data).await?;
@@ -343,7 +373,7 @@ async fn run() -> anyhow::Result<()> {
         .await?
         .context("the demo key does not work")?;
     let mut invite_banner = None;
-    if options.command == Command::Demo {
+    if demo {
         let today = chrono::Utc::now().date_naive();
         let day1 = today - chrono::Days::new(1);
         let feed = data.join(DEMO_FEED_DIR);

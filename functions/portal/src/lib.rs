@@ -11,6 +11,8 @@
 mod pages;
 mod questionnaires;
 
+pub use questionnaires::read_form;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -20,11 +22,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::{DateTime, Utc};
 use clientwatch::Services;
 use clientwatch::centre::access::{self, Denied, Visit};
 use clientwatch::centre::application::{self, Edited};
 use clientwatch::domain::Error;
+use cookie::time::Duration;
 use maud::Markup;
 
 pub const SESSION_COOKIE: &str = "__Host-cw_session";
@@ -219,46 +223,52 @@ async fn code_refused(svc: &Services, token: &str, denied: Denied, form_token: &
 
 // ---- cookies and form tokens --------------------------------------------------------------
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+/// A cookie of the portal's: host-only (the `__Host-` prefix), for every path, sent over HTTPS
+/// only, out of scripts' reach and never with a request from another site.
+fn portal_cookie(name: &'static str, value: String, max_age: Duration) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(max_age)
+        .build()
 }
 
-fn set_cookie(response: &mut Response, name: &str, value: &str, max_age: i64) {
-    let cookie =
-        format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+/// Tells the browser to drop a cookie: the same attributes (a `__Host-` cookie is refused
+/// without them), no value, no age. Sent whether or not the request carried the cookie.
+fn expired_cookie(name: &'static str) -> Cookie<'static> {
+    portal_cookie(name, String::new(), Duration::ZERO)
+}
+
+/// The response with `cookies` set on it.
+fn with_cookies<const N: usize>(response: Response, cookies: [Cookie<'static>; N]) -> Response {
+    let jar = cookies.into_iter().fold(CookieJar::new(), CookieJar::add);
+    (jar, response).into_response()
 }
 
 /// The pre-sign-in form token: the browser's cookie if it has one, else a new one to set.
-fn form_token(svc: &Services, headers: &HeaderMap) -> (String, bool) {
-    match cookie(headers, FORM_COOKIE).filter(|v| v.len() == 43) {
-        Some(existing) => (existing.to_owned(), false),
+fn form_token(svc: &Services, jar: &CookieJar) -> (String, bool) {
+    match jar.get(FORM_COOKIE).filter(|c| c.value().len() == 43) {
+        Some(existing) => (existing.value().to_owned(), false),
         None => (svc.ids.token(), true),
     }
 }
 
 /// The token a pre-sign-in form carries, if it is the one its cookie holds.
-fn checked_form_token(headers: &HeaderMap, form: &BTreeMap<String, String>) -> Option<String> {
-    match (cookie(headers, FORM_COOKIE), form.get("form_token")) {
-        (Some(cookie), Some(field)) if access::same(cookie, field) => Some(field.clone()),
+fn checked_form_token(jar: &CookieJar, form: &BTreeMap<String, String>) -> Option<String> {
+    match (jar.get(FORM_COOKIE), form.get("form_token")) {
+        (Some(cookie), Some(field)) if access::same(cookie.value(), field) => Some(field.clone()),
         _ => None,
     }
 }
 
-fn with_form_cookie(mut response: Response, token: &str, new: bool) -> Response {
-    if new {
-        set_cookie(&mut response, FORM_COOKIE, token, 7 * 24 * 3600);
+fn with_form_cookie(response: Response, token: &str, new: bool) -> Response {
+    if !new {
+        return response;
     }
-    response
+    let cookie = portal_cookie(FORM_COOKIE, token.to_owned(), Duration::days(7));
+    with_cookies(response, [cookie])
 }
 
 pub(crate) type FormData = Form<Vec<(String, String)>>;
@@ -277,9 +287,9 @@ fn expires_text(at: DateTime<Utc>) -> String {
 async fn landing(
     State(svc): State<Services>,
     Path(token): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
 ) -> Response {
-    let (form_token, new) = form_token(&svc, &headers);
+    let (form_token, new) = form_token(&svc, &jar);
     let response = match access::landing(&svc, &token).await {
         Err(e) => failed(e),
         Ok(Err(refusal)) => denied(&svc, &token, refusal, &form_token).await,
@@ -302,9 +312,9 @@ async fn landing(
 async fn code_page(
     State(svc): State<Services>,
     Path(token): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
 ) -> Response {
-    let (form_token, new) = form_token(&svc, &headers);
+    let (form_token, new) = form_token(&svc, &jar);
     let response = match access::landing(&svc, &token).await {
         Err(e) => failed(e),
         Ok(Err(refusal)) => denied(&svc, &token, refusal, &form_token).await,
@@ -327,11 +337,11 @@ async fn code_page(
 async fn send_code(
     State(svc): State<Services>,
     Path(token): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    let Some(form_token) = checked_form_token(&headers, &form) else {
+    let Some(form_token) = checked_form_token(&jar, &form) else {
         return refused_form();
     };
     match access::send_code(&svc, &token).await {
@@ -344,11 +354,11 @@ async fn send_code(
 async fn verify(
     State(svc): State<Services>,
     Path(token): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    let Some(form_token) = checked_form_token(&headers, &form) else {
+    let Some(form_token) = checked_form_token(&jar, &form) else {
         return refused_form();
     };
     let code = form.get("code").map(String::as_str).unwrap_or_default();
@@ -356,16 +366,14 @@ async fn verify(
         Err(e) => failed(e),
         Ok(Err(refusal)) => denied(&svc, &token, refusal, &form_token).await,
         Ok(Ok(opened)) => {
-            let mut response = Redirect::to("/app").into_response();
-            set_cookie(
-                &mut response,
+            let session = portal_cookie(
                 SESSION_COOKIE,
-                &opened.secret,
-                access::SESSION_HOURS * 3600,
+                opened.secret,
+                Duration::hours(access::SESSION_HOURS),
             );
             // The pre-sign-in token has done its job.
-            set_cookie(&mut response, FORM_COOKIE, "", 0);
-            response
+            let form = expired_cookie(FORM_COOKIE);
+            with_cookies(Redirect::to("/app").into_response(), [session, form])
         }
     }
 }
@@ -375,17 +383,16 @@ async fn verify(
 /// The signed-in visit, or the answer to give when there is none.
 pub(crate) async fn signed_in(
     svc: &Services,
-    headers: &HeaderMap,
+    jar: &CookieJar,
 ) -> Result<(Visit, String), Response> {
-    let Some(secret) = cookie(headers, SESSION_COOKIE) else {
+    let Some(secret) = jar.get(SESSION_COOKIE).map(Cookie::value) else {
         return Err(Redirect::to("/session-ended").into_response());
     };
     match access::resume(svc, secret).await {
         Ok(Some(visit)) => Ok((visit, secret.to_owned())),
         Ok(None) => {
-            let mut response = Redirect::to("/session-ended").into_response();
-            set_cookie(&mut response, SESSION_COOKIE, "", 0);
-            Err(response)
+            let response = Redirect::to("/session-ended").into_response();
+            Err(with_cookies(response, [expired_cookie(SESSION_COOKIE)]))
         }
         Err(e) => Err(failed(e)),
     }
@@ -394,18 +401,18 @@ pub(crate) async fn signed_in(
 /// A signed-in form: the session's token must be in it. The visit and the session's secret.
 pub(crate) async fn signed_in_form(
     svc: &Services,
-    headers: &HeaderMap,
+    jar: &CookieJar,
     form: &BTreeMap<String, String>,
 ) -> Result<(Visit, String), Response> {
-    let (visit, secret) = signed_in(svc, headers).await?;
+    let (visit, secret) = signed_in(svc, jar).await?;
     if !visit.form_token_ok(form.get("csrf").map(String::as_str)) {
         return Err(refused_form());
     }
     Ok((visit, secret))
 }
 
-async fn show_application(State(svc): State<Services>, headers: HeaderMap) -> Response {
-    let (visit, _) = match signed_in(&svc, &headers).await {
+async fn show_application(State(svc): State<Services>, jar: CookieJar) -> Response {
+    let (visit, _) = match signed_in(&svc, &jar).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -460,13 +467,9 @@ pub(crate) async fn application_page(
     )
 }
 
-async fn save_application(
-    State(svc): State<Services>,
-    headers: HeaderMap,
-    form: FormData,
-) -> Response {
+async fn save_application(State(svc): State<Services>, jar: CookieJar, form: FormData) -> Response {
     let form = form_map(form);
-    let (visit, _) = match signed_in_form(&svc, &headers, &form).await {
+    let (visit, _) = match signed_in_form(&svc, &jar, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -506,18 +509,17 @@ async fn save_application(
     }
 }
 
-async fn sign_out(State(svc): State<Services>, headers: HeaderMap, form: FormData) -> Response {
+async fn sign_out(State(svc): State<Services>, jar: CookieJar, form: FormData) -> Response {
     let form = form_map(form);
-    let (_, secret) = match signed_in_form(&svc, &headers, &form).await {
+    let (_, secret) = match signed_in_form(&svc, &jar, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };
     if let Err(e) = access::end(&svc, &secret).await {
         return failed(e);
     }
-    let mut response = Redirect::to("/signed-out").into_response();
-    set_cookie(&mut response, SESSION_COOKIE, "", 0);
-    response
+    let response = Redirect::to("/signed-out").into_response();
+    with_cookies(response, [expired_cookie(SESSION_COOKIE)])
 }
 
 async fn session_ended() -> Response {

@@ -1,15 +1,21 @@
 //! The questionnaires attached to a customer's invite: a form per questionnaire (save a draft,
-//! submit once), read-only after it was submitted.
+//! submit once), read-only after it was submitted. The form's text is read into typed answers
+//! here ([`read_form`]); the shared crate holds them to the questions' rules and stores them.
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use chrono::NaiveDate;
 use clientwatch::Services;
 use clientwatch::centre::access::Visit;
-use clientwatch::centre::questionnaires::{self, SaveError, Status};
-use clientwatch::domain::{Error, Result};
+use clientwatch::centre::questionnaires::{
+    self, Entered, Question, QuestionKind, SaveError, Status,
+};
+use clientwatch::domain::{Error, Result, input};
+use serde_json::Value;
 
 use crate::{FormData, failed, form_map, html, not_found, pages, signed_in, signed_in_form};
 
@@ -41,9 +47,9 @@ pub(crate) async fn listed(
 pub(crate) async fn show(
     State(svc): State<Services>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
 ) -> Response {
-    let (visit, _) = match signed_in(&svc, &headers).await {
+    let (visit, _) = match signed_in(&svc, &jar).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -105,11 +111,11 @@ async fn page(
 pub(crate) async fn save(
     State(svc): State<Services>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    jar: CookieJar,
     form: FormData,
 ) -> Response {
     let form = form_map(form);
-    let (visit, _) = match signed_in_form(&svc, &headers, &form).await {
+    let (visit, _) = match signed_in_form(&svc, &jar, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -123,8 +129,8 @@ pub(crate) async fn save(
         &visit.who,
         &id,
         &visit.questionnaire_ids,
-        &answers,
         submit,
+        |questions| read_form(questions, &answers),
     )
     .await
     {
@@ -179,9 +185,9 @@ pub(crate) struct Done {
 pub(crate) async fn done(
     State(svc): State<Services>,
     Query(done): Query<Done>,
-    headers: HeaderMap,
+    jar: CookieJar,
 ) -> Response {
-    let (visit, _) = match signed_in(&svc, &headers).await {
+    let (visit, _) = match signed_in(&svc, &jar).await {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -197,4 +203,275 @@ pub(crate) async fn done(
         None => "the questions".to_owned(),
     };
     html(StatusCode::OK, pages::done(&visit.company_name, &name))
+}
+
+/// Reads a posted form against `questions`: a string per question id (`yes`/`no` for yes-or-no
+/// questions), each trimmed and read by its question's kind; empty or missing ones are
+/// unanswered, keys that are no question are not read.
+pub fn read_form(questions: &[Question], form: &BTreeMap<String, String>) -> Entered {
+    let mut entered = Entered::default();
+    for question in questions {
+        let raw = form.get(&question.id).map(String::as_str).unwrap_or("");
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        match convert(question, raw) {
+            Ok(value) => {
+                entered.answers.insert(question.id.clone(), value);
+            }
+            Err(message) => {
+                entered.unreadable.insert(question.id.clone(), message);
+            }
+        }
+    }
+    entered
+}
+
+/// One non-empty, trimmed answer read as its question's kind stores it, or what the customer
+/// should type instead. (Lengths, characters and the dates' years are the shared crate's
+/// `check`.)
+fn convert(question: &Question, raw: &str) -> std::result::Result<Value, String> {
+    match question.kind {
+        QuestionKind::Text => Ok(Value::String(raw.to_owned())),
+        // Browsers post line breaks as CRLF; keep (and count) each as one character.
+        QuestionKind::LongText => Ok(Value::String(raw.replace("\r\n", "\n"))),
+        QuestionKind::Number => input::form_number(raw),
+        QuestionKind::Date => date(raw).map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
+        QuestionKind::YesNo => match raw.to_ascii_lowercase().as_str() {
+            "yes" => Ok(Value::Bool(true)),
+            "no" => Ok(Value::Bool(false)),
+            _ => Err("Choose yes or no".to_owned()),
+        },
+        QuestionKind::Choice => question
+            .options
+            .iter()
+            .find(|o| o.as_str() == raw)
+            .or_else(|| {
+                question
+                    .options
+                    .iter()
+                    .find(|o| o.eq_ignore_ascii_case(raw))
+            })
+            .map(|o| Value::String(o.clone()))
+            .ok_or_else(|| "Choose one of the options".to_owned()),
+    }
+}
+
+/// A date written `YYYY-MM-DD` that exists on the calendar.
+fn date(raw: &str) -> std::result::Result<NaiveDate, String> {
+    let b = raw.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return Err("Enter a date as YYYY-MM-DD".to_owned());
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "This date does not exist".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The form read and held to the shared rules together, as a save does.
+    use super::*;
+    use chrono::Utc;
+    use clientwatch::centre::questionnaires::{AnsweredBy, Answers};
+    use serde_json::json;
+
+    /// What a save keeps of a posted form, or the problems it shows.
+    fn read_form(
+        questions: &[Question],
+        form: &BTreeMap<String, String>,
+        submit: bool,
+    ) -> std::result::Result<BTreeMap<String, Value>, BTreeMap<String, String>> {
+        questionnaires::check(questions, super::read_form(questions, form), submit)
+    }
+
+    /// One answer as a save reads and checks it.
+    fn convert(question: &Question, raw: &str) -> std::result::Result<Value, String> {
+        let form = BTreeMap::from([(question.id.clone(), raw.to_owned())]);
+        match read_form(std::slice::from_ref(question), &form, false) {
+            Ok(mut values) => Ok(values.remove(&question.id).expect("an answer")),
+            Err(mut errors) => Err(errors.remove(&question.id).expect("a problem")),
+        }
+    }
+
+    fn question(id: &str, kind: QuestionKind) -> Question {
+        Question {
+            id: id.into(),
+            label: format!("What is your {id}?"),
+            help: None,
+            kind,
+            required: false,
+            options: if kind == QuestionKind::Choice {
+                vec!["Renting".into(), "Owner".into(), "Boarding".into()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn every_kind() -> Vec<Question> {
+        use QuestionKind::*;
+        vec![
+            question("employer", Text),
+            question("history", LongText),
+            question("income", Number),
+            question("started", Date),
+            question("dependants", YesNo),
+            question("housing", Choice),
+        ]
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn each_kind_is_stored_typed() {
+        let values = read_form(
+            &every_kind(),
+            &form(&[
+                ("employer", "  Acme Ltd "),
+                ("history", "Line one\r\nLine two"),
+                ("income", "85,250.50"),
+                ("started", "2021-03-01"),
+                ("dependants", "No"),
+                ("housing", "owner"),
+            ]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&values).unwrap(),
+            json!({
+                "employer": "Acme Ltd",
+                "history": "Line one\nLine two",
+                "income": 85250.5,
+                "started": "2021-03-01",
+                "dependants": false,
+                "housing": "Owner",
+            })
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_by_the_form_number_rule() {
+        let income = question("income", QuestionKind::Number);
+        assert_eq!(convert(&income, "25,000"), Ok(json!(25000)));
+        for (typed, why) in [
+            ("-3", "0 or more"),
+            ("lots", "such as"),
+            ("1.005", "two decimals"),
+        ] {
+            assert!(
+                convert(&income, typed).unwrap_err().contains(why),
+                "{typed}"
+            );
+        }
+        let started = question("started", QuestionKind::Date);
+        assert!(
+            convert(&started, "0001-01-01")
+                .unwrap_err()
+                .contains("between")
+        );
+        let employer = question("employer", QuestionKind::Text);
+        assert!(convert(&employer, "Kauri\u{202E}Mills").is_err());
+    }
+
+    #[test]
+    fn wrong_answers_say_what_to_do_and_all_come_back_at_once() {
+        let errors = read_form(
+            &every_kind(),
+            &form(&[
+                ("employer", &"x".repeat(501)),
+                ("history", &"x".repeat(5001)),
+                ("income", "lots"),
+                ("started", "1/3/2021"),
+                ("dependants", "maybe"),
+                ("housing", "Castle"),
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            form(&[
+                ("employer", "Use at most 500 characters"),
+                ("history", "Use at most 5000 characters"),
+                ("income", "Enter a number, such as 1250 or 1250.50"),
+                ("started", "Enter a date as YYYY-MM-DD"),
+                ("dependants", "Choose yes or no"),
+                ("housing", "Choose one of the options"),
+            ])
+        );
+        let errors =
+            read_form(&every_kind(), &form(&[("started", "2026-02-30")]), false).unwrap_err();
+        assert_eq!(errors["started"], "This date does not exist");
+    }
+
+    #[test]
+    fn required_answers_are_needed_only_to_submit() {
+        let mut questions = every_kind();
+        questions[0].required = true;
+        questions[2].required = true;
+        let partial = form(&[("employer", "   "), ("dependants", "yes")]);
+        let draft = read_form(&questions, &partial, false).unwrap();
+        assert_eq!(draft, BTreeMap::from([("dependants".into(), json!(true))]));
+        let errors = read_form(&questions, &partial, true).unwrap_err();
+        assert_eq!(
+            errors,
+            form(&[
+                ("employer", "This question needs an answer"),
+                ("income", "This question needs an answer"),
+            ])
+        );
+    }
+
+    #[test]
+    fn keys_that_are_no_question_are_not_stored() {
+        let values = read_form(
+            &every_kind(),
+            &form(&[
+                ("employer", "Acme"),
+                ("csrf_token", "abc"),
+                ("is_admin", "yes"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(values.keys().collect::<Vec<_>>(), ["employer"]);
+    }
+
+    #[test]
+    fn stored_answers_fill_the_form_again_as_it_was_posted() {
+        let posted = form(&[
+            ("employer", "Acme Ltd"),
+            ("income", "85250.5"),
+            ("started", "2021-03-01"),
+            ("dependants", "no"),
+            ("housing", "Owner"),
+        ]);
+        let answers = Answers {
+            questionnaire_id: "q".into(),
+            questionnaire_name: "Q".into(),
+            opportunity_id: "o".into(),
+            status: Status::Draft,
+            answers: read_form(&every_kind(), &posted, false).unwrap(),
+            questions: every_kind(),
+            updated_at: Utc::now(),
+            updated_by: AnsweredBy {
+                invite_id: "i".into(),
+                contact_id: "c".into(),
+            },
+            submitted_at: None,
+        };
+        assert_eq!(answers.form(), posted);
+    }
 }

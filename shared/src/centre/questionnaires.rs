@@ -392,10 +392,20 @@ pub async fn definition_for(
     get(svc, &who.tenant_id, questionnaire_id).await
 }
 
-/// Saves the customer's form as a draft, or submits it (`submit`). `form` is what the HTML
-/// form posted: a string per question id, `yes`/`no` for yes-or-no questions, empty for
-/// unanswered; other keys are ignored. Drafts may leave required questions out; every
-/// problem with the answers is returned at once. A submitted questionnaire is final.
+/// Answers as a customer gave them, read against the questions by whatever took them in (the
+/// portal reads its form), before [`check`] holds them to the questions' rules.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Entered {
+    /// By question id, typed by the question's kind; unanswered questions are absent.
+    pub answers: BTreeMap<String, Value>,
+    /// Answers that could not be read, by question id: what the customer should do instead.
+    pub unreadable: BTreeMap<String, String>,
+}
+
+/// Saves the customer's answers as a draft, or submits them (`submit`). `read` turns what
+/// they entered into [`Entered`] answers, given the questions as they are now (the portal
+/// reads its form with it). Drafts may leave required questions out; every problem with the
+/// answers is returned at once. A submitted questionnaire is final.
 ///
 /// The answers are written, conditioned on the version read here (so a save racing another
 /// window's submit cannot reopen it), together with the audit entry in one transaction.
@@ -404,8 +414,8 @@ pub async fn save(
     who: &Invitee,
     questionnaire_id: &str,
     attached: &[String],
-    form: &BTreeMap<String, String>,
     submit: bool,
+    read: impl FnOnce(&[Question]) -> Entered,
 ) -> Result<Saved, SaveError> {
     if !attached.iter().any(|id| id == questionnaire_id) {
         return Err(Error::NotFound(WHAT).into());
@@ -430,7 +440,8 @@ pub async fn save(
     };
     let version = current.as_ref().map_or(1, |item| item.version + 1);
     let definition: Questionnaire = resource::from_item(&definition.ok_or(Error::NotFound(WHAT))?)?;
-    let values = read_form(&definition.spec.questions, form, submit).map_err(SaveError::Invalid)?;
+    let entered = read(&definition.spec.questions);
+    let values = check(&definition.spec.questions, entered, submit).map_err(SaveError::Invalid)?;
 
     let (action, status) = if submit {
         (Action::QuestionnaireSubmitted, Status::Submitted)
@@ -519,35 +530,42 @@ fn too_large(answers: &Answers) -> Option<BTreeMap<String, String>> {
     )]))
 }
 
-/// Reads a posted form against `questions`: each answer converted by its question's kind,
-/// unanswered ones (empty or missing) left out, keys that are no question dropped. With
-/// `submit`, required questions must be answered. Every problem is returned, by question id.
-fn read_form(
+/// Holds answers to `questions`: each to its question's kind and limits, unanswered ones left
+/// out, keys that are no question dropped; with `submit`, required questions must be answered.
+/// Every problem is returned (those `entered` could not read among them), by question id,
+/// worded for the customer.
+pub fn check(
     questions: &[Question],
-    form: &BTreeMap<String, String>,
+    entered: Entered,
     submit: bool,
 ) -> Result<BTreeMap<String, Value>, BTreeMap<String, String>> {
+    let Entered {
+        mut answers,
+        mut unreadable,
+    } = entered;
     let mut values = BTreeMap::new();
     let mut errors = BTreeMap::new();
     for question in questions {
-        let raw = form.get(&question.id).map(String::as_str).unwrap_or("");
-        let raw = raw.trim();
-        if raw.is_empty() {
-            if submit && question.required {
+        if let Some(problem) = unreadable.remove(&question.id) {
+            errors.insert(question.id.clone(), problem);
+            continue;
+        }
+        match answers.remove(&question.id) {
+            None if submit && question.required => {
                 errors.insert(
                     question.id.clone(),
                     "This question needs an answer".to_owned(),
                 );
             }
-            continue;
-        }
-        match convert(question, raw) {
-            Ok(value) => {
-                values.insert(question.id.clone(), value);
-            }
-            Err(message) => {
-                errors.insert(question.id.clone(), message);
-            }
+            None => {}
+            Some(value) => match check_answer(question, &value) {
+                Ok(()) => {
+                    values.insert(question.id.clone(), value);
+                }
+                Err(message) => {
+                    errors.insert(question.id.clone(), message);
+                }
+            },
         }
     }
     if errors.is_empty() {
@@ -557,70 +575,54 @@ fn read_form(
     }
 }
 
-/// One non-empty, trimmed answer as its question's kind stores it, or what the customer
-/// should do instead.
-fn convert(question: &Question, raw: &str) -> Result<Value, String> {
-    let within = |text: String, max: usize| {
+/// One answer against its question: the kind's type and limits, or what the customer should
+/// do instead.
+fn check_answer(question: &Question, value: &Value) -> Result<(), String> {
+    let within = |text: &str, max: usize| {
         if text.chars().count() <= max {
-            Ok(Value::String(text))
+            Ok(())
         } else {
             Err(format!("Use at most {max} characters"))
         }
     };
-    match question.kind {
-        QuestionKind::Text if input::characters_problem(raw, false).is_some() => {
-            Err("Use one line of ordinary text".to_owned())
+    match (question.kind, value) {
+        (QuestionKind::Text, Value::String(text)) => {
+            if input::characters_problem(text, false).is_some() {
+                return Err("Use one line of ordinary text".to_owned());
+            }
+            within(text, MAX_TEXT)
         }
-        QuestionKind::Text => within(raw.to_owned(), MAX_TEXT),
-        // Browsers post line breaks as CRLF; count (and keep) each as one character.
-        QuestionKind::LongText if input::characters_problem(raw, true).is_some() => {
-            Err("Use ordinary text".to_owned())
+        (QuestionKind::Text, _) => Err("Use one line of ordinary text".to_owned()),
+        (QuestionKind::LongText, Value::String(text)) => {
+            if input::characters_problem(text, true).is_some() {
+                return Err("Use ordinary text".to_owned());
+            }
+            within(text, MAX_LONG_TEXT)
         }
-        QuestionKind::LongText => within(raw.replace("\r\n", "\n"), MAX_LONG_TEXT),
-        QuestionKind::Number => input::form_number(raw),
-        QuestionKind::Date => date(raw).map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
-        QuestionKind::YesNo => match raw.to_ascii_lowercase().as_str() {
-            "yes" => Ok(Value::Bool(true)),
-            "no" => Ok(Value::Bool(false)),
-            _ => Err("Choose yes or no".to_owned()),
-        },
-        QuestionKind::Choice => question
-            .options
-            .iter()
-            .find(|o| o.as_str() == raw)
-            .or_else(|| {
-                question
-                    .options
-                    .iter()
-                    .find(|o| o.eq_ignore_ascii_case(raw))
-            })
-            .map(|o| Value::String(o.clone()))
-            .ok_or_else(|| "Choose one of the options".to_owned()),
+        (QuestionKind::LongText, _) => Err("Use ordinary text".to_owned()),
+        // The form's rule for numbers, held to the number as stored.
+        (QuestionKind::Number, Value::Number(n)) => input::form_number(&n.to_string()).map(drop),
+        (QuestionKind::Number, _) => Err("Enter a number, such as 1250 or 1250.50".to_owned()),
+        (QuestionKind::Date, Value::String(text)) => {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| "Enter a date as YYYY-MM-DD".to_owned())?;
+            if !(input::YEAR_MIN..=input::YEAR_MAX).contains(&date.year()) {
+                return Err(format!(
+                    "Enter a date between {} and {}",
+                    input::YEAR_MIN,
+                    input::YEAR_MAX
+                ));
+            }
+            Ok(())
+        }
+        (QuestionKind::Date, _) => Err("Enter a date as YYYY-MM-DD".to_owned()),
+        (QuestionKind::YesNo, Value::Bool(_)) => Ok(()),
+        (QuestionKind::YesNo, _) => Err("Choose yes or no".to_owned()),
+        (QuestionKind::Choice, Value::String(option)) if question.options.contains(option) => {
+            Ok(())
+        }
+        (QuestionKind::Choice, _) => Err("Choose one of the options".to_owned()),
     }
-}
-
-/// A date written `YYYY-MM-DD` that exists on the calendar.
-fn date(raw: &str) -> Result<NaiveDate, String> {
-    let b = raw.as_bytes();
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shaped {
-        return Err("Enter a date as YYYY-MM-DD".to_owned());
-    }
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| "This date does not exist".to_owned())?;
-    if !(input::YEAR_MIN..=input::YEAR_MAX).contains(&date.year()) {
-        return Err(format!(
-            "Enter a date between {} and {}",
-            input::YEAR_MIN,
-            input::YEAR_MAX
-        ));
-    }
-    Ok(date)
 }
 
 /// Every questionnaire's answers of an opportunity, for its partner (at most one item per
@@ -686,13 +688,6 @@ mod tests {
             question("dependants", YesNo),
             question("housing", Choice),
         ]
-    }
-
-    fn form(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]
@@ -766,145 +761,46 @@ mod tests {
     }
 
     #[test]
-    fn each_kind_is_stored_typed() {
-        let values = read_form(
-            &every_kind(),
-            &form(&[
-                ("employer", "  Acme Ltd "),
-                ("history", "Line one\r\nLine two"),
-                ("income", "85,250.50"),
-                ("started", "2021-03-01"),
-                ("dependants", "No"),
-                ("housing", "owner"),
-            ]),
-            true,
-        )
-        .unwrap();
-        assert_eq!(
-            serde_json::to_value(&values).unwrap(),
-            json!({
-                "employer": "Acme Ltd",
-                "history": "Line one\nLine two",
-                "income": 85250.5,
-                "started": "2021-03-01",
-                "dependants": false,
-                "housing": "Owner",
-            })
-        );
-    }
-
-    #[test]
-    fn numbers_are_read_by_the_form_number_rule() {
-        let income = question("income", QuestionKind::Number);
-        assert_eq!(convert(&income, "25,000"), Ok(json!(25000)));
-        for (typed, why) in [
-            ("-3", "0 or more"),
-            ("lots", "such as"),
-            ("1.005", "two decimals"),
-        ] {
-            assert!(
-                convert(&income, typed).unwrap_err().contains(why),
-                "{typed}"
-            );
-        }
-        let started = question("started", QuestionKind::Date);
-        assert!(
-            convert(&started, "0001-01-01")
-                .unwrap_err()
-                .contains("between")
-        );
-        let employer = question("employer", QuestionKind::Text);
-        assert!(convert(&employer, "Kauri\u{202E}Mills").is_err());
-    }
-
-    #[test]
-    fn wrong_answers_say_what_to_do_and_all_come_back_at_once() {
-        let errors = read_form(
-            &every_kind(),
-            &form(&[
-                ("employer", &"x".repeat(501)),
-                ("history", &"x".repeat(5001)),
-                ("income", "lots"),
-                ("started", "1/3/2021"),
-                ("dependants", "maybe"),
-                ("housing", "Castle"),
-            ]),
-            false,
-        )
-        .unwrap_err();
-        assert_eq!(
-            errors,
-            form(&[
-                ("employer", "Use at most 500 characters"),
-                ("history", "Use at most 5000 characters"),
-                ("income", "Enter a number, such as 1250 or 1250.50"),
-                ("started", "Enter a date as YYYY-MM-DD"),
-                ("dependants", "Choose yes or no"),
-                ("housing", "Choose one of the options"),
-            ])
-        );
-        let errors =
-            read_form(&every_kind(), &form(&[("started", "2026-02-30")]), false).unwrap_err();
-        assert_eq!(errors["started"], "This date does not exist");
-    }
-
-    #[test]
-    fn required_answers_are_needed_only_to_submit() {
-        let mut questions = every_kind();
-        questions[0].required = true;
-        questions[2].required = true;
-        let partial = form(&[("employer", "   "), ("dependants", "yes")]);
-        let draft = read_form(&questions, &partial, false).unwrap();
-        assert_eq!(draft, BTreeMap::from([("dependants".into(), json!(true))]));
-        let errors = read_form(&questions, &partial, true).unwrap_err();
-        assert_eq!(
-            errors,
-            form(&[
-                ("employer", "This question needs an answer"),
-                ("income", "This question needs an answer"),
-            ])
-        );
-    }
-
-    #[test]
-    fn keys_that_are_no_question_are_not_stored() {
-        let values = read_form(
-            &every_kind(),
-            &form(&[
-                ("employer", "Acme"),
-                ("csrf_token", "abc"),
-                ("is_admin", "yes"),
-            ]),
-            false,
-        )
-        .unwrap();
-        assert_eq!(values.keys().collect::<Vec<_>>(), ["employer"]);
-    }
-
-    #[test]
-    fn stored_answers_fill_the_form_again_as_it_was_posted() {
-        let posted = form(&[
-            ("employer", "Acme Ltd"),
-            ("income", "85250.5"),
-            ("started", "2021-03-01"),
-            ("dependants", "no"),
-            ("housing", "Owner"),
-        ]);
-        let answers = Answers {
-            questionnaire_id: "q".into(),
-            questionnaire_name: "Q".into(),
-            opportunity_id: "o".into(),
-            status: Status::Draft,
-            answers: read_form(&every_kind(), &posted, false).unwrap(),
-            questions: every_kind(),
-            updated_at: Utc::now(),
-            updated_by: AnsweredBy {
-                invite_id: "i".into(),
-                contact_id: "c".into(),
-            },
-            submitted_at: None,
+    fn answers_are_held_to_their_questions_whatever_read_them() {
+        let answers = [
+            ("employer", json!("x".repeat(501))),
+            ("income", json!(-3)),
+            ("started", json!("1899-12-31")),
+            ("dependants", json!("yes")),
+            ("housing", json!("owner")),
+            ("not_a_question", json!("dropped")),
+        ];
+        let entered = Entered {
+            answers: answers
+                .into_iter()
+                .map(|(id, value)| (id.to_owned(), value))
+                .collect(),
+            unreadable: BTreeMap::from([("history".into(), "Use ordinary text".into())]),
         };
-        assert_eq!(answers.form(), posted);
+        let errors = check(&every_kind(), entered, false).unwrap_err();
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            [
+                "dependants",
+                "employer",
+                "history",
+                "housing",
+                "income",
+                "started"
+            ]
+        );
+        let fine = Entered {
+            answers: BTreeMap::from([
+                ("income".to_owned(), json!(85250.5)),
+                ("not_a_question".to_owned(), json!("dropped")),
+            ]),
+            ..Entered::default()
+        };
+        let stored = check(&every_kind(), fine, false).unwrap();
+        assert_eq!(
+            stored,
+            BTreeMap::from([("income".to_owned(), json!(85250.5))])
+        );
     }
 
     #[test]
@@ -922,7 +818,10 @@ mod tests {
             questionnaire_name: "Q".into(),
             opportunity_id: "o".into(),
             status: Status::Draft,
-            answers: read_form(&questions, &posted, false).unwrap(),
+            answers: posted
+                .into_iter()
+                .map(|(id, text)| (id, Value::String(text)))
+                .collect(),
             questions,
             updated_at: Utc::now(),
             updated_by: AnsweredBy {
