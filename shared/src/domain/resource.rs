@@ -57,24 +57,7 @@ pub fn patched<T: Serialize + DeserializeOwned>(current: &T, patch: &Value) -> R
 }
 
 /// RFC 7396 JSON merge patch: objects merge key by key, `null` removes, anything else replaces.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(changes) => {
-            if !target.is_object() {
-                *target = Value::Object(serde_json::Map::new());
-            }
-            let map = target.as_object_mut().expect("made an object above");
-            for (key, change) in changes {
-                if change.is_null() {
-                    map.remove(key);
-                } else {
-                    merge_patch(map.entry(key.clone()).or_insert(Value::Null), change);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
+pub use json_patch::merge as merge_patch;
 
 #[cfg(test)]
 mod tests {
