@@ -161,7 +161,7 @@ async fn a_bulk_monitoring_call_costs_a_few_requests_a_client() {
         .await
         .unwrap()
         .unwrap();
-    let current = records::tenants::get(&svc, &tenant.tenant_id)
+    let current = records::tenants::get(svc.table.as_ref(), &tenant.tenant_id)
         .await
         .unwrap();
     records::tenants::update(

@@ -114,7 +114,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         ],
     )
     .await?;
-    let synced = records::contacts::all(svc, tenant_id, &kauri.id).await?;
+    let synced = records::contacts::all(svc.table.as_ref(), tenant_id, &kauri.id).await?;
     if let Some(accounts) = synced.iter().find(|c| c.spec.name == "Kauri Accounts") {
         records::contacts::update(
             svc,
@@ -164,7 +164,7 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
         },
     )
     .await?;
-    let tenant = records::tenants::get(svc, tenant_id).await?;
+    let tenant = records::tenants::get(svc.table.as_ref(), tenant_id).await?;
     records::tenants::update(
         svc,
         tenant_id,
@@ -257,10 +257,11 @@ pub fn write_feed(root: &Path, day1: NaiveDate, day2: NaiveDate) -> std::io::Res
 /// outbox): a new invite on the first run, a regenerated link on later runs (only a new link
 /// can be shown, as only its hash is stored).
 pub async fn invite(svc: &Services, tenant_id: &str) -> Result<invites::Issued> {
-    let (clients, _) = records::clients::list(svc, tenant_id, 50, None).await?;
+    let (clients, _) = records::clients::list(svc.table.as_ref(), tenant_id, 50, None).await?;
     for client in clients {
         let (opportunities, _) =
-            records::opportunities::list(svc, tenant_id, &client.id, 50, None).await?;
+            records::opportunities::list(svc.table.as_ref(), tenant_id, &client.id, 50, None)
+                .await?;
         for opportunity in opportunities {
             let Some(applicant) = opportunity
                 .spec
@@ -293,7 +294,7 @@ const DEMO_WORKFLOW: &str = "Standard reminders";
 
 /// Ana Smith's client, the first demo client.
 async fn ana(svc: &Services, tenant_id: &str) -> Result<clients::Client> {
-    let (clients, _) = records::clients::list(svc, tenant_id, 50, None).await?;
+    let (clients, _) = records::clients::list(svc.table.as_ref(), tenant_id, 50, None).await?;
     clients
         .into_iter()
         .find(|c| c.spec.identity.display_name() == "Ana Smith")
@@ -315,7 +316,7 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
     if let Some(item) = existing.iter().find(|i| i.key.sk.matches('#').count() == 1) {
         return records::resource::from_item(item);
     }
-    let roles = records::roles::all(svc, tenant_id).await?;
+    let roles = records::roles::all(svc.table.as_ref(), tenant_id).await?;
     let payables = roles
         .iter()
         .find(|r| r.spec.name == "Accounts Payable")
@@ -420,7 +421,7 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
 /// sent. A later run of the demo finds every step done and sends nothing again.
 pub async fn communications(svc: &Services, tenant_id: &str) -> Result<()> {
     let invoice = seed_communications(svc, tenant_id).await?;
-    let tenant = records::tenants::get(svc, tenant_id).await?;
+    let tenant = records::tenants::get(svc.table.as_ref(), tenant_id).await?;
     let zone: chrono_tz::Tz = tenant
         .spec
         .time_zone

@@ -402,7 +402,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .context("cannot send the demo invite")?;
         invite_banner = Some((issued, paths.outbox.clone()));
     }
-    let (clients, _) = records::clients::list(&services, &caller.tenant_id, 1, None).await?;
+    let (clients, _) =
+        records::clients::list(services.table.as_ref(), &caller.tenant_id, 1, None).await?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("clientwatch is running locally");
     println!("  API:     {base}/v1  (routes in openapi.yaml)");

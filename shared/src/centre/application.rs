@@ -53,7 +53,13 @@ pub fn form_value(value: &Value) -> String {
 
 /// The opportunity the customer was invited to.
 pub async fn get(svc: &Services, who: &Invitee) -> Result<Opportunity> {
-    opportunities::get(svc, &who.tenant_id, &who.client_id, &who.opportunity_id).await
+    opportunities::get(
+        svc.table.as_ref(),
+        &who.tenant_id,
+        &who.client_id,
+        &who.opportunity_id,
+    )
+    .await
 }
 
 /// The outcome of an edit: what changed, or every field's problem at once.

@@ -135,7 +135,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
-    clients::get(svc, tenant_id, client_id).await?;
+    clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith(keys::audit_of(opportunity_id)))
         .limit(limit)

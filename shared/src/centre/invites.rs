@@ -356,7 +356,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Invite>, Option<Cursor>)> {
-    opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
+    opportunities::get(svc.table.as_ref(), tenant_id, client_id, opportunity_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith(keys::invites_of(opportunity_id)))
         .limit(limit)
@@ -378,8 +378,9 @@ pub async fn create(
     opportunity_id: &str,
     request: InviteRequest,
 ) -> Result<Issued> {
-    let tenant = tenants::get(svc, tenant_id).await?;
-    let opportunity = opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
+    let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
+    let opportunity =
+        opportunities::get(svc.table.as_ref(), tenant_id, client_id, opportunity_id).await?;
     let party = opportunity
         .spec
         .parties
@@ -396,7 +397,13 @@ pub async fn create(
             ),
         ));
     }
-    let contact = contacts::get(svc, tenant_id, client_id, &request.contact_id).await?;
+    let contact = contacts::get(
+        svc.table.as_ref(),
+        tenant_id,
+        client_id,
+        &request.contact_id,
+    )
+    .await?;
     let email = contact
         .spec
         .email
@@ -665,7 +672,7 @@ pub async fn regenerate(
     let next = invite.with_new_link(svc, &token);
     let email = match next.delivery {
         Delivery::Email => {
-            let tenant = tenants::get(svc, tenant_id).await?;
+            let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
             Some(invite_email(svc, &next, &tenant.spec.time_zone, &token).await?)
         }
         Delivery::Link => None,

@@ -633,7 +633,7 @@ pub async fn answers_of(
     client_id: &str,
     opportunity_id: &str,
 ) -> Result<Vec<Answers>> {
-    opportunities::get(svc, tenant_id, client_id, opportunity_id).await?;
+    opportunities::get(svc.table.as_ref(), tenant_id, client_id, opportunity_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith(keys::answers_of(opportunity_id)));
     svc.table

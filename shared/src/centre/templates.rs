@@ -632,7 +632,7 @@ pub async fn preview(
         Error::Invalid { field, message } => Error::invalid(format!("overrides.{field}"), message),
         e => e,
     })?;
-    let tenant = tenants::get(svc, tenant_id).await?;
+    let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
     let zone: chrono_tz::Tz = tenant.spec.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let today = svc.clock.now().with_timezone(&zone).date_naive();
     render(

@@ -220,7 +220,7 @@ pub async fn audience_of(
         Audience::Purpose(purpose) => Ok(contacts::recipients(svc, tenant_id, client_id, *purpose)
             .await?
             .0),
-        Audience::Role(role_id) => Ok(contacts::all(svc, tenant_id, client_id)
+        Audience::Role(role_id) => Ok(contacts::all(svc.table.as_ref(), tenant_id, client_id)
             .await?
             .into_iter()
             .filter(|c| &c.spec.role_id == role_id)
@@ -235,7 +235,7 @@ async fn nobody_in(svc: &Services, tenant_id: &str, audience: &Audience) -> Resu
         }
         Audience::Purpose(_) => "no contact of this client has a role with communication".into(),
         Audience::Role(role_id) => {
-            let name = roles::get(svc, tenant_id, role_id)
+            let name = roles::get(svc.table.as_ref(), tenant_id, role_id)
                 .await
                 .map(|r| r.spec.name)
                 .unwrap_or_else(|_| role_id.clone());

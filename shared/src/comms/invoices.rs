@@ -347,8 +347,8 @@ pub async fn create(
     client_id: &str,
     spec: InvoiceSpec,
 ) -> Result<Invoice> {
-    let client = clients::get(svc, tenant_id, client_id).await?;
-    let tenant = tenants::get(svc, tenant_id).await?;
+    let client = clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
+    let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
     let invoice = Resource::new(svc, spec.checked(&tenant.spec.currency)?);
     if insert(svc, tenant_id, client_id, &invoice).await? {
         present(svc, &tenant, &client, &invoice).await?;
@@ -374,7 +374,15 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Invoice>, Option<Cursor>)> {
-    clients::list_children(svc, tenant_id, client_id, keys::INVOICES, limit, cursor).await
+    clients::list_children(
+        svc.table.as_ref(),
+        tenant_id,
+        client_id,
+        keys::INVOICES,
+        limit,
+        cursor,
+    )
+    .await
 }
 
 /// Changes an invoice by a merge patch, if it is still at version `seen`. Status and balance
@@ -389,7 +397,7 @@ pub async fn update(
     patch: &Value,
 ) -> Result<Invoice> {
     let current = get(svc, tenant_id, client_id, id).await?;
-    let tenant = tenants::get(svc, tenant_id).await?;
+    let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
     let mut spec: InvoiceSpec = crate::domain::resource::patched(&current.spec, patch)?;
     let names = |field: &str| patch.get(field).is_some();
     if spec.status == Status::Paid && current.spec.status != Status::Paid && !names("balance") {
@@ -765,7 +773,7 @@ pub async fn import(
             format!("at most {MAX_IMPORT} invoices a request"),
         ));
     }
-    let tenant = tenants::get(svc, tenant_id).await?;
+    let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
     let mut seen = HashMap::new();
     let prepared: Vec<(
         usize,

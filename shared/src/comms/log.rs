@@ -133,7 +133,7 @@ pub async fn for_client(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Entry>, Option<Cursor>)> {
-    clients::get(svc, tenant_id, client_id).await?;
+    clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     let query = Query::partition(keys::client_pk(tenant_id, client_id))
         .sk(SortKey::BeginsWith(keys::LOG.into()))
         .descending()

@@ -262,7 +262,7 @@ impl Run<'_> {
         if let Some(t) = self.tenants.get(id) {
             return Ok(t.clone());
         }
-        let tenant = match tenants::get(self.svc, id).await {
+        let tenant = match tenants::get(self.svc.table.as_ref(), id).await {
             Ok(t) => t,
             Err(Error::NotFound(_)) => {
                 self.tenants.insert(id.to_owned(), None);

@@ -429,7 +429,7 @@ pub async fn ensure_exists(svc: &Services, tenant_id: &str, id: &str, field: &st
 async fn check_roles(svc: &Services, tenant_id: &str, spec: &WorkflowSpec) -> Result<()> {
     for (i, step) in spec.steps.iter().enumerate() {
         if let Some(role) = &step.role_id {
-            match roles::get(svc, tenant_id, role).await {
+            match roles::get(svc.table.as_ref(), tenant_id, role).await {
                 Ok(_) => {}
                 Err(Error::NotFound(_)) => {
                     return Err(Error::invalid(

@@ -14,7 +14,7 @@ use crate::records::clients::{client_item, get, get_type, usage};
 use crate::records::resource;
 
 pub async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> Result<Client> {
-    let client_type = get_type(svc, tenant_id, &spec.client_type_id)
+    let client_type = get_type(svc.table.as_ref(), tenant_id, &spec.client_type_id)
         .await
         .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
     let client = Resource::new(svc, spec.checked(&client_type)?);
@@ -98,9 +98,9 @@ pub async fn update(
     seen: u64,
     patch: &serde_json::Value,
 ) -> Result<Client> {
-    let current = get(svc, tenant_id, client_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, client_id).await?;
     let spec: ClientSpec = crate::domain::resource::patched(&current.spec, patch)?;
-    let client_type = get_type(svc, tenant_id, &spec.client_type_id)
+    let client_type = get_type(svc.table.as_ref(), tenant_id, &spec.client_type_id)
         .await
         .map_err(|_| Error::invalid("client_type_id", "there is no client type with this id"))?;
     let next = resource::changed(svc, &current, spec.checked(&client_type)?);
@@ -167,7 +167,7 @@ const LIVE: [(&str, &str); 4] = [
 /// progress. The client itself is deleted first, under its version; its history after, in
 /// batches; history left by an interrupted delete is unreachable and harmless.
 pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64) -> Result<()> {
-    let current = get(svc, tenant_id, client_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, client_id).await?;
     let items = svc
         .table
         .query_all(Query::partition(keys::client_pk(tenant_id, client_id)).limit(1000))

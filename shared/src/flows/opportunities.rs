@@ -53,7 +53,7 @@ pub async fn create(
     client_id: &str,
     spec: OpportunitySpec,
 ) -> Result<Opportunity> {
-    clients::get(svc, tenant_id, client_id).await?;
+    clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     let opportunity = Resource::new(svc, checked(svc, tenant_id, client_id, spec, &[]).await?);
     let item = opportunity.item(keys::opportunity(tenant_id, client_id, &opportunity.id))?;
     svc.table.put(item, Condition::Absent).await?;
@@ -68,7 +68,7 @@ pub async fn update(
     seen: u64,
     patch: &Value,
 ) -> Result<Opportunity> {
-    let current = get(svc, tenant_id, client_id, id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, client_id, id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?;
     let spec = checked(
         svc,

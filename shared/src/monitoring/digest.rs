@@ -361,7 +361,7 @@ async fn mail_and_finish(
             }
         };
         let repeat = checkpoint.mail_attempts > 0;
-        let tenant = tenants::get(svc, tenant_id).await?;
+        let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
         let email = if tenant.spec.alert_recipients.is_empty() {
             result.say("the tenant has no alert recipients");
             None

@@ -368,7 +368,7 @@ pub fn parse_month(month: &str) -> Result<String> {
 
 /// A month's usage (`YYYY-MM`; this month in the tenant's time zone when not given).
 pub async fn usage(svc: &Services, tenant_id: &str, month: Option<&str>) -> Result<Usage> {
-    let tenant = crate::records::tenants::get(svc, tenant_id).await?;
+    let tenant = crate::records::tenants::get(svc.table.as_ref(), tenant_id).await?;
     let month = match month {
         Some(m) => parse_month(m)?,
         None => {

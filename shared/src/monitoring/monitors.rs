@@ -96,7 +96,7 @@ async fn read_monitor(
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Monitor> {
-    clients::get(svc, tenant_id, client_id).await?;
+    clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     read_monitor(svc, tenant_id, client_id)
         .await?
         .map(|(m, _)| m)
@@ -110,7 +110,8 @@ async fn subject_of(svc: &Services, tenant: &Tenant, client: &Client) -> Result<
             "monitoring is off for this tenant; turn it on in the tenant settings (monitoring.enabled)".into(),
         ));
     }
-    let client_type = clients::get_type(svc, &tenant.id, &client.spec.client_type_id).await?;
+    let client_type =
+        clients::get_type(svc.table.as_ref(), &tenant.id, &client.spec.client_type_id).await?;
     if !client_type.spec.use_bureau_monitoring {
         return Err(Error::Conflict(format!(
             "the client type {:?} does not use credit bureau monitoring (use_bureau_monitoring)",
@@ -132,9 +133,9 @@ pub async fn start(
     client_id: &str,
     request: StartRequest,
 ) -> Result<(Monitor, bool)> {
-    let tenant = tenants::get(svc, tenant_id).await?;
+    let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
     for _ in 0..ATTEMPTS {
-        let client = clients::get(svc, tenant_id, client_id).await?;
+        let client = clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
         let subject = subject_of(svc, &tenant, &client).await?;
         let existing = read_monitor(svc, tenant_id, client_id).await?;
         let reason = match request
@@ -196,7 +197,7 @@ pub async fn start(
 }
 
 pub async fn stop(svc: &Services, tenant_id: &str, client_id: &str) -> Result<()> {
-    clients::get(svc, tenant_id, client_id).await?;
+    clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     for _ in 0..ATTEMPTS {
         let Some((monitor, version)) = read_monitor(svc, tenant_id, client_id).await? else {
             return Err(Error::NotFound("monitor"));

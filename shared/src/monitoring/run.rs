@@ -168,7 +168,7 @@ impl Recorder<'_> {
         if let Some(t) = self.tenants.get(id) {
             return Ok(t.clone());
         }
-        let tenant = match tenants::get(self.svc, id).await {
+        let tenant = match tenants::get(self.svc.table.as_ref(), id).await {
             Ok(t) => Some(t),
             Err(Error::NotFound(_)) => None,
             Err(e) => return Err(e),

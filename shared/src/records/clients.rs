@@ -14,7 +14,9 @@ use crate::domain::clients::*;
 use crate::domain::resource::Resource;
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Index, IndexKey, Query, SortKey, Transaction, TxOp, Update};
+use crate::ports::{
+    Condition, Cursor, Index, IndexKey, Query, SortKey, Table, Transaction, TxOp, Update,
+};
 
 pub async fn create_type(
     svc: &Services,
@@ -27,24 +29,17 @@ pub async fn create_type(
     Ok(client_type)
 }
 
-pub async fn get_type(svc: &Services, tenant_id: &str, id: &str) -> Result<ClientType> {
-    resource::get(svc.table.as_ref(), &keys::client_type(tenant_id, id), TYPE).await
+pub async fn get_type(table: &dyn Table, tenant_id: &str, id: &str) -> Result<ClientType> {
+    resource::get(table, &keys::client_type(tenant_id, id), TYPE).await
 }
 
 pub async fn list_types(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<ClientType>, Option<Cursor>)> {
-    resource::list_of_tenant(
-        svc.table.as_ref(),
-        tenant_id,
-        keys::CLIENT_TYPES,
-        limit,
-        cursor,
-    )
-    .await
+    resource::list_of_tenant(table, tenant_id, keys::CLIENT_TYPES, limit, cursor).await
 }
 
 pub async fn update_type(
@@ -54,7 +49,7 @@ pub async fn update_type(
     seen: u64,
     patch: &serde_json::Value,
 ) -> Result<ClientType> {
-    let current = get_type(svc, tenant_id, id).await?;
+    let current = get_type(svc.table.as_ref(), tenant_id, id).await?;
     let spec: ClientTypeSpec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let usage = svc
         .table
@@ -81,7 +76,7 @@ pub async fn update_type(
 }
 
 pub async fn delete_type(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Result<()> {
-    get_type(svc, tenant_id, id).await?;
+    get_type(svc.table.as_ref(), tenant_id, id).await?;
     let mut tx = Transaction::new();
     tx.guarded(
         TxOp::Delete(keys::client_type(tenant_id, id), Condition::VersionIs(seen)),
@@ -113,18 +108,13 @@ pub fn client_item(tenant_id: &str, client: &Client) -> Result<crate::ports::Ite
         ))
 }
 
-pub async fn get(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Client> {
-    resource::get(
-        svc.table.as_ref(),
-        &keys::client(tenant_id, client_id),
-        CLIENT,
-    )
-    .await
+pub async fn get(table: &dyn Table, tenant_id: &str, client_id: &str) -> Result<Client> {
+    resource::get(table, &keys::client(tenant_id, client_id), CLIENT).await
 }
 
 /// One page of the tenant's clients, in id order.
 pub async fn list(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     limit: usize,
     cursor: Option<Cursor>,
@@ -132,7 +122,7 @@ pub async fn list(
     let query = Query::index(Index::Gsi2, keys::clients_listing(tenant_id))
         .limit(limit)
         .after(cursor);
-    resource::list(svc.table.as_ref(), query).await
+    resource::list(table, query).await
 }
 
 /// The query for a client's children of one kind (`CONTACT#`, `OPP#`).
@@ -143,16 +133,16 @@ pub fn children(tenant_id: &str, client_id: &str, prefix: &str) -> Query {
 /// One page of a client's children of one kind; an unknown client is "not found", not an
 /// empty list.
 pub async fn list_children<T: serde::de::DeserializeOwned>(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     client_id: &str,
     prefix: &str,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Resource<T>>, Option<Cursor>)> {
-    get(svc, tenant_id, client_id).await?;
+    get(table, tenant_id, client_id).await?;
     let query = children(tenant_id, client_id, prefix)
         .limit(limit)
         .after(cursor);
-    resource::list(svc.table.as_ref(), query).await
+    resource::list(table, query).await
 }

@@ -20,7 +20,7 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::Purpose;
 use crate::domain::{EmailAddress, Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Item, Transaction, TxOp, Update};
+use crate::ports::{Condition, Cursor, Item, Table, Transaction, TxOp, Update};
 
 fn no_such_role() -> Error {
     Error::invalid("role_id", "there is no contact role with this id")
@@ -78,20 +78,20 @@ pub async fn create(
             "contacts from accounting systems arrive through POST /v1/sync/contacts",
         ));
     }
-    clients::get(svc, tenant_id, client_id).await?;
+    clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     let contact = Resource::new(svc, spec.checked(&svc.phone_region)?);
     insert(svc, tenant_id, client_id, &contact).await?;
     Ok(contact)
 }
 
 pub async fn get(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     client_id: &str,
     contact_id: &str,
 ) -> Result<Contact> {
     resource::get(
-        svc.table.as_ref(),
+        table,
         &keys::contact(tenant_id, client_id, contact_id),
         WHAT,
     )
@@ -99,20 +99,20 @@ pub async fn get(
 }
 
 pub async fn list(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     client_id: &str,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Contact>, Option<Cursor>)> {
-    clients::list_children(svc, tenant_id, client_id, keys::CONTACTS, limit, cursor).await
+    clients::list_children(table, tenant_id, client_id, keys::CONTACTS, limit, cursor).await
 }
 
 /// Every contact of a client (for recipients and portals).
-pub async fn all(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Vec<Contact>> {
-    clients::get(svc, tenant_id, client_id).await?;
+pub async fn all(table: &dyn Table, tenant_id: &str, client_id: &str) -> Result<Vec<Contact>> {
+    clients::get(table, tenant_id, client_id).await?;
     let query = clients::children(tenant_id, client_id, keys::CONTACTS).limit(1000);
-    svc.table
+    table
         .query_all(query)
         .await?
         .iter()
@@ -155,7 +155,7 @@ pub async fn update(
     seen: u64,
     patch: &Value,
 ) -> Result<Contact> {
-    let current = get(svc, tenant_id, client_id, contact_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, client_id, contact_id).await?;
     let spec =
         crate::domain::resource::patched(&current.spec, patch)?.checked(&svc.phone_region)?;
     if spec.source != current.spec.source || spec.external_id != current.spec.external_id {
@@ -182,7 +182,7 @@ pub async fn delete(
     contact_id: &str,
     seen: u64,
 ) -> Result<()> {
-    let current = get(svc, tenant_id, client_id, contact_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, client_id, contact_id).await?;
     let mut ops = vec![
         TxOp::Delete(
             keys::contact(tenant_id, client_id, contact_id),
@@ -211,8 +211,8 @@ pub async fn recipients(
     client_id: &str,
     purpose: Purpose,
 ) -> Result<(Vec<Contact>, Option<String>)> {
-    let contacts = all(svc, tenant_id, client_id).await?;
-    let qualifying: Vec<String> = roles::all(svc, tenant_id)
+    let contacts = all(svc.table.as_ref(), tenant_id, client_id).await?;
+    let qualifying: Vec<String> = roles::all(svc.table.as_ref(), tenant_id)
         .await?
         .into_iter()
         .filter(|r| r.spec.serves(purpose))
@@ -378,7 +378,7 @@ async fn sync_one(
         ))
         .await?;
     let Some(guard) = guard else {
-        clients::get(svc, tenant_id, &record.client_id)
+        clients::get(svc.table.as_ref(), tenant_id, &record.client_id)
             .await
             .map_err(|_| Error::invalid("client_id", "there is no client with this id"))?;
         let contact = Resource::new(svc, incoming);
@@ -403,7 +403,7 @@ async fn sync_one(
             format!("this external id belongs to a contact of client {client_id}"),
         ));
     }
-    let current = get(svc, tenant_id, &client_id, &contact_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, &client_id, &contact_id).await?;
     if current.spec.owned_fields() == incoming.owned_fields() {
         return Ok((SyncOutcome::Unchanged, contact_id));
     }

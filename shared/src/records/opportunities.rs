@@ -6,31 +6,26 @@ use crate::Services;
 use crate::domain::Result;
 use crate::domain::opportunities::*;
 use crate::keys;
-use crate::ports::{Condition, Cursor};
+use crate::ports::{Condition, Cursor, Table};
 
 pub async fn get(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     client_id: &str,
     id: &str,
 ) -> Result<Opportunity> {
-    resource::get(
-        svc.table.as_ref(),
-        &keys::opportunity(tenant_id, client_id, id),
-        WHAT,
-    )
-    .await
+    resource::get(table, &keys::opportunity(tenant_id, client_id, id), WHAT).await
 }
 
 pub async fn list(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     client_id: &str,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Opportunity>, Option<Cursor>)> {
     clients::list_children(
-        svc,
+        table,
         tenant_id,
         client_id,
         keys::OPPORTUNITIES,
@@ -47,7 +42,7 @@ pub async fn delete(
     id: &str,
     seen: u64,
 ) -> Result<()> {
-    get(svc, tenant_id, client_id, id).await?;
+    get(svc.table.as_ref(), tenant_id, client_id, id).await?;
     svc.table
         .delete(
             &keys::opportunity(tenant_id, client_id, id),

@@ -13,7 +13,7 @@ use crate::domain::resource::Resource;
 use crate::domain::roles::*;
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Transaction, TxOp, Update};
+use crate::ports::{Condition, Cursor, Table, Transaction, TxOp, Update};
 
 /// The operations that write a new role and claim its name.
 fn role_ops(tenant_id: &str, role: &Role) -> Result<Vec<TxOp>> {
@@ -83,22 +83,22 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: RoleSpec) -> Result<R
     Ok(role)
 }
 
-pub async fn get(svc: &Services, tenant_id: &str, role_id: &str) -> Result<Role> {
-    resource::get(svc.table.as_ref(), &keys::role(tenant_id, role_id), WHAT).await
+pub async fn get(table: &dyn Table, tenant_id: &str, role_id: &str) -> Result<Role> {
+    resource::get(table, &keys::role(tenant_id, role_id), WHAT).await
 }
 
 pub async fn list(
-    svc: &Services,
+    table: &dyn Table,
     tenant_id: &str,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Role>, Option<Cursor>)> {
-    resource::list_of_tenant(svc.table.as_ref(), tenant_id, keys::ROLES, limit, cursor).await
+    resource::list_of_tenant(table, tenant_id, keys::ROLES, limit, cursor).await
 }
 
 /// All of a tenant's roles (at most 30), for deciding recipients.
-pub async fn all(svc: &Services, tenant_id: &str) -> Result<Vec<Role>> {
-    Ok(list(svc, tenant_id, MAX_ROLES as usize, None).await?.0)
+pub async fn all(table: &dyn Table, tenant_id: &str) -> Result<Vec<Role>> {
+    Ok(list(table, tenant_id, MAX_ROLES as usize, None).await?.0)
 }
 
 /// Changes a role by a merge patch, if it is still at version `seen`.
@@ -109,7 +109,7 @@ pub async fn update(
     seen: u64,
     patch: &serde_json::Value,
 ) -> Result<Role> {
-    let current = get(svc, tenant_id, role_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, role_id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
     let mut tx = Transaction::new();
@@ -144,7 +144,7 @@ pub async fn delete(svc: &Services, tenant_id: &str, role_id: &str, seen: u64) -
             "the built-in roles are the defaults of account syncs and cannot be deleted".into(),
         ));
     }
-    let current = get(svc, tenant_id, role_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id, role_id).await?;
     let mut tx = Transaction::new();
     tx.guarded(
         TxOp::Delete(keys::role(tenant_id, role_id), Condition::VersionIs(seen)),

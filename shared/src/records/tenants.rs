@@ -16,7 +16,7 @@ use crate::domain::resource::Resource;
 use crate::domain::tenants::*;
 use crate::domain::{Error, Result, text};
 use crate::keys;
-use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp, Update};
+use crate::ports::{Condition, Item, Key, Query, SortKey, Table, TableError, TxOp, Update};
 
 /// What the look-up item stores.
 #[derive(Serialize, Deserialize)]
@@ -45,8 +45,8 @@ pub async fn bootstrap(svc: &Services, name: &str) -> Result<(Tenant, IssuedKey)
     Ok((tenant, issued))
 }
 
-pub async fn get(svc: &Services, tenant_id: &str) -> Result<Tenant> {
-    resource::get(svc.table.as_ref(), &keys::tenant(tenant_id), "tenant").await
+pub async fn get(table: &dyn Table, tenant_id: &str) -> Result<Tenant> {
+    resource::get(table, &keys::tenant(tenant_id), "tenant").await
 }
 
 /// Changes the settings by a merge patch, if the tenant is still at version `seen`.
@@ -56,7 +56,7 @@ pub async fn update(
     seen: u64,
     patch: &serde_json::Value,
 ) -> Result<Tenant> {
-    let current = get(svc, tenant_id).await?;
+    let current = get(svc.table.as_ref(), tenant_id).await?;
     let spec = crate::domain::resource::patched(&current.spec, patch)?.checked()?;
     let next = resource::changed(svc, &current, spec);
     resource::replace(

@@ -36,7 +36,7 @@ impl TenantResource for ClientTypes {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> domain::Result<(Vec<ClientType>, Option<Cursor>)> {
-        records::clients::list_types(svc, tenant_id, limit, cursor).await
+        records::clients::list_types(svc.table.as_ref(), tenant_id, limit, cursor).await
     }
 
     async fn create(
@@ -48,7 +48,7 @@ impl TenantResource for ClientTypes {
     }
 
     async fn get(svc: &Services, tenant_id: &str, id: &str) -> domain::Result<ClientType> {
-        records::clients::get_type(svc, tenant_id, id).await
+        records::clients::get_type(svc.table.as_ref(), tenant_id, id).await
     }
 
     async fn update(

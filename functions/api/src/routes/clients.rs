@@ -31,7 +31,7 @@ impl TenantResource for Clients {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> domain::Result<(Vec<Client>, Option<Cursor>)> {
-        records::clients::list(svc, tenant_id, limit, cursor).await
+        records::clients::list(svc.table.as_ref(), tenant_id, limit, cursor).await
     }
 
     async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> domain::Result<Client> {
@@ -39,7 +39,7 @@ impl TenantResource for Clients {
     }
 
     async fn get(svc: &Services, tenant_id: &str, id: &str) -> domain::Result<Client> {
-        records::clients::get(svc, tenant_id, id).await
+        records::clients::get(svc.table.as_ref(), tenant_id, id).await
     }
 
     async fn update(

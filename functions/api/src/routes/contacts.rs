@@ -56,7 +56,7 @@ impl ClientResource for Contacts {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> domain::Result<(Vec<Contact>, Option<Cursor>)> {
-        records::contacts::list(svc, tenant_id, client_id, limit, cursor).await
+        records::contacts::list(svc.table.as_ref(), tenant_id, client_id, limit, cursor).await
     }
 
     async fn create(
@@ -74,7 +74,7 @@ impl ClientResource for Contacts {
         client_id: &str,
         id: &str,
     ) -> domain::Result<Contact> {
-        records::contacts::get(svc, tenant_id, client_id, id).await
+        records::contacts::get(svc.table.as_ref(), tenant_id, client_id, id).await
     }
 
     async fn update(

@@ -47,7 +47,7 @@ impl ClientResource for Opportunities {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> domain::Result<(Vec<Opportunity>, Option<Cursor>)> {
-        records::opportunities::list(svc, tenant_id, client_id, limit, cursor).await
+        records::opportunities::list(svc.table.as_ref(), tenant_id, client_id, limit, cursor).await
     }
 
     async fn create(
@@ -65,7 +65,7 @@ impl ClientResource for Opportunities {
         client_id: &str,
         id: &str,
     ) -> domain::Result<Opportunity> {
-        records::opportunities::get(svc, tenant_id, client_id, id).await
+        records::opportunities::get(svc.table.as_ref(), tenant_id, client_id, id).await
     }
 
     async fn update(

@@ -109,7 +109,8 @@ pub async fn activity(
 ) -> Result<List<audit::Entry>, ApiError> {
     let caller = auth.require(Scope::Read)?;
     // An unknown opportunity is a 404, not an empty trail.
-    records::opportunities::get(&svc, &caller.tenant_id, &client, &opportunity).await?;
+    records::opportunities::get(svc.table.as_ref(), &caller.tenant_id, &client, &opportunity)
+        .await?;
     let (items, next) = audit::list(
         &svc,
         &caller.tenant_id,

@@ -31,7 +31,7 @@ impl TenantResource for Roles {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> domain::Result<(Vec<Role>, Option<Cursor>)> {
-        records::roles::list(svc, tenant_id, limit, cursor).await
+        records::roles::list(svc.table.as_ref(), tenant_id, limit, cursor).await
     }
 
     async fn create(svc: &Services, tenant_id: &str, spec: RoleSpec) -> domain::Result<Role> {
@@ -39,7 +39,7 @@ impl TenantResource for Roles {
     }
 
     async fn get(svc: &Services, tenant_id: &str, id: &str) -> domain::Result<Role> {
-        records::roles::get(svc, tenant_id, id).await
+        records::roles::get(svc.table.as_ref(), tenant_id, id).await
     }
 
     async fn update(

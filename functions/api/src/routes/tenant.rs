@@ -19,7 +19,7 @@ pub fn router() -> Routes {
 
 pub async fn get(State(svc): State<Services>, auth: Auth) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Read)?;
-    let tenant = records::tenants::get(&svc, &caller.tenant_id).await?;
+    let tenant = records::tenants::get(svc.table.as_ref(), &caller.tenant_id).await?;
     Ok(versioned(StatusCode::OK, &tenant))
 }
 
