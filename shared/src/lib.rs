@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod monitoring;
 pub mod ports;
+pub mod render;
 pub mod schedule;
 pub mod services;
 pub mod telemetry;
