@@ -156,13 +156,21 @@ mod tests {
     #[test]
     fn the_page_is_a_phone_sized_document_titled_with_its_subject() {
         let html = page("Ana <3 & Acme", html! { p { "Hi" } }).into_string();
-        assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"), "{html}");
-        assert!(html.contains("<meta charset=\"utf-8\">"), "{html}");
         assert!(
-            html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"),
+            html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"),
             "{html}"
         );
-        assert!(html.contains("<title>Ana &lt;3 &amp; Acme</title>"), "{html}");
+        assert!(html.contains("<meta charset=\"utf-8\">"), "{html}");
+        assert!(
+            html.contains(
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<title>Ana &lt;3 &amp; Acme</title>"),
+            "{html}"
+        );
         assert!(html.contains("font-size:16px"), "{html}");
         assert!(html.contains("max-width:600px"), "{html}");
         assert!(html.contains("<p>Hi</p>"), "{html}");
@@ -182,7 +190,10 @@ mod tests {
             ("one\n\n\n\n  two", format!("{p}one</p>\n{p}two</p>")),
             ("  indented\n  too", format!("{p}indented<br>\ntoo</p>")),
             ("a  b", format!("{p}a  b</p>")),
-            ("<b> & \"q\"", format!("{p}&lt;b&gt; &amp; &quot;q&quot;</p>")),
+            (
+                "<b> & \"q\"",
+                format!("{p}&lt;b&gt; &amp; &quot;q&quot;</p>"),
+            ),
         ];
         for (text, html) in cases {
             assert_eq!(paragraphs(text).into_string(), html, "{text:?}");

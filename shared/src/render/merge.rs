@@ -131,7 +131,11 @@ fn quoted(s: &str) -> String {
 
 /// The tags of a set, for messages and documentation: "client_name, invoice_number, …".
 pub fn known<T: TagSet>() -> String {
-    T::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+    T::ALL
+        .iter()
+        .map(|t| t.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reads a part; the error says where it went wrong.
@@ -328,7 +332,12 @@ mod tests {
             ("<p>\n\n\n\n<a href=\"{{link\">", 5, 10, unclosed("{{link")),
             ("{{ na\tme", 1, 1, unclosed("{{ na\tme")),
             ("Hi name}}", 1, 8, stray("Hi name}}")),
-            ("{{link}}\n<style>a{b{c:d}}</style>", 2, 15, stray("\n<style>a{b{c:d}}")),
+            (
+                "{{link}}\n<style>a{b{c:d}}</style>",
+                2,
+                15,
+                stray("\n<style>a{b{c:d}}"),
+            ),
             ("}} {{name}}", 1, 1, stray("}}")),
         ];
         for (source, line, column, problem) in cases {
@@ -445,7 +454,11 @@ mod tests {
     fn values_are_filled_as_each_part_needs_them() {
         let values = values();
         let cases: [(fn(&[Piece<Tag>], &Values) -> String, &str, &str); 6] = [
-            (text, "{{name}}: {{link}}", "Smith & Sons\n<Ltd>: https://x.test/?a=1&b=2"),
+            (
+                text,
+                "{{name}}: {{link}}",
+                "Smith & Sons\n<Ltd>: https://x.test/?a=1&b=2",
+            ),
             (text, "no tags", "no tags"),
             (subject, "From  {{name}}\t!", "From Smith & Sons <Ltd> !"),
             (subject, " {{link}} ", "https://x.test/?a=1&b=2"),
