@@ -320,3 +320,152 @@ pub fn digest(digest: &Digest) -> Mail {
     };
     Mail::new(subject, body, text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    #[test]
+    fn an_invoice_shows_grouped_amounts_long_dates_and_escaped_values() {
+        let mail = invoice(&Invoice {
+            from: "Acme Lending",
+            to: "Kauri & Sons <Ltd>",
+            number: "INV-1001",
+            currency: "NZD",
+            amount: Decimal2(1_250_000),
+            balance: Decimal2(1_000_050),
+            issued: day(3),
+            due: day(20),
+            document_url: Some("https://x.test/1.pdf?a=1&b=2"),
+        });
+        assert_eq!(
+            mail.subject,
+            "Invoice INV-1001 from Acme Lending: NZD 12,500.00"
+        );
+        for shown in [
+            "NZD 12,500.00",
+            "NZD 10,000.50",
+            "3 November 2026",
+            "20 November 2026",
+            "Kauri &amp; Sons &lt;Ltd&gt;",
+            "href=\"https://x.test/1.pdf?a=1&amp;b=2\"",
+        ] {
+            assert!(mail.html.contains(shown), "{shown} in {}", mail.html);
+        }
+        assert!(!mail.html.contains("<Ltd>"));
+        assert!(
+            mail.text.starts_with("Dear Kauri & Sons <Ltd>,\n\n"),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.text
+                .contains("\nSee the invoice: https://x.test/1.pdf?a=1&b=2\n")
+        );
+    }
+
+    #[test]
+    fn a_statement_totals_each_currency() {
+        let lines = [
+            StatementLine {
+                number: "A-1",
+                due: day(2),
+                currency: "NZD",
+                balance: Decimal2(10_000),
+            },
+            StatementLine {
+                number: "A-2",
+                due: day(9),
+                currency: "AUD",
+                balance: Decimal2(550),
+            },
+            StatementLine {
+                number: "A-3",
+                due: day(12),
+                currency: "NZD",
+                balance: Decimal2(25_050),
+            },
+        ];
+        let mail = statement(&Statement {
+            from: "Acme\n Lending",
+            to: "Tui & Sons",
+            day: day(1),
+            invoices: &lines,
+        });
+        assert_eq!(
+            mail.subject,
+            "Your statement from Acme Lending for November 2026"
+        );
+        assert!(
+            mail.html.contains("Total owing: AUD 5.50 and NZD 350.50"),
+            "{}",
+            mail.html
+        );
+        assert!(mail.html.contains("Tui &amp; Sons"));
+        assert!(mail.html.find("A-1") < mail.html.find("A-3"));
+        assert!(
+            mail.text.contains("A-2, due 9 November 2026: AUD 5.50\n"),
+            "{}",
+            mail.text
+        );
+    }
+
+    #[test]
+    fn a_repeated_digest_says_so_first() {
+        let hit = |client: &str| DigestHit {
+            client: client.into(),
+            reference: "loan L-1".into(),
+            kind: "New default",
+            summary: "NZD 1,250.00 <owed>",
+            subject: "IND-1",
+            subject_name: "Ana",
+        };
+        let digest_of = |repeat_note| Digest {
+            tenant: "Acme",
+            day: day(17),
+            listed: vec![hit("Zed"), hit("Ana")],
+            billed: 3,
+            withheld: 1,
+            monthly_cap: 2,
+            currency: "NZD",
+            price_per_hit: Decimal2(300),
+            gst_rate_percent: Decimal2(1500),
+            gst_each: Decimal2(45),
+            net: Decimal2(900),
+            gst: Decimal2(135),
+            repeat_note,
+        };
+        let first = digest(&digest_of(None));
+        assert_eq!(
+            first.subject,
+            "clientwatch: 3 new hits for Acme on 2026-11-17"
+        );
+        assert!(
+            first.html.contains("NZD 1,250.00 &lt;owed&gt;"),
+            "{}",
+            first.html
+        );
+        assert!(
+            first.html.find("Ana") < first.html.find("Zed"),
+            "grouped by client"
+        );
+        assert!(first.text.contains("… and 1 more hits"), "{}", first.text);
+        assert!(first.text.contains(
+            "Billed: 3 hits × NZD 3.00 + GST 15.00% (NZD 0.45 each) = NZD 10.35 (NZD 9.00 + GST NZD 1.35)"
+        ));
+        assert!(first.text.contains("1 more hit was found but withheld"));
+        let again = digest(&digest_of(Some("Sent again.")));
+        assert_eq!(again.subject, format!("{} (sent again)", first.subject));
+        assert!(
+            again
+                .text
+                .starts_with("Sent again.\n\nMonitoring digest for Acme")
+        );
+        let note = again.html.find("<em>Sent again.</em>").unwrap();
+        assert!(note < again.html.find("<h1").unwrap(), "{}", again.html);
+    }
+}
