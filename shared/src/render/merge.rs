@@ -450,10 +450,13 @@ mod tests {
         assert_eq!(known::<Tag>(), "name, link");
     }
 
+    /// One of the fillers: text, subject or html.
+    type Fill = fn(&[Piece<Tag>], &Values) -> String;
+
     #[test]
     fn values_are_filled_as_each_part_needs_them() {
         let values = values();
-        let cases: [(fn(&[Piece<Tag>], &Values) -> String, &str, &str); 6] = [
+        let cases: [(Fill, &str, &str); 6] = [
             (
                 text,
                 "{{name}}: {{link}}",
