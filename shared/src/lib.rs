@@ -13,6 +13,7 @@ pub mod keys;
 pub mod monitoring;
 pub mod ports;
 pub mod records;
+pub mod render;
 pub mod schedule;
 pub mod services;
 pub mod telemetry;

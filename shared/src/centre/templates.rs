@@ -16,9 +16,6 @@
 //! A tenant has at most 50 templates; like the roles' cap, a counter item with a capped
 //! increment is written in the same transaction as the template.
 
-use std::collections::BTreeSet;
-use std::fmt::Write;
-
 use chrono::Days;
 use serde::{Deserialize, Serialize};
 
@@ -26,10 +23,11 @@ use crate::Services;
 use crate::domain::resource::Resource;
 use crate::domain::{Error, Result, text};
 use crate::keys;
-use crate::monitoring::digest::escape;
 use crate::ports::{Condition, Cursor, Transaction, TxOp, Update};
 use crate::records::resource;
 use crate::records::tenants;
+use crate::render::merge::{self, Piece, TagSet, Wording, tags};
+use crate::render::{long_date, mail};
 
 pub const MAX_TEMPLATES: i64 = 50;
 pub const MAX_NAME: usize = 100;
@@ -91,8 +89,9 @@ enum Tag {
     ExpiresOn,
 }
 
-impl Tag {
-    const ALL: [Tag; 6] = [
+impl TagSet for Tag {
+    type Values = MergeValues;
+    const ALL: &'static [Tag] = &[
         Tag::FirstName,
         Tag::ContactName,
         Tag::AdviserName,
@@ -100,6 +99,7 @@ impl Tag {
         Tag::Link,
         Tag::ExpiresOn,
     ];
+    const WORDING: Wording = Wording::LineInside;
 
     fn name(self) -> &'static str {
         match self {
@@ -112,10 +112,6 @@ impl Tag {
         }
     }
 
-    fn named(name: &str) -> Option<Tag> {
-        Tag::ALL.into_iter().find(|t| t.name() == name)
-    }
-
     fn value(self, values: &MergeValues) -> &str {
         match self {
             Tag::FirstName => &values.first_name,
@@ -126,112 +122,15 @@ impl Tag {
             Tag::ExpiresOn => &values.expires_on,
         }
     }
-}
 
-/// A part of a template, read: literal text and merge tags in turn.
-#[derive(Debug, PartialEq, Eq)]
-enum Piece<'a> {
-    Text(&'a str),
-    Tag(Tag),
-}
-
-fn known_tags() -> String {
-    Tag::ALL.map(Tag::name).join(", ")
-}
-
-/// The line (from 1) that byte offset `at` of `source` is on.
-fn line_of(source: &str, at: usize) -> usize {
-    source[..at].matches('\n').count() + 1
-}
-
-/// `s` for quoting in a message: long ones are cut, so that a paragraph swallowed by a
-/// mistyped tag does not fill the answer.
-fn quoted(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        format!("{s:?}")
-    } else {
-        let cut: String = s.chars().take(MAX).collect();
-        format!("\"{cut}…\"")
+    fn is_link(self) -> bool {
+        self == Tag::Link
     }
 }
 
-/// Reads a template part (`field` names it in errors). Every `{{` must open a known tag closed
-/// by `}}` on the same line, and every `}}` must close one.
-fn parse<'a>(field: &str, source: &'a str) -> Result<Vec<Piece<'a>>> {
-    let mut pieces = Vec::new();
-    let mut rest = 0;
-    loop {
-        let open = source[rest..].find("{{").map(|i| rest + i);
-        let close = source[rest..].find("}}").map(|i| rest + i);
-        if let Some(close) = close.filter(|&close| open.is_none_or(|open| close < open)) {
-            return Err(Error::invalid(
-                field,
-                format!(
-                    "\"}}}}\" at line {} closes no merge tag (merge tags are written \
-                     {{{{name}}}}; put a space between the braces if they are not one)",
-                    line_of(source, close)
-                ),
-            ));
-        }
-        let Some(open) = open else { break };
-        if open > rest {
-            pieces.push(Piece::Text(&source[rest..open]));
-        }
-        let inner_start = open + 2;
-        let end = source[inner_start..].find("}}").map(|i| inner_start + i);
-        let unclosed = || {
-            // Quote what was meant as the tag: the name-like characters after the braces.
-            let name: String = source[inner_start..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ' ' | '\t'))
-                .collect();
-            Error::invalid(
-                field,
-                format!(
-                    "{} at line {} is not closed (a merge tag ends with \"}}}}\" on the same line)",
-                    quoted(&format!("{{{{{}", name.trim_end())),
-                    line_of(source, open)
-                ),
-            )
-        };
-        let Some(end) = end else {
-            return Err(unclosed());
-        };
-        let inner = &source[inner_start..end];
-        if inner.contains('\n') || inner.contains("{{") {
-            return Err(unclosed());
-        }
-        match Tag::named(inner.trim_matches([' ', '\t'])) {
-            Some(tag) => pieces.push(Piece::Tag(tag)),
-            None => {
-                return Err(Error::invalid(
-                    field,
-                    format!(
-                        "the merge tag {} at line {} is not one of {}",
-                        quoted(&source[open..end + 2]),
-                        line_of(source, open),
-                        known_tags()
-                    ),
-                ));
-            }
-        }
-        rest = end + 2;
-    }
-    if rest < source.len() {
-        pieces.push(Piece::Text(&source[rest..]));
-    }
-    Ok(pieces)
-}
-
-fn tags(pieces: &[Piece]) -> BTreeSet<Tag> {
-    pieces
-        .iter()
-        .filter_map(|p| match p {
-            Piece::Tag(tag) => Some(*tag),
-            Piece::Text(_) => None,
-        })
-        .collect()
+/// Reads a template part (`field` names it in errors) with the invite's tags.
+fn parse<'a>(field: &str, source: &'a str) -> Result<Vec<Piece<'a, Tag>>> {
+    merge::parse(field, source)
 }
 
 /// Checks one-line parts (subjects): they go into a mail header.
@@ -243,7 +142,7 @@ fn one_line(field: &str, value: &str) -> Result<()> {
 }
 
 /// Checks the link tag's place: in both bodies, never in the subject.
-fn link_rule(field: &str, pieces: &[Piece]) -> Result<()> {
+fn link_rule(field: &str, pieces: &[Piece<Tag>]) -> Result<()> {
     let has_link = tags(pieces).contains(&Tag::Link);
     match (field, has_link) {
         ("subject", true) => Err(Error::invalid(
@@ -332,123 +231,16 @@ pub fn render(
     values: &MergeValues,
 ) -> Result<Rendered> {
     check_overrides(template, overrides)?;
-    let subject_source = overrides.subject.as_deref().unwrap_or(&template.subject);
-    let text_source = overrides.text.as_deref().unwrap_or(&template.text);
-    let subject = fill(&parse("subject", subject_source)?, |tag| {
-        one_line_value(tag.value(values))
-    });
-    let text_pieces = parse("text", text_source)?;
-    let text = fill(&text_pieces, |tag| tag.value(values).to_owned());
-    let html = match overrides.text {
-        Some(_) => html_from_text(&subject, &text_pieces, values),
-        None => fill(&parse("html", &template.html)?, |tag| {
-            escape(tag.value(values))
-        }),
-    };
+    let subject = overrides.subject.as_deref().unwrap_or(&template.subject);
+    let text = overrides.text.as_deref().unwrap_or(&template.text);
+    // An overridden text makes the HTML part too.
+    let html = overrides.text.is_none().then_some(template.html.as_str());
+    let mail = mail::merged::<Tag>(subject, html, text, values)?;
     Ok(Rendered {
-        subject,
-        html,
-        text,
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
     })
-}
-
-fn fill(pieces: &[Piece], value: impl Fn(Tag) -> String) -> String {
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(s) => out.push_str(s),
-            Piece::Tag(tag) => out.push_str(&value(*tag)),
-        }
-    }
-    out
-}
-
-/// `value` with every run of line breaks made one space.
-fn one_line_value(value: &str) -> String {
-    value
-        .split(['\r', '\n'])
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The HTML part of an invite whose text was overridden: the text's paragraphs (separated by
-/// blank lines) as `<p>`, its other line breaks as `<br>`, the link as a link, everything
-/// escaped, in a plain document that reads well on a phone.
-fn html_from_text(subject: &str, pieces: &[Piece], values: &MergeValues) -> String {
-    let mut body = Paragraphs::default();
-    for piece in pieces {
-        match piece {
-            Piece::Text(s) => {
-                for c in s.chars() {
-                    body.char(c);
-                }
-            }
-            Piece::Tag(Tag::Link) => {
-                let link = escape(&one_line_value(&values.link));
-                body.markup(&format!(
-                    "<a href=\"{link}\" style=\"color:#0b57d0;word-break:break-all;\">{link}</a>"
-                ));
-            }
-            Piece::Tag(tag) => body.markup(&escape(&one_line_value(tag.value(values)))),
-        }
-    }
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n</head>\n\
-         <body style=\"margin:0;padding:24px 16px;background:#ffffff;color:#1f1f1f;\
-         font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;\">\n\
-         <div style=\"max-width:600px;margin:0 auto;\">\n{}\n</div>\n</body>\n</html>\n",
-        escape(subject),
-        body.finish()
-    )
-}
-
-/// Builds paragraphs from text a character at a time: line breaks are held until the next
-/// visible character, which decides whether they were a `<br>` or a paragraph's end.
-#[derive(Default)]
-struct Paragraphs {
-    out: String,
-    open: bool,
-    breaks: usize,
-    /// The last character was a CR, so an LF right after it is the same line break.
-    after_cr: bool,
-}
-
-impl Paragraphs {
-    const P: &'static str = "<p style=\"margin:0 0 16px;\">";
-
-    fn char(&mut self, c: char) {
-        let after_cr = std::mem::replace(&mut self.after_cr, c == '\r');
-        match c {
-            '\n' if after_cr => {}
-            '\r' | '\n' => self.breaks += 1,
-            c if c.is_whitespace() && (!self.open || self.breaks > 0) => {}
-            c => self.markup(&escape(c.encode_utf8(&mut [0; 4]))),
-        }
-    }
-
-    /// Visible content: opens a paragraph, or places the line breaks held before it.
-    fn markup(&mut self, html: &str) {
-        if !self.open {
-            self.out.push_str(Self::P);
-            self.open = true;
-        } else if self.breaks >= 2 {
-            let _ = write!(self.out, "</p>\n{}", Self::P);
-        } else if self.breaks == 1 {
-            self.out.push_str("<br>\n");
-        }
-        self.breaks = 0;
-        self.out.push_str(html);
-    }
-
-    fn finish(mut self) -> String {
-        if self.open {
-            self.out.push_str("</p>");
-        }
-        self.out
-    }
 }
 
 /// The built-in invite, used when an invite names no template: plain words, the link as a
@@ -526,7 +318,7 @@ pub fn example_values(company_name: &str, today: chrono::NaiveDate) -> MergeValu
         adviser_name: "Sam Taylor".into(),
         company_name: company_name.into(),
         link: "https://portal.example/i/EXAMPLE".into(),
-        expires_on: expires.format("%-d %B %Y").to_string(),
+        expires_on: long_date(expires),
     }
 }
 

@@ -20,7 +20,6 @@
 //! presentment that was cut short before anything was logged, never sending twice.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use futures::StreamExt;
@@ -37,13 +36,13 @@ use crate::domain::roles::Purpose;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result, text};
 use crate::keys;
-use crate::monitoring::digest::escape;
 use crate::ports::{
     Condition, Cursor, Index, IndexKey, Item, Key, Query, TableError, Transaction, TxOp,
 };
 use crate::records::clients;
 use crate::records::resource;
 use crate::records::tenants;
+use crate::render::mail;
 
 pub const WHAT: &str = "invoice";
 /// The most rows one import takes: sized so that the largest import, every row a new open
@@ -524,79 +523,27 @@ async fn finish_presentment(
     Ok(())
 }
 
-/// A day as a person reads it: "3 November 2026".
-fn day(date: NaiveDate) -> String {
-    date.format("%-d %B %Y").to_string()
-}
-
-/// An amount with thousands separated: "12,345.60".
-pub fn money(amount: Decimal2) -> String {
-    let plain = amount.to_string();
-    let (whole, cents) = plain.split_once('.').unwrap_or((&plain, "00"));
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{grouped}.{cents}")
-}
-
 /// The presentment e-mail of a new invoice.
 pub fn presentment(tenant: &Tenant, client: &Client, invoice: &Invoice) -> Message {
     let spec = &invoice.spec;
-    let from = &tenant.spec.name;
-    let to = client.spec.identity.display_name();
-    let currency = spec.currency.as_deref().unwrap_or(&tenant.spec.currency);
-    let amount = format!("{currency} {}", money(spec.amount));
-    let balance = format!("{currency} {}", money(spec.balance.unwrap_or(spec.amount)));
-    let rows = [
-        ("Invoice", spec.number.clone()),
-        ("Amount", amount.clone()),
-        ("Balance due", balance),
-        ("Issued", day(spec.issue_date)),
-        ("Due", day(spec.due_date)),
-    ];
-    let subject = format!("Invoice {} from {from}: {amount}", spec.number);
-    let mut text = format!(
-        "Dear {to},\n\n{from} has sent you invoice {}.\n\n",
-        spec.number
-    );
-    let mut html = format!(
-        "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif\">\
-         <p>Dear {},</p><p>{} has sent you invoice {}.</p><table>",
-        escape(&to),
-        escape(from),
-        escape(&spec.number)
-    );
-    for (label, value) in &rows {
-        let _ = writeln!(text, "{label}: {value}");
-        let _ = write!(
-            html,
-            "<tr><th style=\"text-align:left;padding-right:1em\">{label}</th><td>{}</td></tr>",
-            escape(value)
-        );
-    }
-    html.push_str("</table>");
-    if let Some(url) = &spec.document_url {
-        let _ = write!(text, "\nSee the invoice: {url}\n");
-        let _ = write!(
-            html,
-            "<p><a href=\"{}\">See invoice {}</a></p>",
-            escape(url),
-            escape(&spec.number)
-        );
-    }
-    let _ = write!(text, "\n{from}\n");
-    let _ = write!(html, "<p>{}</p></body></html>", escape(from));
+    let mail = mail::invoice(&mail::Invoice {
+        from: &tenant.spec.name,
+        to: &client.spec.identity.display_name(),
+        number: &spec.number,
+        currency: spec.currency.as_deref().unwrap_or(&tenant.spec.currency),
+        amount: spec.amount,
+        balance: spec.balance.unwrap_or(spec.amount),
+        issued: spec.issue_date,
+        due: spec.due_date,
+        document_url: spec.document_url.as_deref(),
+    });
     Message {
         kind: Kind::Invoice,
         invoice_id: Some(invoice.id.clone()),
         step: None,
-        subject,
-        html,
-        text,
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
     }
 }
 
@@ -1088,13 +1035,6 @@ mod tests {
         assert_eq!(refused(json!({"document_url": long})), "document_url");
         assert_eq!(refused(json!({"colour": "red"})), "colour");
         assert!(spec(json!({"document_url": "https://x.test/i/1.pdf?v=2"})).is_ok());
-    }
-
-    #[test]
-    fn amounts_read_with_thousands_separated() {
-        assert_eq!(money(Decimal2(5)), "0.05");
-        assert_eq!(money(Decimal2(99_999)), "999.99");
-        assert_eq!(money(Decimal2(123_456_789)), "1,234,567.89");
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! subject, text and HTML, filled per invoice when the step is sent.
 //!
 //! A workflow is checked when it is saved, so a run never meets a damaged message: every `{{`
-//! and `}}` must form a known tag. Values are HTML-escaped in HTML, made one line in subjects
-//! (no value can add a mail header), and put in as they are in texts and SMS.
+//! and `}}` must form a known tag. This is the workflows' tag set; reading and filling is
+//! [`crate::render::merge`]'s, and an error there says the line and column.
 
-use crate::domain::{Error, Result};
-use crate::monitoring::digest::escape;
+use crate::domain::Result;
+use crate::render::merge::{self, TagSet, Wording};
 
 /// What a message is filled with, for one invoice. Plain text; rendering escapes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,8 +29,9 @@ pub struct Values {
     pub tenant_name: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Tag {
+/// A workflow message's merge tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tag {
     ClientName,
     InvoiceNumber,
     Amount,
@@ -42,8 +43,9 @@ enum Tag {
     TenantName,
 }
 
-impl Tag {
-    const ALL: [Tag; 9] = [
+impl TagSet for Tag {
+    type Values = Values;
+    const ALL: &'static [Tag] = &[
         Tag::ClientName,
         Tag::InvoiceNumber,
         Tag::Amount,
@@ -54,6 +56,7 @@ impl Tag {
         Tag::DocumentLink,
         Tag::TenantName,
     ];
+    const WORDING: Wording = Wording::PositionFirst;
 
     fn name(self) -> &'static str {
         match self {
@@ -82,176 +85,38 @@ impl Tag {
             Tag::TenantName => &values.tenant_name,
         }
     }
-}
 
-/// The tags a message may use, for messages and documentation.
-pub fn known_tags() -> String {
-    Tag::ALL.map(Tag::name).join(", ")
-}
-
-enum Piece<'a> {
-    Text(&'a str),
-    Tag(Tag),
-}
-
-/// `s` quoted for a message, cut when long so that a paragraph swallowed by a mistyped tag
-/// does not fill the answer.
-fn quoted(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        format!("{s:?}")
-    } else {
-        format!("\"{}…\"", s.chars().take(MAX).collect::<String>())
+    fn is_link(self) -> bool {
+        self == Tag::DocumentLink
     }
-}
-
-/// Reads a message part; `field` names it in errors (`steps[2].text`).
-fn parse<'a>(field: &str, source: &'a str) -> Result<Vec<Piece<'a>>> {
-    let mut pieces = Vec::new();
-    let mut rest = source;
-    while !rest.is_empty() {
-        let open = rest.find("{{");
-        if let Some(close) = rest.find("}}").filter(|c| open.is_none_or(|o| *c < o)) {
-            return Err(Error::invalid(
-                field,
-                format!(
-                    "{} has a \"}}}}\" that closes no merge tag (merge tags are written {{{{name}}}})",
-                    quoted(&rest[..close + 2])
-                ),
-            ));
-        }
-        let Some(open) = open else {
-            pieces.push(Piece::Text(rest));
-            break;
-        };
-        if open > 0 {
-            pieces.push(Piece::Text(&rest[..open]));
-        }
-        let after = &rest[open + 2..];
-        let end = after
-            .find("}}")
-            .filter(|&e| !after[..e].contains(['\n', '{']));
-        let Some(end) = end else {
-            let meant: String = after
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ' '))
-                .collect();
-            return Err(Error::invalid(
-                field,
-                format!(
-                    "{} is not closed (a merge tag ends with \"}}}}\" on the same line)",
-                    quoted(&format!("{{{{{}", meant.trim_end()))
-                ),
-            ));
-        };
-        let name = after[..end].trim_matches([' ', '\t']);
-        let Some(tag) = Tag::ALL.into_iter().find(|t| t.name() == name) else {
-            return Err(Error::invalid(
-                field,
-                format!(
-                    "the merge tag {} is not one of {}",
-                    quoted(&rest[open..open + 2 + end + 2]),
-                    known_tags()
-                ),
-            ));
-        };
-        pieces.push(Piece::Tag(tag));
-        rest = &after[end + 2..];
-    }
-    Ok(pieces)
 }
 
 /// Refuses a part whose braces do not all form known merge tags.
 pub fn check(field: &str, source: &str) -> Result<()> {
-    parse(field, source).map(|_| ())
-}
-
-fn fill(pieces: &[Piece], value: impl Fn(Tag) -> String) -> String {
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(s) => out.push_str(s),
-            Piece::Tag(tag) => out.push_str(&value(*tag)),
-        }
-    }
-    out
-}
-
-fn one_line(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A text or an SMS: values as they are.
-pub fn render_text(field: &str, source: &str, values: &Values) -> Result<String> {
-    Ok(fill(&parse(field, source)?, |tag| {
-        tag.value(values).to_owned()
-    }))
-}
-
-/// A subject: one line, whatever the values hold.
-pub fn render_subject(field: &str, source: &str, values: &Values) -> Result<String> {
-    Ok(one_line(&fill(&parse(field, source)?, |tag| {
-        tag.value(values).to_owned()
-    })))
-}
-
-/// The tenant's own HTML: values escaped.
-pub fn render_html(field: &str, source: &str, values: &Values) -> Result<String> {
-    Ok(fill(&parse(field, source)?, |tag| {
-        escape(tag.value(values))
-    }))
-}
-
-/// The HTML part of an e-mail step that has only a text: its paragraphs (at blank lines) as
-/// `<p>`, other line breaks as `<br>`, the document link as a link, everything escaped.
-pub fn html_from_text(field: &str, subject: &str, source: &str, values: &Values) -> Result<String> {
-    let pieces = parse(field, source)?;
-    let mut body = String::new();
-    for piece in &pieces {
-        match piece {
-            Piece::Text(s) => {
-                let s = s.replace("\r\n", "\n");
-                let mut paragraphs = s.split("\n\n").map(|p| escape(p).replace('\n', "<br>\n"));
-                if let Some(first) = paragraphs.next() {
-                    body.push_str(&first);
-                }
-                for p in paragraphs {
-                    body.push_str("</p>\n<p style=\"margin:0 0 16px;\">");
-                    body.push_str(p.trim_start_matches("<br>\n"));
-                }
-            }
-            Piece::Tag(Tag::DocumentLink) if !values.document_link.is_empty() => {
-                let link = escape(&one_line(&values.document_link));
-                body.push_str(&format!(
-                    "<a href=\"{link}\" style=\"color:#0b57d0;word-break:break-all;\">{link}</a>"
-                ));
-            }
-            Piece::Tag(tag) => body.push_str(&escape(&one_line(tag.value(values)))),
-        }
-    }
-    Ok(page(
-        subject,
-        &format!("<p style=\"margin:0 0 16px;\">{body}</p>"),
-    ))
-}
-
-/// A plain document around `body` that reads well on a phone (inline styles only: mail
-/// programs drop style sheets).
-pub fn page(subject: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n</head>\n\
-         <body style=\"margin:0;padding:24px 16px;background:#ffffff;color:#1f1f1f;\
-         font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;\">\n\
-         <div style=\"max-width:600px;margin:0 auto;\">\n{body}\n</div>\n</body>\n</html>\n",
-        escape(subject)
-    )
+    merge::parse::<Tag>(field, source).map(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Error;
+    use crate::render::mail;
+
+    fn render_text(field: &str, source: &str, values: &Values) -> Result<String> {
+        Ok(merge::text(&merge::parse::<Tag>(field, source)?, values))
+    }
+
+    fn render_subject(field: &str, source: &str, values: &Values) -> Result<String> {
+        Ok(merge::subject(&merge::parse::<Tag>(field, source)?, values))
+    }
+
+    fn render_html(field: &str, source: &str, values: &Values) -> Result<String> {
+        Ok(merge::html(&merge::parse::<Tag>(field, source)?, values))
+    }
+
+    fn html_from_text(subject: &str, source: &str, values: &Values) -> Result<String> {
+        Ok(mail::merged::<Tag>(subject, None, source, values)?.html)
+    }
 
     fn values() -> Values {
         Values {
@@ -304,7 +169,6 @@ mod tests {
     #[test]
     fn html_made_from_text_keeps_paragraphs_and_links_the_document() {
         let html = html_from_text(
-            "text",
             "Invoice",
             "Dear {{client_name}},\nplease pay.\n\nSee {{document_link}}",
             &values(),

@@ -32,7 +32,7 @@
 //! the month's waiting list (`STATEMENTS#{YYYY-MM}`) and gets its statements from the next run
 //! outside them. Breathing space does not hold statements back.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
@@ -51,10 +51,10 @@ use crate::domain::roles::Purpose;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
-use crate::monitoring::digest::escape;
 use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp};
 use crate::records::resource;
 use crate::records::tenants;
+use crate::render::{self, long_date, mail};
 
 /// Open invoices read at a time.
 pub const PAGE: usize = 100;
@@ -674,15 +674,11 @@ impl Run<'_> {
         outgoing: &Outgoing,
     ) -> Result<Message> {
         let values = values(tenant, client, invoice, self.day);
-        let text = merge::render_text("text", outgoing.text, &values)?;
-        let (subject, html) = match outgoing.subject {
+        let (subject, html, text) = match outgoing.subject {
             Some(subject) => {
-                let subject = merge::render_subject("subject", subject, &values)?;
-                let html = match outgoing.html {
-                    Some(html) => merge::render_html("html", html, &values)?,
-                    None => merge::html_from_text("text", &subject, outgoing.text, &values)?,
-                };
-                (subject, html)
+                let mail =
+                    mail::merged::<merge::Tag>(subject, outgoing.html, outgoing.text, &values)?;
+                (mail.subject, mail.html, mail.text)
             }
             None => (
                 format!(
@@ -694,6 +690,10 @@ impl Run<'_> {
                     invoice.spec.number
                 ),
                 String::new(),
+                render::merge::text(
+                    &render::merge::parse::<merge::Tag>("text", outgoing.text)?,
+                    &values,
+                ),
             ),
         };
         Ok(Message {
@@ -800,10 +800,6 @@ impl Run<'_> {
     }
 }
 
-fn long_date(day: NaiveDate) -> String {
-    day.format("%-d %B %Y").to_string()
-}
-
 fn currency_of(tenant: &Tenant, invoice: &Invoice) -> String {
     invoice
         .spec
@@ -840,65 +836,29 @@ fn statement_message(
     day: NaiveDate,
 ) -> Message {
     let name = client.spec.identity.display_name();
-    let subject = format!(
-        "Your statement from {} for {}",
-        tenant
-            .spec
-            .name
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-        day.format("%B %Y")
-    );
-    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
-    let mut lines = String::new();
-    let mut rows = String::new();
-    for invoice in open {
-        let currency = currency_of(tenant, invoice);
-        let balance = balance_of(invoice);
-        *totals.entry(currency.clone()).or_default() += balance.hundredths();
-        lines.push_str(&format!(
-            "{}, due {}: {currency} {balance}\n",
-            invoice.spec.number,
-            long_date(invoice.spec.due_date)
-        ));
-        rows.push_str(&format!(
-            "<tr><td style=\"padding:4px 8px;\">{}</td><td style=\"padding:4px 8px;\">{}</td>\
-             <td style=\"padding:4px 8px;text-align:right;\">{} {balance}</td></tr>\n",
-            escape(&invoice.spec.number),
-            escape(&long_date(invoice.spec.due_date)),
-            escape(&currency)
-        ));
-    }
-    let total: Vec<String> = totals
+    let currencies: Vec<String> = open.iter().map(|i| currency_of(tenant, i)).collect();
+    let lines: Vec<mail::StatementLine> = open
         .iter()
-        .map(|(currency, cents)| format!("{currency} {}", Decimal2(*cents)))
+        .zip(&currencies)
+        .map(|(invoice, currency)| mail::StatementLine {
+            number: &invoice.spec.number,
+            due: invoice.spec.due_date,
+            currency,
+            balance: balance_of(invoice),
+        })
         .collect();
-    let total = total.join(" and ");
-    let text = format!(
-        "Statement for {name}, {}\n\nOpen invoices:\n{lines}\nTotal owing: {total}\n\n{}\n",
-        long_date(day),
-        tenant.spec.name
-    );
-    let body = format!(
-        "<p style=\"margin:0 0 16px;\">Statement for {}, {}</p>\n\
-         <table role=\"presentation\" style=\"border-collapse:collapse;margin:0 0 16px;\">\n\
-         <tr><th style=\"padding:4px 8px;text-align:left;\">Invoice</th>\
-         <th style=\"padding:4px 8px;text-align:left;\">Due</th>\
-         <th style=\"padding:4px 8px;text-align:right;\">Owing</th></tr>\n{rows}</table>\n\
-         <p style=\"margin:0 0 16px;\"><strong>Total owing: {}</strong></p>\n\
-         <p style=\"margin:0;\">{}</p>",
-        escape(&name),
-        escape(&long_date(day)),
-        escape(&total),
-        escape(&tenant.spec.name)
-    );
+    let mail = mail::statement(&mail::Statement {
+        from: &tenant.spec.name,
+        to: &name,
+        day,
+        invoices: &lines,
+    });
     Message {
         kind: Kind::Statement,
         invoice_id: None,
         step: None,
-        html: merge::page(&subject, &body),
-        subject,
-        text,
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
     }
 }

@@ -23,7 +23,6 @@
 //! each event carries the hit's stable `id` for de-duplication).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,6 +36,7 @@ use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
 use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey};
 use crate::records::tenants;
+use crate::render::mail;
 
 pub const HIT_EVENT: &str = "MonitoringHit";
 
@@ -368,11 +368,14 @@ async fn mail_and_finish(
         } else {
             let listed: Vec<&Hit> = listed.iter().collect();
             let clients = clients_of(svc, tenant_id, &listed).await?;
-            let mut email = render(&tenant, checkpoint.day, &listed, &totals, &clients);
-            if repeat {
-                mark_repeat(&mut email);
-            }
-            Some(email)
+            Some(render(
+                &tenant,
+                checkpoint.day,
+                &listed,
+                &totals,
+                &clients,
+                repeat,
+            ))
         };
         if let Some(email) = email {
             // The intent, durable before the call: a kill inside the call is then known.
@@ -404,16 +407,6 @@ async fn mail_and_finish(
 
 /// The line a repeated digest e-mail opens with.
 pub const REPEAT_NOTE: &str = "This digest is sent again because sending it before was cut off: it may reach you twice. The hits and the billing are the same; nothing is billed twice.";
-
-fn mark_repeat(email: &mut Email) {
-    email.subject = format!("{} (sent again)", email.subject);
-    email.text = format!("{REPEAT_NOTE}\n\n{}", email.text);
-    if let Some(at) = email.html.find("<h1") {
-        email
-            .html
-            .insert_str(at, &format!("<p><em>{}</em></p>", escape(REPEAT_NOTE)));
-    }
-}
 
 /// An event per billed hit the digest carries, then the page's queue entries removed and made
 /// durable before the next page: a kill between the two publishes that one page again.
@@ -468,21 +461,6 @@ async fn clients_of(
     Ok(out)
 }
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The client's name and its partner references, as the digest shows them.
 fn client_heading(client_id: &str, client: Option<&Client>) -> (String, String) {
     match client {
@@ -505,109 +483,51 @@ fn client_heading(client_id: &str, client: Option<&Client>) -> (String, String) 
     }
 }
 
-/// The digest e-mail: hits grouped by client, with what they cost and what the cap withheld.
+/// The digest e-mail: hits grouped by client, with what they cost and what the cap withheld;
+/// `repeat` when it is sent again after a send was cut off.
 pub fn render(
     tenant: &Tenant,
     day: NaiveDate,
     listed: &[&Hit],
     totals: &Totals,
     clients: &BTreeMap<String, Client>,
+    repeat: bool,
 ) -> Email {
-    let withheld = totals.withheld;
-    let mut by_client: BTreeMap<(String, String), Vec<&Hit>> = BTreeMap::new();
-    for h in listed {
-        let (name, reference) = client_heading(&h.client_id, clients.get(&h.client_id));
-        by_client.entry((name, reference)).or_default().push(h);
-    }
     let s = &tenant.spec;
-    let gst_each = hits::gst(s.price_per_hit, s.gst_rate_percent);
-    let count = totals.billed as i64;
-    let (net, gst) = (totals.net, totals.gst);
-    let subject = format!(
-        "clientwatch: {} new {} for {} on {day}",
-        count,
-        if count == 1 { "hit" } else { "hits" },
-        s.name
-    );
-    let mut text = format!("Monitoring digest for {} — {day}\n\n", s.name);
-    let mut html = format!(
-        "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif\">\
-         <h1 style=\"font-size:1.3em\">Monitoring digest for {} — {day}</h1>",
-        escape(&s.name)
-    );
-    for ((name, reference), hits) in &by_client {
-        let _ = writeln!(text, "{name} ({reference})");
-        let _ = write!(
-            html,
-            "<h2 style=\"font-size:1.1em\">{} <small>({})</small></h2><ul>",
-            escape(name),
-            escape(reference)
-        );
-        for h in hits {
-            let _ = writeln!(
-                text,
-                "  - {}: {} [subject {} {}]",
-                h.kind.label(),
-                h.summary,
-                h.subject,
-                h.subject_name
-            );
-            let _ = write!(
-                html,
-                "<li><strong>{}</strong>: {} <small>(subject {} {})</small></li>",
-                escape(h.kind.label()),
-                escape(&h.summary),
-                escape(&h.subject),
-                escape(&h.subject_name)
-            );
-        }
-        text.push('\n');
-        html.push_str("</ul>");
-    }
-    let billing = format!(
-        "{count} {} × {} {} + GST {}% ({} {} each) = {} {} ({} {} + GST {} {})",
-        if count == 1 { "hit" } else { "hits" },
-        s.currency,
-        s.price_per_hit,
-        s.gst_rate_percent,
-        s.currency,
-        gst_each,
-        s.currency,
-        Decimal2(net.0 + gst.0),
-        s.currency,
-        net,
-        s.currency,
-        gst
-    );
-    if totals.billed > listed.len() {
-        let more = format!(
-            "… and {} more hits, not listed here: every hit is in the partner API (GET /v1/hits).",
-            totals.billed - listed.len()
-        );
-        let _ = writeln!(text, "{more}\n");
-        let _ = write!(html, "<p>{}</p>", escape(&more));
-    }
-    let _ = writeln!(text, "Billed: {billing}");
-    let _ = write!(html, "<p>Billed: {}</p>", escape(&billing));
-    if withheld > 0 {
-        let note = format!(
-            "{withheld} more {} found but withheld, not billed: this month's cap of {} billed hits has been reached.",
-            if withheld == 1 {
-                "hit was"
-            } else {
-                "hits were"
-            },
-            s.monitoring.monthly_cap.unwrap_or_default()
-        );
-        let _ = writeln!(text, "\n{note}");
-        let _ = write!(html, "<p><strong>{}</strong></p>", escape(&note));
-    }
-    html.push_str("</body></html>");
+    let listed = listed
+        .iter()
+        .map(|h| {
+            let (client, reference) = client_heading(&h.client_id, clients.get(&h.client_id));
+            mail::DigestHit {
+                client,
+                reference,
+                kind: h.kind.label(),
+                summary: &h.summary,
+                subject: &h.subject,
+                subject_name: &h.subject_name,
+            }
+        })
+        .collect();
+    let mail = mail::digest(&mail::Digest {
+        tenant: &s.name,
+        day,
+        listed,
+        billed: totals.billed,
+        withheld: totals.withheld,
+        monthly_cap: s.monitoring.monthly_cap.unwrap_or_default(),
+        currency: &s.currency,
+        price_per_hit: s.price_per_hit,
+        gst_rate_percent: s.gst_rate_percent,
+        gst_each: hits::gst(s.price_per_hit, s.gst_rate_percent),
+        net: totals.net,
+        gst: totals.gst,
+        repeat_note: repeat.then_some(REPEAT_NOTE),
+    });
     Email {
         to: s.alert_recipients.clone(),
         reply_to: None,
-        subject,
-        html,
-        text,
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
     }
 }

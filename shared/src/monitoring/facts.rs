@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use crate::domain::monitoring::FactKind;
+use crate::render;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -152,23 +153,6 @@ fn fact_id(kind: FactKind, parts: &[&str]) -> u64 {
     xxh3_64(canonical.as_bytes())
 }
 
-/// Cents as "1,250.00".
-pub fn money(cents: i64, currency: &str) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    let whole = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{currency} {sign}{grouped}.{:02}", cents % 100)
-        .trim()
-        .to_owned()
-}
-
 fn details<T: Serialize>(fact: &T) -> Value {
     serde_json::to_value(fact).unwrap_or(Value::Null)
 }
@@ -224,7 +208,7 @@ impl FeedRecord {
                 summary: format!(
                     "{} — {} on {}",
                     d.creditor,
-                    money(d.amount_cents, &d.currency),
+                    render::amount(&d.currency, d.amount_cents),
                     d.date
                 ),
             });
@@ -241,7 +225,7 @@ impl FeedRecord {
                 summary: format!(
                     "{} — {} on {}",
                     j.court,
-                    money(j.amount_cents, &j.currency),
+                    render::amount(&j.currency, j.amount_cents),
                     j.date
                 ),
             });
@@ -355,13 +339,6 @@ mod tests {
         );
         assert_ne!(a.facts()[0].id, b.facts()[0].id);
         assert_eq!(a.facts()[0].summary, "Acme — NZD 1.00 on 2026-10-01");
-    }
-
-    #[test]
-    fn money_is_grouped_in_thousands() {
-        assert_eq!(money(125000, "NZD"), "NZD 1,250.00");
-        assert_eq!(money(123456789, "NZD"), "NZD 1,234,567.89");
-        assert_eq!(money(5, "NZD"), "NZD 0.05");
     }
 
     #[test]
