@@ -299,7 +299,7 @@ pub fn run_part(day: NaiveDate, run_id: &str, part: &str) -> Key {
     Key::new(format!("RUN#{day}"), format!("PART#{run_id}#{part}"))
 }
 
-/// The partition recording which feed days were run.
+/// The partition of completed days' line counts (`{day}`), read newest first.
 pub const FEED_DAYS: &str = "FEEDDAYS";
 
 /// The statements of a month still waiting to be sent.

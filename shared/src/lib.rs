@@ -10,6 +10,7 @@ pub mod contact_points;
 pub mod domain;
 pub mod flows;
 pub mod keys;
+pub mod layers;
 pub mod monitoring;
 pub mod ports;
 pub mod records;

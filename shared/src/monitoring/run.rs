@@ -566,8 +566,6 @@ pub fn part_warnings(day: NaiveDate, report: &PartReport) -> Vec<String> {
 
 /// Days looked back for the day a feed is compared with.
 const LOOK_BACK: u64 = 7;
-/// The partition of completed days' line counts (`FEEDDAYS` / `{day}`), read newest first.
-
 /// Records that day D's completed plan counted `lines` feed lines, and warns when that is under
 /// half the lines of the latest completed day before it (within a week): a delivery cut short.
 /// One write and one query, whatever the number of parts.
