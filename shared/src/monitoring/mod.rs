@@ -2,10 +2,12 @@
 //! shows about a watched subject becomes a billed hit, e-mailed in a digest and published as an
 //! event.
 
+pub mod billing;
 pub mod diff;
 pub mod digest;
 pub mod facts;
 pub mod hits;
+pub mod kind_filter;
 pub mod monitors;
 pub mod run;
 pub mod snapshot;
