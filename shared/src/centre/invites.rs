@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::eligibility::{self, Eligibility};
 use super::templates::{self, MergeValues, Overrides, Rendered, TemplateSpec};
 use crate::Services;
 use crate::domain::{EmailAddress, Error, PhoneNumber, Result, text};
@@ -385,18 +386,8 @@ pub async fn create(
         .spec
         .parties
         .iter()
-        .find(|p| p.contact_id == request.contact_id)
-        .ok_or_else(|| Error::invalid("contact_id", "is not a party of this opportunity"))?;
-    if !party.invitable() {
-        return Err(Error::invalid(
-            "contact_id",
-            format!(
-                "is this opportunity's {}; only its primary applicant, applicants and \
-                 guarantors may be invited",
-                party.role
-            ),
-        ));
-    }
+        .find(|p| p.contact_id == request.contact_id);
+    refuse(eligibility::as_party(party))?;
     let contact = contacts::get(
         svc.table.as_ref(),
         tenant_id,
@@ -404,15 +395,14 @@ pub async fn create(
         &request.contact_id,
     )
     .await?;
-    let email = contact
-        .spec
-        .email
-        .clone()
-        .ok_or_else(|| Error::invalid("contact_id", "the contact has no e-mail address"))?;
-    let mobile = contact
-        .spec
-        .phone()
-        .ok_or_else(|| Error::invalid("contact_id", "the contact has no mobile number"))?;
+    let mobile = contact.spec.phone();
+    refuse(eligibility::as_contact(
+        contact.spec.email.as_ref(),
+        mobile.as_ref(),
+    ))?;
+    let (Some(email), Some(mobile)) = (contact.spec.email.clone(), mobile) else {
+        unreachable!("an eligible contact has an e-mail address and a mobile number")
+    };
     let questionnaire_ids = chosen_questionnaires(&opportunity.spec, request.questionnaire_ids)?;
     let adviser = match request.adviser {
         Some(Adviser { name, email }) => Some(Adviser {
@@ -525,6 +515,14 @@ async fn deliver(
                 e => Error::Unavailable("mail service", Box::new(e)),
             })
         }
+    }
+}
+
+/// An ineligible invitee as the error of the request's `contact_id`.
+fn refuse(eligibility: Eligibility) -> Result<()> {
+    match eligibility.refusal() {
+        Some(why) => Err(Error::invalid("contact_id", why)),
+        None => Ok(()),
     }
 }
 
@@ -785,4 +783,136 @@ pub async fn by_token(svc: &Services, token: &str) -> Result<Option<(LinkRecord,
         return Ok(None);
     };
     Ok(Some((link, from_item(&invite)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn invite(status: Status, expires_at: &str, contact_name: &str) -> Invite {
+        Invite {
+            id: "i1".into(),
+            tenant_id: "t1".into(),
+            client_id: "c1".into(),
+            opportunity_id: "o1".into(),
+            contact_id: "p1".into(),
+            delivery: Delivery::Link,
+            questionnaire_ids: Vec::new(),
+            template_id: None,
+            subject: None,
+            text: None,
+            adviser: None,
+            status,
+            created_at: at("2026-11-13T09:00:00Z"),
+            issued_at: at("2026-11-13T09:00:00Z"),
+            expires_at: at(expires_at),
+            generation: 1,
+            revoked_at: None,
+            expired_at: None,
+            message_id: None,
+            contact_name: contact_name.into(),
+            contact_email: EmailAddress::parse("ana@example.com").unwrap(),
+            mobile: "+64211234567".into(),
+            company_name: "Acme Finance".into(),
+            link_hash: String::new(),
+            code: None,
+            code_sends: Vec::new(),
+            failures: 0,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn an_invite_reads_expired_from_the_end_of_its_week() {
+        let end = "2026-11-20T09:00:00Z";
+        #[rustfmt::skip]
+        let table: &[(&str, Status, &str, Status)] = &[
+            // (reason, stored status, now, status seen)
+            ("active within its week", Status::Active, "2026-11-20T08:59:59Z", Status::Active),
+            ("active at the end of its week", Status::Active, end, Status::Expired),
+            ("active past its week, not yet swept", Status::Active, "2026-11-21T00:00:00Z", Status::Expired),
+            ("locked within its week", Status::Locked, "2026-11-19T00:00:00Z", Status::Locked),
+            ("locked past its week", Status::Locked, "2026-11-21T00:00:00Z", Status::Expired),
+            ("revoked stays revoked", Status::Revoked, "2026-11-21T00:00:00Z", Status::Revoked),
+            ("swept", Status::Expired, "2026-11-21T00:00:00Z", Status::Expired),
+        ];
+        for &(reason, status, now, expected) in table {
+            assert_eq!(
+                invite(status, end, "Ana").status_at(at(now)),
+                expected,
+                "{reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_greeting_uses_the_first_word_of_the_name() {
+        let end = "2026-11-20T09:00:00Z";
+        assert_eq!(
+            invite(Status::Active, end, "Ana Maria Silva").first_name(),
+            "Ana"
+        );
+        assert_eq!(invite(Status::Active, end, "  Ana  ").first_name(), "Ana");
+        assert_eq!(invite(Status::Active, end, "").first_name(), "");
+    }
+
+    #[test]
+    fn a_token_has_43_url_safe_characters() {
+        let good = "a".repeat(43);
+        #[rustfmt::skip]
+        let table: &[(&str, String, bool)] = &[
+            ("43 letters", good.clone(), true),
+            ("digits, - and _", format!("{}0-_", "a".repeat(40)), true),
+            ("one short", "a".repeat(42), false),
+            ("one long", "a".repeat(44), false),
+            ("padding", format!("{}=", "a".repeat(42)), false),
+            ("a slash", format!("{}/", "a".repeat(42)), false),
+        ];
+        for (reason, token, expected) in table {
+            assert_eq!(looks_like_token(token), *expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_token_is_stored_as_its_sha256() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn questionnaires_are_the_opportunitys_own_each_once() {
+        let opportunity: crate::domain::opportunities::OpportunitySpec =
+            serde_json::from_value(json!({
+                "name": "Loan",
+                "questionnaire_ids": ["q1", "q2"],
+            }))
+            .unwrap();
+        let ids = |ids: &[&str]| Some(ids.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            chosen_questionnaires(&opportunity, None).unwrap(),
+            vec!["q1", "q2"]
+        );
+        assert_eq!(
+            chosen_questionnaires(&opportunity, ids(&["q2"])).unwrap(),
+            vec!["q2"]
+        );
+        let refused = |chosen| match chosen_questionnaires(&opportunity, chosen) {
+            Err(Error::Invalid { field, message }) => format!("{field}: {message}"),
+            other => panic!("not refused: {other:?}"),
+        };
+        assert_eq!(
+            refused(ids(&["q1", "q3"])),
+            "questionnaire_ids[1]: is not one of this opportunity's questionnaires"
+        );
+        assert_eq!(
+            refused(ids(&["q1", "q1"])),
+            "questionnaire_ids[1]: is listed twice"
+        );
+    }
 }

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod application;
 pub mod audit;
+pub mod eligibility;
 pub mod invites;
 pub mod questionnaires;
 pub mod templates;

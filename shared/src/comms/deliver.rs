@@ -403,3 +403,71 @@ pub async fn reached(
             .any(|m| !m.key.sk[prefix.len()..].starts_with("nobody#")),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(email: Option<&str>, mobile: Option<&str>) -> Contact {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        Contact {
+            id: "p1".into(),
+            spec: serde_json::from_value(serde_json::json!({
+                "name": "Ana Silva",
+                "email": email,
+                "mobile": mobile,
+                "role_id": "r1",
+            }))
+            .unwrap(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_contact_is_reached_at_the_address_of_the_channel() {
+        let both = contact(Some("ana@example.com"), Some("+64211234567"));
+        let email_only = contact(Some("ana@example.com"), None);
+        let mobile_only = contact(None, Some("+64211234567"));
+        #[rustfmt::skip]
+        let table: &[(&str, &Contact, Channel, Option<&str>)] = &[
+            // (reason, contact, channel, the address shown in the log)
+            ("e-mail to the e-mail address", &both, Channel::Email, Some("ana@example.com")),
+            ("SMS to the mobile, masked", &both, Channel::Sms, Some("+••••••••567")),
+            ("no e-mail address", &mobile_only, Channel::Email, None),
+            ("no mobile number", &email_only, Channel::Sms, None),
+            ("clientwatch does not phone", &both, Channel::Phone, None),
+            ("clientwatch does not post letters", &both, Channel::Letter, None),
+        ];
+        for (reason, contact, channel, expected) in table {
+            let shown = address(contact, *channel).map(|a| a.shown());
+            assert_eq!(shown.as_deref(), *expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn only_an_email_address_is_mailed_to() {
+        let both = contact(Some("ana@example.com"), Some("+64211234567"));
+        let email = address(&both, Channel::Email)
+            .unwrap()
+            .parse_email()
+            .unwrap();
+        assert_eq!(email.as_str(), "ana@example.com");
+        assert!(address(&both, Channel::Sms).unwrap().parse_email().is_err());
+    }
+
+    #[test]
+    fn a_claim_names_the_log_entry_written_with_it() {
+        let entry = Key::new("T#t1#C#c1", "LOG#2026-11-20#e1");
+        let claim = Item::new(
+            Key::new("T#t1#C#c1", "SENT#x#p1#e-mail"),
+            Default::default(),
+        )
+        .with_log(&entry);
+        assert_eq!(
+            claim.data.get("log"),
+            Some(&Value::String("LOG#2026-11-20#e1".into()))
+        );
+    }
+}

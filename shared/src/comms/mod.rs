@@ -8,6 +8,7 @@
 //! no run, repeated or killed half-way, sends the same thing twice.
 
 pub mod csv;
+pub mod decide;
 pub mod deliver;
 pub mod invoices;
 pub mod log;

@@ -35,10 +35,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::decide::{self, Delivery, Earlier, NextStep};
 use super::deliver::{self, Audience, Message, deliver};
 use super::invoices::{self, Invoice, OpenRef, Status};
 use super::log::{Entry, Kind, Outcome};
@@ -270,19 +271,14 @@ impl Run<'_> {
             }
             Err(e) => return Err(e),
         };
-        let zone: chrono_tz::Tz = tenant
-            .spec
-            .time_zone
-            .parse()
-            .unwrap_or(chrono_tz::Pacific::Auckland);
-        let local = self.now.with_timezone(&zone).time();
-        let quiet = tenant
-            .spec
-            .quiet_hours
-            .as_ref()
-            .is_some_and(|q| q.contains(local));
+        let quiet = decide::in_quiet_hours(
+            tenant.spec.quiet_hours.as_ref(),
+            &tenant.spec.time_zone,
+            self.now,
+        );
         let statements_due = self.day.day() == 1 || self.waiting.contains(id);
         if quiet {
+            let local = decide::local_time(&tenant.spec.time_zone, self.now);
             self.say(&format!(
                 "{}: quiet hours at {} in {}; its steps wait for a later run",
                 tenant.spec.name,
@@ -454,14 +450,19 @@ impl Run<'_> {
             let Some((index, step)) = workflow.spec.next_step(&progress.done) else {
                 return Ok(());
             };
-            let from = workflow
-                .spec
-                .earliest(index, invoice.spec.due_date, progress.last_done_on);
-            if self.day < from {
-                return Ok(());
-            }
             let Action::Send(outgoing) = step.action() else {
                 return Ok(());
+            };
+            let turn = decide::Turn {
+                day: self.day,
+                now: self.now,
+                earliest: workflow.spec.earliest(
+                    index,
+                    invoice.spec.due_date,
+                    progress.last_done_on,
+                ),
+                quiet_hours: tenant.tenant.spec.quiet_hours.as_ref(),
+                time_zone: &tenant.tenant.spec.time_zone,
             };
             let what = format!(
                 "{}: invoice {} of {}: step {}",
@@ -470,26 +471,41 @@ impl Run<'_> {
                 client.client.spec.identity.display_name(),
                 step.id
             );
-            if tenant.quiet {
-                self.report.deferred_quiet_hours += 1;
-                self.say(&format!("{what}: waits, quiet hours"));
-                return Ok(());
+            match decide::next_step(&turn) {
+                NextStep::NotDue => return Ok(()),
+                NextStep::QuietHours => {
+                    self.report.deferred_quiet_hours += 1;
+                    self.say(&format!("{what}: waits, quiet hours"));
+                    return Ok(());
+                }
+                NextStep::Due => {}
             }
             let message = self.message(&tenant.tenant, &client.client, invoice, step, &outgoing)?;
             let once = format!("step#{}#{}", invoice.id, step.id);
-            let before = deliver::reached(self.svc, tenant_id, &client.client.id, &once).await?;
-            let reached = match before {
-                // Logged as skipped by an earlier run.
-                Some(false) => false,
-                // Begun by an earlier run: finished for the contacts not yet claimed.
-                Some(true) => {
+            let earlier = deliver::reached(self.svc, tenant_id, &client.client.id, &once).await?;
+            let contacting = decide::Contacting {
+                day: self.day,
+                earlier: Earlier::from_reached(earlier),
+                messages: progress.messages,
+                max_call_attempts: settings.max_call_attempts,
+                breathing_space_days: settings.breathing_space_days,
+                last_contacted: self
+                    .clients
+                    .get(&keys::client_pk(tenant_id, &client.client.id))
+                    .and_then(|c| c.as_ref())
+                    .and_then(|c| c.last_contacted)
+                    .or(client.last_contacted),
+            };
+            let reached = match decide::delivery(&contacting) {
+                Delivery::SkippedBefore => false,
+                Delivery::Finish => {
                     let written = self
                         .send(tenant_id, client, &outgoing, &message, &once)
                         .await?;
                     self.tell(&what, &outgoing, &written);
                     true
                 }
-                None if progress.messages >= settings.max_call_attempts => {
+                Delivery::AttemptsUsedUp => {
                     let logged = deliver::skip(
                         self.svc,
                         tenant_id,
@@ -504,25 +520,14 @@ impl Run<'_> {
                     self.say(&format!("{what}: skipped, {ATTEMPTS_USED_UP}"));
                     false
                 }
-                None => {
-                    let breathing = u64::from(settings.breathing_space_days);
-                    let contacted = self
-                        .clients
-                        .get(&keys::client_pk(tenant_id, &client.client.id))
-                        .and_then(|c| c.as_ref())
-                        .and_then(|c| c.last_contacted)
-                        .or(client.last_contacted);
-                    if let Some(last) = contacted
-                        && breathing > 0
-                        && let Some(until) = last.checked_add_days(Days::new(breathing))
-                        && self.day < until
-                    {
-                        self.report.deferred_breathing_space += 1;
-                        self.say(&format!(
-                            "{what}: waits, breathing space until {until} (contacted {last})"
-                        ));
-                        return Ok(());
-                    }
+                Delivery::BreathingSpace { last, until } => {
+                    self.report.deferred_breathing_space += 1;
+                    self.say(&format!(
+                        "{what}: waits, breathing space until {until} (contacted {last})"
+                    ));
+                    return Ok(());
+                }
+                Delivery::Send => {
                     let written = self
                         .send(tenant_id, client, &outgoing, &message, &once)
                         .await?;
@@ -860,5 +865,169 @@ fn statement_message(
         subject: mail.subject,
         html: mail.html,
         text: mail.text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn tenant() -> Tenant {
+        Tenant {
+            id: "t1".into(),
+            spec: serde_json::from_value(json!({"name": "Acme   Finance\tLtd", "currency": "NZD"}))
+                .unwrap(),
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    fn client() -> Client {
+        Client {
+            id: "c1".into(),
+            spec: serde_json::from_value(json!({
+                "client_type_id": "ct1",
+                "identity": {"kind": "company", "name": "Smith Holdings"},
+            }))
+            .unwrap(),
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    fn invoice(number: &str, due: &str, amount: &str, extra: serde_json::Value) -> Invoice {
+        let mut spec = json!({
+            "number": number,
+            "issue_date": "2026-10-01",
+            "due_date": due,
+            "amount": amount,
+        });
+        spec.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Invoice {
+            id: format!("i-{number}"),
+            spec: serde_json::from_value(spec).unwrap(),
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn days_overdue_count_from_the_due_date_and_never_below_zero() {
+        let due = invoice("INV-1", "2026-11-20", "100.00", json!({}));
+        #[rustfmt::skip]
+        let table: &[(&str, &str, &str)] = &[
+            // (reason, run day, days overdue)
+            ("before the due date", "2026-11-10", "0"),
+            ("on the due date", "2026-11-20", "0"),
+            ("the day after", "2026-11-21", "1"),
+            ("a month after", "2026-12-20", "30"),
+        ];
+        for (reason, day, expected) in table {
+            let v = values(&tenant(), &client(), &due, d(day));
+            assert_eq!(v.days_overdue, *expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn an_invoice_owes_its_balance_in_its_currency_else_the_amount_in_the_tenants() {
+        let day = d("2026-11-20");
+        let plain = values(
+            &tenant(),
+            &client(),
+            &invoice("1", "2026-11-20", "100.00", json!({})),
+            day,
+        );
+        assert_eq!(
+            (plain.balance.as_str(), plain.currency.as_str()),
+            ("100.00", "NZD")
+        );
+        let own = invoice(
+            "2",
+            "2026-11-20",
+            "100.00",
+            json!({"balance": "40.50", "currency": "USD"}),
+        );
+        let own = values(&tenant(), &client(), &own, day);
+        assert_eq!(
+            (
+                own.amount.as_str(),
+                own.balance.as_str(),
+                own.currency.as_str()
+            ),
+            ("100.00", "40.50", "USD")
+        );
+        assert_eq!(own.due_date, "20 November 2026");
+    }
+
+    #[test]
+    fn a_statement_totals_what_is_owed_per_currency() {
+        let open = [
+            invoice("INV-1", "2026-10-20", "100.00", json!({})),
+            invoice("INV-2", "2026-11-01", "80.00", json!({"balance": "50.00"})),
+            invoice("INV-3", "2026-11-05", "20.00", json!({"currency": "USD"})),
+        ];
+        let m = statement_message(&tenant(), &client(), &open, d("2026-12-01"));
+        assert_eq!(
+            m.subject,
+            "Your statement from Acme Finance Ltd for December 2026"
+        );
+        assert!(
+            m.text.contains("Total owing: NZD 150.00 and USD 20.00"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("INV-2, due 1 November 2026: NZD 50.00"),
+            "{}",
+            m.text
+        );
+        assert_eq!(m.kind, Kind::Statement);
+        assert_eq!((m.invoice_id, m.step), (None, None));
+    }
+
+    #[test]
+    fn a_report_counts_each_outcome_but_sending() {
+        let entry = |outcome| Entry {
+            id: "e".into(),
+            at: DateTime::UNIX_EPOCH,
+            client_id: "c1".into(),
+            invoice_id: None,
+            kind: Kind::Reminder,
+            step: None,
+            channel: Channel::Email,
+            contact_id: None,
+            to: None,
+            subject: String::new(),
+            outcome,
+            reason: None,
+            message_id: None,
+        };
+        let mut report = Report::new(d("2026-11-20"));
+        report.count(&[
+            entry(Outcome::Sent),
+            entry(Outcome::Sent),
+            entry(Outcome::Failed),
+            entry(Outcome::Skipped),
+            entry(Outcome::Interrupted),
+            entry(Outcome::Sending),
+        ]);
+        assert_eq!(
+            (
+                report.sent,
+                report.failed,
+                report.skipped,
+                report.interrupted
+            ),
+            (2, 1, 1, 1)
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod contacts;
 mod decimal;
 mod error;
 pub mod input;
+pub mod kind_filter;
 pub mod monitoring;
 pub mod opportunities;
 pub mod resource;

@@ -110,11 +110,6 @@ impl MonitoringSettings {
         }
         Ok(self)
     }
-
-    /// Whether this tenant's product reports facts of this kind.
-    pub fn reports(&self, kind: FactKind) -> bool {
-        self.enabled && (self.product == Product::AllActivity || self.kinds.contains(&kind))
-    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,9 +173,13 @@ mod tests {
             kinds: BTreeSet::from([FactKind::Default]),
             ..s
         };
-        assert!(s.reports(FactKind::Default));
-        assert!(!s.reports(FactKind::Enquiry));
+        let reports = |s: &MonitoringSettings, kind| {
+            super::super::kind_filter::kind_filter(s, kind)
+                == super::super::kind_filter::KindFilter::Hit
+        };
+        assert!(reports(&s, FactKind::Default));
+        assert!(!reports(&s, FactKind::Enquiry));
         let off = MonitoringSettings::default();
-        assert!(!off.reports(FactKind::Default));
+        assert!(!reports(&off, FactKind::Default));
     }
 }

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use super::billing::gst;
+use super::billing::{self, Batch, CapCheck};
 use super::facts::{Fact, FactKind};
 use crate::Services;
 use crate::domain::tenants::Tenant;
@@ -68,6 +70,7 @@ impl Hit {
         found_at: DateTime<Utc>,
     ) -> Self {
         let settings = &tenant.spec;
+        let amounts = billing::hit_amounts(settings.price_per_hit, settings.gst_rate_percent);
         Self {
             id: hit_id(&tenant.id, client_id, subject, fact.id),
             client_id: client_id.to_owned(),
@@ -80,17 +83,12 @@ impl Hit {
             found_at,
             due_on,
             billed: true,
-            price: settings.price_per_hit,
-            gst: gst(settings.price_per_hit, settings.gst_rate_percent),
+            price: amounts.net,
+            gst: amounts.gst,
             currency: settings.currency.clone(),
             acknowledged_at: None,
         }
     }
-}
-
-/// GST on a price, rounded half up to the cent.
-pub fn gst(price: Decimal2, rate_percent: Decimal2) -> Decimal2 {
-    Decimal2((price.0 * rate_percent.0 + 5000) / 10000)
 }
 
 pub fn hit_id(tenant_id: &str, client_id: &str, subject: &str, fact: u64) -> String {
@@ -159,13 +157,8 @@ fn usage_op(tenant_id: &str, month: &str, hits: &[Hit], cap: Option<u32>) -> TxO
             update = update.add(format!("withheld_{k}"), held);
         }
     }
-    if let Some(cap) = cap
-        && billed > 0
-    {
-        update = update.when(Condition::Below(
-            "billed".into(),
-            i64::from(cap) - billed + 1,
-        ));
+    if let CapCheck::BilledBelow(bound) = billing::cap_check(cap, billed as usize) {
+        update = update.when(Condition::Below("billed".into(), bound));
     }
     TxOp::Update(keys::usage(tenant_id, month), update)
 }
@@ -210,7 +203,7 @@ pub async fn record(
     let mut transactions = Vec::new();
     let mut singly: Vec<&Hit> = Vec::new();
     for chunk in hits.chunks(CHUNK) {
-        if cap.is_some_and(|c| (c as usize) < chunk.len()) {
+        if billing::batch(cap, chunk.len()) == Batch::OneByOne {
             singly.extend(chunk);
             continue;
         }
@@ -246,7 +239,7 @@ async fn one(
 ) -> Result<()> {
     let mut ops = hit_ops(&tenant.id, &hit)?.to_vec();
     ops.push(usage_op(&tenant.id, month, std::slice::from_ref(&hit), cap));
-    let result = if cap == Some(0) {
+    let result = if !billing::may_bill(cap) {
         // Nothing may be billed; only whether the hit exists remains to be found out.
         Err(TableError::TransactionFailed { failed: vec![2] })
     } else {

@@ -2,6 +2,7 @@
 //! shows about a watched subject becomes a billed hit, e-mailed in a digest and published as an
 //! event.
 
+pub mod billing;
 pub mod diff;
 pub mod digest;
 pub mod facts;

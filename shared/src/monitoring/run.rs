@@ -25,6 +25,7 @@ use super::hits::{self, Hit, Recorded};
 use super::monitors::watchers_of;
 use super::snapshot;
 use crate::Services;
+use crate::domain::kind_filter::{KindFilter, kind_filter};
 use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
 use crate::keys;
@@ -189,7 +190,7 @@ impl Recorder<'_> {
                 };
                 let due = w.frequency.due_on(self.day);
                 for fact in &change.facts {
-                    if tenant.spec.monitoring.reports(fact.kind) {
+                    if kind_filter(&tenant.spec.monitoring, fact.kind) == KindFilter::Hit {
                         by_tenant
                             .entry(w.tenant_id.clone())
                             .or_default()
@@ -593,12 +594,18 @@ pub async fn short_day(svc: &Services, day: NaiveDate, lines: u64) -> Result<Opt
         return Ok(None);
     };
     let previous = item.data.get("lines").and_then(|v| v.as_u64()).unwrap_or(0);
-    Ok((lines * 2 < previous).then(|| {
+    Ok(is_short(lines, previous).then(|| {
         format!(
             "the feed of {day} is short: {lines} line(s), under half of the {previous} of {}; subjects missing from it keep their baselines",
             item.key.sk
         )
     }))
+}
+
+/// Whether a day of `lines` feed lines was cut short, next to the `previous` completed day's:
+/// under half of them.
+fn is_short(lines: u64, previous: u64) -> bool {
+    lines * 2 < previous
 }
 
 /// The plan's events: one per part, for the part workers.
@@ -888,4 +895,87 @@ pub async fn run_day(
         digests,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_is_named_by_its_file_without_folder_or_extensions() {
+        #[rustfmt::skip]
+        let table: &[(&str, &str, &str)] = &[
+            // (reason, key, expected name)
+            ("a gzipped part", "feeds/2026-11-20/part-0001.ndjson.gz", "part-0001"),
+            ("a plain part", "feeds/2026-11-20/part-0002.ndjson", "part-0002"),
+            ("a bare file name", "part-0003.ndjson", "part-0003"),
+            ("no extension", "feeds/2026-11-20/part-0004", "part-0004"),
+        ];
+        for (reason, key, expected) in table {
+            assert_eq!(part_name(key), *expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn only_an_invalid_feed_part_is_the_feeds_fault() {
+        #[rustfmt::skip]
+        let table: &[(&str, Error, bool)] = &[
+            ("a corrupt part", Error::invalid("feed part part-0001 line 7", "corrupt gzip"), true),
+            ("another invalid field", Error::invalid("subject", "too long"), false),
+            ("a conflict", Error::Conflict("feed part part-0001".into()), false),
+        ];
+        for (reason, error, expected) in table {
+            assert_eq!(is_feed_fault(error), *expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_failed_part_is_reported_done_with_its_failure_and_nothing_counted() {
+        let error = Error::invalid("feed part part-0001 line 7", "corrupt gzip");
+        let report = failed_report("feeds/2026-11-20/part-0001.ndjson.gz", &error);
+        assert_eq!(report.part, "part-0001");
+        assert_eq!(report.failed.as_deref(), Some(error.to_string().as_str()));
+        assert_eq!((report.hits, report.stats.lines), (0, 0));
+    }
+
+    #[test]
+    fn only_an_empty_part_that_did_not_fail_is_warned_of() {
+        let day: NaiveDate = "2026-11-20".parse().unwrap();
+        let report = |lines: u64, failed: Option<&str>| PartReport {
+            part: "part-0001".into(),
+            failed: failed.map(str::to_owned),
+            stats: PartStatsView {
+                lines,
+                ..PartStatsView::default()
+            },
+            ..PartReport::default()
+        };
+        assert_eq!(
+            part_warnings(day, &report(0, None)),
+            vec![
+                "feed part part-0001 of 2026-11-20 is empty (0 lines); its subjects keep their \
+                 baselines"
+                    .to_owned()
+            ]
+        );
+        assert!(part_warnings(day, &report(1, None)).is_empty());
+        assert!(part_warnings(day, &report(0, Some("corrupt"))).is_empty());
+    }
+
+    #[test]
+    fn a_day_under_half_the_previous_days_lines_is_short() {
+        #[rustfmt::skip]
+        let table: &[(&str, u64, u64, bool)] = &[
+            // (reason, lines today, lines of the previous day, short?)
+            ("as many as before", 1000, 1000, false),
+            ("exactly half", 500, 1000, false),
+            ("one under half", 499, 1000, true),
+            ("an empty day after a full one", 0, 1000, true),
+            ("more than before", 2000, 1000, false),
+            ("the previous day was empty", 0, 0, false),
+        ];
+        for &(reason, lines, previous, short) in table {
+            assert_eq!(is_short(lines, previous), short, "{reason}");
+        }
+    }
 }
