@@ -1,0 +1,496 @@
+//! One feed part of a day: its lines diffed against the part's last baseline, the changed
+//! subjects' watchers read in batches, their new facts recorded as hits, and the new baseline
+//! stored; what went wrong with the feed reported, not thrown.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, BufWriter};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::io::SyncIoBridge;
+
+use super::super::diff::{Change, LineError, PartStats, SORT_BUDGET, diff_any_order};
+use super::super::hits::{self, Hit, Recorded};
+use super::super::monitors::watchers_of;
+use super::super::snapshot;
+use crate::Services;
+use crate::domain::kind_filter::{KindFilter, kind_filter};
+use crate::domain::tenants::Tenant;
+use crate::domain::{Error, Result};
+use crate::ports::{BlobError, Blobs};
+use crate::records::tenants;
+
+/// together (one commit on the embedded store).
+const BATCH: usize = 500;
+/// Baseline generations kept per part (older ones are removed after a run).
+pub const KEEP_GENERATIONS: usize = 7;
+
+pub const PART_READY: &str = "FeedPartReady";
+pub const PARTS_DONE: &str = "FeedPartsDone";
+/// Bytes read from a feed part or a baseline at a time: each read of a local file is a hop to
+/// a blocking thread, so large reads keep those few (a 100 MB part in about 100 reads).
+const READ_BUFFER: usize = 1 << 20;
+
+/// Where feeds are read and baselines kept.
+#[derive(Clone)]
+pub struct Sources {
+    pub feeds: Arc<dyn Blobs>,
+    pub state: Arc<dyn Blobs>,
+}
+
+impl From<BlobError> for Error {
+    fn from(e: BlobError) -> Self {
+        Error::Unavailable("blob store", Box::new(e))
+    }
+}
+
+/// `feeds/2026-11-20/part-0001.ndjson.gz` → `part-0001`.
+pub fn part_name(key: &str) -> &str {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    file.split('.').next().unwrap_or(file)
+}
+
+/// The feed parts of day D, in order.
+pub async fn list_parts(sources: &Sources, day: NaiveDate) -> Result<Vec<String>> {
+    let prefix = format!("feeds/{day}/part-");
+    let mut parts = sources
+        .feeds
+        .list(&prefix)
+        .await
+        .map_err(blob(format!("listing {prefix}*")))?;
+    parts.retain(|k| k.ends_with(".ndjson") || k.ends_with(".ndjson.gz"));
+    Ok(parts)
+}
+
+fn baseline_key(part: &str, day: NaiveDate) -> String {
+    format!("baselines/{part}/{day}.base")
+}
+
+/// The part's baseline generations, oldest first.
+async fn generations(sources: &Sources, part: &str) -> Result<Vec<(NaiveDate, String)>> {
+    let prefix = format!("baselines/{part}/");
+    let keys = sources
+        .state
+        .list(&prefix)
+        .await
+        .map_err(blob(format!("listing the baselines {prefix}")))?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|k| {
+            let day = k.rsplit('/').next()?.strip_suffix(".base")?.parse().ok()?;
+            Some((day, k))
+        })
+        .collect())
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartReport {
+    pub part: String,
+    /// The baseline day this part was compared with (none on the first run).
+    pub baseline: Option<NaiveDate>,
+    pub stats: PartStatsView,
+    pub hits: u64,
+    pub withheld: u64,
+    pub duplicates: u64,
+    /// Why the part failed (a corrupt file): nothing of it but the hits of the lines before the
+    /// fault was recorded, and its baseline stays as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// The diff's figures as stored and printed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartStatsView {
+    pub lines: u64,
+    pub unchanged: u64,
+    pub changed: u64,
+    pub first_seen: u64,
+    pub new_facts: u64,
+    pub bad: u64,
+    pub bad_lines: Vec<(u64, String)>,
+    /// Lines out of subject order: diffed all the same, by a sorted pass.
+    #[serde(default)]
+    pub out_of_order: u64,
+    #[serde(default)]
+    pub out_of_order_lines: Vec<(u64, String)>,
+}
+
+impl From<PartStats> for PartStatsView {
+    fn from(s: PartStats) -> Self {
+        Self {
+            lines: s.lines,
+            unchanged: s.unchanged,
+            changed: s.changed,
+            first_seen: s.first_seen,
+            new_facts: s.new_facts,
+            bad: s.bad,
+            bad_lines: s
+                .bad_lines
+                .into_iter()
+                .map(|b| (b.line, b.message))
+                .collect(),
+            out_of_order: s.out_of_order,
+            out_of_order_lines: s
+                .out_of_order_lines
+                .into_iter()
+                .map(|b| (b.line, b.message))
+                .collect(),
+        }
+    }
+}
+
+/// Turns changed subjects into hits for every monitor that asks for them.
+struct Recorder<'a> {
+    svc: &'a Services,
+    day: NaiveDate,
+    tenants: HashMap<String, Option<Tenant>>,
+    /// Digest markers already written, by tenant.
+    marked: HashMap<String, BTreeSet<NaiveDate>>,
+    total: Recorded,
+}
+
+impl Recorder<'_> {
+    async fn tenant(&mut self, id: &str) -> Result<Option<Tenant>> {
+        if let Some(t) = self.tenants.get(id) {
+            return Ok(t.clone());
+        }
+        let tenant = match tenants::get(self.svc.table.as_ref(), id).await {
+            Ok(t) => Some(t),
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        self.tenants.insert(id.to_owned(), tenant.clone());
+        Ok(tenant)
+    }
+
+    async fn changes(&mut self, changes: Vec<Change>) -> Result<()> {
+        let subjects: Vec<String> = changes.iter().map(|c| c.subject.clone()).collect();
+        let watchers = watchers_of(self.svc, &subjects).await?;
+        let now = self.svc.clock.now();
+        let mut by_tenant: HashMap<String, Vec<Hit>> = HashMap::new();
+        for (change, watchers) in changes.iter().zip(watchers) {
+            for w in watchers.watchers {
+                let Some(tenant) = self.tenant(&w.tenant_id).await? else {
+                    continue;
+                };
+                let due = w.frequency.due_on(self.day);
+                for fact in &change.facts {
+                    if kind_filter(&tenant.spec.monitoring, fact.kind) == KindFilter::Hit {
+                        by_tenant
+                            .entry(w.tenant_id.clone())
+                            .or_default()
+                            .push(Hit::new(
+                                &tenant,
+                                &w.client_id,
+                                &change.subject,
+                                &change.name,
+                                fact,
+                                self.day,
+                                due,
+                                now,
+                            ));
+                    }
+                }
+            }
+        }
+        let month = self.day.format("%Y-%m").to_string();
+        for (tenant_id, hits) in by_tenant {
+            let tenant = self.tenant(&tenant_id).await?.expect("cached above");
+            let marked = self.marked.entry(tenant_id).or_default();
+            let r = hits::record(self.svc, &tenant, &month, hits, marked).await?;
+            self.total.recorded += r.recorded;
+            self.total.withheld += r.withheld;
+            self.total.duplicates += r.duplicates;
+        }
+        Ok(())
+    }
+}
+
+/// Counts the bytes a decoder took from the compressed file, to say where it was corrupt.
+struct Counted<R> {
+    inner: R,
+    consumed: Arc<AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, AtomicOrdering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.consumed.fetch_add(amt as u64, AtomicOrdering::Relaxed);
+        self.inner.consume(amt);
+    }
+}
+
+/// A blob store failure, saying what was being done to which file.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct BlobAt {
+    what: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl BlobAt {
+    fn new(what: impl Into<String>, e: BlobError) -> Self {
+        let source = match e {
+            BlobError::Unavailable(inner) => inner,
+            other => Box::new(other),
+        };
+        Self {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// Maps a blob store failure to the domain's, naming what was done to which file.
+pub(super) fn blob(what: impl Into<String>) -> impl FnOnce(BlobError) -> Error {
+    move |e| Error::Unavailable("blob store", Box::new(BlobAt::new(what, e)))
+}
+
+/// Whether an error of a part worker is the feed part's own fault (corrupt or unreadable
+/// content), which running it again will not mend until the bureau delivers the part anew.
+pub fn is_feed_fault(e: &Error) -> bool {
+    matches!(e, Error::Invalid { field, .. } if field.starts_with("feed part "))
+}
+
+/// The report of a part whose diff failed: counted done (so the plan completes and the other
+/// parts' hits reach the digest) with the failure in it; its old baseline stays.
+pub fn failed_report(part_key: &str, error: &Error) -> PartReport {
+    PartReport {
+        part: part_name(part_key).to_owned(),
+        failed: Some(crate::schedule::full_message(error)),
+        ..PartReport::default()
+    }
+}
+
+/// Diffs one feed part of day D against its baseline, records the hits, and stores the part's
+/// new baseline. A part whose lines are out of subject order is diffed a second time, sorted
+/// (see `diff`); a part that cannot be read to its end (a corrupt gzip file) fails with an
+/// `Error::Invalid` naming the part, the line and, for gzip, the compressed byte where it broke
+/// ([`is_feed_fault`]); the hits of the lines before that are recorded, the old baseline stays.
+pub async fn run_part(
+    svc: &Services,
+    sources: &Sources,
+    day: NaiveDate,
+    part_key: &str,
+) -> Result<PartReport> {
+    let part = part_name(part_key).to_owned();
+    let Some(opened) = sources
+        .feeds
+        .open(part_key)
+        .await
+        .map_err(blob(format!("opening feed part {part_key}")))?
+    else {
+        return Err(Error::invalid(
+            format!("feed part {part_key}"),
+            "there is no such file in the feed bucket",
+        ));
+    };
+    let mut kept = generations(sources, &part)
+        .await
+        .map_err(|e| with_part(e, part_key))?;
+    let previous_day = kept.iter().rfind(|(d, _)| *d < day).cloned();
+    let scratch_error = |e: std::io::Error| {
+        Error::Unavailable(
+            "feed part worker",
+            format!("a scratch file for feed part {part_key}: {e}").into(),
+        )
+    };
+    let scratch = tempfile::NamedTempFile::new().map_err(scratch_error)?;
+    let scratch_path = scratch.path().to_owned();
+    let gzip = part_key.ends_with(".gz");
+    let (tx, mut rx) = mpsc::channel::<Vec<Change>>(4);
+    let consumed = Arc::new(AtomicU64::new(0));
+
+    let handle = tokio::runtime::Handle::current();
+    let (feeds, state) = (sources.feeds.clone(), sources.state.clone());
+    let (key, previous_key) = (part_key.to_owned(), previous_day.clone().map(|(_, k)| k));
+    let counter = consumed.clone();
+    let diff = tokio::task::spawn_blocking(move || -> std::io::Result<PartStats> {
+        // The part as opened above for the first pass; opened again for a sorted pass.
+        let mut opened = Some(opened);
+        let open_feed = || -> std::io::Result<Box<dyn BufRead>> {
+            let feed = match opened.take() {
+                Some(feed) => feed,
+                None => handle
+                    .block_on(feeds.open(&key))
+                    .map_err(|e| {
+                        std::io::Error::other(BlobAt::new(format!("opening feed part {key}"), e))
+                    })?
+                    .ok_or_else(|| std::io::Error::other(format!("feed part {key} is gone")))?,
+            };
+            let feed = BufReader::with_capacity(READ_BUFFER, SyncIoBridge::new(feed));
+            Ok(if gzip {
+                counter.store(0, AtomicOrdering::Relaxed);
+                let counted = Counted {
+                    inner: feed,
+                    consumed: counter.clone(),
+                };
+                Box::new(BufReader::with_capacity(
+                    1 << 16,
+                    flate2::bufread::MultiGzDecoder::new(counted),
+                ))
+            } else {
+                Box::new(feed)
+            })
+        };
+        let open_previous = || match &previous_key {
+            Some(k) => match handle.block_on(state.open(k)) {
+                Ok(Some(p)) => Ok(Some(snapshot::Reader::new(BufReader::with_capacity(
+                    READ_BUFFER,
+                    SyncIoBridge::new(p),
+                ))?)),
+                Ok(None) => Err(std::io::Error::other(format!("baseline {k} is gone"))),
+                Err(e) => Err(std::io::Error::other(BlobAt::new(
+                    format!("opening baseline {k}"),
+                    e,
+                ))),
+            },
+            None => Ok(None),
+        };
+        let new_out = || {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&scratch_path)?;
+            snapshot::Writer::new(BufWriter::with_capacity(1 << 16, file))
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        let stopped = || std::io::Error::other("the hit recorder stopped");
+        let (stats, out) =
+            diff_any_order(open_feed, open_previous, new_out, SORT_BUDGET, |change| {
+                batch.push(change);
+                if batch.len() >= BATCH {
+                    tx.blocking_send(std::mem::take(&mut batch))
+                        .map_err(|_| stopped())?;
+                }
+                Ok(())
+            })?;
+        if !batch.is_empty() {
+            tx.blocking_send(batch).map_err(|_| stopped())?;
+        }
+        out.finish()?
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        Ok(stats)
+    });
+
+    let mut recorder = Recorder {
+        svc,
+        day,
+        tenants: HashMap::new(),
+        marked: HashMap::new(),
+        total: Recorded::default(),
+    };
+    let mut failure = None;
+    while let Some(changes) = rx.recv().await {
+        if let Err(e) = recorder.changes(changes).await {
+            failure = Some(e);
+            break;
+        }
+    }
+    drop(rx);
+    let stats = diff
+        .await
+        .map_err(|e| Error::Unavailable("feed part worker", Box::new(e)));
+    if let Some(e) = failure {
+        return Err(with_part(e, part_key));
+    }
+    let stats = stats?.map_err(|e| {
+        let corrupt = matches!(
+            e.kind(),
+            std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::UnexpectedEof
+        );
+        match LineError::of(&e) {
+            Some(at) if corrupt => {
+                let byte = if gzip {
+                    format!(
+                        " (near byte {} of the compressed file)",
+                        consumed.load(AtomicOrdering::Relaxed)
+                    )
+                } else {
+                    String::new()
+                };
+                Error::invalid(
+                    format!("feed part {part_key}"),
+                    format!(
+                        "cannot be read past line {}{byte}: {}; the hits of the lines before it are recorded, the part's baseline is kept as it was",
+                        at.line - 1,
+                        at.source
+                    ),
+                )
+            }
+            _ => Error::Unavailable(
+                "feed part worker",
+                format!("feed part {part_key}: {}", crate::schedule::full_message(&e)).into(),
+            ),
+        }
+    })?;
+    // The hits are durable before the baseline that no longer shows them as new.
+    svc.table
+        .sync()
+        .await
+        .map_err(|e| with_part(e.into(), part_key))?;
+
+    let written = baseline_key(&part, day);
+    sources
+        .state
+        .put_file(&written, scratch.path())
+        .await
+        .map_err(blob(format!(
+            "storing baseline {written} of feed part {part_key}"
+        )))?;
+    if let Err(at) = kept.binary_search_by_key(&day, |(d, _)| *d) {
+        kept.insert(at, (day, written));
+    }
+    if kept.len() > KEEP_GENERATIONS {
+        for (_, key) in &kept[..kept.len() - KEEP_GENERATIONS] {
+            sources
+                .state
+                .delete(key)
+                .await
+                .map_err(blob(format!("removing old baseline {key}")))?;
+        }
+    }
+    Ok(PartReport {
+        part,
+        baseline: previous_day.map(|(d, _)| d),
+        stats: stats.into(),
+        hits: recorder.total.recorded,
+        withheld: recorder.total.withheld,
+        duplicates: recorder.total.duplicates,
+        failed: None,
+    })
+}
+
+/// Says which part a store failure happened in.
+fn with_part(e: Error, part_key: &str) -> Error {
+    match e {
+        Error::Store(inner) => Error::Unavailable(
+            "table",
+            format!(
+                "feed part {part_key}: {}",
+                crate::schedule::full_message(&inner)
+            )
+            .into(),
+        ),
+        other => other,
+    }
+}
