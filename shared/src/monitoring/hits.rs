@@ -26,7 +26,8 @@ use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
 use crate::ports::{
-    Condition, Cursor, Index, IndexKey, Item, Key, Query, SortKey, TableError, TxOp, Update,
+    Condition, Cursor, Index, IndexKey, Item, Key, Query, SortKey, TableError, Transaction, TxOp,
+    Update,
 };
 
 /// Hits per transaction: two items each, plus the usage counter, within DynamoDB's 100.
@@ -237,25 +238,31 @@ async fn one(
     cap: Option<u32>,
     outcome: &mut Recorded,
 ) -> Result<()> {
-    let mut ops = hit_ops(&tenant.id, &hit)?.to_vec();
-    ops.push(usage_op(&tenant.id, month, std::slice::from_ref(&hit), cap));
-    let result = if !billing::may_bill(cap) {
-        // Nothing may be billed; only whether the hit exists remains to be found out.
-        Err(TableError::TransactionFailed { failed: vec![2] })
-    } else {
-        svc.table.transact(ops).await
-    };
-    match result {
-        Ok(()) => {
-            outcome.recorded += 1;
-            return Ok(());
+    enum Refused {
+        Recorded,
+        OverCap,
+    }
+    // When nothing may be billed, only whether the hit exists remains to be found out.
+    if billing::may_bill(cap) {
+        let mut tx = Transaction::new();
+        for op in hit_ops(&tenant.id, &hit)? {
+            tx.guarded(op, Refused::Recorded);
         }
-        Err(TableError::TransactionFailed { failed }) if failed.iter().any(|&i| i < 2) => {
-            outcome.duplicates += 1;
-            return Ok(());
+        tx.guarded(
+            usage_op(&tenant.id, month, std::slice::from_ref(&hit), cap),
+            Refused::OverCap,
+        );
+        match tx.try_commit(svc.table.as_ref()).await? {
+            Ok(()) => {
+                outcome.recorded += 1;
+                return Ok(());
+            }
+            Err(Refused::Recorded) => {
+                outcome.duplicates += 1;
+                return Ok(());
+            }
+            Err(Refused::OverCap) => {}
         }
-        Err(TableError::TransactionFailed { .. }) => {}
-        Err(e) => return Err(e.into()),
     }
     // Past the cap: keep it, withheld.
     hit.billed = false;
