@@ -57,10 +57,6 @@ impl<E> Transaction<E> {
         self
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
     /// Applies every operation or none: `Ok(Err(refusal))` when a condition failed (the
     /// refusal of the first failed operation that has one, else the `otherwise` refusal); the
     /// store's error when it failed, or when a condition without any refusal did.

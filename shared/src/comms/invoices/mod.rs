@@ -299,11 +299,16 @@ pub async fn by_number(
     }
 }
 
-/// Why an invoice's write was refused.
-enum Refused {
+/// Why a new invoice was refused.
+enum NotInserted {
     NoClient,
     NumberTaken,
+}
+
+/// Why a change to an invoice was refused.
+enum NotReplaced {
     Stale,
+    NumberTaken,
 }
 
 /// Writes a new invoice with its number guard; `false` when the number is taken.
@@ -316,7 +321,7 @@ async fn insert(
     let mut tx = Transaction::new();
     tx.guarded(
         TxOp::Check(keys::client(tenant_id, client_id), Condition::Exists),
-        Refused::NoClient,
+        NotInserted::NoClient,
     )
     .op(TxOp::Put(
         item(tenant_id, client_id, invoice)?,
@@ -326,11 +331,11 @@ async fn insert(
         number_guard(tenant_id, client_id, invoice)?,
         Condition::Absent,
     ))
-    .otherwise(Refused::NumberTaken);
+    .otherwise(NotInserted::NumberTaken);
     match tx.try_commit(svc.table.as_ref()).await? {
         Ok(()) => Ok(true),
-        Err(Refused::NoClient) => Err(Error::NotFound("client")),
-        Err(Refused::NumberTaken | Refused::Stale) => Ok(false),
+        Err(NotInserted::NoClient) => Err(Error::NotFound("client")),
+        Err(NotInserted::NumberTaken) => Ok(false),
     }
 }
 
@@ -414,9 +419,9 @@ pub async fn update(
             item(tenant_id, client_id, &next)?,
             Condition::VersionIs(seen),
         ),
-        Refused::Stale,
+        NotReplaced::Stale,
     )
-    .otherwise(Refused::Stale);
+    .otherwise(NotReplaced::Stale);
     if next.spec.number != current.spec.number {
         tx.op(TxOp::Delete(
             keys::invoice_number(tenant_id, client_id, &current.spec.number),
@@ -427,19 +432,19 @@ pub async fn update(
                 number_guard(tenant_id, client_id, &next)?,
                 Condition::Absent,
             ),
-            Refused::NumberTaken,
+            NotReplaced::NumberTaken,
         );
     }
     match tx.try_commit(svc.table.as_ref()).await? {
         Ok(()) => Ok(next),
-        Err(Refused::NumberTaken) => {
+        Err(NotReplaced::NumberTaken) => {
             let holder = by_number(svc, tenant_id, client_id, &next.spec.number)
                 .await?
                 .map(|i| i.id)
                 .unwrap_or_default();
             Err(number_taken(&next.spec.number, &holder))
         }
-        Err(Refused::Stale | Refused::NoClient) => Err(Error::Stale(WHAT)),
+        Err(NotReplaced::Stale) => Err(Error::Stale(WHAT)),
     }
 }
 
