@@ -10,6 +10,7 @@ pub mod input;
 pub mod kind_filter;
 pub mod monitoring;
 pub mod opportunities;
+pub mod portal;
 pub mod resource;
 pub mod roles;
 pub mod tenants;

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::monitoring::MonitoringSettings;
+use super::portal::PortalSettings;
 use super::resource::Resource;
 use super::{Decimal2, EmailAddress, Error, Result, text};
 
@@ -56,6 +57,9 @@ pub struct TenantSettings {
     /// zone; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    /// The account portal: sign-in links, codes, disputes, promises to pay, payment links.
+    #[serde(default)]
+    pub portal: PortalSettings,
 }
 
 /// A daily span of local time, `"HH:MM"` to `"HH:MM"`, that may pass midnight (`20:00` to
@@ -136,6 +140,7 @@ impl TenantSettings {
             currency: default_currency(),
             monitoring: Default::default(),
             quiet_hours: None,
+            portal: PortalSettings::default(),
         }
     }
 
@@ -143,6 +148,7 @@ impl TenantSettings {
         self.name = text("name", &self.name, 200)?;
         self.monitoring = self.monitoring.checked()?;
         self.quiet_hours = self.quiet_hours.map(QuietHours::checked).transpose()?;
+        self.portal = self.portal.checked()?;
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::invalid(
                 "time_zone",
