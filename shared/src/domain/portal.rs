@@ -229,8 +229,10 @@ mod tests {
 
     #[test]
     fn reasons_are_one_to_twenty_distinct_lines() {
-        let mut settings = PortalSettings::default();
-        settings.dispute_reasons = vec!["Paid".into(), "paid".into()];
+        let mut settings = PortalSettings {
+            dispute_reasons: vec!["Paid".into(), "paid".into()],
+            ..Default::default()
+        };
         let err = settings.clone().checked().unwrap_err().to_string();
         assert!(err.contains("listed twice"), "{err}");
         settings.dispute_reasons = vec![];
