@@ -157,9 +157,16 @@ pub async fn seed(svc: &Services, tenant_id: &str) -> Result<()> {
                     role: opportunities::GUARANTOR.into(),
                 },
             ],
-            data: spec(
-                json!({"amount": "25000.00", "term_months": 48, "vehicle": "2019 Toyota Corolla"}),
-            ),
+            data: spec(json!({
+                "vehicle": "2019 Toyota Corolla",
+                "amount": "25000.00",
+                "term_months": 48,
+                "insured": true,
+                "dealer": {"name": "Harbour Motors", "city": "Auckland", "registered": true},
+            })),
+            field_order: ["vehicle", "amount", "term_months", "insured", "dealer"]
+                .map(String::from)
+                .to_vec(),
             questionnaire_ids: vec![income.id],
         },
     )

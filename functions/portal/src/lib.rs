@@ -10,6 +10,7 @@
 
 mod pages;
 mod questionnaires;
+mod shown;
 
 pub use questionnaires::read_form;
 
@@ -28,11 +29,15 @@ use clientwatch::Services;
 use clientwatch::centre::access::{self, Denied, Visit};
 use clientwatch::centre::application::{self, Edited};
 use clientwatch::domain::Error;
+use clientwatch::domain::opportunities::ordered_fields;
 use cookie::time::Duration;
 use maud::Markup;
 
 pub const SESSION_COOKIE: &str = "__Host-cw_session";
 pub const FORM_COOKIE: &str = "__Host-cw_form";
+/// The name of the company a customer signed in to see, for the pages shown after their
+/// session is gone. See [`company_cookie`].
+pub const COMPANY_COOKIE: &str = "__Host-cw_company";
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
@@ -263,6 +268,56 @@ fn checked_form_token(jar: &CookieJar, form: &BTreeMap<String, String>) -> Optio
     }
 }
 
+/// The company's display name, kept for "Your session has ended" and "You have signed out",
+/// which are shown when there is no session left to read it from. A cookie rather than a query
+/// parameter: the redirect to `/session-ended` comes from a request whose session is already
+/// gone, and a name in the address could be forged by a link from anyone, while a `__Host-`
+/// cookie can be set by this site only. It holds nothing secret (the name is in every e-mail
+/// and on every page), percent-encoded; it lives a day, longer than the longest session (12
+/// hours), and the signed-out page drops it. The pages escape it like any text.
+fn company_cookie(name: &str) -> Cookie<'static> {
+    portal_cookie(COMPANY_COOKIE, encode_company(name), Duration::hours(24))
+}
+
+/// The company's name from its cookie, if it holds a readable one.
+fn company_from(jar: &CookieJar) -> Option<String> {
+    let name = decode_company(jar.get(COMPANY_COOKIE)?.value())?;
+    let name = name.trim();
+    (!name.is_empty() && name.chars().count() <= 200 && !name.chars().any(char::is_control))
+        .then(|| name.to_owned())
+}
+
+/// Every byte but ASCII letters and digits as `%XX`: a cookie value may hold no space, comma,
+/// semicolon, quote or backslash, and a name may have any of them.
+fn encode_company(name: &str) -> String {
+    let mut encoded = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    encoded
+}
+
+fn decode_company(encoded: &str) -> Option<String> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = encoded.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn with_form_cookie(response: Response, token: &str, new: bool) -> Response {
     if !new {
         return response;
@@ -373,7 +428,11 @@ async fn verify(
             );
             // The pre-sign-in token has done its job.
             let form = expired_cookie(FORM_COOKIE);
-            with_cookies(Redirect::to("/app").into_response(), [session, form])
+            let company = company_cookie(&opened.visit.company_name);
+            with_cookies(
+                Redirect::to("/app").into_response(),
+                [session, form, company],
+            )
         }
     }
 }
@@ -444,11 +503,11 @@ pub(crate) async fn application_page(
             done: *done,
         })
         .collect();
-    let fields: Vec<(String, serde_json::Value)> = opportunity
-        .spec
-        .data
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
+    // In the order the partner gave (`field_order`; an object's keys keep none in storage).
+    let spec = &opportunity.spec;
+    let fields: Vec<(String, serde_json::Value)> = ordered_fields(&spec.data, &spec.field_order)
+        .into_iter()
+        .filter_map(|name| spec.data.get(&name).map(|v| (name, v.clone())))
         .collect();
     html(
         status,
@@ -522,29 +581,42 @@ async fn sign_out(State(svc): State<Services>, jar: CookieJar, form: FormData) -
     with_cookies(response, [expired_cookie(SESSION_COOKIE)])
 }
 
-async fn session_ended() -> Response {
+async fn session_ended(jar: CookieJar) -> Response {
+    let company = company_from(&jar);
+    let again = match &company {
+        Some(company) => format!(
+            "To continue, open the link in your e-mail from {company} again. We will text you a new code."
+        ),
+        None => "To continue, open the link in your e-mail again. We will text you a new code."
+            .to_owned(),
+    };
     html(
         StatusCode::OK,
         pages::message(
             "Your session has ended",
-            None,
+            company.as_deref(),
             &[
                 "For your safety, sessions end after 30 minutes without activity, after 12 hours, or when the invitation changes.",
-                "To continue, open the link in your e-mail again. We will text you a new code.",
+                &again,
             ],
         ),
     )
 }
 
-async fn signed_out() -> Response {
-    html(
+async fn signed_out(jar: CookieJar) -> Response {
+    let company = company_from(&jar);
+    let back = match &company {
+        Some(company) => {
+            format!("To come back, open the link in your e-mail from {company} again.")
+        }
+        None => "To come back, open the link in your e-mail again.".to_owned(),
+    };
+    let page = html(
         StatusCode::OK,
-        pages::message(
-            "You have signed out",
-            None,
-            &["To come back, open the link in your e-mail again."],
-        ),
-    )
+        pages::message("You have signed out", company.as_deref(), &[&back]),
+    );
+    // Signed out on purpose: nothing of the visit stays in this browser.
+    with_cookies(page, [expired_cookie(COMPANY_COOKIE)])
 }
 
 pub(crate) async fn not_found() -> Response {
@@ -566,4 +638,29 @@ async fn stylesheet() -> Response {
         include_str!("portal.css"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_company_name_survives_its_cookie_whatever_it_holds() {
+        for name in [
+            "Harbour Lending",
+            "Kauri & Sons; \"Ltd\", 100%",
+            "Māori Trust Board – Ōtautahi",
+            "<script>alert(1)</script>",
+        ] {
+            let encoded = encode_company(name);
+            assert!(
+                encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'%'),
+                "{encoded}"
+            );
+            assert_eq!(decode_company(&encoded).as_deref(), Some(name));
+        }
+        for broken in ["%", "%4", "%zz", "%FF%FE"] {
+            assert_eq!(decode_company(broken), None, "{broken}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ use clientwatch::centre::questionnaires::{
 use clientwatch::domain::{Error, Result, input};
 use serde_json::Value;
 
+use crate::shown::DateParts;
 use crate::{FormData, failed, form_map, html, not_found, pages, signed_in, signed_in_form};
 
 /// (id, name, status shown, submitted) of each questionnaire on the invite that still exists.
@@ -82,6 +83,7 @@ async fn page(
             status,
             pages::submitted(
                 &visit.company_name,
+                &visit.csrf,
                 &answers.questionnaire_name,
                 &answers.questions,
                 &answers.form(),
@@ -202,22 +204,35 @@ pub(crate) async fn done(
         }
         None => "the questions".to_owned(),
     };
-    html(StatusCode::OK, pages::done(&visit.company_name, &name))
+    html(StatusCode::OK, pages::done(&visit.company_name, &visit.csrf, &name))
 }
 
 /// Reads a posted form against `questions`: a string per question id (`yes`/`no` for yes-or-no
 /// questions), each trimmed and read by its question's kind; empty or missing ones are
-/// unanswered, keys that are no question are not read.
+/// unanswered, keys that are no question are not read. A date comes in three parts,
+/// `{id}.day`, `{id}.month` and `{id}.year` (the page's three boxes; a problem names the part
+/// that is wrong), or as one `YYYY-MM-DD` under `{id}`.
 pub fn read_form(questions: &[Question], form: &BTreeMap<String, String>) -> Entered {
     let mut entered = Entered::default();
     for question in questions {
-        let raw = form.get(&question.id).map(String::as_str).unwrap_or("");
-        let raw = raw.trim();
-        if raw.is_empty() {
-            continue;
-        }
-        match convert(question, raw) {
-            Ok(value) => {
+        let read = if question.kind == QuestionKind::Date && DateParts::posted(form, &question.id)
+        {
+            DateParts::of(form, &question.id)
+                .read()
+                .map(|day| day.map(|d| Value::String(d.format("%Y-%m-%d").to_string())))
+                .map_err(|(_, why)| why)
+        } else {
+            let raw = form.get(&question.id).map(String::as_str).unwrap_or("");
+            let raw = raw.trim();
+            if raw.is_empty() {
+                Ok(None)
+            } else {
+                convert(question, raw).map(Some)
+            }
+        };
+        match read {
+            Ok(None) => {}
+            Ok(Some(value)) => {
                 entered.answers.insert(question.id.clone(), value);
             }
             Err(message) => {
@@ -414,6 +429,54 @@ mod tests {
         let errors =
             read_form(&every_kind(), &form(&[("started", "2026-02-30")]), false).unwrap_err();
         assert_eq!(errors["started"], "This date does not exist");
+    }
+
+    #[test]
+    fn a_date_is_read_from_its_three_boxes_and_a_problem_names_the_wrong_part() {
+        let started = question("started", QuestionKind::Date);
+        let boxes = |day: &str, month: &str, year: &str| {
+            form(&[
+                ("started.day", day),
+                ("started.month", month),
+                ("started.year", year),
+            ])
+        };
+        let read = |posted: &BTreeMap<String, String>| {
+            read_form(std::slice::from_ref(&started), posted, false)
+        };
+        assert_eq!(
+            read(&boxes("27", "3", "2007")),
+            Ok(BTreeMap::from([("started".into(), json!("2007-03-27"))]))
+        );
+        assert_eq!(
+            read(&boxes(" 1 ", "march", " 2019")),
+            Ok(BTreeMap::from([("started".into(), json!("2019-03-01"))]))
+        );
+        assert_eq!(read(&boxes("", "", "")), Ok(BTreeMap::new()), "unanswered");
+        for (day, month, year, why) in [
+            ("27", "", "2007", "The date must include a month"),
+            ("27", "3", "", "The date must include a year"),
+            ("twenty", "3", "2007", "Enter the day as a number, such as 27"),
+            ("27", "13", "2007", "Enter a month from 1 to 12"),
+            ("27", "3", "07", "Enter the year as 4 digits, such as 2007"),
+            ("30", "2", "2026", "The date must be a real date: February 2026 has 28 days"),
+            // The shared rule for years still holds.
+            ("1", "1", "0001", "Enter a date between"),
+        ] {
+            let problems = read(&boxes(day, month, year)).unwrap_err();
+            assert!(problems["started"].starts_with(why), "{day} {month} {year}: {problems:?}");
+        }
+        // Required: empty boxes are no answer to submit.
+        let mut needed = started.clone();
+        needed.required = true;
+        let problems =
+            read_form(std::slice::from_ref(&needed), &boxes("", " ", ""), true).unwrap_err();
+        assert_eq!(problems["started"], "This question needs an answer");
+        // One `YYYY-MM-DD` text (what the stored answers fill in) is still read.
+        assert_eq!(
+            read(&form(&[("started", "2021-03-01")])),
+            Ok(BTreeMap::from([("started".into(), json!("2021-03-01"))]))
+        );
     }
 
     #[test]
