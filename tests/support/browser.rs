@@ -242,6 +242,63 @@ impl Browser {
         .await;
     }
 
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its
+    /// answer.
+    pub async fn script(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Sizes the window (in headless chromium, the viewport) to `width` × `height` CSS pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Presses the Tab key, as a keyboard user moving to the next control.
+    pub async fn press_tab(&self) {
+        let tab = "\u{E004}";
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": tab}, {"type": "keyUp", "value": tab}
+            ]}]})),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the whole page, `width` CSS pixels wide, as `{name}.png` in the
+    /// screenshot folder: the window is made as tall as the page first. Returns its path.
+    pub async fn screenshot_at(&self, name: &str, width: u32) -> PathBuf {
+        self.resize(width, 800).await;
+        let height = self
+            .script(
+                "return Math.ceil(document.scrollingElement.scrollHeight)",
+                json!([]),
+            )
+            .await
+            .as_u64()
+            .unwrap_or(800)
+            .clamp(400, 8000) as u32;
+        self.resize(width, height).await;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("base64 PNG"))
+            .expect("valid base64");
+        let path = self.screenshots.join(format!("{name}.png"));
+        std::fs::write(&path, bytes).expect("the screenshot is written");
+        path
+    }
+
     /// Saves a PNG of the page as `NN-name.png` in the screenshot folder; returns its path.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
         let png = self.call(reqwest::Method::GET, "/screenshot", None).await;

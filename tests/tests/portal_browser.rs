@@ -1,17 +1,22 @@
 //! The Customer Centre end to end in a real headless browser: a partner invites an applicant
 //! through the API; the invite e-mail is read back from the emulator's SES and its link opened
 //! in chromium; the code texted through the emulator's SNS is typed in; the customer corrects
-//! the application and submits a questionnaire. A screenshot of each page is saved under
-//! `target/tmp/portal-browser/`.
+//! the application and submits a questionnaire. Every page is looked at as a person would at a
+//! phone's width (390 px) and a desktop's (1280 px) (`clientwatch_tests::look`: screenshots in
+//! `target/screenshots/`, no sideways scrolling, readable text, touch targets, the header in
+//! line with the content, no raw JSON, focus rings of 3:1), and what each page says is checked:
+//! errors summarised in the order of the fields, answers read back as "Yes" and "31 March
+//! 2020", the application's fields in the partner's order, the company named after sign-out.
 
 use clientwatch::records;
 use clientwatch_tests::Store;
 use clientwatch_tests::api::TestApp;
 use clientwatch_tests::browser::Browser;
+use clientwatch_tests::look::{look, screenshot_folder};
 use clientwatch_tests::portal::{
     code_in, deliver_through_emulator, emails_to, texts_to, unique_email, unique_mobile,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The API and the portal on one loopback listener, as `clientwatch-local` serves them.
 async fn serve(app: &mut TestApp) -> String {
@@ -34,6 +39,50 @@ async fn serve(app: &mut TestApp) -> String {
     let router = axum::Router::new().fallback_service(dispatch);
     tokio::spawn(async move { axum::serve(listener, router).await });
     format!("http://localhost:{port}")
+}
+
+/// The error summary's links (href, text), after checking that focus is on the summary and
+/// that its links lead to fields in the order they stand on the page.
+async fn error_summary(browser: &Browser) -> Vec<(String, String)> {
+    let summary = browser
+        .script(
+            "const links = [...document.querySelectorAll('.error-summary a')];
+             const targets = links.map(a => document.getElementById(a.getAttribute('href').slice(1)));
+             const ordered = targets.every((t, i) => t && (i === 0
+               || (targets[i - 1].compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING)));
+             return {
+               focused: document.activeElement.classList.contains('error-summary'),
+               first: document.querySelector('main').firstElementChild.className,
+               ordered,
+               links: links.map(a => [a.getAttribute('href'), a.innerText.trim()]),
+             };",
+            json!([]),
+        )
+        .await;
+    assert_eq!(summary["first"], "error-summary", "the summary comes first");
+    assert_eq!(summary["focused"], true, "focus moves to the summary");
+    assert_eq!(
+        summary["ordered"], true,
+        "the summary follows the fields' order on the page: {summary}"
+    );
+    assert!(browser.title().await.starts_with("Error: "));
+    summary["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l[0].as_str().unwrap().to_owned(), l[1].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The texts a script finds, in page order.
+async fn texts(browser: &Browser, css: &str) -> Vec<String> {
+    let found = browser
+        .script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText.trim())",
+            json!([css]),
+        )
+        .await;
+    serde_json::from_value(found).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,29 +129,47 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
             json!({"name": "Aroha Ngata", "email": email, "mobile": mobile, "role_id": role.body["id"]}),
         )
         .await;
+    // Its questions in an order that is not their ids' alphabetical one.
     let questionnaire = app
         .post(
             "/v1/questionnaires",
             json!({"name": "Living costs", "questions": [
                 {"id": "rent", "label": "Weekly rent or mortgage", "kind": "number", "required": true},
                 {"id": "renting", "label": "Do you rent your home?", "kind": "yes_no", "required": true},
+                {"id": "moved_in", "label": "When did you move in?", "kind": "date", "required": true},
+                {"id": "housing", "label": "Where do you live?", "kind": "choice", "required": true,
+                 "options": ["A house", "A flat", "With family"]},
                 {"id": "notes", "label": "Anything else we should know?", "kind": "long_text", "help": "For example, a change of job coming up."}
             ]}),
         )
         .await;
     assert_eq!(questionnaire.status, 201, "{}", questionnaire.body);
+    let questionnaire_id = questionnaire.body["id"].as_str().unwrap().to_owned();
+    let field_order = [
+        "employer",
+        "employer_address",
+        "dependants",
+        "annual_income",
+        "insured",
+    ];
     let opportunity = app
         .post(
             &format!("/v1/clients/{client}/opportunities"),
             json!({
                 "name": "Home loan top-up",
                 "parties": [{"contact_id": contact.body["id"], "role": "primary_applicant"}],
-                "data": {"employer": "Kauri Mills", "annual_income": 82000, "dependants": 1},
-                "questionnaire_ids": [questionnaire.body["id"]],
+                "data": {
+                    "employer": "Kauri Mills", "annual_income": 82000, "dependants": 1,
+                    "insured": false,
+                    "employer_address": {"street": "12 Wharf Road", "city": "Nelson", "since": "2018-04-01", "head_office": true},
+                },
+                "field_order": field_order,
+                "questionnaire_ids": [questionnaire_id],
             }),
         )
         .await;
     assert_eq!(opportunity.status, 201, "{}", opportunity.body);
+    assert_eq!(opportunity.body["field_order"], json!(field_order));
     let opportunity_path = format!(
         "/v1/clients/{client}/opportunities/{}",
         opportunity.body["id"].as_str().unwrap()
@@ -124,19 +191,37 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
         .take_while(|c| !matches!(c, '"' | '<' | ' ' | '\n'))
         .collect();
 
-    let folder = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-browser");
-    let mut browser = Browser::start(folder.clone()).await;
+    let folder = screenshot_folder();
+    let browser = Browser::start(folder.clone()).await;
     browser.goto(&link).await;
     assert!(browser.text().await.contains("Hello Aroha"));
-    browser.screenshot("link-landing").await;
+    assert_eq!(look(&browser, "centre-landing").await, ["button"]);
 
     browser.click_through("form button[type=submit]").await;
     let url = browser.url().await;
     assert!(url.ends_with("/code"), "{url}: {}", browser.text().await);
     assert_eq!(browser.title().await, "Enter your code – Customer Centre");
-    browser.screenshot("enter-code").await;
+    assert_eq!(
+        look(&browser, "centre-code").await,
+        ["input:text", "button"]
+    );
 
+    // A wrong code first: the summary says what to do and leads to the box.
     let code = code_in(texts_to(&mobile).await.last().expect("the code's text"));
+    let wrong: String = code
+        .chars()
+        .map(|c| if c == '1' { '2' } else { '1' })
+        .collect();
+    browser.type_into("#f-code", &wrong).await;
+    browser
+        .click_through("form[action$='/verify'] button")
+        .await;
+    let summary = error_summary(&browser).await;
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0].0, "#f-code");
+    assert!(summary[0].1.starts_with("That code is not right"), "{summary:?}");
+    look(&browser, "centre-code-error").await;
+
     browser.type_into("#f-code", &code).await;
     browser
         .click_through("form[action$='/verify'] button")
@@ -148,30 +233,93 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     );
     let text = browser.text().await;
     assert!(text.contains("Home loan top-up"), "{text}");
-    browser.screenshot("application").await;
+    // The fields in the partner's order; the address as labels and values, its date written out.
+    assert_eq!(
+        texts(
+            &browser,
+            "form[action='/app'] .field > label, form[action='/app'] .field legend, form[action='/app'] .field dl.details > dt"
+        )
+        .await,
+        ["Employer", "Employer address", "Dependants", "Annual income", "Insured"]
+    );
+    assert_eq!(
+        texts(&browser, "dl.nested > dt, dl.nested > dd").await,
+        ["City", "Nelson", "Head office", "Yes", "Since", "1 April 2018", "Street", "12 Wharf Road"]
+    );
+    let kinds = look(&browser, "centre-application").await;
+    for kind in ["a", "button", "input:text", "input:radio"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} reached: {kinds:?}");
+    }
+
+    // Two wrong values: summarised in the order of the page, not of the names.
+    browser.type_into("#f-dependants", "several").await;
+    browser.type_into("#f-annual_income", "-5").await;
+    browser
+        .click_through("form[action='/app'] button[type=submit]")
+        .await;
+    let summary = error_summary(&browser).await;
+    let targets: Vec<&str> = summary.iter().map(|(href, _)| href.as_str()).collect();
+    assert_eq!(targets, ["#f-dependants", "#f-annual_income"]);
+    for (_, text) in &summary {
+        assert!(!text.contains(": "), "the link's text is the message: {text}");
+    }
+    look(&browser, "centre-application-errors").await;
 
     browser.type_into("#f-employer", "Rimu Timber Ltd").await;
+    browser.type_into("#f-dependants", "2").await;
     browser.type_into("#f-annual_income", "86500").await;
+    browser.click("#f-insured").await;
     browser
         .click_through("form[action='/app'] button[type=submit]")
         .await;
     assert!(browser.text().await.contains("Your changes were saved."));
-    browser.screenshot("application-saved").await;
+    look(&browser, "centre-application-saved").await;
 
     let saved = app.get(&opportunity_path).await;
     assert_eq!(saved.body["data"]["employer"], "Rimu Timber Ltd");
     assert_eq!(saved.body["data"]["annual_income"], 86500);
+    assert_eq!(saved.body["data"]["insured"], true);
 
     browser.click_through("a[href^='/app/q/']").await;
     assert_eq!(browser.title().await, "Living costs – Customer Centre");
-    browser.screenshot("questionnaire").await;
-    // Submitting without the required answers shows each problem by its question.
+    let kinds = look(&browser, "centre-questionnaire").await;
+    for kind in ["a", "button", "input:text", "input:radio", "textarea"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} reached: {kinds:?}");
+    }
+    // A date is three boxes, not the browser's mm/dd/yyyy.
+    assert_eq!(
+        texts(&browser, "fieldset .date-parts label").await,
+        ["Day", "Month", "Year"]
+    );
+    // Submitting without the required answers, and a date without its month: each problem
+    // in the order of the questions, the date's leading to its month.
+    browser.type_into("#f-q-2e-moved_in-2e-day", "31").await;
+    browser.type_into("#f-q-2e-moved_in-2e-year", "2020").await;
     browser.click_through("button[value=submit]").await;
-    assert!(browser.title().await.starts_with("Error:"));
-    assert!(browser.text().await.contains("There is a problem"));
-    browser.screenshot("questionnaire-errors").await;
+    let summary = error_summary(&browser).await;
+    assert_eq!(
+        summary,
+        [
+            ("#f-q-2e-rent", "Enter an answer to “Weekly rent or mortgage”"),
+            ("#f-q-2e-renting", "Choose yes or no for “Do you rent your home?”"),
+            ("#f-q-2e-moved_in-2e-month", "“When did you move in?” must include a month"),
+            ("#f-q-2e-housing", "Choose an answer to “Where do you live?”"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    // Beside the date, its own message; what was typed stays.
+    let beside: Vec<String> = texts(&browser, "#f-q-2e-moved_in-error")
+        .await
+        .iter()
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(beside, ["Error: The date must include a month"]);
+    look(&browser, "centre-questionnaire-errors").await;
+
     browser.type_into("#f-q-2e-rent", "520").await;
     browser.click("#f-q-2e-renting").await;
+    browser.type_into("#f-q-2e-moved_in-2e-month", "3").await;
+    browser.click("#f-q-2e-housing").await;
     browser
         .type_into("#f-q-2e-notes", "Starting a new job in March.")
         .await;
@@ -182,17 +330,58 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
             .await
             .contains("Your answers to Living costs were sent to Harbour Lending")
     );
-    browser.screenshot("questionnaire-submitted").await;
+    look(&browser, "centre-questionnaire-sent").await;
 
     let answers = app.get(&format!("{opportunity_path}/answers")).await;
     assert_eq!(answers.body["items"][0]["status"], "submitted");
     assert_eq!(
         answers.body["items"][0]["answers"],
-        json!({"rent": 520, "renting": true, "notes": "Starting a new job in March."})
+        json!({"rent": 520, "renting": true, "moved_in": "2020-03-31", "housing": "A house", "notes": "Starting a new job in March."})
     );
 
+    // The submitted answers, read-only, as people write them.
+    browser
+        .goto(&format!("{base}/app/q/{questionnaire_id}"))
+        .await;
+    let shown = texts(&browser, "dl.details > dd").await;
+    assert_eq!(
+        shown,
+        ["520", "Yes", "31 March 2020", "A house", "Starting a new job in March."]
+    );
+    look(&browser, "centre-questionnaire-answers").await;
+
+    // A session that ends names the company the customer was dealing with.
+    browser.goto(&format!("{base}/session-ended")).await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Harbour Lending") && text.contains("Your session has ended"),
+        "{text}"
+    );
+    look(&browser, "centre-session-ended").await;
+
+    browser.goto(&format!("{base}/app")).await;
+    browser.click_through("header form button").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("You have signed out")
+            && text.contains("open the link in your e-mail from Harbour Lending again"),
+        "{text}"
+    );
+    look(&browser, "centre-signed-out").await;
+    browser.goto(&format!("{base}/app")).await;
+    assert!(browser.url().await.ends_with("/session-ended"));
+
+    browser.goto(&format!("{base}/i/not-a-link")).await;
+    assert!(browser.text().await.contains("This link is not valid"));
+    look(&browser, "centre-link-invalid").await;
+
     browser.quit().await;
-    let pictures = std::fs::read_dir(&folder).unwrap().count();
-    assert_eq!(pictures, 7);
+    let pictures: Vec<Value> = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .filter(|f| f.file_name().to_string_lossy().starts_with("centre-"))
+        .map(|f| json!(f.file_name().to_string_lossy()))
+        .collect();
+    assert_eq!(pictures.len(), 13 * 2, "{pictures:?}");
     println!("screenshots: {}", folder.display());
 }
