@@ -277,26 +277,39 @@ impl Browser {
     }
 
     /// Saves a PNG of the whole page, `width` CSS pixels wide, as `{name}.png` in the
-    /// screenshot folder: the window is made as tall as the page first. Returns its path.
+    /// screenshot folder (through chromium's DevTools `Page.captureScreenshot` beyond the
+    /// viewport: WebDriver's own screenshot holds the viewport only, and a window cannot grow
+    /// past the screen). Returns its path.
     pub async fn screenshot_at(&self, name: &str, width: u32) -> PathBuf {
-        self.resize(width, 800).await;
-        let height = self
-            .script(
-                "return Math.ceil(document.scrollingElement.scrollHeight)",
-                json!([]),
+        self.resize(width, 900).await;
+        let metrics = self.devtools("Page.getLayoutMetrics", json!({})).await;
+        let height = metrics["cssContentSize"]["height"]
+            .as_f64()
+            .unwrap_or(900.0)
+            .ceil();
+        let png = self
+            .devtools(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true,
+                       "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}),
             )
-            .await
-            .as_u64()
-            .unwrap_or(800)
-            .clamp(400, 8000) as u32;
-        self.resize(width, height).await;
-        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+            .await;
         let bytes = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().expect("base64 PNG"))
+            .decode(png["data"].as_str().expect("base64 PNG"))
             .expect("valid base64");
         let path = self.screenshots.join(format!("{name}.png"));
         std::fs::write(&path, bytes).expect("the screenshot is written");
         path
+    }
+
+    /// A Chrome DevTools Protocol command through chromedriver.
+    async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await
     }
 
     /// Saves a PNG of the page as `NN-name.png` in the screenshot folder; returns its path.

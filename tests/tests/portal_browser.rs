@@ -237,7 +237,7 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     assert_eq!(
         texts(
             &browser,
-            "form[action='/app'] .field > label, form[action='/app'] .field legend, form[action='/app'] .field dl.details > dt"
+            "form[action='/app'] .field > label, form[action='/app'] .field legend, form[action='/app'] .field dl.fixed > dt"
         )
         .await,
         ["Employer", "Employer address", "Dependants", "Annual income", "Insured"]

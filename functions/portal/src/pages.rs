@@ -344,7 +344,7 @@ fn field(
         @match application::kind_of(value) {
             FieldKind::Fixed => {
                 div class="field" {
-                    dl class="details" { dt { (label_of(name)) } dd { (shown::value(value)) } }
+                    dl class="fixed" { dt { (label_of(name)) } dd { (shown::value(value)) } }
                     p class="hint" { "To change this, ask your adviser." }
                 }
             }
