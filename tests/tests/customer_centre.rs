@@ -33,6 +33,7 @@ over_both_stores!(
     forms_without_their_token_or_from_another_site_are_refused,
     a_session_reaches_only_its_own_invites_data,
     a_session_ends_after_thirty_idle_minutes_or_twelve_hours,
+    the_pages_after_a_session_name_the_company_it_was_with,
     an_invite_email_follows_the_tenants_template_and_keeps_its_tags,
     an_applicant_answers_the_questionnaires_of_the_invite,
     a_client_goes_with_its_customer_centre_history_once_its_records_are_gone,
@@ -994,7 +995,7 @@ async fn a_session_ends_after_thirty_idle_minutes_or_twelve_hours(app: TestApp) 
     w.advance(Duration::minutes(31));
     assert_eq!(ana.get("/app").await.location(), Some("/session-ended"));
     let ended = ana.get("/session-ended").await;
-    assert!(ended.shows("open the link in your e-mail again"));
+    assert!(ended.shows("open the link in your e-mail from Acme Lending again"));
 
     // Busy all along, a session still ends 12 hours after it opened.
     let mut busy = w.customer();
@@ -1006,6 +1007,50 @@ async fn a_session_ends_after_thirty_idle_minutes_or_twelve_hours(app: TestApp) 
     }
     w.advance(Duration::minutes(25));
     assert_eq!(busy.get("/app").await.location(), Some("/session-ended"));
+}
+
+async fn the_pages_after_a_session_name_the_company_it_was_with(app: TestApp) {
+    let w = World::new(app).await;
+    w.invite(&w.ana).await;
+    let mut ana = w.customer();
+    w.sign_in(&mut ana, &w.ana).await;
+    // A cookie of this site's only, holding the company's name and nothing secret.
+    assert_eq!(ana.cookies["__Host-cw_company"], "Acme%20Lending");
+
+    // The session ends unseen: the page it lands on says whose link to open again.
+    w.advance(Duration::minutes(31));
+    let redirected = ana.get("/app").await;
+    let ended = ana.follow(redirected).await;
+    assert!(ended.shows("Your session has ended"), "{}", ended.html);
+    assert!(
+        ended.shows("open the link in your e-mail from Acme Lending again"),
+        "{}",
+        ended.html
+    );
+
+    // Signing out says the same, then leaves nothing of the visit in the browser.
+    w.sign_in(&mut ana, &w.ana).await;
+    let csrf = ana.get("/app").await.field("csrf").unwrap();
+    let out = ana.post("/app/sign-out", &[("csrf", &csrf)]).await;
+    let out = ana.follow(out).await;
+    assert!(out.shows("You have signed out"), "{}", out.html);
+    assert!(out.shows("your e-mail from Acme Lending again"), "{}", out.html);
+    assert!(!ana.cookies.contains_key("__Host-cw_company"));
+    let ended = ana.get("/session-ended").await;
+    assert!(ended.shows("open the link in your e-mail again") && !ended.shows("Acme"));
+
+    // Whatever the cookie holds is shown as text, never as markup; one that does not decode
+    // is no name.
+    ana.cookies.insert(
+        "__Host-cw_company".into(),
+        "%3Cb%3EEvil%3C%2Fb%3E".into(),
+    );
+    let ended = ana.get("/session-ended").await;
+    assert!(ended.shows("&lt;b&gt;Evil") && !ended.shows("<b>Evil"));
+    ana.cookies
+        .insert("__Host-cw_company".into(), "%E2%28%A1".into());
+    let ended = ana.get("/session-ended").await;
+    assert!(ended.shows("open the link in your e-mail again"), "{}", ended.html);
 }
 
 async fn an_invite_email_follows_the_tenants_template_and_keeps_its_tags(app: TestApp) {
@@ -1136,9 +1181,19 @@ async fn an_applicant_answers_the_questionnaires_of_the_invite(app: TestApp) {
         .await;
     assert_eq!(refused.status, 400, "{}", refused.html);
     assert!(refused.shows("There is a problem"));
-    assert!(
-        refused.shows("href=\"#f-q-2e-income\"") && refused.shows("Monthly income after tax: ")
-    );
+    // The summary lists them in the order of the questions (not of their ids), each link's
+    // text the message, with the question only where the message alone would be vague.
+    let links: Vec<usize> = [
+        "href=\"#f-q-2e-income\">Enter a number, such as 1250 or 1250.50<",
+        "href=\"#f-q-2e-started-2e-day\">This date does not exist<",
+        "href=\"#f-q-2e-renting\">Choose yes or no for “Do you rent your home?”<",
+        "href=\"#f-q-2e-pay\">Choose an answer to “How often are you paid?”<",
+    ]
+    .iter()
+    .map(|link| refused.html.find(link).unwrap_or_else(|| panic!("{link}: {}", refused.html)))
+    .collect();
+    assert!(links.is_sorted(), "in page order: {links:?}");
+    assert!(!refused.shows("Monthly income after tax: "));
     for id in ["income", "started", "renting", "pay"] {
         assert!(
             refused.shows(&format!("id=\"f-q-2e-{id}-error\"")),
@@ -1172,7 +1227,9 @@ async fn an_applicant_answers_the_questionnaires_of_the_invite(app: TestApp) {
     let done = ana.follow(submitted).await;
     assert!(done.shows("Your answers to Income and expenses were sent to Acme Lending"));
     let read_only = ana.get(&path).await;
-    assert!(read_only.shows("can no longer be changed") && read_only.field("csrf").is_none());
+    // No form to answer with any more (the header's sign-out is the only form).
+    assert!(read_only.shows("can no longer be changed"));
+    assert!(!read_only.shows(&format!("action=\"{path}\"")) && read_only.field("q.employer").is_none());
     assert!(
         read_only.shows("&lt;b&gt;bold&lt;/b&gt;"),
         "answers are escaped"
