@@ -522,11 +522,17 @@ async fn an_opportunity_names_its_parties_data_and_questionnaires(app: TestApp) 
                 "name": "Car loan",
                 "parties": [{"contact_id": ana, "role": "primary_applicant"}, {"contact_id": gus, "role": "guarantor"}],
                 "data": {"amount": "25000.00", "term_months": 48, "purpose": "vehicle"},
+                "field_order": ["purpose", "amount"],
                 "questionnaire_ids": [income]
             }),
         )
         .await;
     assert_eq!(made.status, 201, "{}", made.body);
+    // The order the Customer Centre shows the fields in: the partner's, the rest after.
+    assert_eq!(
+        made.body["field_order"],
+        json!(["purpose", "amount", "term_months"])
+    );
     let path = format!(
         "/v1/clients/{c}/opportunities/{}",
         made.body["id"].as_str().unwrap()
@@ -535,14 +541,36 @@ async fn an_opportunity_names_its_parties_data_and_questionnaires(app: TestApp) 
         .patch(
             &path,
             "\"1\"",
-            json!({"data": {"term_months": 60, "purpose": null}}),
+            json!({"data": {"term_months": 60, "purpose": null, "deposit": 5000}}),
         )
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(
         changed.body["data"],
-        json!({"amount": "25000.00", "term_months": 60})
+        json!({"amount": "25000.00", "term_months": 60, "deposit": 5000})
     );
+    // A removed field leaves the order; a new one joins at its end.
+    assert_eq!(
+        changed.body["field_order"],
+        json!(["amount", "term_months", "deposit"])
+    );
+    let reordered = app
+        .patch(
+            &path,
+            "\"2\"",
+            json!({"field_order": ["deposit", "no_such_field", "deposit"]}),
+        )
+        .await;
+    assert_eq!(reordered.status, 200, "{}", reordered.body);
+    assert_eq!(
+        reordered.body["field_order"],
+        json!(["deposit", "amount", "term_months"])
+    );
+    let too_long = app
+        .patch(&path, "\"3\"", json!({"field_order": vec!["x"; 201]}))
+        .await;
+    assert_eq!(too_long.status, 422, "{}", too_long.body);
+    assert!(too_long.body.to_string().contains("field_order"), "{}", too_long.body);
     let listed = app.get(&format!("/v1/clients/{c}/opportunities")).await;
     assert_eq!(listed.body["items"][0]["parties"][1]["role"], "guarantor");
     assert_eq!(
