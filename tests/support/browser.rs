@@ -269,9 +269,11 @@ impl Browser {
         self.call(
             reqwest::Method::POST,
             "/actions",
-            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
-                {"type": "keyDown", "value": tab}, {"type": "keyUp", "value": tab}
-            ]}]})),
+            Some(
+                json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                    {"type": "keyDown", "value": tab}, {"type": "keyUp", "value": tab}
+                ]}]}),
+            ),
         )
         .await;
     }

@@ -24,8 +24,8 @@ pub mod counting;
 pub mod faults;
 pub mod faulty;
 pub mod logs;
-pub mod monitoring;
 pub mod look;
+pub mod monitoring;
 pub mod portal;
 
 /// Runs each named `async fn(TestApp)` as two tests: on the embedded store and on DynamoDB.

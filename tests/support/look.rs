@@ -31,11 +31,15 @@ pub async fn look(browser: &Browser, name: &str) -> Vec<String> {
         panic!("{name} shows raw JSON: {json}\n{text}");
     }
 
-    browser.screenshot_at(&format!("{name}-{DESKTOP}"), DESKTOP).await;
+    browser
+        .screenshot_at(&format!("{name}-{DESKTOP}"), DESKTOP)
+        .await;
     no_sideways_scroll(browser, name, DESKTOP).await;
     header_lines_up(browser, name).await;
 
-    browser.screenshot_at(&format!("{name}-{PHONE}"), PHONE).await;
+    browser
+        .screenshot_at(&format!("{name}-{PHONE}"), PHONE)
+        .await;
     no_sideways_scroll(browser, name, PHONE).await;
     readable_on_a_phone(browser, name).await;
     focus_rings(browser, name).await
@@ -49,7 +53,11 @@ async fn no_sideways_scroll(browser: &Browser, name: &str, width: u32) {
         )
         .await;
     let (scroll, inner) = (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap());
-    assert_eq!(inner, u64::from(width), "{name}: the viewport is {inner} px");
+    assert_eq!(
+        inner,
+        u64::from(width),
+        "{name}: the viewport is {inner} px"
+    );
     assert!(
         scroll <= inner,
         "{name} scrolls sideways at {width} px: {scroll} px wide"
@@ -258,7 +266,10 @@ mod tests {
         assert!((contrast(WHITE, WHITE) - 1.0).abs() < 0.01);
         // The old focus ring: #ffbf47 on white.
         assert!(contrast((0xff, 0xbf, 0x47), WHITE) < 1.7);
-        assert_eq!(first_colour("rgb(255, 221, 0) 0px 0px 0px 3px"), Some((255, 221, 0)));
+        assert_eq!(
+            first_colour("rgb(255, 221, 0) 0px 0px 0px 3px"),
+            Some((255, 221, 0))
+        );
         assert_eq!(first_colour("rgba(0, 0, 0, 0)"), None);
         assert_eq!(first_colour("none"), None);
     }

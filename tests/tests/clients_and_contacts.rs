@@ -570,7 +570,11 @@ async fn an_opportunity_names_its_parties_data_and_questionnaires(app: TestApp) 
         .patch(&path, "\"3\"", json!({"field_order": vec!["x"; 201]}))
         .await;
     assert_eq!(too_long.status, 422, "{}", too_long.body);
-    assert!(too_long.body.to_string().contains("field_order"), "{}", too_long.body);
+    assert!(
+        too_long.body.to_string().contains("field_order"),
+        "{}",
+        too_long.body
+    );
     let listed = app.get(&format!("/v1/clients/{c}/opportunities")).await;
     assert_eq!(listed.body["items"][0]["parties"][1]["role"], "guarantor");
     assert_eq!(

@@ -1034,23 +1034,29 @@ async fn the_pages_after_a_session_name_the_company_it_was_with(app: TestApp) {
     let out = ana.post("/app/sign-out", &[("csrf", &csrf)]).await;
     let out = ana.follow(out).await;
     assert!(out.shows("You have signed out"), "{}", out.html);
-    assert!(out.shows("your e-mail from Acme Lending again"), "{}", out.html);
+    assert!(
+        out.shows("your e-mail from Acme Lending again"),
+        "{}",
+        out.html
+    );
     assert!(!ana.cookies.contains_key("__Host-cw_company"));
     let ended = ana.get("/session-ended").await;
     assert!(ended.shows("open the link in your e-mail again") && !ended.shows("Acme"));
 
     // Whatever the cookie holds is shown as text, never as markup; one that does not decode
     // is no name.
-    ana.cookies.insert(
-        "__Host-cw_company".into(),
-        "%3Cb%3EEvil%3C%2Fb%3E".into(),
-    );
+    ana.cookies
+        .insert("__Host-cw_company".into(), "%3Cb%3EEvil%3C%2Fb%3E".into());
     let ended = ana.get("/session-ended").await;
     assert!(ended.shows("&lt;b&gt;Evil") && !ended.shows("<b>Evil"));
     ana.cookies
         .insert("__Host-cw_company".into(), "%E2%28%A1".into());
     let ended = ana.get("/session-ended").await;
-    assert!(ended.shows("open the link in your e-mail again"), "{}", ended.html);
+    assert!(
+        ended.shows("open the link in your e-mail again"),
+        "{}",
+        ended.html
+    );
 }
 
 async fn an_invite_email_follows_the_tenants_template_and_keeps_its_tags(app: TestApp) {
@@ -1190,7 +1196,12 @@ async fn an_applicant_answers_the_questionnaires_of_the_invite(app: TestApp) {
         "href=\"#f-q-2e-pay\">Choose an answer to “How often are you paid?”<",
     ]
     .iter()
-    .map(|link| refused.html.find(link).unwrap_or_else(|| panic!("{link}: {}", refused.html)))
+    .map(|link| {
+        refused
+            .html
+            .find(link)
+            .unwrap_or_else(|| panic!("{link}: {}", refused.html))
+    })
     .collect();
     assert!(links.is_sorted(), "in page order: {links:?}");
     assert!(!refused.shows("Monthly income after tax: "));
@@ -1229,7 +1240,9 @@ async fn an_applicant_answers_the_questionnaires_of_the_invite(app: TestApp) {
     let read_only = ana.get(&path).await;
     // No form to answer with any more (the header's sign-out is the only form).
     assert!(read_only.shows("can no longer be changed"));
-    assert!(!read_only.shows(&format!("action=\"{path}\"")) && read_only.field("q.employer").is_none());
+    assert!(
+        !read_only.shows(&format!("action=\"{path}\"")) && read_only.field("q.employer").is_none()
+    );
     assert!(
         read_only.shows("&lt;b&gt;bold&lt;/b&gt;"),
         "answers are escaped"

@@ -70,7 +70,12 @@ async fn error_summary(browser: &Browser) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l[0].as_str().unwrap().to_owned(), l[1].as_str().unwrap().to_owned()))
+        .map(|l| {
+            (
+                l[0].as_str().unwrap().to_owned(),
+                l[1].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -219,7 +224,10 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     let summary = error_summary(&browser).await;
     assert_eq!(summary.len(), 1);
     assert_eq!(summary[0].0, "#f-code");
-    assert!(summary[0].1.starts_with("That code is not right"), "{summary:?}");
+    assert!(
+        summary[0].1.starts_with("That code is not right"),
+        "{summary:?}"
+    );
     look(&browser, "centre-code-error").await;
 
     browser.type_into("#f-code", &code).await;
@@ -244,11 +252,23 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     );
     assert_eq!(
         texts(&browser, "dl.nested > dt, dl.nested > dd").await,
-        ["City", "Nelson", "Head office", "Yes", "Since", "1 April 2018", "Street", "12 Wharf Road"]
+        [
+            "City",
+            "Nelson",
+            "Head office",
+            "Yes",
+            "Since",
+            "1 April 2018",
+            "Street",
+            "12 Wharf Road"
+        ]
     );
     let kinds = look(&browser, "centre-application").await;
     for kind in ["a", "button", "input:text", "input:radio"] {
-        assert!(kinds.iter().any(|k| k == kind), "no {kind} reached: {kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no {kind} reached: {kinds:?}"
+        );
     }
 
     // Two wrong values: summarised in the order of the page, not of the names.
@@ -261,7 +281,10 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     let targets: Vec<&str> = summary.iter().map(|(href, _)| href.as_str()).collect();
     assert_eq!(targets, ["#f-dependants", "#f-annual_income"]);
     for (_, text) in &summary {
-        assert!(!text.contains(": "), "the link's text is the message: {text}");
+        assert!(
+            !text.contains(": "),
+            "the link's text is the message: {text}"
+        );
     }
     look(&browser, "centre-application-errors").await;
 
@@ -284,7 +307,10 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     assert_eq!(browser.title().await, "Living costs – Customer Centre");
     let kinds = look(&browser, "centre-questionnaire").await;
     for kind in ["a", "button", "input:text", "input:radio", "textarea"] {
-        assert!(kinds.iter().any(|k| k == kind), "no {kind} reached: {kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no {kind} reached: {kinds:?}"
+        );
     }
     // A date is three boxes, not the browser's mm/dd/yyyy.
     assert_eq!(
@@ -300,10 +326,22 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     assert_eq!(
         summary,
         [
-            ("#f-q-2e-rent", "Enter an answer to “Weekly rent or mortgage”"),
-            ("#f-q-2e-renting", "Choose yes or no for “Do you rent your home?”"),
-            ("#f-q-2e-moved_in-2e-month", "“When did you move in?” must include a month"),
-            ("#f-q-2e-housing", "Choose an answer to “Where do you live?”"),
+            (
+                "#f-q-2e-rent",
+                "Enter an answer to “Weekly rent or mortgage”"
+            ),
+            (
+                "#f-q-2e-renting",
+                "Choose yes or no for “Do you rent your home?”"
+            ),
+            (
+                "#f-q-2e-moved_in-2e-month",
+                "“When did you move in?” must include a month"
+            ),
+            (
+                "#f-q-2e-housing",
+                "Choose an answer to “Where do you live?”"
+            ),
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
@@ -346,7 +384,13 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     let shown = texts(&browser, "dl.details > dd").await;
     assert_eq!(
         shown,
-        ["520", "Yes", "31 March 2020", "A house", "Starting a new job in March."]
+        [
+            "520",
+            "Yes",
+            "31 March 2020",
+            "A house",
+            "Starting a new job in March."
+        ]
     );
     look(&browser, "centre-questionnaire-answers").await;
 

@@ -204,7 +204,10 @@ pub(crate) async fn done(
         }
         None => "the questions".to_owned(),
     };
-    html(StatusCode::OK, pages::done(&visit.company_name, &visit.csrf, &name))
+    html(
+        StatusCode::OK,
+        pages::done(&visit.company_name, &visit.csrf, &name),
+    )
 }
 
 /// Reads a posted form against `questions`: a string per question id (`yes`/`no` for yes-or-no
@@ -215,8 +218,7 @@ pub(crate) async fn done(
 pub fn read_form(questions: &[Question], form: &BTreeMap<String, String>) -> Entered {
     let mut entered = Entered::default();
     for question in questions {
-        let read = if question.kind == QuestionKind::Date && DateParts::posted(form, &question.id)
-        {
+        let read = if question.kind == QuestionKind::Date && DateParts::posted(form, &question.id) {
             DateParts::of(form, &question.id)
                 .read()
                 .map(|day| day.map(|d| Value::String(d.format("%Y-%m-%d").to_string())))
@@ -456,15 +458,28 @@ mod tests {
         for (day, month, year, why) in [
             ("27", "", "2007", "The date must include a month"),
             ("27", "3", "", "The date must include a year"),
-            ("twenty", "3", "2007", "Enter the day as a number, such as 27"),
+            (
+                "twenty",
+                "3",
+                "2007",
+                "Enter the day as a number, such as 27",
+            ),
             ("27", "13", "2007", "Enter a month from 1 to 12"),
             ("27", "3", "07", "Enter the year as 4 digits, such as 2007"),
-            ("30", "2", "2026", "The date must be a real date: February 2026 has 28 days"),
+            (
+                "30",
+                "2",
+                "2026",
+                "The date must be a real date: February 2026 has 28 days",
+            ),
             // The shared rule for years still holds.
             ("1", "1", "0001", "Enter a date between"),
         ] {
             let problems = read(&boxes(day, month, year)).unwrap_err();
-            assert!(problems["started"].starts_with(why), "{day} {month} {year}: {problems:?}");
+            assert!(
+                problems["started"].starts_with(why),
+                "{day} {month} {year}: {problems:?}"
+            );
         }
         // Required: empty boxes are no answer to submit.
         let mut needed = started.clone();

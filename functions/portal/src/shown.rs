@@ -387,17 +387,32 @@ mod tests {
                 parts("27", "3", "20O7"),
                 wrong(Year, "Enter the year as 4 digits, such as 2007"),
             ),
-            (parts("32", "3", "2007"), wrong(Day, "Enter a day from 1 to 31")),
-            (parts("0", "3", "2007"), wrong(Day, "Enter a day from 1 to 31")),
+            (
+                parts("32", "3", "2007"),
+                wrong(Day, "Enter a day from 1 to 31"),
+            ),
+            (
+                parts("0", "3", "2007"),
+                wrong(Day, "Enter a day from 1 to 31"),
+            ),
             (
                 parts("0000000000001", "3", "2007"),
                 wrong(Day, "Enter a day from 1 to 31"),
             ),
-            (parts("1", "13", "2007"), wrong(Month, "Enter a month from 1 to 12")),
-            (parts("1", "0", "2007"), wrong(Month, "Enter a month from 1 to 12")),
+            (
+                parts("1", "13", "2007"),
+                wrong(Month, "Enter a month from 1 to 12"),
+            ),
+            (
+                parts("1", "0", "2007"),
+                wrong(Month, "Enter a month from 1 to 12"),
+            ),
             (
                 parts("30", "2", "2026"),
-                wrong(Day, "The date must be a real date: February 2026 has 28 days"),
+                wrong(
+                    Day,
+                    "The date must be a real date: February 2026 has 28 days",
+                ),
             ),
             (
                 parts("31", "4", "2026"),
@@ -423,7 +438,10 @@ mod tests {
         assert_eq!(DateParts::of(&values, "started"), parts("7", "", "20"));
         assert_eq!(DateParts::of(&values, "ended"), parts("1", "3", "2019"));
         assert_eq!(DateParts::of(&values, "bad"), DateParts::default());
-        assert_eq!(DateParts::of(&values, "started").wrong_part(), DatePart::Month);
+        assert_eq!(
+            DateParts::of(&values, "started").wrong_part(),
+            DatePart::Month
+        );
         assert!(DateParts::posted(&values, "started") && !DateParts::posted(&values, "ended"));
     }
 
@@ -431,14 +449,54 @@ mod tests {
     fn the_summary_gives_a_vague_message_its_question_and_leaves_a_clear_one_alone() {
         use QuestionKind::*;
         let cases = [
-            ("Where do you live?", Some(Choice), "This question needs an answer", "Choose an answer to “Where do you live?”"),
-            ("Do you rent?", Some(YesNo), "This question needs an answer", "Choose yes or no for “Do you rent?”"),
-            ("Monthly income", Some(Number), "This question needs an answer", "Enter an answer to “Monthly income”"),
-            ("Employed since", Some(Date), "This question needs an answer", "Enter a date for “Employed since”"),
-            ("Employed since", Some(Date), "The date must include a month", "“Employed since” must include a month"),
-            ("Insured", None, "Choose yes or no.", "Choose yes or no for “Insured”"),
-            ("Employer", None, "Keep this to 1000 characters or fewer.", "Keep “Employer” to 1000 characters or fewer"),
-            ("Monthly income", Some(Number), "Enter a number, such as 1250 or 1250.50", "Enter a number, such as 1250 or 1250.50"),
+            (
+                "Where do you live?",
+                Some(Choice),
+                "This question needs an answer",
+                "Choose an answer to “Where do you live?”",
+            ),
+            (
+                "Do you rent?",
+                Some(YesNo),
+                "This question needs an answer",
+                "Choose yes or no for “Do you rent?”",
+            ),
+            (
+                "Monthly income",
+                Some(Number),
+                "This question needs an answer",
+                "Enter an answer to “Monthly income”",
+            ),
+            (
+                "Employed since",
+                Some(Date),
+                "This question needs an answer",
+                "Enter a date for “Employed since”",
+            ),
+            (
+                "Employed since",
+                Some(Date),
+                "The date must include a month",
+                "“Employed since” must include a month",
+            ),
+            (
+                "Insured",
+                None,
+                "Choose yes or no.",
+                "Choose yes or no for “Insured”",
+            ),
+            (
+                "Employer",
+                None,
+                "Keep this to 1000 characters or fewer.",
+                "Keep “Employer” to 1000 characters or fewer",
+            ),
+            (
+                "Monthly income",
+                Some(Number),
+                "Enter a number, such as 1250 or 1250.50",
+                "Enter a number, such as 1250 or 1250.50",
+            ),
         ];
         for (label, kind, message, shown) in cases {
             assert_eq!(summary_text(label, kind, message), shown, "{message}");

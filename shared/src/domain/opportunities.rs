@@ -169,7 +169,10 @@ mod tests {
                 &["income", "employer", "dependants", "address"],
             ),
             // Given in part: the rest follow by name.
-            (&["income"], &["income", "address", "dependants", "employer"]),
+            (
+                &["income"],
+                &["income", "address", "dependants", "employer"],
+            ),
             // Names that are no field, and repeats, are passed over.
             (
                 &["gone", "employer", "employer", "income"],
@@ -178,7 +181,11 @@ mod tests {
             (&["gone"], &["address", "dependants", "employer", "income"]),
         ];
         for (wanted, shown) in cases {
-            assert_eq!(ordered_fields(&fields, &names(wanted)), names(shown), "{wanted:?}");
+            assert_eq!(
+                ordered_fields(&fields, &names(wanted)),
+                names(shown),
+                "{wanted:?}"
+            );
         }
     }
 
