@@ -304,6 +304,13 @@ impl Browser {
         path
     }
 
+    /// Lays the page out for print (`@media print`) or for the screen again.
+    pub async fn print_media(&self, print: bool) {
+        let media = if print { "print" } else { "" };
+        self.devtools("Emulation.setEmulatedMedia", json!({"media": media}))
+            .await;
+    }
+
     /// A Chrome DevTools Protocol command through chromedriver.
     async fn devtools(&self, cmd: &str, params: Value) -> Value {
         self.call(

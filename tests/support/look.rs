@@ -223,6 +223,103 @@ pub fn first_colour(style: &str) -> Option<Rgb> {
     }
 }
 
+/// The account portal's components as its pages will use them (`nav.tabs`, `dl.summary`,
+/// `table.list` with `data-label`s, `span.status` of each kind, `.button` and
+/// `.button-secondary`), to put into a page of the portal and look at before those pages exist.
+pub const COMPONENTS: &str = r#"
+<nav class="tabs" aria-label="Your account"><ul>
+  <li><a href="/account" aria-current="page">Account</a></li>
+  <li><a href="/account/invoices">Invoices</a></li>
+  <li><a href="/account/statements">Statements</a></li>
+  <li><a href="/account/messages">Messages</a></li>
+</ul></nav>
+<h1>Kauri Holdings Limited</h1>
+<dl class="summary">
+  <div><dt>Owed</dt><dd><span class="money">NZD 12,480.50</span></dd></div>
+  <div><dt>Overdue</dt><dd><span class="money">NZD 2,300.00</span></dd></div>
+  <div><dt>Next due</dt><dd>18 December 2026</dd></div>
+</dl>
+<table class="list">
+  <caption>Invoices</caption>
+  <thead><tr><th scope="col">Invoice</th><th scope="col">Due</th><th scope="col" class="amount">Amount</th><th scope="col" class="amount">Balance</th><th scope="col">Status</th></tr></thead>
+  <tbody>
+    <tr><td data-label="Invoice"><a href="/account/invoices/1">INV-1001</a></td><td data-label="Due">4 December 2026</td><td data-label="Amount" class="amount"><span class="money">NZD 2,300.00</span></td><td data-label="Balance" class="amount"><span class="money">NZD 2,300.00</span></td><td data-label="Status"><span class="status status-overdue">Overdue</span></td></tr>
+    <tr><td data-label="Invoice"><a href="/account/invoices/2">INV-1002</a></td><td data-label="Due">18 December 2026</td><td data-label="Amount" class="amount"><span class="money">NZD 10,180.50</span></td><td data-label="Balance" class="amount"><span class="money">NZD 10,180.50</span></td><td data-label="Status"><span class="status status-open">Open</span></td></tr>
+    <tr><td data-label="Invoice"><a href="/account/invoices/3">INV-0998</a></td><td data-label="Due">20 November 2026</td><td data-label="Amount" class="amount"><span class="money">NZD 640.00</span></td><td data-label="Balance" class="amount"><span class="money">NZD 0.00</span></td><td data-label="Status"><span class="status status-disputed">Disputed</span></td></tr>
+    <tr><td data-label="Invoice"><a href="/account/invoices/4">INV-0990</a></td><td data-label="Due">1 November 2026</td><td data-label="Amount" class="amount"><span class="money">NZD 1,250.00</span></td><td data-label="Balance" class="amount"><span class="money">NZD 0.00</span></td><td data-label="Status"><span class="status status-paid">Paid</span></td></tr>
+  </tbody>
+</table>
+<div class="actions"><a class="button" href="/account/invoices/1/pay">Pay now</a><a class="button button-secondary" href="/account/invoices/1/dispute">Dispute</a></div>
+"#;
+
+/// Checks the components of [`COMPONENTS`] once they are in the page: each status's text
+/// 4.5:1 against its own background; on a phone each table row a card whose cells are named by
+/// their `data-label`, on a desktop a table with its header row; in print no navigation or
+/// buttons, black text, rows kept whole.
+pub async fn components(browser: &Browser) {
+    let statuses = browser
+        .script(
+            "return [...document.querySelectorAll('.status')].map(e => {
+               const cs = getComputedStyle(e);
+               return [e.className, e.innerText.trim(), cs.color, cs.backgroundColor];
+             })",
+            json!([]),
+        )
+        .await;
+    for status in statuses.as_array().unwrap() {
+        let text = first_colour(status[2].as_str().unwrap()).unwrap();
+        let background = first_colour(status[3].as_str().unwrap()).unwrap_or(WHITE);
+        let ratio = contrast(text, background);
+        assert!(ratio >= 4.5, "{status} is {ratio:.2}:1");
+        assert!(
+            !status[1].as_str().unwrap().is_empty(),
+            "{status} has a word"
+        );
+    }
+    assert_eq!(statuses.as_array().unwrap().len(), 4);
+
+    let layout = "const td = document.querySelector('table.list td[data-label=\"Due\"]');
+         const row = td.parentElement;
+         return [getComputedStyle(td, '::before').content, getComputedStyle(row).display,
+                 getComputedStyle(document.querySelector('table.list thead')).position];";
+    browser.resize(PHONE, 900).await;
+    let phone = browser.script(layout, json!([])).await;
+    assert_eq!(
+        phone,
+        json!(["\"Due\"", "block", "absolute"]),
+        "a card on a phone"
+    );
+    browser.resize(DESKTOP, 900).await;
+    let desktop = browser.script(layout, json!([])).await;
+    assert_eq!(
+        desktop,
+        json!(["none", "table-row", "static"]),
+        "a table on a desktop"
+    );
+
+    browser.print_media(true).await;
+    let print = browser
+        .script(
+            "const shown = s => [...document.querySelectorAll(s)].some(e => getComputedStyle(e).display !== 'none');
+             const row = document.querySelector('table.list tbody tr');
+             return {
+               nav: shown('nav'), buttons: shown('button, .button'), sign_out: shown('header form'),
+               colour: getComputedStyle(document.body).color,
+               background: getComputedStyle(document.body).backgroundColor,
+               row: getComputedStyle(row).breakInside,
+             };",
+            json!([]),
+        )
+        .await;
+    browser.print_media(false).await;
+    assert_eq!(
+        print,
+        json!({"nav": false, "buttons": false, "sign_out": false, "colour": "rgb(0, 0, 0)",
+               "background": "rgb(255, 255, 255)", "row": "avoid"}),
+        "printed"
+    );
+}
+
 /// WCAG 2's contrast ratio of two colours, 1 to 21.
 pub fn contrast(a: Rgb, b: Rgb) -> f64 {
     fn luminance((r, g, b): Rgb) -> f64 {

@@ -1188,10 +1188,10 @@ async fn an_applicant_answers_the_questionnaires_of_the_invite(app: TestApp) {
     assert_eq!(refused.status, 400, "{}", refused.html);
     assert!(refused.shows("There is a problem"));
     // The summary lists them in the order of the questions (not of their ids), each link's
-    // text the message, with the question only where the message alone would be vague.
+    // text the message with its question as context.
     let links: Vec<usize> = [
-        "href=\"#f-q-2e-income\">Enter a number, such as 1250 or 1250.50<",
-        "href=\"#f-q-2e-started-2e-day\">This date does not exist<",
+        "href=\"#f-q-2e-income\">Enter a number for “Monthly income after tax”, such as 1250 or 1250.50<",
+        "href=\"#f-q-2e-started-2e-day\">The date for “When did you start there?” does not exist<",
         "href=\"#f-q-2e-renting\">Choose yes or no for “Do you rent your home?”<",
         "href=\"#f-q-2e-pay\">Choose an answer to “How often are you paid?”<",
     ]

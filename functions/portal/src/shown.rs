@@ -17,9 +17,12 @@ use crate::pages::label_of;
 /// How deep a structured value is shown; below that the page says that more is held.
 const MAX_DEPTH: usize = 6;
 
-/// An error as the summary at the top of the page words it: the message alone when it says
-/// which field it is about, else the message with the question as its context ("Choose yes or
-/// no for “Do you rent your home?”"); without a closing full stop.
+/// An error as the summary at the top of the page words it: the message with its question as
+/// context, since the messages beside the fields ("Enter a number of 0 or more", "This
+/// question needs an answer") do not say which field they are about, and a summary's line is
+/// read away from its field: "Choose yes or no for “Do you rent your home?”", "Enter a number
+/// for “Annual income”, such as 1250". A message that names its field already is left as it
+/// is; no closing full stop.
 pub fn summary_text(label: &str, kind: Option<QuestionKind>, message: &str) -> String {
     let message = message.trim().trim_end_matches('.');
     let quoted = format!("“{}”", label.trim());
@@ -34,6 +37,16 @@ pub fn summary_text(label: &str, kind: Option<QuestionKind>, message: &str) -> S
         "Choose one of the options" => format!("Choose one of the options for {quoted}"),
         m if m.starts_with("Keep this ") => m.replacen("this", &quoted, 1),
         m if m.starts_with("The date ") => format!("{quoted} {}", &m["The date ".len()..]),
+        m if m.starts_with("This date ") => {
+            format!("The date for {quoted} {}", &m["This date ".len()..])
+        }
+        m if m.contains(&quoted) => m.to_owned(),
+        m if m.starts_with("Enter ") || m.starts_with("Use ") || m.starts_with("Choose ") => {
+            match m.split_once(", such as ") {
+                Some((what, example)) => format!("{what} for {quoted}, such as {example}"),
+                None => format!("{m} for {quoted}"),
+            }
+        }
         m => m.to_owned(),
     }
 }
@@ -446,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn the_summary_gives_a_vague_message_its_question_and_leaves_a_clear_one_alone() {
+    fn the_summary_gives_each_message_its_question() {
         use QuestionKind::*;
         let cases = [
             (
@@ -495,7 +508,37 @@ mod tests {
                 "Monthly income",
                 Some(Number),
                 "Enter a number, such as 1250 or 1250.50",
-                "Enter a number, such as 1250 or 1250.50",
+                "Enter a number for “Monthly income”, such as 1250 or 1250.50",
+            ),
+            (
+                "Dependants",
+                None,
+                "Enter a number of 0 or more.",
+                "Enter a number of 0 or more for “Dependants”",
+            ),
+            (
+                "Employer",
+                None,
+                "Use one line of ordinary text.",
+                "Use one line of ordinary text for “Employer”",
+            ),
+            (
+                "Moved in",
+                Some(Date),
+                "Enter the day as a number, such as 27",
+                "Enter the day as a number for “Moved in”, such as 27",
+            ),
+            (
+                "Moved in",
+                Some(Date),
+                "This date does not exist",
+                "The date for “Moved in” does not exist",
+            ),
+            (
+                "Code",
+                None,
+                "That code is not right",
+                "That code is not right",
             ),
         ];
         for (label, kind, message, shown) in cases {
