@@ -507,7 +507,7 @@ fn question_field(
                                 div class={ "part part-" (part.name()) } {
                                     label for=(part_id) { (part.label()) }
                                     input type="text" id=(part_id) name={ (name) "." (part.name()) } value=(typed)
-                                        inputmode="numeric" maxlength=(part.max_length())
+                                        inputmode="numeric"
                                         autocomplete="off"
                                         class=[(wrong == Some(part)).then_some("invalid")]
                                         aria-invalid=[(wrong == Some(part)).then_some("true")];

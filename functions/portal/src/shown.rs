@@ -176,13 +176,6 @@ impl DatePart {
             DatePart::Year => "Year",
         }
     }
-
-    pub fn max_length(self) -> usize {
-        match self {
-            DatePart::Day | DatePart::Month => 2,
-            DatePart::Year => 4,
-        }
-    }
 }
 
 /// A date as typed in its three boxes.
