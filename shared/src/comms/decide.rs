@@ -285,8 +285,14 @@ mod tests {
     fn promise_table() {
         use PromiseStatus::*;
         let paused = |until: &str| PromiseTurn::Paused { until: d(until) };
+        type Row<'a> = (
+            &'a str,
+            Option<(PromiseStatus, &'a str)>,
+            &'a str,
+            PromiseTurn,
+        );
         #[rustfmt::skip]
-        let table: &[(&str, Option<(PromiseStatus, &str)>, &str, PromiseTurn)] = &[
+        let table: &[Row<'_>] = &[
             // (reason, promise (status, date), run day, expected)
             ("no promise", None, "2026-11-20", PromiseTurn::None),
             ("pending, made today for today", Some((Pending, "2026-11-20")), "2026-11-20", paused("2026-11-21")),

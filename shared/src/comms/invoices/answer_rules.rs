@@ -213,8 +213,10 @@ mod tests {
 
     #[test]
     fn a_comment_is_optional_multi_line_and_at_most_two_thousand_characters() {
+        /// (reason, given, expected: `None` when refused)
+        type Row<'a> = (&'a str, Option<&'a str>, Option<Option<&'a str>>);
         #[rustfmt::skip]
-        let table: &[(&str, Option<&str>, Option<Option<&str>>)] = &[
+        let table: &[Row<'_>] = &[
             // (reason, given, expected: None = refused)
             ("absent", None, Some(None)),
             ("blank", Some("  \n "), Some(None)),
@@ -264,11 +266,18 @@ mod tests {
 
     #[test]
     fn a_partners_change_resolves_a_dispute_and_keeps_a_promise() {
+        type Row = (
+            &'static str,
+            InvoiceSpec,
+            Status,
+            Option<bool>,
+            Option<PromiseStatus>,
+        );
         use PromiseStatus::*;
         use Status::*;
         let now = at("2026-11-25T10:00:00Z");
         #[rustfmt::skip]
-        let table: &[(&str, InvoiceSpec, Status, Option<bool>, Option<PromiseStatus>)] = &[
+        let table: &[Row] = &[
             // (reason, current, next status, expected dispute resolved, expected promise status)
             ("disputed to open resolves", spec(Disputed, Some(false), None), Open, Some(true), None),
             ("disputed to paid resolves", spec(Disputed, Some(false), None), Paid, Some(true), None),
