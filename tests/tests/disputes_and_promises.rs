@@ -571,6 +571,13 @@ async fn answers_outside_the_rules_are_refused_naming_the_field(app: TestApp) {
         assert_eq!(field, "date", "{date:?}");
         assert!(message.contains(&tenant_today.to_string()), "{message}");
     }
+    // The window the portal's date field offers is the one checked.
+    assert_eq!(
+        answers::promise_window(w.svc(), &w.app.tenant_id)
+            .await
+            .unwrap(),
+        (tenant_today, tenant_today + Days::new(30))
+    );
     // The last day of the window is taken; then a second promise is a conflict.
     let last = (tenant_today + Days::new(30)).to_string();
     answers::promise(w.svc(), &w.ana, &invoice.id, &last)

@@ -83,12 +83,18 @@ pub fn comment(given: Option<&str>) -> Result<Option<String>> {
     Ok(Some(text.replace("\r\n", "\n")))
 }
 
-/// The promised date, if it is `YYYY-MM-DD` from `today` (the tenant's, in its time zone) to
-/// `today + max_days`; a 422 naming `date` otherwise.
-pub fn promise_date(today: NaiveDate, max_days: u32, given: &str) -> Result<NaiveDate> {
+/// The first and last day a promise made `today` may name (a form's `min` and `max`).
+pub fn window(today: NaiveDate, max_days: u32) -> (NaiveDate, NaiveDate) {
     let last = today
         .checked_add_days(Days::new(u64::from(max_days)))
         .unwrap_or(today);
+    (today, last)
+}
+
+/// The promised date, if it is `YYYY-MM-DD` from `today` (the tenant's, in its time zone) to
+/// `today + max_days`; a 422 naming `date` otherwise.
+pub fn promise_date(today: NaiveDate, max_days: u32, given: &str) -> Result<NaiveDate> {
+    let (today, last) = window(today, max_days);
     let window = format!("must be a date from {today} to {last} (YYYY-MM-DD)");
     let day = date::parse(given.trim()).map_err(|_| Error::invalid("date", &window))?;
     if day < today || day > last {

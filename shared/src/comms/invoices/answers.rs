@@ -141,6 +141,17 @@ pub async fn promise(
     Ok(written.invoice)
 }
 
+/// The first and last day a promise made now may name, in the tenant's time zone (for the
+/// portal's date field).
+pub async fn promise_window(svc: &Services, tenant_id: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
+    let today = local_day(&tenant.spec.time_zone, svc.clock.now());
+    Ok(answer_rules::window(
+        today,
+        tenant.spec.portal.promise_max_days,
+    ))
+}
+
 /// What [`break_promise`] found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settled {
