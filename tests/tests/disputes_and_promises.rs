@@ -332,6 +332,21 @@ async fn a_dispute_stops_the_workflow_and_the_partner_sees_it_and_resolves_it(ap
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert_eq!(refused.body["errors"][0]["field"], "promise");
+    let imported = w
+        .app
+        .post(
+            "/v1/invoices/import",
+            json!({"invoices": [{"client_id": w.client, "number": "INV-1", "issue_date": "2026-11-01",
+                   "due_date": "2026-12-01", "amount": "120.00",
+                   "dispute": {"reason": "Other"}}]}),
+        )
+        .await;
+    assert_eq!(imported.body["rejected"], 1, "{}", imported.body);
+    assert_eq!(
+        imported.body["results"][0]["problem"]["field"], "dispute",
+        "{}",
+        imported.body
+    );
 
     // The partner resolves it by reopening the invoice: the workflow goes on.
     w.at(due + Days::new(4));
