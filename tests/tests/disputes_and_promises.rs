@@ -363,6 +363,25 @@ async fn a_dispute_stops_the_workflow_and_the_partner_sees_it_and_resolves_it(ap
     assert_eq!(reopened.body["dispute"]["reason"], "Already paid");
     let listed = w.app.get("/v1/disputes").await;
     assert_eq!(listed.body["items"], json!([]));
+    // An invoice the partner marks disputed is listed too, without a contact's dispute.
+    let theirs = w.invoice("INV-1P", due + Days::new(30)).await;
+    let etag = w
+        .app
+        .get(&w.path(&theirs))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let marked = w
+        .app
+        .patch(&w.path(&theirs), &etag, json!({"status": "disputed"}))
+        .await;
+    assert_eq!(marked.status, 200, "{}", marked.body);
+    let listed = w.app.get("/v1/disputes").await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", listed.body);
+    assert_eq!(items[0]["id"], theirs.id.as_str());
+    assert!(items[0].get("dispute").is_none());
     let report = w.run(due + Days::new(4)).await;
     assert_eq!(report.sent, 1, "{report:?}");
     assert_eq!(
