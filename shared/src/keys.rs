@@ -245,6 +245,15 @@ pub fn digest_queued(tenant_id: &str, due_on: NaiveDate, client_id: &str, hit_id
     )
 }
 
+/// A client's stored monthly statement (`2026-12`): what the statement e-mail said.
+pub fn statement(tenant_id: &str, client_id: &str, month: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{STATEMENTS}{month}"),
+    )
+}
+pub const STATEMENTS: &str = "STATEMENT#";
+
 /// A communications log entry, in time order under its client.
 pub fn log(tenant_id: &str, client_id: &str, order: &str) -> Key {
     Key::new(client_pk(tenant_id, client_id), format!("{LOG}{order}"))
@@ -312,6 +321,16 @@ pub fn idempotency(credential: &str, hash: &str) -> Key {
     Key::new(format!("IDEM#{credential}#{hash}"), "IDEM")
 }
 
+/// The partition of events written with the change they tell of and not yet published (the
+/// outbox), each by its time and event id. Rows live for seconds: the writer publishes and
+/// removes its own; the next communications run publishes what a crash or an outage left.
+pub const OUTBOX: &str = "OUTBOX";
+
+/// An event waiting in the outbox.
+pub fn outbox(order: &str) -> Key {
+    Key::new(OUTBOX, order)
+}
+
 /// What the health check reads.
 pub fn health() -> Key {
     Key::new("HEALTH", "HEALTH")
@@ -326,6 +345,18 @@ pub fn clients_listing(tenant_id: &str) -> String {
 
 /// `gsi2`: every open invoice of every tenant, by due date (the communications run's list).
 pub const OPEN_INVOICES: &str = "INVOICES#OPEN";
+
+/// `gsi2`: a tenant's disputed invoices, in client and invoice order (the collections team's
+/// list): an invoice sits here exactly while its status is `disputed`, as an open one sits in
+/// [`OPEN_INVOICES`].
+pub fn disputes_listing(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#DISPUTES")
+}
+
+/// The sort key of a disputed invoice in [`disputes_listing`].
+pub fn disputed_order(client_id: &str, invoice_id: &str) -> String {
+    format!("{client_id}#{invoice_id}")
+}
 
 /// `gsi2`: every live invite, by expiry (the expiry sweep's list).
 pub const OPEN_INVITES: &str = "INVITES#OPEN";
@@ -367,6 +398,7 @@ mod tests {
             audit("t1", "c1", "o", "2026"),
             sent("t1", "c1", "m", "k", "email"),
             log("t1", "c1", "2026"),
+            statement("t1", "c1", "2026-12"),
         ] {
             assert_eq!(key.pk, pk, "{key}");
         }
@@ -386,6 +418,7 @@ mod tests {
                 .starts_with(&sent_of("m"))
         );
         assert!(log("t", "c", "x").sk.starts_with(LOG));
+        assert!(statement("t", "c", "2026-12").sk.starts_with(STATEMENTS));
         assert!(api_key("t", "x").sk.starts_with(API_KEYS));
         assert!(role("t", "x").sk.starts_with(ROLES));
         assert!(client_type("t", "x").sk.starts_with(CLIENT_TYPES));

@@ -696,6 +696,8 @@ impl Comms {
                 balance: None,
                 status: Status::Open,
                 document_url: None,
+                dispute: None,
+                promise: None,
             },
         );
         let item = invoices::item(&self.trial.app.tenant_id, client, &invoice).unwrap();

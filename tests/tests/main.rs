@@ -12,6 +12,7 @@ mod conventions;
 mod crashes;
 mod cursors;
 mod customer_centre;
+mod disputes_and_promises;
 mod edges;
 mod edges_fuzz;
 mod feed_faults;

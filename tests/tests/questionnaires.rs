@@ -10,6 +10,7 @@ use clientwatch::centre::questionnaires::{self, SaveError, Status};
 use clientwatch::domain::Error;
 use clientwatch::ports::Clock;
 use clientwatch_tests::api::TestApp;
+use clientwatch_tests::faulty::{Call, Faulty, Gate, Injected, Verdict};
 use clientwatch_tests::over_both_stores;
 use serde_json::{Value, json};
 
@@ -25,6 +26,7 @@ over_both_stores!(
     a_questionnaire_not_attached_to_the_invite_is_not_found,
     the_activity_says_who_saved_and_submitted_and_when,
     every_save_is_published_for_the_partner,
+    a_save_whose_event_the_bus_refused_is_published_by_the_next_communications_run,
     answers_and_activity_of_an_unknown_opportunity_are_not_found,
 );
 
@@ -654,4 +656,54 @@ async fn answers_and_activity_of_an_unknown_opportunity_are_not_found(app: TestA
         .await
         .problem(404, "not-found");
     }
+}
+
+/// An event bus that refuses every event.
+struct DownBus;
+
+impl Gate for DownBus {
+    fn enter(&self, call: &Call<'_>) -> Verdict {
+        match call {
+            Call::Publish(_) => Verdict::Fail(Injected("the event bus is down (injected)")),
+            _ => Verdict::Go,
+        }
+    }
+}
+
+async fn a_save_whose_event_the_bus_refused_is_published_by_the_next_communications_run(
+    app: TestApp,
+) {
+    let applicant = applicant(&app).await;
+    let mut down = app.services.clone();
+    down.events = std::sync::Arc::new(Faulty::new(
+        app.services.events.clone(),
+        std::sync::Arc::new(DownBus),
+    ));
+    // The save stands; its event waits in the outbox.
+    let saved = questionnaires::save(
+        &down,
+        &applicant.who,
+        &applicant.questionnaire,
+        &applicant.attached,
+        false,
+        |questions| clientwatch_portal::read_form(questions, &form(&[("employer", "Acme Ltd")])),
+    )
+    .await
+    .unwrap();
+    assert!(app.events.recorded().is_empty());
+    let today = app.harness.clock.now().date_naive();
+    let report = clientwatch::comms::run::run_day(&app.services, today, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.events_published, 1, "{report:?}");
+    let events = app.events.recorded();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].detail_type, audit::UPDATED_EVENT);
+    assert_eq!(events[0].detail["audit_id"], saved.entry.id.as_str());
+    assert!(events[0].detail["event_id"].is_string());
+    let again = clientwatch::comms::run::run_day(&app.services, today, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.events_published, 0);
+    assert_eq!(app.events.recorded().len(), 1);
 }

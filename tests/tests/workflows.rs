@@ -214,6 +214,8 @@ impl World {
                 balance: None,
                 status: Status::Open,
                 document_url: Some(format!("https://docs.example.com/{number}.pdf?a=1&b=2")),
+                dispute: None,
+                promise: None,
             },
         );
         let item = invoices::item(self.tenant(), client, &invoice).unwrap();

@@ -34,6 +34,7 @@ fn routes() -> Routes {
         .merge(invites::router())
         .merge(invoices::router())
         .merge(communications::router())
+        .merge(disputes::router())
         .merge(questionnaires::router())
         .merge(workflows::router())
         .merge(portfolios::router())

@@ -73,8 +73,9 @@ fn openapi_document_lists_exactly_the_routes_of_the_router() {
 }
 
 /// A stored resource is answered as its id, version and times plus the fields of its spec (the
-/// request schema, which refuses unknown fields): the document says so property by property,
-/// the same definitions in both, so that answers validate and the two cannot drift apart.
+/// request schema, which refuses unknown fields) and any read-only fields: the document says
+/// so property by property, the same definitions in both, so that answers validate and the two
+/// cannot drift apart.
 #[test]
 fn every_resource_schema_is_its_spec_plus_the_versioned_fields() {
     let doc = document();
@@ -105,6 +106,17 @@ fn every_resource_schema_is_its_spec_plus_the_versioned_fields() {
         let mut expected = versioned["properties"].as_mapping().expect("props").clone();
         for (k, v) in spec["properties"].as_mapping().expect("spec properties") {
             expected.insert(k.clone(), v.clone());
+        }
+        // Fields no request may set (an invoice's `dispute`, set in the account portal) are
+        // answered beside the spec's, marked read-only, and never part of the spec.
+        for (k, v) in props {
+            if v["readOnly"] == Value::Bool(true) {
+                assert!(
+                    spec["properties"].get(k).is_none(),
+                    "{resource}: {k:?} is read-only, so not in {name}"
+                );
+                expected.insert(k.clone(), v.clone());
+            }
         }
         assert_eq!(
             props, &expected,

@@ -112,6 +112,13 @@ impl CommsRun {
                 "messages an earlier run was cut off while handing over may or may not have gone out: logged as interrupted, not sent again"
             );
         }
+        if report.events_waiting > 0 {
+            tracing::warn!(
+                %day,
+                events_waiting = report.events_waiting,
+                "events in the outbox were refused by the event bus; the next run publishes them"
+            );
+        }
         if report.errors > 0 {
             return Err(RunError::Incomplete {
                 day,

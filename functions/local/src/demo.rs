@@ -412,6 +412,8 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
             balance: None,
             status: Status::Open,
             document_url: Some("https://demo-lender.example/invoices/INV-1001.pdf".into()),
+            dispute: None,
+            promise: None,
         },
     );
     svc.table

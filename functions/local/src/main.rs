@@ -220,6 +220,18 @@ async fn comms(services: &Services, day: NaiveDate) -> anyhow::Result<comms::run
             report.interrupted
         );
     }
+    if report.deferred_promise + report.promises_broken > 0 {
+        println!(
+            "  {} invoice(s) waiting for a promise to pay, {} promise(s) broken",
+            report.deferred_promise, report.promises_broken
+        );
+    }
+    if report.events_waiting > 0 {
+        println!(
+            "  warning: {} event(s) in the outbox were refused by the event bus; the next run publishes them",
+            report.events_waiting
+        );
+    }
     Ok(report)
 }
 

@@ -1,6 +1,8 @@
 //! Who changed what in the Customer Centre, and when. An audit entry is written in the same
-//! transaction as the change it records, so there is never a change without its entry; after
-//! the write the change is published as a `CustomerCentreUpdated` event for partner systems.
+//! transaction as the change it records, so there is never a change without its entry; so is
+//! the change's `CustomerCentreUpdated` event, as a row of the outbox
+//! ([`crate::records::outbox`]), which is published right after the write (and, if a crash or
+//! an outage stops that, by the next communications run), never lost.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,7 @@ use crate::domain::{Error, Result};
 use crate::keys;
 use crate::ports::{Condition, Cursor, DomainEvent, Item, Key, Query, SortKey, TxOp};
 use crate::records::clients;
+use crate::records::outbox::{self, Staged};
 
 /// The event published after every change a customer makes.
 pub const UPDATED_EVENT: &str = "CustomerCentreUpdated";
@@ -105,25 +108,21 @@ impl Entry {
     }
 }
 
-/// Writes `ops` (the change) with `entry` in one transaction, then publishes the entry's event.
-/// The change stands even if publishing fails; that failure is returned for the caller to log.
+/// Writes `ops` (the change) with `entry` and its event's outbox row in one transaction, then
+/// publishes the event. The change stands even if publishing fails (the event then waits in
+/// the outbox for the next communications run); that failure is returned for the caller to
+/// log.
 pub async fn commit(
     svc: &Services,
     who: &Invitee,
     mut ops: Vec<TxOp>,
     entry: &Entry,
 ) -> Result<()> {
+    let staged = Staged::new(svc, entry.event(who));
     ops.push(entry.op(who)?);
+    ops.push(staged.op()?);
     svc.table.transact(ops).await?;
-    publish(svc, who, entry).await
-}
-
-/// Publishes the entry's event; a failure is logged and reported, never undoes the change.
-pub async fn publish(svc: &Services, who: &Invitee, entry: &Entry) -> Result<()> {
-    svc.events
-        .publish(&[entry.event(who)])
-        .await
-        .map_err(|e| Error::Unavailable("event bus", Box::new(e)))
+    outbox::publish(svc, &staged).await
 }
 
 /// An opportunity's audit entries, oldest first, a page at a time.

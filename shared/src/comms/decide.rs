@@ -1,6 +1,9 @@
 //! What the communications run does with an invoice's next workflow step, decided from plain
 //! values (the rules are told in [`super::run`]'s module documentation).
 //!
+//! Before the workflow is looked at, [`promise`] says whether a promise to pay holds the
+//! invoice's steps back today, or was broken.
+//!
 //! The decision comes in two parts because the second needs a read only the first warrants:
 //! [`next_step`] says whether the step is due and outside the tenant's quiet hours; only then
 //! does the run look for an earlier delivery of the step (its sent-markers) and ask
@@ -9,7 +12,32 @@
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 
+use super::invoices::PromiseStatus;
 use crate::domain::tenants::QuietHours;
+
+/// What an invoice's promise to pay means for its workflow today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromiseTurn {
+    /// No pending promise: the workflow goes on as usual.
+    None,
+    /// A pending promise whose date has not passed: the steps wait; they may go on from
+    /// `until`, the day after the date.
+    Paused { until: NaiveDate },
+    /// A pending promise whose date has passed, the invoice still open: mark it broken, then
+    /// go on with the workflow in the same turn.
+    Broken,
+}
+
+/// From the invoice's promise (its status and date), if any, on run day `day`.
+pub fn promise(promise: Option<(PromiseStatus, NaiveDate)>, day: NaiveDate) -> PromiseTurn {
+    match promise {
+        Some((PromiseStatus::Pending, date)) if day <= date => PromiseTurn::Paused {
+            until: date.succ_opt().unwrap_or(date),
+        },
+        Some((PromiseStatus::Pending, _)) => PromiseTurn::Broken,
+        Some((PromiseStatus::Kept | PromiseStatus::Broken, _)) | None => PromiseTurn::None,
+    }
+}
 
 /// What the run knows of an invoice's next step before anything is read for it.
 #[derive(Clone, Debug)]
@@ -250,6 +278,35 @@ mod tests {
                 last_contacted: last.map(d),
             };
             assert_eq!(delivery(&c), expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn promise_table() {
+        use PromiseStatus::*;
+        let paused = |until: &str| PromiseTurn::Paused { until: d(until) };
+        type Row<'a> = (
+            &'a str,
+            Option<(PromiseStatus, &'a str)>,
+            &'a str,
+            PromiseTurn,
+        );
+        #[rustfmt::skip]
+        let table: &[Row<'_>] = &[
+            // (reason, promise (status, date), run day, expected)
+            ("no promise", None, "2026-11-20", PromiseTurn::None),
+            ("pending, made today for today", Some((Pending, "2026-11-20")), "2026-11-20", paused("2026-11-21")),
+            ("pending, days before the date", Some((Pending, "2026-12-01")), "2026-11-20", paused("2026-12-02")),
+            ("pending, on the date itself", Some((Pending, "2026-12-01")), "2026-12-01", paused("2026-12-02")),
+            ("pending, the day after the date", Some((Pending, "2026-12-01")), "2026-12-02", PromiseTurn::Broken),
+            ("pending, weeks after (no run between)", Some((Pending, "2026-12-01")), "2026-12-20", PromiseTurn::Broken),
+            ("kept", Some((Kept, "2026-12-01")), "2026-11-20", PromiseTurn::None),
+            ("broken before", Some((Broken, "2026-12-01")), "2026-12-05", PromiseTurn::None),
+            ("broken, a run replayed for a day before the date", Some((Broken, "2026-12-01")), "2026-11-30", PromiseTurn::None),
+        ];
+        for &(reason, given, day, expected) in table {
+            let given = given.map(|(status, date)| (status, d(date)));
+            assert_eq!(promise(given, d(day)), expected, "{reason}");
         }
     }
 

@@ -260,7 +260,7 @@ fn entry(
         invoice_id: message.invoice_id.clone(),
         kind: message.kind,
         step: message.step.clone(),
-        channel,
+        channel: Some(channel),
         contact_id: contact.map(|c| c.id.clone()),
         to: contact.and_then(|c| address(c, channel)).map(|a| a.shown()),
         subject: message.subject.clone(),

@@ -1,6 +1,8 @@
 //! The communications log: one entry per message to one contact on one channel (sending,
-//! sent, failed, or interrupted when a run was killed while handing it over), and one per
-//! message that reached nobody (skipped, with the reason). Readable per client, per invoice,
+//! sent, failed, or interrupted when a run was killed while handing it over), one per
+//! message that reached nobody (skipped, with the reason), and one per answer a contact gave in
+//! the account portal (a dispute, a promise to pay) and per promise broken (recorded, without a
+//! channel). Readable per client, per invoice,
 //! and, for the ones to act on (skipped, interrupted, and any still being sent), per tenant as
 //! warnings.
 
@@ -25,6 +27,13 @@ pub enum Kind {
     Escalation,
     /// The monthly statement of open invoices.
     Statement,
+    /// A contact disputed the invoice in the account portal; `reason` is the reason chosen.
+    Dispute,
+    /// A contact promised in the account portal to pay the invoice by a date.
+    Promise,
+    /// The invoice was still open the day after the promised date: the promise was broken and
+    /// its workflow went on.
+    PromiseBroken,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +53,9 @@ pub enum Outcome {
     /// gone out. It is not sent again (a duplicate could break the client's contact limits);
     /// it stays among the tenant's warnings for someone to check.
     Interrupted,
+    /// Not a message: something the client's contact did (a dispute, a promise) or what came
+    /// of it (a promise broken), recorded in the same transaction as the change to the invoice.
+    Recorded,
 }
 
 impl Outcome {
@@ -67,7 +79,9 @@ pub struct Entry {
     /// The workflow step (its id) that sent it, for reminders and escalations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
-    pub channel: Channel,
+    /// How the message went; none for what was recorded rather than sent (a dispute, a promise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
     /// The address or masked number it went to.

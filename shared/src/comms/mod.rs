@@ -1,7 +1,8 @@
 //! Communications: invoices kept by partner systems, e-mailed to the contacts whose role has
 //! invoice presentment; collection workflows and portfolios; the daily communications run
-//! (reminders and escalations by the workflow's steps, monthly statements); and the log of
-//! everything sent, failed or skipped.
+//! (reminders and escalations by the workflow's steps, monthly statements, stored as they were
+//! sent); a client's contact's answers to an invoice (a dispute, a promise to pay); and the log
+//! of everything sent, failed, skipped or recorded.
 //!
 //! Every message goes through [`deliver`]: it chooses the contacts by role and channel, claims
 //! each (message, contact, channel) once in the store before sending, and logs the outcome, so
@@ -15,4 +16,5 @@ pub mod log;
 pub mod merge;
 pub mod portfolios;
 pub mod run;
+pub mod statements;
 pub mod workflows;

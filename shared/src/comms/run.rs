@@ -27,10 +27,19 @@
 //! progress write, finds the step begun ([`deliver::reached`]), finishes it (only contacts not
 //! yet claimed are sent to, whatever the limits say now) and records it.
 //!
+//! A promise to pay ([`answers::promise`]) pauses the invoice's steps until the day after the
+//! promised date ([`decide::promise`]); the first run after it, the invoice still open, marks
+//! the promise broken ([`answers::break_promise`]: under the invoice's version, with its log
+//! entry and one `PaymentPromiseBroken` event) and goes on with the workflow in the same turn.
+//!
 //! Statements go to the contacts whose role has communication, once per client and month
 //! (`statement#{YYYY-MM}`), on the first of the month; a tenant in quiet hours then is put on
 //! the month's waiting list (`STATEMENTS#{YYYY-MM}`) and gets its statements from the next run
-//! outside them. Breathing space does not hold statements back.
+//! outside them. Breathing space does not hold statements back. Each statement is stored
+//! ([`statements::keep`]) before it is delivered, and what is stored is what is sent.
+//!
+//! Last, the run publishes the events a crash or an outage left in the outbox
+//! ([`outbox::flush`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -39,12 +48,13 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::decide::{self, Delivery, Earlier, NextStep};
+use super::decide::{self, Delivery, Earlier, NextStep, PromiseTurn};
 use super::deliver::{self, Audience, Message, deliver};
-use super::invoices::{self, Invoice, OpenRef, Status};
+use super::invoices::{self, Invoice, OpenRef, Status, answers};
 use super::log::{Entry, Kind, Outcome};
 use super::merge::{self, Values};
 use super::portfolios;
+use super::statements::{self, Statement};
 use super::workflows::{self, Action, Outgoing, Step, Workflow};
 use crate::Services;
 use crate::domain::clients::{Channel, Client};
@@ -53,6 +63,7 @@ use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
 use crate::ports::{Condition, Item, Key, Query, SortKey, TableError, TxOp};
+use crate::records::outbox;
 use crate::records::resource;
 use crate::records::tenants;
 use crate::render::{self, long_date, mail};
@@ -91,6 +102,18 @@ pub struct Report {
     /// sent again.
     #[serde(default)]
     pub interrupted: u64,
+    /// Invoices whose steps waited for a pending promise to pay.
+    #[serde(default)]
+    pub deferred_promise: u64,
+    /// Promises to pay found broken (the invoice still open after the date).
+    #[serde(default)]
+    pub promises_broken: u64,
+    /// Events a crash or an outage had left in the outbox, published by this run.
+    #[serde(default)]
+    pub events_published: u64,
+    /// Events the bus refused again; they wait for the next run.
+    #[serde(default)]
+    pub events_waiting: u64,
 }
 
 impl Report {
@@ -106,6 +129,10 @@ impl Report {
             statements: 0,
             errors: 0,
             interrupted: 0,
+            deferred_promise: 0,
+            promises_broken: 0,
+            events_published: 0,
+            events_waiting: 0,
         }
     }
 
@@ -116,7 +143,7 @@ impl Report {
                 Outcome::Failed => self.failed += 1,
                 Outcome::Skipped => self.skipped += 1,
                 Outcome::Interrupted => self.interrupted += 1,
-                Outcome::Sending => {}
+                Outcome::Sending | Outcome::Recorded => {}
             }
         }
     }
@@ -188,6 +215,7 @@ pub async fn run_day(
         }
     }
     run.statements_done().await?;
+    run.flush_outbox().await;
     Ok(run.report)
 }
 
@@ -257,6 +285,26 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Publishes the events left in the outbox; a failure waits for the next run.
+    async fn flush_outbox(&mut self) {
+        match outbox::flush(self.svc, usize::MAX).await {
+            Ok(flushed) => {
+                self.report.events_published += flushed.published;
+                self.report.events_waiting += flushed.failed;
+                if flushed.published + flushed.failed > 0 {
+                    self.say(&format!(
+                        "events left in the outbox: {} published, {} refused again (they wait for the next run)",
+                        flushed.published, flushed.failed
+                    ));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the outbox could not be read; its events wait for the next run");
+                self.say(&format!("events left in the outbox: not published ({e})"));
+            }
+        }
     }
 
     async fn tenant(&mut self, id: &str) -> Result<Option<Arc<TenantState>>> {
@@ -403,7 +451,7 @@ impl Run<'_> {
         let Some(item) = item else {
             return Ok(());
         };
-        let invoice: Invoice = resource::from_item(item)?;
+        let mut invoice: Invoice = resource::from_item(item)?;
         if invoice.spec.status != Status::Open {
             return Ok(());
         }
@@ -422,6 +470,47 @@ impl Run<'_> {
         }
         if tenant.statements_due && !tenant.quiet && self.statemented.insert(pk) {
             self.statement(&tenant, &client.client).await?;
+        }
+        let promised = invoice.spec.promise.as_ref().map(|p| (p.status, p.date));
+        match decide::promise(promised, self.day) {
+            PromiseTurn::None => {}
+            PromiseTurn::Paused { until } => {
+                self.report.deferred_promise += 1;
+                self.say(&format!(
+                    "{}: invoice {} of {}: waits for the promise to pay, until {until}",
+                    tenant.tenant.spec.name,
+                    invoice.spec.number,
+                    client.client.spec.identity.display_name()
+                ));
+                return Ok(());
+            }
+            PromiseTurn::Broken => {
+                let settled = answers::break_promise(
+                    self.svc,
+                    &open.tenant_id,
+                    &open.client_id,
+                    invoice,
+                    self.day,
+                )
+                .await?;
+                if settled.broke {
+                    self.report.promises_broken += 1;
+                    self.say(&format!(
+                        "{}: invoice {} of {}: the promise to pay was broken; its workflow goes on",
+                        tenant.tenant.spec.name,
+                        settled.invoice.spec.number,
+                        client.client.spec.identity.display_name()
+                    ));
+                }
+                invoice = settled.invoice;
+                let again = invoice.spec.promise.as_ref().map(|p| (p.status, p.date));
+                if invoice.spec.status != Status::Open
+                    || decide::promise(again, self.day) != PromiseTurn::None
+                {
+                    // Paid or disputed meanwhile, or promised anew: not today.
+                    return Ok(());
+                }
+            }
         }
         let Some(workflow) = self.workflow(&open.tenant_id, &client.client).await? else {
             return Ok(());
@@ -732,10 +821,17 @@ impl Run<'_> {
         if open.is_empty() {
             return Ok(());
         }
-        open.sort_by(|a, b| {
-            (a.spec.due_date, &a.spec.number).cmp(&(b.spec.due_date, &b.spec.number))
-        });
-        let message = statement_message(&tenant.tenant, client, &open, self.day);
+        // What is stored is what is sent: a rerun sends the statement an earlier run stored.
+        let made = Statement::of(
+            &tenant.tenant,
+            &client.id,
+            &self.month,
+            self.day,
+            self.now,
+            &open,
+        );
+        let statement = statements::keep(self.svc, tenant_id, made).await?;
+        let message = statement_message(&tenant.tenant, client, &statement);
         let written = deliver(
             self.svc,
             tenant_id,
@@ -754,7 +850,7 @@ impl Run<'_> {
             "{}: statement of {} ({} open invoice(s))",
             tenant.tenant.spec.name,
             client.spec.identity.display_name(),
-            open.len()
+            statement.lines.len()
         );
         let line = match written.as_slice() {
             [] => format!("{what}: sent before"),
@@ -832,30 +928,24 @@ pub fn values(tenant: &Tenant, client: &Client, invoice: &Invoice, day: NaiveDat
     }
 }
 
-/// The monthly statement: each open invoice with its due date and balance, and the total
-/// owing per currency.
-fn statement_message(
-    tenant: &Tenant,
-    client: &Client,
-    open: &[Invoice],
-    day: NaiveDate,
-) -> Message {
+/// The monthly statement as stored: each open invoice with its due date and balance, and the
+/// total owing per currency.
+fn statement_message(tenant: &Tenant, client: &Client, statement: &Statement) -> Message {
     let name = client.spec.identity.display_name();
-    let currencies: Vec<String> = open.iter().map(|i| currency_of(tenant, i)).collect();
-    let lines: Vec<mail::StatementLine> = open
+    let lines: Vec<mail::StatementLine> = statement
+        .lines
         .iter()
-        .zip(&currencies)
-        .map(|(invoice, currency)| mail::StatementLine {
-            number: &invoice.spec.number,
-            due: invoice.spec.due_date,
-            currency,
-            balance: balance_of(invoice),
+        .map(|line| mail::StatementLine {
+            number: &line.number,
+            due: line.due_date,
+            currency: &line.currency,
+            balance: line.balance,
         })
         .collect();
     let mail = mail::statement(&mail::Statement {
         from: &tenant.spec.name,
         to: &name,
-        day,
+        day: statement.day,
         invoices: &lines,
     });
     Message {
@@ -975,7 +1065,15 @@ mod tests {
             invoice("INV-2", "2026-11-01", "80.00", json!({"balance": "50.00"})),
             invoice("INV-3", "2026-11-05", "20.00", json!({"currency": "USD"})),
         ];
-        let m = statement_message(&tenant(), &client(), &open, d("2026-12-01"));
+        let statement = Statement::of(
+            &tenant(),
+            "c1",
+            "2026-12",
+            d("2026-12-01"),
+            DateTime::UNIX_EPOCH,
+            &open,
+        );
+        let m = statement_message(&tenant(), &client(), &statement);
         assert_eq!(
             m.subject,
             "Your statement from Acme Finance Ltd for December 2026"
@@ -1003,7 +1101,7 @@ mod tests {
             invoice_id: None,
             kind: Kind::Reminder,
             step: None,
-            channel: Channel::Email,
+            channel: Some(Channel::Email),
             contact_id: None,
             to: None,
             subject: String::new(),

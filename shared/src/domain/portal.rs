@@ -21,6 +21,18 @@ pub const PAYMENT_TAGS: [&str; 5] = [
     "currency",
 ];
 
+/// A client's contact acting in the account portal: whose invoices they may answer (the tenant
+/// and client) and who they are (recorded on a dispute or a promise, and in the log). The
+/// portal takes it from the contact's session; the communications feature acts as it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRef {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub contact_id: String,
+    /// The contact's name as it was when they acted.
+    pub contact_name: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortalSettings {

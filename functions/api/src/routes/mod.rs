@@ -9,6 +9,7 @@ pub mod client_types;
 pub mod clients;
 pub mod communications;
 pub mod contacts;
+pub mod disputes;
 pub mod email_templates;
 pub mod health;
 pub mod invites;

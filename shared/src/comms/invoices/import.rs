@@ -368,6 +368,7 @@ fn prepare(
             ));
         }
     }
+    read_only_field(&fields)?;
     if let Some(missing) = REQUIRED.iter().find(|f| !fields.contains_key(**f)) {
         return Err(Error::invalid(*missing, "is required"));
     }
@@ -404,12 +405,14 @@ async fn apply_row(
                     return Ok((ImportOutcome::Created, invoice.id));
                 }
             }
-            Some(current) if current.spec == spec => {
-                finish_presentment(svc, tenant, client, &current).await?;
-                return Ok((ImportOutcome::Unchanged, current.id));
-            }
             Some(current) => {
-                let next = resource::changed(svc, &current, spec.clone());
+                // The contact's dispute and promise stay, moved on by the row's status.
+                let spec = answer_rules::carried(&current.spec, spec.clone(), svc.clock.now());
+                if spec == current.spec {
+                    finish_presentment(svc, tenant, client, &current).await?;
+                    return Ok((ImportOutcome::Unchanged, current.id));
+                }
+                let next = resource::changed(svc, &current, spec);
                 let op = TxOp::Put(
                     item(&tenant.id, &client.id, &next)?,
                     Condition::VersionIs(current.version),

@@ -19,10 +19,20 @@
 //! retried (the same number with the same fields) answers the stored invoice and finishes a
 //! presentment that was cut short before anything was logged, never sending twice.
 //!
+//! A client's contact may answer an open invoice in the account portal ([`answers`]): dispute
+//! it, or promise to pay it by a date. The invoice then carries a read-only `dispute` or
+//! `promise` beside the partner's fields. Partners never set them (a request or import row
+//! that sends one is refused, naming it); every partner write keeps them, and moves them on
+//! as the rules of [`answer_rules`] say (a dispute is resolved when the partner takes the
+//! invoice out of `disputed`; a pending promise is kept when the invoice is paid). A disputed
+//! invoice sits in the tenant's dispute index (`T#{tenant}#DISPUTES` on gsi2) as an open one
+//! sits in the open-invoice index, so every write keeps both right.
+//!
 //! This file keeps invoices and their numbers; e-mailing an invoice is [`presentment`]; a CSV
-//! or JSON import of many is [`import`].
+//! or JSON import of many is [`import`]; a contact's answers are [`answers`], their pure rules
+//! [`answer_rules`].
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -35,6 +45,8 @@ use crate::records::clients;
 use crate::records::resource;
 use crate::records::tenants;
 
+pub mod answer_rules;
+pub mod answers;
 mod import;
 mod presentment;
 
@@ -75,6 +87,77 @@ fn open() -> Status {
     Status::Open
 }
 
+/// The fields a client's contact sets in the account portal; partners read them only.
+pub const READ_ONLY: [&str; 2] = ["dispute", "promise"];
+
+/// Why a partner may not send a read-only field.
+pub const READ_ONLY_WHY: &str = "is read-only: only the client's contact sets it, in the account portal (send the \
+     invoice without it; a PATCH of `status` resolves a dispute)";
+
+/// A dispute a client's contact raised in the account portal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    pub id: String,
+    /// One of the tenant's `portal.dispute_reasons`.
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub contact_id: String,
+    pub contact_name: String,
+    pub raised_at: DateTime<Utc>,
+    /// When the partner moved the invoice out of `disputed` (by PATCH or an import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromiseStatus {
+    /// The date has not passed: the invoice's reminders wait until the day after it.
+    Pending,
+    /// The invoice was paid while the promise was pending.
+    Kept,
+    /// The invoice was still open the day after the date: its workflow went on.
+    Broken,
+}
+
+/// A promise to pay, made by a client's contact in the account portal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promise {
+    /// The day the contact promised to pay by.
+    pub date: NaiveDate,
+    pub contact_id: String,
+    pub contact_name: String,
+    pub made_at: DateTime<Utc>,
+    pub status: PromiseStatus,
+    /// When it was kept or broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+impl Promise {
+    pub fn is_pending(&self) -> bool {
+        self.status == PromiseStatus::Pending
+    }
+}
+
+/// Reads a read-only field: a stored value, or, from a partner's request, anything, which the
+/// create, update or import then refuses with [`READ_ONLY_WHY`] (so a partner never meets a
+/// type error about a field it may not send).
+fn read_only<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Option::<Value>::deserialize(d)?;
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(READ_ONLY_WHY)),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceSpec {
@@ -96,6 +179,28 @@ pub struct InvoiceSpec {
     /// Where the customer sees the invoice: a PDF or a portal page (https).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_url: Option<String>,
+    /// Read-only: the contact's latest dispute ([`answers::dispute`]).
+    #[serde(
+        default,
+        deserialize_with = "read_only",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dispute: Option<Dispute>,
+    /// Read-only: the contact's latest promise to pay ([`answers::promise`]).
+    #[serde(
+        default,
+        deserialize_with = "read_only",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub promise: Option<Promise>,
+}
+
+/// A read-only field named in a partner's input (a body, a patch, an import row), if any.
+pub fn read_only_field(fields: &serde_json::Map<String, Value>) -> Result<()> {
+    match READ_ONLY.iter().find(|f| fields.contains_key(**f)) {
+        Some(field) => Err(Error::invalid(*field, READ_ONLY_WHY)),
+        None => Ok(()),
+    }
 }
 
 pub type Invoice = Resource<InvoiceSpec>;
@@ -128,22 +233,56 @@ impl OpenRef {
     }
 }
 
-/// The stored item of an invoice: in the open-invoice index while it is open.
+/// The stored item of an invoice: in the open-invoice index while it is open, in the tenant's
+/// dispute index while it is disputed.
 pub fn item(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item> {
-    let mut item = invoice.item(keys::invoice(tenant_id, client_id, &invoice.id))?;
-    if invoice.spec.status == Status::Open {
-        let open = OpenRef {
-            due_date: invoice.spec.due_date,
-            tenant_id: tenant_id.to_owned(),
-            client_id: client_id.to_owned(),
-            invoice_id: invoice.id.clone(),
-        };
-        item = item.with_index(
+    let item = invoice.item(keys::invoice(tenant_id, client_id, &invoice.id))?;
+    Ok(match invoice.spec.status {
+        Status::Open => {
+            let open = OpenRef {
+                due_date: invoice.spec.due_date,
+                tenant_id: tenant_id.to_owned(),
+                client_id: client_id.to_owned(),
+                invoice_id: invoice.id.clone(),
+            };
+            item.with_index(
+                Index::Gsi2,
+                IndexKey::new(keys::OPEN_INVOICES, open.sort_key()),
+            )
+        }
+        Status::Disputed => item.with_index(
             Index::Gsi2,
-            IndexKey::new(keys::OPEN_INVOICES, open.sort_key()),
-        );
+            IndexKey::new(
+                keys::disputes_listing(tenant_id),
+                keys::disputed_order(client_id, &invoice.id),
+            ),
+        ),
+        Status::Paid | Status::Void => item,
+    })
+}
+
+/// One page of a tenant's disputed invoices (by a contact or by the partner), in client and
+/// invoice order, each with its client's id. The index may lag the table by a moment.
+pub async fn disputed(
+    svc: &Services,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<(String, Invoice)>, Option<Cursor>)> {
+    let query = Query::index(Index::Gsi2, keys::disputes_listing(tenant_id))
+        .limit(limit)
+        .after(cursor);
+    let page = svc.table.query(query).await?;
+    let mut found = Vec::with_capacity(page.items.len());
+    for item in &page.items {
+        let client_id = item
+            .index_key(Index::Gsi2)
+            .and_then(|k| k.sk.split_once('#'))
+            .map(|(client, _)| client.to_owned())
+            .unwrap_or_default();
+        found.push((client_id, resource::from_item(item)?));
     }
-    Ok(item)
+    Ok((found, page.next))
 }
 
 pub async fn get(svc: &Services, tenant_id: &str, client_id: &str, id: &str) -> Result<Invoice> {
@@ -349,6 +488,12 @@ pub async fn create(
     client_id: &str,
     spec: InvoiceSpec,
 ) -> Result<Invoice> {
+    if spec.dispute.is_some() {
+        return Err(Error::invalid("dispute", READ_ONLY_WHY));
+    }
+    if spec.promise.is_some() {
+        return Err(Error::invalid("promise", READ_ONLY_WHY));
+    }
     let client = clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
     let invoice = Resource::new(svc, spec.checked(&tenant.spec.currency)?);
@@ -357,7 +502,10 @@ pub async fn create(
         return Ok(invoice);
     }
     match by_number(svc, tenant_id, client_id, &invoice.spec.number).await? {
-        Some(stored) if stored.spec == invoice.spec => {
+        Some(stored)
+            if answer_rules::carried(&stored.spec, invoice.spec.clone(), svc.clock.now())
+                == stored.spec =>
+        {
             finish_presentment(svc, &tenant, &client, &stored).await?;
             Ok(stored)
         }
@@ -389,7 +537,8 @@ pub async fn list(
 
 /// Changes an invoice by a merge patch, if it is still at version `seen`. Status and balance
 /// stay in agreement: `{"status": "paid"}` alone settles the balance, and reopening a paid
-/// invoice needs the balance still owed. Presentment is not sent again.
+/// invoice needs the balance still owed. Presentment is not sent again. The contact's dispute
+/// and promise are kept, and moved on as [`answer_rules::carried`] says.
 pub async fn update(
     svc: &Services,
     tenant_id: &str,
@@ -398,9 +547,17 @@ pub async fn update(
     seen: u64,
     patch: &Value,
 ) -> Result<Invoice> {
+    if let Some(fields) = patch.as_object() {
+        read_only_field(fields)?;
+    }
     let current = get(svc, tenant_id, client_id, id).await?;
     let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
-    let mut spec: InvoiceSpec = crate::domain::resource::patched(&current.spec, patch)?;
+    let partners = InvoiceSpec {
+        dispute: None,
+        promise: None,
+        ..current.spec.clone()
+    };
+    let mut spec: InvoiceSpec = crate::domain::resource::patched(&partners, patch)?;
     let names = |field: &str| patch.get(field).is_some();
     if spec.status == Status::Paid && current.spec.status != Status::Paid && !names("balance") {
         spec.balance = None;
@@ -412,6 +569,7 @@ pub async fn update(
             "an open invoice owes something: give the balance still owed with the status",
         ));
     }
+    let spec = answer_rules::carried(&current.spec, spec, svc.clock.now());
     let next = resource::changed(svc, &current, spec);
     let mut tx = Transaction::new();
     tx.guarded(
