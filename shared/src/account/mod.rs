@@ -13,6 +13,7 @@
 //! reads the communications feature's invoices and log beside the shared records.
 
 pub mod admit;
+pub mod issue;
 pub mod signin;
 pub mod views;
 
