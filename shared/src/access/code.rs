@@ -49,14 +49,18 @@ pub struct CodeState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// A code was sent moments ago.
-    ResendTooSoon { seconds: i64 },
+    ResendTooSoon {
+        seconds: i64,
+    },
     /// The day's codes are used up.
     TooManyCodes,
     /// No code is waiting (none sent, used already, or older than ten minutes).
     NoCode,
     /// This code had its five tries; a new one is needed.
     CodeUsedUp,
-    WrongCode { tries_left: u32 },
+    WrongCode {
+        tries_left: u32,
+    },
     /// Too many wrong codes over all: locked until a new link is issued.
     Locked,
 }
@@ -225,7 +229,10 @@ mod tests {
         }
         let next = CodeState::default().send(at(T0), "h".into()).unwrap();
         let code = next.code.unwrap();
-        assert_eq!((code.tries, code.expires_at), (0, at(T0) + Duration::minutes(10)));
+        assert_eq!(
+            (code.tries, code.expires_at),
+            (0, at(T0) + Duration::minutes(10))
+        );
     }
 
     #[test]
@@ -251,7 +258,11 @@ mod tests {
                     assert!(next.code.is_none(), "{reason}: the code is spent");
                     "right".into()
                 }
-                Judged::Wrong { next, refusal, locked } => {
+                Judged::Wrong {
+                    next,
+                    refusal,
+                    locked,
+                } => {
                     if locked {
                         assert!(next.code.is_none(), "{reason}: no code stays after a lock");
                     }

@@ -83,7 +83,8 @@ impl ContactAccess {
 
     /// Writes `next` (this access changed) over the state read: absent, or the version read.
     pub fn replace_op(&self, next: &ContactAccess) -> Result<TxOp> {
-        let item = Item::from_record(self.holder.access_key(), next)?.with_version(self.version + 1);
+        let item =
+            Item::from_record(self.holder.access_key(), next)?.with_version(self.version + 1);
         let condition = if self.version == 0 {
             Condition::Absent
         } else {
@@ -110,7 +111,11 @@ pub async fn by_token(svc: &Services, token: &str) -> Result<Option<AccountLink>
     if !super::secret::looks_like_token(token) {
         return Ok(None);
     }
-    match svc.table.get(&keys::account_link(&token_hash(token))).await? {
+    match svc
+        .table
+        .get(&keys::account_link(&token_hash(token)))
+        .await?
+    {
         Some(item) => Ok(Some(item.record()?)),
         None => Ok(None),
     }
@@ -169,8 +174,7 @@ pub async fn mint(
     }
     tx.op(TxOp::Put(item, Condition::Absent))
         .otherwise(Error::Conflict(
-            "the contact's portal access changed at the same moment; send the request again"
-                .into(),
+            "the contact's portal access changed at the same moment; send the request again".into(),
         ));
     tx.commit(svc.table.as_ref()).await?;
     Ok(Minted {

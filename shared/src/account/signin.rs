@@ -136,8 +136,7 @@ async fn gate(
         Err(e) => return Err(e),
     };
     let communication = match &contact {
-        Some(c) => match roles::get(svc.table.as_ref(), &holder.tenant_id, &c.spec.role_id).await
-        {
+        Some(c) => match roles::get(svc.table.as_ref(), &holder.tenant_id, &c.spec.role_id).await {
             Ok(role) => role.spec.communication,
             Err(Error::NotFound(_)) => false,
             Err(e) => return Err(e),
@@ -199,7 +198,10 @@ fn mask_email(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => {
             let first: String = local.chars().take(1).collect();
-            format!("{first}{}@{domain}", "•".repeat(local.chars().count().saturating_sub(1).max(3)))
+            format!(
+                "{first}{}@{domain}",
+                "•".repeat(local.chars().count().saturating_sub(1).max(3))
+            )
         }
         None => "•••".into(),
     }
@@ -271,7 +273,11 @@ pub async fn send_code(svc: &Services, token: &str) -> Result<Step<Landing>> {
         ..gate.access.clone()
     };
     // Under the version read: of two racing requests one sends, the other is told to wait.
-    match svc.table.transact(vec![gate.access.replace_op(&next)?]).await {
+    match svc
+        .table
+        .transact(vec![gate.access.replace_op(&next)?])
+        .await
+    {
         Ok(()) => {}
         Err(TableError::TransactionFailed { .. }) => {
             return Ok(Err(Denied::Code(Refusal::ResendTooSoon {
@@ -356,7 +362,11 @@ async fn verify_once(
                 locked: gate.access.locked || locked,
                 ..gate.access.clone()
             };
-            match svc.table.transact(vec![gate.access.replace_op(&next)?]).await {
+            match svc
+                .table
+                .transact(vec![gate.access.replace_op(&next)?])
+                .await
+            {
                 Ok(()) => {}
                 // Another entry changed the access first: this one is counted on the new state.
                 Err(TableError::TransactionFailed { .. }) => return Ok(None),
@@ -429,7 +439,10 @@ pub struct Ended {
 
 /// The visit a session cookie belongs to, if the session is within its time and its contact
 /// may still get in (checked now, as for a link); a session that may not is removed at once.
-pub async fn resume(svc: &Services, secret: &str) -> Result<std::result::Result<AccountVisit, Ended>> {
+pub async fn resume(
+    svc: &Services,
+    secret: &str,
+) -> Result<std::result::Result<AccountVisit, Ended>> {
     if !looks_like_token(secret) {
         return Ok(Err(Ended { tenant_name: None }));
     }
@@ -447,7 +460,9 @@ pub async fn resume(svc: &Services, secret: &str) -> Result<std::result::Result<
     )
     .await?;
     match step {
-        Ok(gate) => Ok(Ok(visit_of(svc, &session, &gate.contact, &gate.tenant).await?)),
+        Ok(gate) => Ok(Ok(
+            visit_of(svc, &session, &gate.contact, &gate.tenant).await?
+        )),
         Err(_) => {
             session::end(svc, &key).await?;
             Ok(Err(Ended {

@@ -23,8 +23,8 @@ use serde_json::Value;
 
 use super::log::{Entry, Kind, Outcome};
 use super::merge::PORTAL_LINK_SLOT;
-use crate::access::links::{self, Holder};
 use crate::Services;
+use crate::access::links::{self, Holder};
 use crate::domain::clients::{Channel, Client};
 use crate::domain::contacts::Contact;
 use crate::domain::roles::Purpose;
@@ -202,7 +202,11 @@ pub async fn deliver(
 fn with_portal_link(message: &Message, link: &str) -> Message {
     Message {
         subject: if message.subject.contains(PORTAL_LINK_SLOT) {
-            message.subject.replace(PORTAL_LINK_SLOT, "").trim().to_owned()
+            message
+                .subject
+                .replace(PORTAL_LINK_SLOT, "")
+                .trim()
+                .to_owned()
         } else {
             message.subject.clone()
         },
@@ -356,7 +360,11 @@ fn entry(
         contact_id: contact.map(|c| c.id.clone()),
         to: contact.and_then(|c| address(c, channel)).map(|a| a.shown()),
         subject: if message.subject.contains(PORTAL_LINK_SLOT) {
-            message.subject.replace(PORTAL_LINK_SLOT, "").trim().to_owned()
+            message
+                .subject
+                .replace(PORTAL_LINK_SLOT, "")
+                .trim()
+                .to_owned()
         } else {
             message.subject.clone()
         },

@@ -184,7 +184,11 @@ pub async fn portal_link(
         let json = headers
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+            .is_some_and(|v| {
+                v.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
         if !json {
             return Err(ApiError::UnsupportedMediaType(
                 "Send the body as JSON with `Content-Type: application/json`.",
