@@ -77,11 +77,13 @@ pub async fn portal_link(
 mod tests {
     use super::refusal;
 
+    /// (reason, (communication, e-mail, mobile, SMS required), the field refused)
+    type Case = (&'static str, (bool, bool, bool, bool), Option<&'static str>);
+
     #[test]
     fn a_link_goes_only_to_a_communication_contact_a_code_can_reach() {
         #[rustfmt::skip]
-        let table: &[(&str, (bool, bool, bool, bool), Option<&str>)] = &[
-            // (reason, (communication, e-mail, mobile, SMS required), the field refused)
+        let table: &[Case] = &[
             ("mobile and e-mail", (true, true, true, false), None),
             ("mobile only", (true, false, true, true), None),
             ("e-mail only, e-mailed codes allowed", (true, true, false, false), None),

@@ -287,12 +287,20 @@ mod tests {
         }
     }
 
+    /// (reason, lines, owed, overdue, next due)
+    type Case = (
+        &'static str,
+        Vec<Line>,
+        &'static [(&'static str, i64)],
+        &'static [(&'static str, i64)],
+        Option<&'static str>,
+    );
+
     #[test]
     fn the_account_owes_open_and_disputed_balances_per_currency() {
         use Standing::*;
         #[rustfmt::skip]
-        let table: Vec<(&str, Vec<Line>, &[(&str, i64)], &[(&str, i64)], Option<&str>)> = vec![
-            // (reason, lines, owed, overdue, next due)
+        let table: Vec<Case> = vec![
             ("nothing", vec![], &[], &[], None),
             ("one open", vec![l("NZD", 125_000, "2026-12-20", Open)], &[("NZD", 125_000)], &[], Some("2026-12-20")),
             ("paid owes nothing", vec![l("NZD", 0, "2026-11-01", Paid)], &[], &[], None),
