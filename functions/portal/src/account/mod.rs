@@ -168,14 +168,13 @@ async fn messages(State(svc): State<Services>, jar: CookieJar) -> Response {
 
 async fn sign_out(State(svc): State<Services>, jar: CookieJar, form: FormData) -> Response {
     let form = form_map(form);
-    let (visit, secret) = match signed_in_account_form(&svc, &jar, &form).await {
+    let (_, secret) = match signed_in_account_form(&svc, &jar, &form).await {
         Ok(v) => v,
         Err(response) => return response,
     };
     if let Err(e) = signin::end(&svc, &secret).await {
         return failed(e);
     }
-    let _ = visit;
     let response = Redirect::to("/account/signed-out").into_response();
     with_cookies(response, [expired_cookie(ACCOUNT_COOKIE)])
 }
