@@ -222,10 +222,11 @@ async fn code_refused(svc: &Services, token: &str, denied: Denied, form_token: &
     html(
         status,
         pages::code_form(&pages::CodeForm {
-            token,
+            link: &format!("/i/{token}"),
             form_token,
             company: &landing.company_name,
-            masked_mobile: &landing.masked_mobile,
+            hint: &pages::texted_hint(&landing.masked_mobile),
+            resend: "Text me a new code",
             notice: None,
             error: Some(&text),
         }),
@@ -363,10 +364,11 @@ async fn code_page(
         Ok(Ok(l)) => html(
             StatusCode::OK,
             pages::code_form(&pages::CodeForm {
-                token: &token,
+                link: &format!("/i/{token}"),
                 form_token: &form_token,
                 company: &l.company_name,
-                masked_mobile: &l.masked_mobile,
+                hint: &pages::texted_hint(&l.masked_mobile),
+                resend: "Text me a new code",
                 notice: Some("We have texted you a code."),
                 error: None,
             }),

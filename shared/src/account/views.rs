@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::signin::AccountVisit;
 use crate::Services;
@@ -49,6 +49,8 @@ pub struct Line {
     pub document_url: Option<String>,
     /// "Pay now", from the tenant's payment URL, for what is still owed.
     pub pay_url: Option<String>,
+    /// When the invoice last changed (for a paid one: when it was marked paid).
+    pub changed_at: DateTime<Utc>,
 }
 
 /// The account's key figures.
@@ -115,6 +117,7 @@ fn line(visit: &AccountVisit, invoice: &Invoice, today: NaiveDate) -> Option<Lin
         standing,
         document_url: spec.document_url.clone(),
         pay_url,
+        changed_at: invoice.updated_at,
     })
 }
 
@@ -185,38 +188,17 @@ pub async fn summary(svc: &Services, visit: &AccountVisit) -> Result<Summary> {
 /// invoice last changed, which for a paid invoice is when it was marked paid).
 pub async fn list(svc: &Services, visit: &AccountVisit, show: Show) -> Result<Vec<Line>> {
     let since = svc.clock.now() - Duration::days(PAID_DAYS);
-    let today = today(svc, visit);
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = invoices::list(
-            svc,
-            &visit.holder.tenant_id,
-            &visit.holder.client_id,
-            100,
-            cursor,
-        )
-        .await?;
-        for invoice in &page {
-            let Some(l) = line(visit, invoice, today) else {
-                continue;
-            };
-            let listed = match show {
-                Show::Open => l.standing != Standing::Paid,
-                Show::Paid => l.standing == Standing::Paid && invoice.updated_at >= since,
-            };
-            if listed {
-                out.push(l);
-            }
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    match show {
-        Show::Open => out.sort_by(|a, b| (a.due_date, &a.number).cmp(&(b.due_date, &b.number))),
-        Show::Paid => out.sort_by(|a, b| (b.due_date, &b.number).cmp(&(a.due_date, &a.number))),
+    let mut out: Vec<Line> = lines(svc, visit)
+        .await?
+        .into_iter()
+        .filter(|l| match show {
+            Show::Open => l.standing != Standing::Paid,
+            Show::Paid => l.standing == Standing::Paid && l.changed_at >= since,
+        })
+        .collect();
+    // `lines` is by due date; paid invoices read newest first.
+    if show == Show::Paid {
+        out.reverse();
     }
     Ok(out)
 }
@@ -284,6 +266,7 @@ mod tests {
             standing,
             document_url: None,
             pay_url: None,
+            changed_at: DateTime::UNIX_EPOCH,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use crate::pages::{error_summary, field_id, page};
+use crate::pages::page;
 use clientwatch::account::AccountVisit;
 use clientwatch::account::signin::{CodeTo, Landing};
 use clientwatch::account::views::{Line, Show, Summary};
@@ -297,10 +297,6 @@ pub fn landing(token: &str, form_token: &str, l: &Landing, expires: &str) -> Mar
 }
 
 pub fn code_form(c: &CodePage) -> Markup {
-    let errors: Vec<(String, String)> = c
-        .error
-        .map(|e| vec![("code".to_owned(), e.to_owned())])
-        .unwrap_or_default();
     let hint = match &c.landing.code_to {
         CodeTo::Email(masked) => format!("We e-mailed it to {masked}. It works for 10 minutes."),
         CodeTo::Sms(masked) => {
@@ -308,34 +304,13 @@ pub fn code_form(c: &CodePage) -> Markup {
         }
         _ => String::new(),
     };
-    page(
-        if c.error.is_some() {
-            "Error: Enter your code"
-        } else {
-            "Enter your code"
-        },
-        Some(&c.landing.tenant_name),
-        html! {
-            (error_summary(&errors))
-            @if let Some(notice) = c.notice { p class="notice" role="status" { (notice) } }
-            h1 { "Enter your code" }
-            form method="post" action={ "/a/" (c.token) "/verify" } novalidate {
-                input type="hidden" name="form_token" value=(c.form_token);
-                label for=(field_id("code")) { "6-digit code" }
-                p class="hint" id="code-hint" { (hint) }
-                @if let Some(error) = c.error {
-                    p class="field-error" id="code-error" { span class="visually-hidden" { "Error: " } (error) }
-                }
-                input type="text" class={ "code" @if c.error.is_some() { " invalid" } } id=(field_id("code")) name="code"
-                    inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="8"
-                    aria-describedby={ "code-hint" @if c.error.is_some() { " code-error" } }
-                    aria-invalid=[c.error.map(|_| "true")] required;
-                button type="submit" { "Continue" }
-            }
-            form method="post" action={ "/a/" (c.token) "/code" } {
-                input type="hidden" name="form_token" value=(c.form_token);
-                button type="submit" class="secondary" { "Send me a new code" }
-            }
-        },
-    )
+    crate::pages::code_form(&crate::pages::CodeForm {
+        link: &format!("/a/{}", c.token),
+        form_token: c.form_token,
+        company: &c.landing.tenant_name,
+        hint: &hint,
+        resend: "Send me a new code",
+        notice: c.notice,
+        error: c.error,
+    })
 }
