@@ -151,8 +151,7 @@ pub fn summarise(lines: &[Line]) -> Summary {
 
 /// Today in the tenant's time zone.
 pub fn today(svc: &Services, visit: &AccountVisit) -> NaiveDate {
-    let zone: chrono_tz::Tz = visit.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    svc.clock.now().with_timezone(&zone).date_naive()
+    invoices::answers::local_day(&visit.time_zone, svc.clock.now())
 }
 
 /// Every invoice of the visit's client as lines (void ones left out), by due date.
