@@ -4,7 +4,9 @@
 //! account, its invoices and its messages. Then who is let in, on every request: a role change,
 //! a deletion or an e-mail change ends an open session and its link at once; codes are limited
 //! and counted exactly under concurrency; links expire after the tenant's days and can be
-//! replaced; a session reaches only its own client.
+//! replaced; a session reaches only its own client. Then what the contact does: dispute an
+//! invoice or promise to pay it from its page (refused answers named, the partner seeing both),
+//! and read the monthly statements the client was sent.
 
 use chrono::{Days, Duration, NaiveDate, NaiveTime};
 use chrono_tz::Pacific::Auckland;
@@ -30,6 +32,9 @@ over_both_stores!(
     a_session_sees_only_its_own_clients_invoices,
     the_portal_link_in_a_reminder_signs_the_contact_in,
     the_partner_endpoint_refuses_contacts_who_cannot_sign_in,
+    a_contact_disputes_an_invoice_from_its_page_and_the_partner_sees_it,
+    a_contact_promises_to_pay_by_a_day_in_the_window_and_reminders_wait,
+    the_statements_sent_to_the_client_are_pages_of_the_account,
 );
 
 /// A tenant with a communication role and one without, a company client and its contact Ana
@@ -787,4 +792,317 @@ async fn the_partner_endpoint_refuses_contacts_who_cannot_sign_in(app: TestApp) 
             .await;
         assert_eq!(answer.status, 403, "{}", answer.body);
     }
+}
+
+/// The invoice's id in the partner API, by number.
+async fn invoice_id(w: &World, client: &str, number: &str) -> String {
+    let list = w.app.get(&format!("/v1/clients/{client}/invoices")).await;
+    list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["number"] == number)
+        .unwrap_or_else(|| panic!("{number} in {}", list.body))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn events(w: &World, detail_type: &str) -> Vec<clientwatch::ports::DomainEvent> {
+    w.app
+        .events
+        .recorded()
+        .into_iter()
+        .filter(|e| e.detail_type == detail_type)
+        .collect()
+}
+
+async fn a_contact_disputes_an_invoice_from_its_page_and_the_partner_sees_it(app: TestApp) {
+    let w = World::new(app).await;
+    let today = w.today();
+    w.invoice(&w.client, json!({"number": "D-1", "issue_date": (today - Duration::days(20)).to_string(), "due_date": (today - Duration::days(3)).to_string(), "amount": "480.00"})).await;
+    let id = invoice_id(&w, &w.client, "D-1").await;
+    let link = w.link(&w.client, &w.ana.id, None).await;
+    let mut ana = Customer::new(&w.app.services);
+    sign_in(&mut ana, &link, &w.ana).await;
+    let page = ana.get(&format!("/account/invoices/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    // The tenant's reasons, each a choice; the forms carry the session's token.
+    for reason in [
+        "Already paid",
+        "Amount is wrong",
+        "Goods or service not received",
+        "Other",
+    ] {
+        assert!(
+            page.shows(&format!("value=\"{reason}\"")),
+            "{reason}: {}",
+            page.html
+        );
+    }
+    let csrf = page.field("csrf").unwrap();
+    let path = format!("/account/invoices/{id}/dispute");
+
+    // Refused answers change nothing and say what is wrong, where.
+    let forged = ana.post(&path, &[("reason", "Other")]).await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    let no_reason = ana
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", "I just don't want to")],
+        )
+        .await;
+    assert_eq!(no_reason.status, 422, "{}", no_reason.html);
+    assert!(no_reason.shows("There is a problem"));
+    assert!(no_reason.shows("href=\"#f-reason\""), "{}", no_reason.html);
+    assert!(no_reason.shows("Choose why you dispute the invoice"));
+    let long = "x".repeat(100_000);
+    let too_long = ana
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", "Other"), ("comment", &long)],
+        )
+        .await;
+    assert_eq!(too_long.status, 422, "{}", too_long.html);
+    assert!(too_long.shows("href=\"#f-comment\""), "{}", too_long.html);
+    let nul = ana
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", "Other"), ("comment", "a\u{0}b")],
+        )
+        .await;
+    assert_eq!(nul.status, 422, "{}", nul.html);
+    let api = w
+        .app
+        .get(&format!("/v1/clients/{}/invoices/{id}", w.client))
+        .await;
+    assert_eq!(api.body["status"], "open", "{}", api.body);
+    assert!(events(&w, "InvoiceDisputed").is_empty());
+
+    // The dispute: the page confirms it, the partner sees it, one event.
+    let done = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("reason", "amount is wrong "),
+                ("comment", "We agreed 400.00 <b>not</b> 480"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        Some(format!("/account/invoices/{id}?done=disputed").as_str()),
+        "{}",
+        done.html
+    );
+    let after = ana.follow(done).await;
+    assert_eq!(after.status, 200, "{}", after.html);
+    assert!(after.shows("has your dispute"), "{}", after.html);
+    assert!(after.shows("status-disputed"));
+    assert!(after.shows("Amount is wrong"), "the tenant's wording");
+    assert!(
+        after.shows("We agreed 400.00 &lt;b&gt;not&lt;/b&gt; 480"),
+        "{}",
+        after.html
+    );
+    assert!(
+        !after.shows("action=\"/account/invoices/"),
+        "no more forms: {}",
+        after.html
+    );
+    let api = w
+        .app
+        .get(&format!("/v1/clients/{}/invoices/{id}", w.client))
+        .await;
+    assert_eq!(api.body["status"], "disputed", "{}", api.body);
+    assert_eq!(api.body["dispute"]["reason"], "Amount is wrong");
+    assert_eq!(api.body["dispute"]["contact_id"], w.ana.id.as_str());
+    let open = w.app.get("/v1/disputes").await;
+    assert!(
+        open.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == id.as_str()
+                && d["client_id"] == w.client.as_str()
+                && d["dispute"]["reason"] == "Amount is wrong"),
+        "{}",
+        open.body
+    );
+    assert_eq!(events(&w, "InvoiceDisputed").len(), 1);
+
+    // Again (a second tab, a double submit): told it is disputed, nothing more written.
+    let again = ana
+        .post(&path, &[("csrf", &csrf), ("reason", "Other")])
+        .await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert!(again.shows("already disputed"), "{}", again.html);
+    assert_eq!(events(&w, "InvoiceDisputed").len(), 1);
+    // The client's communications log has the dispute.
+    let log = w
+        .app
+        .get(&format!("/v1/clients/{}/communications", w.client))
+        .await;
+    assert!(
+        log.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "dispute"),
+        "{}",
+        log.body
+    );
+}
+
+async fn a_contact_promises_to_pay_by_a_day_in_the_window_and_reminders_wait(app: TestApp) {
+    let w = World::new(app).await;
+    let today = w.today();
+    w.invoice(&w.client, json!({"number": "P-1", "issue_date": (today - Duration::days(20)).to_string(), "due_date": (today - Duration::days(1)).to_string(), "amount": "99.95"})).await;
+    let id = invoice_id(&w, &w.client, "P-1").await;
+    let link = w.link(&w.client, &w.ana.id, None).await;
+    let mut ana = Customer::new(&w.app.services);
+    sign_in(&mut ana, &link, &w.ana).await;
+    let page = ana.get(&format!("/account/invoices/{id}")).await;
+    let csrf = page.field("csrf").unwrap();
+    // The days offered are today to today + 30 (the tenant's default window).
+    let last = today + Duration::days(30);
+    assert!(page.shows(&format!("value=\"{today}\"")), "{}", page.html);
+    assert!(page.shows(&format!("value=\"{last}\"")));
+    assert!(!page.shows(&format!("value=\"{}\"", last + Duration::days(1))));
+    let path = format!("/account/invoices/{id}/promise");
+    for hostile in [
+        (last + Duration::days(1)).to_string(),
+        (today - Duration::days(1)).to_string(),
+        "".into(),
+        "31/12/2026".into(),
+        "2026-12-0\u{0}".into(),
+        "9".repeat(10_000),
+    ] {
+        let refused = ana
+            .post(&path, &[("csrf", &csrf), ("date", &hostile)])
+            .await;
+        assert_eq!(refused.status, 422, "{hostile:.40}: {}", refused.html);
+        assert!(refused.shows("href=\"#f-date\""), "{}", refused.html);
+    }
+    assert!(events(&w, "PaymentPromised").is_empty());
+
+    let by = today + Duration::days(7);
+    let done = ana
+        .post(&path, &[("csrf", &csrf), ("date", &by.to_string())])
+        .await;
+    assert_eq!(
+        done.location(),
+        Some(format!("/account/invoices/{id}?done=promised").as_str()),
+        "{}",
+        done.html
+    );
+    let after = ana.follow(done).await;
+    assert!(after.shows("has your promise to pay"), "{}", after.html);
+    assert!(
+        after.shows(&clientwatch::render::long_date(by)),
+        "{}",
+        after.html
+    );
+    assert!(
+        !after.shows(&format!("action=\"{path}\"")),
+        "one promise at a time: {}",
+        after.html
+    );
+    assert!(
+        after.shows("/dispute\""),
+        "a promised invoice may still be disputed"
+    );
+    let api = w
+        .app
+        .get(&format!("/v1/clients/{}/invoices/{id}", w.client))
+        .await;
+    assert_eq!(api.body["promise"]["date"], by.to_string(), "{}", api.body);
+    assert_eq!(api.body["promise"]["status"], "pending");
+    assert_eq!(events(&w, "PaymentPromised").len(), 1);
+    let twice = ana
+        .post(&path, &[("csrf", &csrf), ("date", &by.to_string())])
+        .await;
+    assert_eq!(twice.status, 409, "{}", twice.html);
+    assert_eq!(events(&w, "PaymentPromised").len(), 1);
+}
+
+async fn the_statements_sent_to_the_client_are_pages_of_the_account(app: TestApp) {
+    let w = World::new(app).await;
+    let today = w.today();
+    let first = chrono::Datelike::with_day(&today, 1)
+        .unwrap()
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap();
+    w.invoice(&w.client, json!({"number": "S-1", "issue_date": today.to_string(), "due_date": (first + Days::new(10)).to_string(), "amount": "1234.50"})).await;
+    w.invoice(&w.client, json!({"number": "S-2", "issue_date": today.to_string(), "due_date": (first + Days::new(20)).to_string(), "amount": "40.00", "currency": "AUD"})).await;
+    let link = w.link(&w.client, &w.ana.id, None).await;
+    let mut ana = Customer::new(&w.app.services);
+    sign_in(&mut ana, &link, &w.ana).await;
+    let none = ana.get("/account/statements").await;
+    assert_eq!(none.status, 200, "{}", none.html);
+    assert!(none.shows("No statements have been sent"), "{}", none.html);
+
+    // The 1st of next month, mid-morning in Auckland: the run sends the month's statement.
+    let at = first
+        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
+        .and_local_timezone(Auckland)
+        .single()
+        .unwrap()
+        .to_utc();
+    w.app.harness.clock.set(at);
+    let report = run::run_day(&w.app.services, first, &mut |line: &str| {
+        eprintln!("{line}")
+    })
+    .await
+    .expect("the run completes");
+    assert!(report.statements >= 1, "{report:?}");
+    let month = first.format("%Y-%m").to_string();
+    let month_name = first.format("%B %Y").to_string();
+
+    // Sign in again (the old session timed out while the clock moved on).
+    let mut ana = Customer::new(&w.app.services);
+    let link = w.link(&w.client, &w.ana.id, None).await;
+    sign_in(&mut ana, &link, &w.ana).await;
+    let list = ana.get("/account/statements").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(
+        list.shows(&format!("href=\"/account/statements/{month}\"")),
+        "{}",
+        list.html
+    );
+    assert!(list.shows(&month_name));
+    let page = ana.get(&format!("/account/statements/{month}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    for shown in [
+        "Statement for",
+        "S-1",
+        "S-2",
+        "NZD 1,234.50",
+        "AUD 40.00",
+        "Save as PDF",
+    ] {
+        assert!(page.shows(shown), "{shown}: {}", page.html);
+    }
+    // Months that are not there, or not months, are not found.
+    for missing in [
+        "2019-01",
+        "2026-13",
+        "..%2F..",
+        "2026-12%00",
+        &"9".repeat(5000),
+    ] {
+        let page = ana.get(&format!("/account/statements/{missing}")).await;
+        assert_eq!(page.status, 404, "{missing:.40}: {}", page.html);
+    }
+    // Another client's contact sees none of them.
+    let other = w.new_client("Other Co", json!({})).await;
+    let mia = w.contact(&other, "Mia Hone", true, true).await;
+    let mut mia_browser = Customer::new(&w.app.services);
+    let mia_link = w.link(&other, &mia.id, None).await;
+    sign_in(&mut mia_browser, &mia_link, &mia).await;
+    let theirs = mia_browser
+        .get(&format!("/account/statements/{month}"))
+        .await;
+    assert_eq!(theirs.status, 404, "{}", theirs.html);
 }

@@ -108,7 +108,6 @@ pub fn error_summary(errors: &[(String, String)]) -> Markup {
 /// An amount of money as every page shows it: grouped, with its currency in front
 /// ("NZD 1,250.00"), never broken across lines. (For the account portal's pages; the Customer
 /// Centre shows no amounts of its own.)
-#[allow(dead_code)]
 pub fn money(currency: &str, hundredths: i64) -> Markup {
     html! { span class="money" { (display::amount(currency, hundredths)) } }
 }

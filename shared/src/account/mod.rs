@@ -7,12 +7,15 @@
 //! - [`signin`]: the link's landing page (reads only), codes by SMS (or by e-mail when the
 //!   contact has no mobile and the tenant allows it), sessions.
 //! - [`views`]: what the pages show, always for the session's own tenant and client.
+//! - [`answer`]: what the contact may do about an invoice (dispute it, promise to pay it), as
+//!   the session's own contact.
 //!
 //! The links themselves, each contact's access record and the code and session rules come from
 //! [`crate::access`], shared with the Customer Centre. This sits at the top layer because it
 //! reads the communications feature's invoices and log beside the shared records.
 
 pub mod admit;
+pub mod answer;
 pub mod issue;
 pub mod signin;
 pub mod views;

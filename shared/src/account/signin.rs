@@ -82,6 +82,8 @@ pub struct AccountVisit {
     pub holder: Holder,
     pub csrf: String,
     pub first_name: String,
+    /// The contact's whole name (recorded on what they do: a dispute, a promise).
+    pub contact_name: String,
     pub tenant_name: String,
     pub client_name: String,
     pub tenant_currency: String,
@@ -418,6 +420,7 @@ async fn visit_of(
         holder: holder.clone(),
         csrf: session.csrf.clone(),
         first_name: first_name(contact),
+        contact_name: contact.spec.name.trim().to_owned(),
         tenant_name: tenant.spec.name.clone(),
         client_name: client.spec.identity.display_name(),
         tenant_currency: tenant.spec.currency.clone(),

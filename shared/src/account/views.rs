@@ -9,9 +9,16 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::signin::AccountVisit;
 use crate::Services;
-use crate::comms::invoices::{self, Invoice, Status};
+use crate::comms::invoices::{self, Dispute, Invoice, Promise, Status};
 use crate::comms::log::{self, Entry, Outcome};
+use crate::comms::statements::{self, Statement};
 use crate::domain::{Error, Result};
+
+/// What a missing invoice is called in a 404.
+pub const WHAT: &str = "invoice";
+
+/// How many statements the statements page lists (two years of months).
+pub const STATEMENTS_SHOWN: usize = 24;
 
 /// How an invoice stands for the contact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +58,10 @@ pub struct Line {
     pub pay_url: Option<String>,
     /// When the invoice last changed (for a paid one: when it was marked paid).
     pub changed_at: DateTime<Utc>,
+    /// The dispute a contact raised, while it stands or after it was resolved.
+    pub dispute: Option<Dispute>,
+    /// The latest promise to pay, pending, kept or broken.
+    pub promise: Option<Promise>,
 }
 
 /// The account's key figures.
@@ -118,6 +129,8 @@ fn line(visit: &AccountVisit, invoice: &Invoice, today: NaiveDate) -> Option<Lin
         document_url: spec.document_url.clone(),
         pay_url,
         changed_at: invoice.updated_at,
+        dispute: spec.dispute.clone(),
+        promise: spec.promise.clone(),
     })
 }
 
@@ -215,6 +228,43 @@ pub async fn invoice(svc: &Services, visit: &AccountVisit, id: &str) -> Result<O
     }
 }
 
+/// The client's stored monthly statements, newest first (at most [`STATEMENTS_SHOWN`]).
+pub async fn statements(svc: &Services, visit: &AccountVisit) -> Result<Vec<Statement>> {
+    let (page, _) = statements::list(
+        svc,
+        &visit.holder.tenant_id,
+        &visit.holder.client_id,
+        STATEMENTS_SHOWN,
+        None,
+    )
+    .await?;
+    Ok(page)
+}
+
+/// The client's statement of `month` (`YYYY-MM`); `None` for a month without one or for
+/// anything that is not a month (never looked up).
+pub async fn statement(
+    svc: &Services,
+    visit: &AccountVisit,
+    month: &str,
+) -> Result<Option<Statement>> {
+    if !is_month(month) {
+        return Ok(None);
+    }
+    match statements::get(svc, &visit.holder.tenant_id, &visit.holder.client_id, month).await {
+        Ok(statement) => Ok(Some(statement)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `YYYY-MM` with a real month.
+fn is_month(s: &str) -> bool {
+    NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").is_ok()
+        && s.len() == 7
+        && s.as_bytes()[4] == b'-'
+}
+
 /// The messages sent to this contact (reminders, escalations, statements, invoice e-mails),
 /// newest first; at most `limit`.
 pub async fn messages(svc: &Services, visit: &AccountVisit, limit: usize) -> Result<Vec<Entry>> {
@@ -266,6 +316,8 @@ mod tests {
             document_url: None,
             pay_url: None,
             changed_at: DateTime::UNIX_EPOCH,
+            dispute: None,
+            promise: None,
         }
     }
 
@@ -277,6 +329,25 @@ mod tests {
         &'static [(&'static str, i64)],
         Option<&'static str>,
     );
+
+    #[test]
+    fn only_a_real_month_is_looked_up() {
+        for ok in ["2026-12", "2027-01"] {
+            assert!(is_month(ok), "{ok}");
+        }
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-12",
+            "2026/12",
+            "2026-12-01",
+            "",
+            "2026-1\0",
+            "+2026-12",
+        ] {
+            assert!(!is_month(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_account_owes_open_and_disputed_balances_per_currency() {

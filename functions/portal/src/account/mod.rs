@@ -4,14 +4,14 @@
 //! `GET /a/{token}` (the link; reads only) → `POST /a/{token}/code` (sends a code) →
 //! `POST /a/{token}/verify` (the code opens a session, cookie [`ACCOUNT_COOKIE`], separate
 //! from the Customer Centre's) → `/account`, `/account/invoices?show=open|paid`,
-//! `/account/invoices/{id}`, `/account/messages`, `POST /account/sign-out`. The same guard,
+//! `/account/invoices/{id}` (with `POST …/dispute` and `POST …/promise`),
+//! `/account/statements[/{month}]`, `/account/messages`, `POST /account/sign-out`. The same guard,
 //! headers, CSP and form tokens as the Customer Centre (`lib.rs`). Who may get in is checked
 //! again on every request ([`clientwatch::account::admit`]); a session that may no longer is
 //! ended and the page says so, naming the tenant.
 //!
-//! A later page (a dispute, a promise to pay, statements) is one handler: call
-//! [`signed_in_account`] (or [`signed_in_account_form`] for a form) and render with
-//! [`pages::signed_in`].
+//! A new page is one handler: call [`signed_in_account`] (or [`signed_in_account_form`] for a
+//! form) and render with [`pages::signed_in`].
 
 mod link;
 pub mod pages;
@@ -25,9 +25,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 use clientwatch::Services;
-use clientwatch::account::signin;
-use clientwatch::account::views::{self, Show};
-use maud::html;
+use clientwatch::account::views::{self, Line, Show};
+use clientwatch::account::{answer, signin};
+use clientwatch::domain::Error;
 
 pub use clientwatch::account::AccountVisit;
 
@@ -52,6 +52,10 @@ pub fn routes() -> Router<Services> {
         .route("/account", get(account))
         .route("/account/invoices", get(invoices))
         .route("/account/invoices/{id}", get(invoice))
+        .route("/account/invoices/{id}/dispute", post(dispute))
+        .route("/account/invoices/{id}/promise", post(promise))
+        .route("/account/statements", get(statements))
+        .route("/account/statements/{month}", get(statement))
         .route("/account/messages", get(messages))
         .route("/account/sign-out", post(sign_out))
         .route("/account/signed-out", get(signed_out))
@@ -143,13 +147,155 @@ async fn invoices(
     }
 }
 
-async fn invoice(State(svc): State<Services>, jar: CookieJar, Path(id): Path<String>) -> Response {
+async fn invoice(
+    State(svc): State<Services>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
     let (visit, _) = match signed_in_account(&svc, &jar).await {
         Ok(v) => v,
         Err(response) => return response,
     };
-    match views::invoice(&svc, &visit, &id).await {
-        Ok(Some(line)) => html(StatusCode::OK, pages::invoice(&visit, &line, html! {})),
+    let notice = match query.get("done").map(String::as_str) {
+        Some("disputed") => Some(format!(
+            "Thank you. {} has your dispute and will look into it.",
+            visit.tenant_name
+        )),
+        Some("promised") => Some(format!(
+            "Thank you. {} has your promise to pay.",
+            visit.tenant_name
+        )),
+        _ => None,
+    };
+    let answers = pages::Answers {
+        notice,
+        ..Default::default()
+    };
+    invoice_page(&svc, &visit, &id, StatusCode::OK, answers).await
+}
+
+/// The invoice's page with `answers` (the promise days are read here).
+async fn invoice_page(
+    svc: &Services,
+    visit: &AccountVisit,
+    id: &str,
+    status: StatusCode,
+    mut answers: pages::Answers,
+) -> Response {
+    let line: Line = match views::invoice(svc, visit, id).await {
+        Ok(Some(line)) => line,
+        Ok(None) => return not_found().await,
+        Err(e) => return failed(e),
+    };
+    answers.promise_days = match answer::promise_days(svc, visit).await {
+        Ok(days) => days,
+        Err(e) => return failed(e),
+    };
+    html(status, pages::invoice(visit, &line, &answers))
+}
+
+/// What became of a dispute or a promise: on to the invoice's page with a confirmation, or
+/// back to the form with what was wrong (422) or why it could not be taken (409).
+async fn answered(
+    svc: &Services,
+    visit: &AccountVisit,
+    id: &str,
+    form: BTreeMap<String, String>,
+    outcome: clientwatch::domain::Result<()>,
+    done: &str,
+) -> Response {
+    let mut answers = pages::Answers {
+        entered: form,
+        ..Default::default()
+    };
+    answers.entered.remove("csrf");
+    let status = match outcome {
+        Ok(()) => {
+            return Redirect::to(&format!("/account/invoices/{id}?done={done}")).into_response();
+        }
+        Err(Error::NotFound(_)) => return not_found().await,
+        Err(Error::Invalid { field, message }) => {
+            answers.errors = vec![(field.clone(), problem_words(&field, &message))];
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(Error::Conflict(why)) => {
+            answers.notice = Some(why);
+            answers.entered.clear();
+            StatusCode::CONFLICT
+        }
+        Err(e) => return failed(e),
+    };
+    invoice_page(svc, visit, id, status, answers).await
+}
+
+/// A refused field in the contact's words.
+fn problem_words(field: &str, message: &str) -> String {
+    match field {
+        "reason" => "Choose why you dispute the invoice".into(),
+        "date" => "Choose the day you will pay by from the list".into(),
+        "comment" => format!("Your comment {message}"),
+        _ => format!("{}: {message}", crate::pages::label_of(field)),
+    }
+}
+
+async fn dispute(
+    State(svc): State<Services>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let form = form_map(form);
+    let (visit, _) = match signed_in_account_form(&svc, &jar, &form).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let reason = form.get("reason").map(String::as_str).unwrap_or("");
+    let comment = form.get("comment").map(String::as_str);
+    let outcome = answer::dispute(&svc, &visit, &id, reason, comment)
+        .await
+        .map(|_| ());
+    answered(&svc, &visit, &id, form.clone(), outcome, "disputed").await
+}
+
+async fn promise(
+    State(svc): State<Services>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let form = form_map(form);
+    let (visit, _) = match signed_in_account_form(&svc, &jar, &form).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let date = form.get("date").map(String::as_str).unwrap_or("");
+    let outcome = answer::promise(&svc, &visit, &id, date).await.map(|_| ());
+    answered(&svc, &visit, &id, form.clone(), outcome, "promised").await
+}
+
+async fn statements(State(svc): State<Services>, jar: CookieJar) -> Response {
+    let (visit, _) = match signed_in_account(&svc, &jar).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    match views::statements(&svc, &visit).await {
+        Ok(list) => html(StatusCode::OK, pages::statements(&visit, &list)),
+        Err(e) => failed(e),
+    }
+}
+
+async fn statement(
+    State(svc): State<Services>,
+    jar: CookieJar,
+    Path(month): Path<String>,
+) -> Response {
+    let (visit, _) = match signed_in_account(&svc, &jar).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    match views::statement(&svc, &visit, &month).await {
+        Ok(Some(s)) => html(StatusCode::OK, pages::statement(&visit, &s)),
         Ok(None) => not_found().await,
         Err(e) => failed(e),
     }

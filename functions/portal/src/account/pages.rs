@@ -2,38 +2,49 @@
 //! `table.list`, key figures as `dl.summary`, statuses as `span.status.status-*`, the sections
 //! as `nav.tabs`. maud escapes every value; money is grouped with its currency, as in e-mails.
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 use maud::{Markup, html};
 
-use crate::pages::page;
+use crate::pages::{error_summary, field_id, money, page};
 use clientwatch::account::AccountVisit;
 use clientwatch::account::signin::{CodeTo, Landing};
-use clientwatch::account::views::{Line, Show, Summary};
+use clientwatch::account::views::{Line, Show, Standing, Summary};
+use clientwatch::comms::invoices::PromiseStatus;
 use clientwatch::comms::log::{Entry, Kind};
-use clientwatch::render::{amount, long_date};
+use clientwatch::comms::statements::Statement;
+use clientwatch::render::long_date;
 
 /// Which section a page belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Account,
     Invoices,
+    Statements,
     Messages,
 }
 
 fn tabs(current: Section) -> Markup {
     let tab = |section: Section, href: &str, label: &str| {
         html! {
-            @if section == current {
-                a href=(href) aria-current="page" { (label) }
-            } @else {
-                a href=(href) { (label) }
+            li {
+                @if section == current {
+                    a href=(href) aria-current="page" { (label) }
+                } @else {
+                    a href=(href) { (label) }
+                }
             }
         }
     };
     html! {
         nav class="tabs" aria-label="Your account" {
-            (tab(Section::Account, "/account", "Account"))
-            (tab(Section::Invoices, "/account/invoices", "Invoices"))
-            (tab(Section::Messages, "/account/messages", "Messages"))
+            ul {
+                (tab(Section::Account, "/account", "Account"))
+                (tab(Section::Invoices, "/account/invoices", "Invoices"))
+                (tab(Section::Statements, "/account/statements", "Statements"))
+                (tab(Section::Messages, "/account/messages", "Messages"))
+            }
         }
     }
 }
@@ -61,7 +72,7 @@ fn totals(figures: &std::collections::BTreeMap<String, i64>) -> Markup {
         } @else {
             @for (i, (currency, hundredths)) in figures.iter().enumerate() {
                 @if i > 0 { br; }
-                (amount(currency, *hundredths))
+                (money(currency, *hundredths))
             }
         }
     }
@@ -122,8 +133,8 @@ pub fn invoices(visit: &AccountVisit, show: Show, lines: &[Line]) -> Markup {
                             th scope="col" { "Invoice" }
                             th scope="col" { "Issued" }
                             th scope="col" { "Due" }
-                            th scope="col" class="num" { "Amount" }
-                            th scope="col" class="num" { "Balance" }
+                            th scope="col" class="money" { "Amount" }
+                            th scope="col" class="money" { "Balance" }
                             th scope="col" { "Status" }
                             th scope="col" { span class="visually-hidden" { "Actions" } }
                         }
@@ -131,13 +142,13 @@ pub fn invoices(visit: &AccountVisit, show: Show, lines: &[Line]) -> Markup {
                     tbody {
                         @for line in lines {
                             tr {
-                                th scope="row" { a href={ "/account/invoices/" (line.id) } { (line.number) } }
-                                td { (long_date(line.issue_date)) }
-                                td { (long_date(line.due_date)) }
-                                td class="num" { (amount(&line.currency, line.amount)) }
-                                td class="num" { (amount(&line.currency, line.balance)) }
-                                td { (status(line)) }
-                                td class="actions" {
+                                th scope="row" data-label="Invoice" { a href={ "/account/invoices/" (line.id) } { (line.number) } }
+                                td data-label="Issued" { (long_date(line.issue_date)) }
+                                td data-label="Due" { (long_date(line.due_date)) }
+                                td class="money" data-label="Amount" { (money(&line.currency, line.amount)) }
+                                td class="money" data-label="Balance" { (money(&line.currency, line.balance)) }
+                                td data-label="Status" { (status(line)) }
+                                td class="links" data-label="" {
                                     @if let Some(url) = &line.document_url {
                                         a href=(url) rel="noopener" { "Document" span class="visually-hidden" { " for " (line.number) } }
                                         " "
@@ -155,22 +166,26 @@ pub fn invoices(visit: &AccountVisit, show: Show, lines: &[Line]) -> Markup {
     )
 }
 
-/// One invoice. The actions a contact can take on it (dispute, promise to pay) go in the
-/// `section.actions` below the figures.
-pub fn invoice(visit: &AccountVisit, line: &Line, actions: Markup) -> Markup {
+/// One invoice, with what was said about it (a dispute, a promise) and the forms to answer it
+/// while it is open.
+pub fn invoice(visit: &AccountVisit, line: &Line, answers: &Answers) -> Markup {
     let title = format!("Invoice {}", line.number);
     signed_in(
         visit,
         &title,
         Section::Invoices,
         html! {
-            p { a href="/account/invoices" { "All invoices" } }
+            (error_summary(&answers.errors))
+            a class="back" href="/account/invoices" { "All invoices" }
+            @if let Some(notice) = &answers.notice {
+                p class="notice" role="status" { (notice) }
+            }
             h1 { (title) " " (status(line)) }
             dl class="summary" {
                 div { dt { "Issued" } dd { (long_date(line.issue_date)) } }
                 div { dt { "Due" } dd { (long_date(line.due_date)) } }
-                div { dt { "Amount" } dd { (amount(&line.currency, line.amount)) } }
-                div { dt { "Balance" } dd { (amount(&line.currency, line.balance)) } }
+                div { dt { "Amount" } dd { (money(&line.currency, line.amount)) } }
+                div { dt { "Balance" } dd { (money(&line.currency, line.balance)) } }
             }
             @if line.document_url.is_some() || line.pay_url.is_some() {
                 p class="links" {
@@ -183,7 +198,246 @@ pub fn invoice(visit: &AccountVisit, line: &Line, actions: Markup) -> Markup {
                     }
                 }
             }
-            section class="actions" aria-label="What you can do" { (actions) }
+            (said(visit, line))
+            (answer_forms(visit, line, answers))
+        },
+    )
+}
+
+/// What the invoice page's forms show: the days a promise may name, the tenant's dispute
+/// reasons, and, after a refused answer, its problems (in the order of the fields on the page)
+/// and what was entered.
+#[derive(Default)]
+pub struct Answers {
+    pub promise_days: Vec<NaiveDate>,
+    pub errors: Vec<(String, String)>,
+    pub entered: BTreeMap<String, String>,
+    /// A confirmation, or why the answer could not be taken (the invoice changed meanwhile).
+    pub notice: Option<String>,
+}
+
+/// The dispute and the promise on the invoice, in words.
+fn said(visit: &AccountVisit, line: &Line) -> Markup {
+    html! {
+        @if let Some(d) = &line.dispute {
+            div class="card" {
+                h2 { "Dispute" }
+                p {
+                    (d.contact_name) " disputed this invoice on " (long_date(d.raised_at.date_naive()))
+                    ": " strong { (d.reason) } "."
+                }
+                @if let Some(comment) = &d.comment {
+                    blockquote class="comment" { (comment) }
+                }
+                @match d.resolved_at {
+                    Some(at) => p { (visit.tenant_name) " resolved the dispute on " (long_date(at.date_naive())) "." },
+                    None => p { (visit.tenant_name) " is looking into it. We will not send reminders for this invoice meanwhile." },
+                }
+            }
+        }
+        @if let Some(p) = &line.promise {
+            div class="card" {
+                h2 { "Promise to pay" }
+                @match p.status {
+                    PromiseStatus::Pending => p {
+                        (p.contact_name) " promised to pay this invoice by " strong { (long_date(p.date)) } ". "
+                        "We will not send reminders for it until then."
+                    },
+                    PromiseStatus::Kept => p { "Thank you: the invoice was paid as promised by " (long_date(p.date)) "." },
+                    PromiseStatus::Broken => p {
+                        "The invoice was promised to be paid by " (long_date(p.date)) " and was not paid by then, so reminders have started again."
+                    },
+                }
+            }
+        }
+    }
+}
+
+fn field_error(answers: &Answers, name: &str) -> Option<String> {
+    answers
+        .errors
+        .iter()
+        .find(|(field, _)| field == name)
+        .map(|(_, message)| message.clone())
+}
+
+/// The forms to promise to pay and to dispute: only while the invoice is open, and a promise
+/// only while none is pending.
+fn answer_forms(visit: &AccountVisit, line: &Line, answers: &Answers) -> Markup {
+    let open = matches!(line.standing, Standing::Open | Standing::Overdue);
+    if !open {
+        return html! {};
+    }
+    let pending = line
+        .promise
+        .as_ref()
+        .is_some_and(|p| p.status == PromiseStatus::Pending);
+    let entered = |name: &str| answers.entered.get(name).map(String::as_str).unwrap_or("");
+    let date_error = field_error(answers, "date");
+    let reason_error = field_error(answers, "reason");
+    let comment_error = field_error(answers, "comment");
+    html! {
+        @if !pending && !answers.promise_days.is_empty() {
+            section class="card" aria-labelledby="promise-title" {
+                h2 id="promise-title" { "Promise to pay" }
+                p { "Tell " (visit.tenant_name) " when you will pay. We will not send reminders for this invoice until the day after." }
+                form method="post" action={ "/account/invoices/" (line.id) "/promise" } {
+                    input type="hidden" name="csrf" value=(visit.csrf);
+                    div class={ "field" @if date_error.is_some() { " has-error" } } {
+                        label for=(field_id("date")) { "I will pay by" }
+                        @if let Some(message) = &date_error {
+                            p class="field-error" id="date-error" { span class="visually-hidden" { "Error: " } (message) }
+                        }
+                        select id=(field_id("date")) name="date" required
+                            aria-describedby=[date_error.as_ref().map(|_| "date-error")] {
+                            option value="" { "Choose a day" }
+                            @for day in &answers.promise_days {
+                                @let value = day.to_string();
+                                option value=(value) selected[entered("date") == value] { (long_date(*day)) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Promise to pay" }
+                }
+            }
+        }
+        section class="card" aria-labelledby="dispute-title" {
+            h2 id="dispute-title" { "Dispute this invoice" }
+            p { "If something about this invoice is wrong, tell " (visit.tenant_name) ". Reminders stop while they look into it." }
+            form method="post" action={ "/account/invoices/" (line.id) "/dispute" } {
+                input type="hidden" name="csrf" value=(visit.csrf);
+                div class={ "field" @if reason_error.is_some() { " has-error" } } {
+                    fieldset id=(field_id("reason")) aria-describedby=[reason_error.as_ref().map(|_| "reason-error")] {
+                        legend { "Why do you dispute it?" }
+                        @if let Some(message) = &reason_error {
+                            p class="field-error" id="reason-error" { span class="visually-hidden" { "Error: " } (message) }
+                        }
+                        @for (i, reason) in visit.portal.dispute_reasons.iter().enumerate() {
+                            label class="choice" {
+                                input type="radio" name="reason" value=(reason) required[i == 0]
+                                    checked[entered("reason") == reason.as_str()];
+                                (reason)
+                            }
+                        }
+                    }
+                }
+                div class={ "field" @if comment_error.is_some() { " has-error" } } {
+                    label for=(field_id("comment")) { "Comment (optional)" }
+                    p class="hint" id="comment-hint" { "What is wrong, and anything that helps " (visit.tenant_name) " put it right." }
+                    @if let Some(message) = &comment_error {
+                        p class="field-error" id="comment-error" { span class="visually-hidden" { "Error: " } (message) }
+                    }
+                    textarea id=(field_id("comment")) name="comment" rows="5" maxlength="2000"
+                        aria-describedby={ "comment-hint" @if comment_error.is_some() { " comment-error" } } {
+                        (entered("comment"))
+                    }
+                }
+                button type="submit" class="secondary" { "Dispute invoice" }
+            }
+        }
+    }
+}
+
+pub fn statements(visit: &AccountVisit, statements: &[Statement]) -> Markup {
+    signed_in(
+        visit,
+        "Statements",
+        Section::Statements,
+        html! {
+            h1 { "Statements" }
+            @if statements.is_empty() {
+                p { "No statements have been sent to " (visit.client_name) " yet. They are sent at the start of each month while invoices are open." }
+            } @else {
+                table class="list" {
+                    caption class="visually-hidden" { "Monthly statements, newest first" }
+                    thead {
+                        tr {
+                            th scope="col" { "Month" }
+                            th scope="col" { "Sent" }
+                            th scope="col" { "Invoices" }
+                            th scope="col" class="money" { "Owing" }
+                        }
+                    }
+                    tbody {
+                        @for s in statements {
+                            tr {
+                                th scope="row" data-label="Month" { a href={ "/account/statements/" (s.month) } { (month_name(&s.month)) } }
+                                td data-label="Sent" { (long_date(s.sent_at.date_naive())) }
+                                td data-label="Invoices" { (s.lines.len()) }
+                                td class="money" data-label="Owing" { (statement_totals(s)) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn statement_totals(s: &Statement) -> Markup {
+    html! {
+        @if s.totals.is_empty() {
+            "Nothing"
+        } @else {
+            @for (i, total) in s.totals.iter().enumerate() {
+                @if i > 0 { br; }
+                (money(&total.currency, total.balance.hundredths()))
+            }
+        }
+    }
+}
+
+/// `2026-12` as "December 2026".
+fn month_name(month: &str) -> String {
+    NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map(|d| d.format("%B %Y").to_string())
+        .unwrap_or_else(|_| month.to_owned())
+}
+
+/// A statement as the e-mail said it, laid out to print (the print stylesheet drops the
+/// navigation and keeps rows whole).
+pub fn statement(visit: &AccountVisit, s: &Statement) -> Markup {
+    let title = format!("Statement for {}", month_name(&s.month));
+    signed_in(
+        visit,
+        &title,
+        Section::Statements,
+        html! {
+            a class="back" href="/account/statements" { "All statements" }
+            h1 { (title) }
+            p { (visit.client_name) "'s account with " (visit.tenant_name) ", sent on " (long_date(s.sent_at.date_naive())) "." }
+            dl class="summary" {
+                div { dt { "Owing" } dd { (statement_totals(s)) } }
+                div { dt { "Open invoices" } dd { (s.lines.len()) } }
+            }
+            @if s.lines.is_empty() {
+                p { "No invoices were open." }
+            } @else {
+                table class="list" {
+                    caption { "Open invoices, oldest due first" }
+                    thead {
+                        tr {
+                            th scope="col" { "Invoice" }
+                            th scope="col" { "Issued" }
+                            th scope="col" { "Due" }
+                            th scope="col" class="money" { "Amount" }
+                            th scope="col" class="money" { "Balance" }
+                        }
+                    }
+                    tbody {
+                        @for l in &s.lines {
+                            tr {
+                                th scope="row" data-label="Invoice" { (l.number) }
+                                td data-label="Issued" { (long_date(l.issue_date)) }
+                                td data-label="Due" { (long_date(l.due_date)) }
+                                td class="money" data-label="Amount" { (money(&l.currency, l.amount.hundredths())) }
+                                td class="money" data-label="Balance" { (money(&l.currency, l.balance.hundredths())) }
+                            }
+                        }
+                    }
+                }
+            }
+            p class="hint print-hint" { "To keep a copy, use your browser's Print command and choose Save as PDF." }
         },
     )
 }
@@ -223,10 +477,10 @@ pub fn messages(visit: &AccountVisit, entries: &[Entry]) -> Markup {
                     tbody {
                         @for entry in entries {
                             tr {
-                                td { (long_date(entry.at.date_naive())) }
-                                td { (kind_word(entry.kind)) }
-                                td { (entry.subject) }
-                                td { (entry.to.as_deref().unwrap_or("")) }
+                                td data-label="Sent" { (long_date(entry.at.date_naive())) }
+                                td data-label="What" { (kind_word(entry.kind)) }
+                                td data-label="Subject" { (entry.subject) }
+                                td data-label="To" { (entry.to.as_deref().unwrap_or("")) }
                             }
                         }
                     }
