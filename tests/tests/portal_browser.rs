@@ -7,6 +7,10 @@
 //! line with the content, no raw JSON, focus rings of 3:1), and what each page says is checked:
 //! errors summarised in the order of the fields, answers read back as "Yes" and "31 March
 //! 2020", the application's fields in the partner's order, the company named after sign-out.
+//!
+//! Then the account portal the same way: a client's contact follows the link in the monthly
+//! statement e-mail, signs in with a texted code, reads the account, the invoices, a statement
+//! (also as printed) and the messages, disputes one invoice and promises to pay another.
 
 use clientwatch::records;
 use clientwatch_tests::Store;
@@ -76,6 +80,17 @@ async fn error_summary(browser: &Browser) -> Vec<(String, String)> {
                 l[1].as_str().unwrap().to_owned(),
             )
         })
+        .collect()
+}
+
+/// The screenshots in `folder` whose names start with `prefix`.
+fn pictures(folder: &std::path::Path, prefix: &str) -> Vec<Value> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(prefix) && name.ends_with(".png"))
+        .map(Value::from)
         .collect()
 }
 
@@ -438,12 +453,265 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
     look(&browser, "centre-link-invalid").await;
 
     browser.quit().await;
-    let pictures: Vec<Value> = std::fs::read_dir(&folder)
-        .unwrap()
-        .flatten()
-        .filter(|f| f.file_name().to_string_lossy().ends_with(".png"))
-        .map(|f| json!(f.file_name().to_string_lossy()))
-        .collect();
+    let mut pictures = pictures(&folder, "centre-");
+    pictures.extend(self::pictures(&folder, "portal-components"));
     assert_eq!(pictures.len(), 14 * 2, "{pictures:?}");
+    println!("screenshots: {}", folder.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_follows_the_statement_link_reads_the_account_disputes_one_invoice_and_promises_another()
+ {
+    use chrono::{Datelike, Duration, NaiveTime};
+    use chrono_tz::Pacific::Auckland;
+
+    let mut app = TestApp::new(Store::DynamoDb).await;
+    deliver_through_emulator(&mut app.services).await;
+    let base = serve(&mut app).await;
+    // The run of the 1st sends the month's statement; the browser then works in real time.
+    let today = chrono::Utc::now().with_timezone(&Auckland).date_naive();
+    let first = today.with_day(1).unwrap();
+    let at = first
+        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
+        .and_local_timezone(Auckland)
+        .single()
+        .unwrap()
+        .to_utc();
+    app.harness.clock.set(at);
+    let tenant = app.get("/v1/tenant").await;
+    records::tenants::update(
+        &app.services,
+        &app.tenant_id,
+        tenant.body["version"].as_u64().unwrap(),
+        &json!({"name": "Harbour Lending", "portal": {"payment_url": "https://pay.example.com/harbour/{{invoice_number}}"}}),
+    )
+    .await
+    .unwrap();
+    let role = app
+        .post(
+            "/v1/contact-roles",
+            json!({"name": "Accounts payable", "communication": true}),
+        )
+        .await;
+    let client_type = app
+        .post(
+            "/v1/client-types",
+            json!({"name": "Companies", "class": "company"}),
+        )
+        .await;
+    let client = app
+        .post(
+            "/v1/clients",
+            json!({"client_type_id": client_type.body["id"], "identity": {"kind": "company", "name": "Kauri Holdings Limited"}}),
+        )
+        .await;
+    let client = client.body["id"].as_str().unwrap().to_owned();
+    let (email, mobile) = (unique_email("ana"), unique_mobile());
+    let contact = app
+        .post(
+            &format!("/v1/clients/{client}/contacts"),
+            json!({"name": "Ana Tui", "email": email, "mobile": mobile, "role_id": role.body["id"]}),
+        )
+        .await;
+    assert_eq!(contact.status, 201, "{}", contact.body);
+    let day = |offset: i64| (today + Duration::days(offset)).to_string();
+    for (number, issued, due, amount, status) in [
+        ("HL-1041", -45, -15, "1250.00", "open"),
+        ("HL-1042", -10, 20, "2480.50", "open"),
+        ("HL-1043", -5, 25, "310.00", "open"),
+        ("HL-1038", -80, -50, "640.00", "paid"),
+    ] {
+        let made = app
+            .post(
+                &format!("/v1/clients/{client}/invoices"),
+                json!({"number": number, "issue_date": day(issued), "due_date": day(due), "amount": amount, "status": status,
+                       "document_url": format!("https://docs.example.com/{number}.pdf")}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    }
+    clientwatch::comms::run::run_day(&app.services, first, &mut |_: &str| {})
+        .await
+        .expect("the run of the 1st");
+    app.harness.clock.set(chrono::Utc::now());
+
+    // The link, as the statement e-mail shows it.
+    let mails = emails_to(&email).await;
+    let (_, body) = mails
+        .iter()
+        .find(|(subject, _)| subject.to_lowercase().contains("statement"))
+        .unwrap_or_else(|| panic!("the statement e-mail: {mails:?}"));
+    let start = body
+        .find(&format!("{base}/a/"))
+        .expect("the statement links to the account");
+    let link: String = body[start..]
+        .chars()
+        .take_while(|c| !matches!(c, '"' | '<' | ' ' | '\n' | '\r'))
+        .collect();
+
+    let folder = screenshot_folder();
+    for old in pictures(&folder, "account-") {
+        let _ = std::fs::remove_file(folder.join(old.as_str().unwrap()));
+    }
+    let browser = Browser::start(folder.clone()).await;
+    browser.goto(&link).await;
+    assert!(browser.text().await.contains("Hello Ana"));
+    assert_eq!(look(&browser, "account-landing").await, ["button"]);
+    browser.click_through("form button[type=submit]").await;
+    assert!(browser.url().await.ends_with("/code"));
+    look(&browser, "account-code").await;
+    let code = code_in(texts_to(&mobile).await.last().expect("the code's text"));
+    browser.type_into("#f-code", &code).await;
+    browser
+        .click_through("form[action$='/verify'] button")
+        .await;
+    assert!(
+        browser.url().await.ends_with("/account"),
+        "{}",
+        browser.url().await
+    );
+
+    // The account: what is owed, what is overdue, what is due next.
+    let figures = texts(&browser, "dl.summary dd").await;
+    assert_eq!(
+        figures,
+        [
+            "NZD 4,040.50",
+            "NZD 1,250.00",
+            clientwatch::render::long_date(today + Duration::days(20)).as_str()
+        ]
+    );
+    look(&browser, "account-summary").await;
+
+    browser
+        .click_through("nav.tabs a[href='/account/invoices']")
+        .await;
+    let numbers = texts(&browser, "table.list tbody th").await;
+    assert_eq!(numbers, ["HL-1041", "HL-1042", "HL-1043"]);
+    let pay = browser
+        .script(
+            "return [...document.querySelectorAll('a.pay')].map(a => a.href)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(pay[0], "https://pay.example.com/harbour/HL-1041");
+    look(&browser, "account-invoices").await;
+    browser
+        .goto(&format!("{base}/account/invoices?show=paid"))
+        .await;
+    assert_eq!(texts(&browser, "table.list tbody th").await, ["HL-1038"]);
+    look(&browser, "account-invoices-paid").await;
+
+    // Disputing the overdue invoice: without a reason first.
+    browser.goto(&format!("{base}/account/invoices")).await;
+    browser.click_through("table.list tbody th a").await;
+    assert!(browser.text().await.contains("Invoice HL-1041"));
+    look(&browser, "account-invoice").await;
+    browser
+        .click_through("form[action$='/dispute'] button")
+        .await;
+    let summary = error_summary(&browser).await;
+    assert_eq!(
+        summary,
+        [(
+            "#f-reason".to_owned(),
+            "Choose why you dispute the invoice".to_owned()
+        )]
+    );
+    look(&browser, "account-dispute-error").await;
+    browser.click("input[value='Amount is wrong']").await;
+    browser
+        .type_into("#f-comment", "We agreed NZD 1,000.00 on the phone.")
+        .await;
+    browser
+        .click_through("form[action$='/dispute'] button")
+        .await;
+    let text = browser.text().await;
+    assert!(text.contains("Harbour Lending has your dispute"), "{text}");
+    assert!(text.contains("Ana Tui disputed this invoice"), "{text}");
+    look(&browser, "account-disputed").await;
+
+    // Promising to pay the next one in ten days.
+    browser.goto(&format!("{base}/account/invoices")).await;
+    browser
+        .click_through("table.list tbody tr:nth-child(2) th a")
+        .await;
+    assert!(browser.text().await.contains("Invoice HL-1042"));
+    let by = today + Duration::days(10);
+    browser
+        .script(
+            "document.querySelector('#f-date').value = arguments[0]",
+            json!([by.to_string()]),
+        )
+        .await;
+    browser
+        .click_through("form[action$='/promise'] button")
+        .await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Harbour Lending has your promise to pay"),
+        "{text}"
+    );
+    assert!(text.contains(&clientwatch::render::long_date(by)), "{text}");
+    look(&browser, "account-promised").await;
+
+    // The statement of the 1st, on screen and as printed.
+    browser
+        .click_through("nav.tabs a[href='/account/statements']")
+        .await;
+    look(&browser, "account-statements").await;
+    browser.click_through("table.list tbody th a").await;
+    let text = browser.text().await;
+    assert!(text.contains("Statement for"), "{text}");
+    assert_eq!(
+        texts(&browser, "table.list tbody th").await,
+        ["HL-1041", "HL-1042", "HL-1043"],
+        "as it was sent: before the dispute"
+    );
+    look(&browser, "account-statement").await;
+    browser.print_media(true).await;
+    browser
+        .screenshot_at("account-statement-print-1280", 1280)
+        .await;
+    let hidden = browser
+        .script(
+            "return ['nav.tabs', 'header.site form'].map(s => getComputedStyle(document.querySelector(s)).display)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        hidden,
+        json!(["none", "none"]),
+        "print drops the navigation"
+    );
+    browser.print_media(false).await;
+
+    browser
+        .click_through("nav.tabs a[href='/account/messages']")
+        .await;
+    assert!(browser.text().await.contains("Statement"));
+    look(&browser, "account-messages").await;
+
+    // The partner sees both answers.
+    let invoices = app.get(&format!("/v1/clients/{client}/invoices")).await;
+    let by_number = |n: &str| {
+        invoices.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["number"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_number("HL-1041")["status"], "disputed");
+    assert_eq!(by_number("HL-1041")["dispute"]["reason"], "Amount is wrong");
+    assert_eq!(by_number("HL-1042")["promise"]["date"], by.to_string());
+
+    browser.click_through("header form button").await;
+    assert!(browser.text().await.contains("You have signed out"));
+    look(&browser, "account-signed-out").await;
+    browser.quit().await;
+    let pictures = pictures(&folder, "account-");
+    assert_eq!(pictures.len(), 13 * 2 + 1, "{pictures:?}");
     println!("screenshots: {}", folder.display());
 }

@@ -167,6 +167,12 @@ pub fn today(svc: &Services, visit: &AccountVisit) -> NaiveDate {
     invoices::answers::local_day(&visit.time_zone, svc.clock.now())
 }
 
+/// The day `at` was in the tenant's time zone (what a page shows as the day something was
+/// sent or raised).
+pub fn local_day(visit: &AccountVisit, at: DateTime<Utc>) -> NaiveDate {
+    invoices::answers::local_day(&visit.time_zone, at)
+}
+
 /// Every invoice of the visit's client as lines (void ones left out), by due date.
 pub async fn lines(svc: &Services, visit: &AccountVisit) -> Result<Vec<Line>> {
     let today = today(svc, visit);

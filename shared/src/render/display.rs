@@ -25,6 +25,11 @@ pub fn amount(currency: &str, hundredths: i64) -> String {
         .to_owned()
 }
 
+/// A day in a table's column: "4 Dec 2026".
+pub fn short_date(day: NaiveDate) -> String {
+    day.format("%-d %b %Y").to_string()
+}
+
 /// A day as a person reads it: "4 December 2026".
 pub fn long_date(day: NaiveDate) -> String {
     day.format("%-d %B %Y").to_string()

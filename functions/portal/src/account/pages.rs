@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
-use crate::pages::{error_summary, field_id, money, page};
+use crate::pages::{Frame, SignOut, error_summary, field_id, framed, money, page};
 use clientwatch::account::AccountVisit;
 use clientwatch::account::signin::{CodeTo, Landing};
-use clientwatch::account::views::{Line, Show, Standing, Summary};
+use clientwatch::account::views::{self, Line, Show, Standing, Summary};
 use clientwatch::comms::invoices::PromiseStatus;
 use clientwatch::comms::log::{Entry, Kind};
 use clientwatch::comms::statements::Statement;
+use clientwatch::render::display::short_date;
 use clientwatch::render::long_date;
 
 /// Which section a page belongs to.
@@ -49,18 +50,34 @@ fn tabs(current: Section) -> Markup {
     }
 }
 
-/// A signed-in page: the tabs, the body, and the sign-out form.
-pub fn signed_in(visit: &AccountVisit, title: &str, section: Section, body: Markup) -> Markup {
-    page(
-        title,
-        Some(&visit.tenant_name),
+/// A signed-in page in the Customer Centre's frame (sign-out in the header): an error summary
+/// first when there are `errors` (and "Error: " before the title), then the tabs and the body.
+pub fn signed_in(
+    visit: &AccountVisit,
+    title: &str,
+    section: Section,
+    errors: &[(String, String)],
+    body: Markup,
+) -> Markup {
+    let title = if errors.is_empty() {
+        title.to_owned()
+    } else {
+        format!("Error: {title}")
+    };
+    framed(
+        &Frame {
+            title: &title,
+            company: Some(&visit.tenant_name),
+            sign_out: Some(SignOut {
+                action: "/account/sign-out",
+                csrf: &visit.csrf,
+            }),
+            ..Frame::default()
+        },
         html! {
+            (error_summary(errors))
             (tabs(section))
             (body)
-            form method="post" action="/account/sign-out" class="sign-out" {
-                input type="hidden" name="csrf" value=(visit.csrf);
-                button type="submit" class="secondary" { "Sign out" }
-            }
         },
     )
 }
@@ -88,6 +105,7 @@ pub fn account(visit: &AccountVisit, summary: &Summary) -> Markup {
         visit,
         "Your account",
         Section::Account,
+        &[],
         html! {
             h1 { (visit.client_name) }
             p { "Hello " (visit.first_name) ". This is " (visit.client_name) "'s account with " (visit.tenant_name) "." }
@@ -116,6 +134,7 @@ pub fn invoices(visit: &AccountVisit, show: Show, lines: &[Line]) -> Markup {
         visit,
         title,
         Section::Invoices,
+        &[],
         html! {
             h1 { (title) }
             p class="filter" {
@@ -143,8 +162,8 @@ pub fn invoices(visit: &AccountVisit, show: Show, lines: &[Line]) -> Markup {
                         @for line in lines {
                             tr {
                                 th scope="row" data-label="Invoice" { a href={ "/account/invoices/" (line.id) } { (line.number) } }
-                                td data-label="Issued" { (long_date(line.issue_date)) }
-                                td data-label="Due" { (long_date(line.due_date)) }
+                                td class="date" data-label="Issued" { (short_date(line.issue_date)) }
+                                td class="date" data-label="Due" { (short_date(line.due_date)) }
                                 td class="money" data-label="Amount" { (money(&line.currency, line.amount)) }
                                 td class="money" data-label="Balance" { (money(&line.currency, line.balance)) }
                                 td data-label="Status" { (status(line)) }
@@ -174,8 +193,8 @@ pub fn invoice(visit: &AccountVisit, line: &Line, answers: &Answers) -> Markup {
         visit,
         &title,
         Section::Invoices,
+        &answers.errors,
         html! {
-            (error_summary(&answers.errors))
             a class="back" href="/account/invoices" { "All invoices" }
             @if let Some(notice) = &answers.notice {
                 p class="notice" role="status" { (notice) }
@@ -223,14 +242,14 @@ fn said(visit: &AccountVisit, line: &Line) -> Markup {
             div class="card" {
                 h2 { "Dispute" }
                 p {
-                    (d.contact_name) " disputed this invoice on " (long_date(d.raised_at.date_naive()))
+                    (d.contact_name) " disputed this invoice on " (long_date(views::local_day(visit, d.raised_at)))
                     ": " strong { (d.reason) } "."
                 }
                 @if let Some(comment) = &d.comment {
                     blockquote class="comment" { (comment) }
                 }
                 @match d.resolved_at {
-                    Some(at) => p { (visit.tenant_name) " resolved the dispute on " (long_date(at.date_naive())) "." },
+                    Some(at) => p { (visit.tenant_name) " resolved the dispute on " (long_date(views::local_day(visit, at))) "." },
                     None => p { (visit.tenant_name) " is looking into it. We will not send reminders for this invoice meanwhile." },
                 }
             }
@@ -281,7 +300,7 @@ fn answer_forms(visit: &AccountVisit, line: &Line, answers: &Answers) -> Markup 
             section class="card" aria-labelledby="promise-title" {
                 h2 id="promise-title" { "Promise to pay" }
                 p { "Tell " (visit.tenant_name) " when you will pay. We will not send reminders for this invoice until the day after." }
-                form method="post" action={ "/account/invoices/" (line.id) "/promise" } {
+                form method="post" action={ "/account/invoices/" (line.id) "/promise" } novalidate {
                     input type="hidden" name="csrf" value=(visit.csrf);
                     div class={ "field" @if date_error.is_some() { " has-error" } } {
                         label for=(field_id("date")) { "I will pay by" }
@@ -304,7 +323,7 @@ fn answer_forms(visit: &AccountVisit, line: &Line, answers: &Answers) -> Markup 
         section class="card" aria-labelledby="dispute-title" {
             h2 id="dispute-title" { "Dispute this invoice" }
             p { "If something about this invoice is wrong, tell " (visit.tenant_name) ". Reminders stop while they look into it." }
-            form method="post" action={ "/account/invoices/" (line.id) "/dispute" } {
+            form method="post" action={ "/account/invoices/" (line.id) "/dispute" } novalidate {
                 input type="hidden" name="csrf" value=(visit.csrf);
                 div class={ "field" @if reason_error.is_some() { " has-error" } } {
                     fieldset id=(field_id("reason")) aria-describedby=[reason_error.as_ref().map(|_| "reason-error")] {
@@ -343,6 +362,7 @@ pub fn statements(visit: &AccountVisit, statements: &[Statement]) -> Markup {
         visit,
         "Statements",
         Section::Statements,
+        &[],
         html! {
             h1 { "Statements" }
             @if statements.is_empty() {
@@ -362,7 +382,7 @@ pub fn statements(visit: &AccountVisit, statements: &[Statement]) -> Markup {
                         @for s in statements {
                             tr {
                                 th scope="row" data-label="Month" { a href={ "/account/statements/" (s.month) } { (month_name(&s.month)) } }
-                                td data-label="Sent" { (long_date(s.sent_at.date_naive())) }
+                                td class="date" data-label="Sent" { (short_date(s.day)) }
                                 td data-label="Invoices" { (s.lines.len()) }
                                 td class="money" data-label="Owing" { (statement_totals(s)) }
                             }
@@ -402,10 +422,11 @@ pub fn statement(visit: &AccountVisit, s: &Statement) -> Markup {
         visit,
         &title,
         Section::Statements,
+        &[],
         html! {
             a class="back" href="/account/statements" { "All statements" }
             h1 { (title) }
-            p { (visit.client_name) "'s account with " (visit.tenant_name) ", sent on " (long_date(s.sent_at.date_naive())) "." }
+            p { (visit.client_name) "'s account with " (visit.tenant_name) ", sent on " (long_date(s.day)) "." }
             dl class="summary" {
                 div { dt { "Owing" } dd { (statement_totals(s)) } }
                 div { dt { "Open invoices" } dd { (s.lines.len()) } }
@@ -428,8 +449,8 @@ pub fn statement(visit: &AccountVisit, s: &Statement) -> Markup {
                         @for l in &s.lines {
                             tr {
                                 th scope="row" data-label="Invoice" { (l.number) }
-                                td data-label="Issued" { (long_date(l.issue_date)) }
-                                td data-label="Due" { (long_date(l.due_date)) }
+                                td class="date" data-label="Issued" { (short_date(l.issue_date)) }
+                                td class="date" data-label="Due" { (short_date(l.due_date)) }
                                 td class="money" data-label="Amount" { (money(&l.currency, l.amount.hundredths())) }
                                 td class="money" data-label="Balance" { (money(&l.currency, l.balance.hundredths())) }
                             }
@@ -459,6 +480,7 @@ pub fn messages(visit: &AccountVisit, entries: &[Entry]) -> Markup {
         visit,
         "Messages",
         Section::Messages,
+        &[],
         html! {
             h1 { "Messages to you" }
             @if entries.is_empty() {
@@ -477,7 +499,7 @@ pub fn messages(visit: &AccountVisit, entries: &[Entry]) -> Markup {
                     tbody {
                         @for entry in entries {
                             tr {
-                                td data-label="Sent" { (long_date(entry.at.date_naive())) }
+                                td class="date" data-label="Sent" { (short_date(views::local_day(visit, entry.at))) }
                                 td data-label="What" { (kind_word(entry.kind)) }
                                 td data-label="Subject" { (entry.subject) }
                                 td data-label="To" { (entry.to.as_deref().unwrap_or("")) }
