@@ -12,7 +12,6 @@ use std::sync::Arc;
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use clientwatch::adapters::{aws, local};
-use clientwatch::config::Config;
 use clientwatch::ports::{SystemClock, SystemIds};
 use clientwatch::records;
 
@@ -53,15 +52,9 @@ struct Store {
 async fn main() -> anyhow::Result<()> {
     let Command::CreateTenant { name, store } = Cli::parse().command;
     let services = match (store.table, store.data) {
+        // Only the table is written: no sender, bus or portal is configured or needed.
         (Some(table), None) => {
-            // Only the table is used; the rest of the configuration may be absent here.
-            let config = Config::from_lookup(|key| match key {
-                "TABLE_NAME" => Some(table.clone()),
-                "EVENT_BUS_NAME" => Some("default".into()),
-                "MAIL_FROM" => Some("operator@localhost.localdomain".into()),
-                other => std::env::var(other).ok(),
-            })?;
-            aws::services(&aws::sdk_config().await, &config)
+            aws::table_services(&aws::sdk_config().await, &table, "clientwatch-admin")
         }
         (None, Some(dir)) => local::services(&dir, Arc::new(SystemClock), Arc::new(SystemIds))?,
         // clap's group already refuses these; said again rather than assumed.

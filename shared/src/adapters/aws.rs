@@ -27,6 +27,32 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// The table alone, for an operator command that writes only to it (`clientwatch-admin`): it
+/// needs the table's name and the operator's AWS credentials, nothing else. Mail, SMS and events
+/// are [`super::absent::Absent`] and links have no portal.
+pub fn table_services(
+    sdk: &aws_config::SdkConfig,
+    table_name: &str,
+    command: &'static str,
+) -> Services {
+    let clock = Arc::new(SystemClock);
+    let absent = Arc::new(super::absent::Absent(command));
+    Services {
+        table: Arc::new(DynamoTable::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            table_name,
+            clock.clone(),
+        )),
+        mailer: absent.clone(),
+        sms: absent.clone(),
+        events: absent,
+        clock,
+        ids: Arc::new(SystemIds),
+        phone_region: "NZ".into(),
+        portal_url: String::new(),
+    }
+}
+
 /// Every port on its AWS adapter, as a Lambda function uses them.
 pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
     let clock = Arc::new(SystemClock);

@@ -1,6 +1,7 @@
 //! Adapters: the ports implemented over AWS (production) and over local stand-ins (the
 //! one-process mode and tests). Only this module imports AWS SDK types.
 
+pub mod absent;
 pub mod aws;
 pub mod dynamodb;
 pub mod embedded;
