@@ -1,5 +1,10 @@
 //! Structured logs. On Lambda they are JSON (one object a line, as CloudWatch Logs Insights
-//! reads them); locally they are human-readable. `LOG_LEVEL` (or `RUST_LOG`) sets the filter.
+//! reads them); locally they are human-readable, on standard error (the local command's own
+//! output stays on standard output), coloured only when standard error is a terminal.
+//! `RUST_LOG` (or `LOG_LEVEL`) sets the filter: `RUST_LOG=trace` shows every store call and
+//! every message decision; `RUST_LOG=clientwatch=debug` only this crate's.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +24,10 @@ pub fn init() {
             .with_target(false)
             .try_init()
     } else {
-        builder.with_target(false).try_init()
+        builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .try_init()
     };
 }

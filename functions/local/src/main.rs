@@ -459,8 +459,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "  curl -s {auth} '{base}/v1/usage?month={}'",
         chrono::Utc::now().format("%Y-%m")
     );
-    if let Some(client) = clients.first() {
-        let c = &client.id;
+    // The client with the loan application (the demo invite's), so every line shows something.
+    let shown_client = invite_banner
+        .as_ref()
+        .map(|(issued, _)| issued.invite.client_id.clone())
+        .or_else(|| clients.first().map(|c| c.id.clone()));
+    if let Some(c) = &shown_client {
         println!("  curl -s {auth} {base}/v1/clients/{c}/contacts");
         println!("  curl -s {auth} '{base}/v1/clients/{c}/recipients?purpose=reminder'");
         println!("  curl -s {auth} {base}/v1/clients/{c}/opportunities");

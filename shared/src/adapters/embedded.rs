@@ -341,9 +341,17 @@ impl EmbeddedTable {
     {
         let db = self.db.clone();
         let now = self.clock.now().timestamp();
-        tokio::task::spawn_blocking(move || f(&db, now))
+        let started = std::time::Instant::now();
+        let result = tokio::task::spawn_blocking(move || f(&db, now))
             .await
-            .map_err(TableError::unavailable)?
+            .map_err(TableError::unavailable)?;
+        // What a store call cost (`RUST_LOG=clientwatch=trace`); no keys or values.
+        tracing::trace!(
+            micros = started.elapsed().as_micros() as u64,
+            ok = result.is_ok(),
+            "embedded store call"
+        );
+        result
     }
 
     /// Runs `f` in a write transaction and commits only if it succeeds, durably.
@@ -367,6 +375,10 @@ impl EmbeddedTable {
             txn.set_durability(durability);
             let result = f(&Writer(&txn), now)?;
             txn.commit().map_err(err)?;
+            tracing::trace!(
+                durable = matches!(durability, Durability::Immediate),
+                "embedded store commit"
+            );
             Ok(result)
         })
         .await

@@ -560,7 +560,9 @@ impl Run<'_> {
                 client.client.spec.identity.display_name(),
                 step.id
             );
-            match decide::next_step(&turn) {
+            let next = decide::next_step(&turn);
+            tracing::debug!(invoice_id = %invoice.id, step = %step.id, ?next, "the step's turn");
+            match next {
                 NextStep::NotDue => return Ok(()),
                 NextStep::QuietHours => {
                     self.report.deferred_quiet_hours += 1;
@@ -585,7 +587,9 @@ impl Run<'_> {
                     .and_then(|c| c.last_contacted)
                     .or(client.last_contacted),
             };
-            let reached = match decide::delivery(&contacting) {
+            let delivery = decide::delivery(&contacting);
+            tracing::debug!(invoice_id = %invoice.id, step = %step.id, ?delivery, "the step's delivery");
+            let reached = match delivery {
                 Delivery::SkippedBefore => false,
                 Delivery::Finish => {
                     let written = self

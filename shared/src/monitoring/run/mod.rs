@@ -139,9 +139,14 @@ pub async fn run_day(
     }
     let digests = super::digest::run(svc, day).await?;
     for d in &digests {
+        // Named as the tenant knows itself; its id only when the tenant cannot be read.
+        let tenant = match crate::records::tenants::get(svc.table.as_ref(), &d.tenant_id).await {
+            Ok(t) => t.spec.name,
+            Err(_) => format!("tenant {}", d.tenant_id),
+        };
         progress(&format!(
-            "digest for tenant {}: {} hit(s), {} withheld{} [{}]",
-            d.tenant_id,
+            "digest for {}: {} hit(s), {} withheld{} [{}]",
+            tenant,
             d.hits,
             d.withheld,
             d.note
