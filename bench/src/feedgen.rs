@@ -94,6 +94,8 @@ pub struct FactCounts {
     pub shareholdings: u64,
     pub company_names: u64,
     pub company_statuses: u64,
+    pub score_changes: u64,
+    pub financial_statements: u64,
 }
 
 impl FactCounts {
@@ -108,6 +110,8 @@ impl FactCounts {
             FactKind::Shareholding => &mut self.shareholdings,
             FactKind::NameChange => &mut self.company_names,
             FactKind::StatusChange => &mut self.company_statuses,
+            FactKind::ScoreChange => &mut self.score_changes,
+            FactKind::FinancialStatements => &mut self.financial_statements,
         } += 1;
     }
 
@@ -121,6 +125,8 @@ impl FactCounts {
             + self.shareholdings
             + self.company_names
             + self.company_statuses
+            + self.score_changes
+            + self.financial_statements
     }
 }
 
@@ -823,6 +829,8 @@ impl Record {
                         state.status = rng.pick(&others);
                     }
                 }
+                // Not drawn as a day's new facts: scores and statements are a feed option.
+                FactKind::ScoreChange | FactKind::FinancialStatements => {}
             }
         }
     }

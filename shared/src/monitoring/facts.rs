@@ -4,12 +4,16 @@
 //! (case and spacing folded; where an address was reported from, or when, does not make it a
 //! new address). A subject's facts are compared by these ids, so the same fact reported again
 //! is never new. A company's name and status are not facts but values: a change of either is.
+//! So is a subject's credit score. A company's financial statements are facts twice over: the
+//! id of a period's figures (a new period, or the same period restated) and the id of the
+//! period alone (was it seen before: then it is restated).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use crate::domain::monitoring::FactKind;
+use crate::domain::monitoring::{Adverse, Figures, HitChange, ScoreValue};
 use crate::render;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +102,46 @@ pub struct ShareholdingFact {
     pub shares: i64,
 }
 
+/// A subject's credit score as the bureau gives it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ScoreRecord {
+    pub value: i32,
+    #[serde(default)]
+    pub band: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+}
+
+/// A company's financial statements for one period; figures in whole units of `currency`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct StatementRecord {
+    pub period_end: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed: Option<String>,
+    #[serde(default)]
+    pub turnover: i64,
+    #[serde(default)]
+    pub profit_loss: i64,
+    #[serde(default)]
+    pub net_assets: i64,
+    #[serde(default)]
+    pub currency: String,
+}
+
+impl StatementRecord {
+    pub fn figures(&self) -> Figures {
+        Figures {
+            period_end: self.period_end.trim().to_owned(),
+            turnover_cents: self.turnover.saturating_mul(100),
+            profit_loss_cents: self.profit_loss.saturating_mul(100),
+            net_assets_cents: self.net_assets.saturating_mul(100),
+            currency: self.currency.trim().to_owned(),
+        }
+    }
+}
+
 /// One line of the feed. Unknown fields are ignored.
 #[derive(Clone, Debug, Deserialize)]
 pub struct FeedRecord {
@@ -121,6 +165,11 @@ pub struct FeedRecord {
     pub directorships: Vec<DirectorshipFact>,
     #[serde(default)]
     pub shareholdings: Vec<ShareholdingFact>,
+    #[serde(default)]
+    pub score: Option<ScoreRecord>,
+    /// Companies only (ignored for people).
+    #[serde(default)]
+    pub financial_statements: Vec<StatementRecord>,
 }
 
 /// One fact of a record: its stable id, its kind, what the feed said, and a line for people.
@@ -130,6 +179,8 @@ pub struct Fact {
     pub kind: FactKind,
     pub details: Value,
     pub summary: String,
+    /// What it changed from and to, where that means something.
+    pub change: Option<HitChange>,
 }
 
 /// Case and spacing folded, so the same thing reported twice has the same id.
@@ -194,6 +245,7 @@ impl FeedRecord {
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(", "),
+                change: None,
             });
         }
         for d in &self.defaults {
@@ -211,6 +263,7 @@ impl FeedRecord {
                     render::amount(&d.currency, d.amount_cents),
                     d.date
                 ),
+                change: None,
             });
         }
         for j in &self.judgements {
@@ -228,6 +281,7 @@ impl FeedRecord {
                     render::amount(&j.currency, j.amount_cents),
                     j.date
                 ),
+                change: None,
             });
         }
         for i in &self.insolvencies {
@@ -236,6 +290,7 @@ impl FeedRecord {
                 kind: FactKind::Insolvency,
                 details: details(i),
                 summary: format!("{} on {}", i.kind, i.date),
+                change: None,
             });
         }
         for e in &self.enquiries {
@@ -244,6 +299,7 @@ impl FeedRecord {
                 kind: FactKind::Enquiry,
                 details: details(e),
                 summary: format!("{} ({}) on {}", e.enquirer, e.product, e.date),
+                change: None,
             });
         }
         for d in &self.directorships {
@@ -255,6 +311,7 @@ impl FeedRecord {
                     "director of {} ({}) since {}",
                     d.company_name, d.company_number, d.appointed
                 ),
+                change: None,
             });
         }
         for s in &self.shareholdings {
@@ -267,11 +324,37 @@ impl FeedRecord {
                     "{} shares in {} ({})",
                     s.shares, s.company_name, s.company_number
                 ),
+                change: None,
             });
         }
         let mut seen = std::collections::HashSet::new();
         facts.retain(|f| seen.insert(f.id));
         facts
+    }
+
+    /// The subject's credit score, if the feed gives one.
+    pub fn score_value(&self) -> Option<ScoreValue> {
+        self.score.as_ref().map(|s| ScoreValue {
+            value: s.value,
+            band: s.band.trim().to_owned(),
+        })
+    }
+
+    /// A company's financial statements by period end, oldest first (one per period: the
+    /// first listed); none for people.
+    pub fn statements(&self) -> Vec<Figures> {
+        if self.kind != SubjectKind::Company {
+            return Vec::new();
+        }
+        let mut all: Vec<Figures> = self
+            .financial_statements
+            .iter()
+            .map(StatementRecord::figures)
+            .filter(|f| !f.period_end.is_empty())
+            .collect();
+        all.sort_by(|a, b| a.period_end.cmp(&b.period_end));
+        all.dedup_by(|b, a| a.period_end == b.period_end);
+        all
     }
 
     /// A company's name and status, normalised for comparison; empty for people.
@@ -302,7 +385,148 @@ pub fn value_change(kind: FactKind, old: &str, new: &str, occurrence: u32) -> Fa
         kind,
         details: json!({ "old": old, "new": new }),
         summary: format!("{what} changed from {old:?} to {new:?}"),
+        change: Some(HitChange::Value {
+            old: old.to_owned(),
+            new: new.to_owned(),
+        }),
     }
+}
+
+/// The id of a period's figures, and the id of the period alone.
+pub fn statement_ids(f: &Figures) -> (u64, u64) {
+    let figures = [
+        f.turnover_cents.to_string(),
+        f.profit_loss_cents.to_string(),
+        f.net_assets_cents.to_string(),
+    ];
+    (
+        fact_id(
+            FactKind::FinancialStatements,
+            &[
+                &f.period_end,
+                &figures[0],
+                &figures[1],
+                &figures[2],
+                &f.currency,
+            ],
+        ),
+        fact_id(FactKind::FinancialStatements, &["period", &f.period_end]),
+    )
+}
+
+/// A change of a subject's credit score as a fact; `occurrence` as for [`value_change`].
+pub fn score_change(old: &ScoreValue, new: &ScoreValue, occurrence: u32) -> Fact {
+    let points = new.value - old.value;
+    Fact {
+        id: fact_id(
+            FactKind::ScoreChange,
+            &[
+                &old.value.to_string(),
+                &old.band,
+                &new.value.to_string(),
+                &new.band,
+                &format!("#{occurrence}"),
+            ],
+        ),
+        kind: FactKind::ScoreChange,
+        details: json!({ "old": old, "new": new }),
+        summary: format!(
+            "score {} ({}) → {} ({}), {}{} points",
+            old.value,
+            old.band,
+            new.value,
+            new.band,
+            if points >= 0 { "+" } else { "−" },
+            points.unsigned_abs()
+        ),
+        change: Some(HitChange::Score {
+            old: old.clone(),
+            new: new.clone(),
+            points,
+        }),
+    }
+}
+
+/// Financial statements filed for a period (`restated`: a period seen before, with other
+/// figures), compared with `old`; `id` is the figures' id ([`statement_ids`]).
+pub fn statements_filed(id: u64, new: &Figures, old: Option<&Figures>, restated: bool) -> Fact {
+    let money = |cents: i64| render::amount(&new.currency, cents);
+    let mut summary = format!(
+        "{} for the period to {}: turnover {}, profit/loss {}, net assets {}",
+        if restated { "restated" } else { "filed" },
+        new.period_end,
+        money(new.turnover_cents),
+        money(new.profit_loss_cents),
+        money(new.net_assets_cents),
+    );
+    if let Some(old) = old.filter(|o| o.currency == new.currency) {
+        let delta = |a: i64, b: i64| {
+            let d = b - a;
+            format!(
+                "{}{}",
+                if d >= 0 { "+" } else { "−" },
+                render::amount(&new.currency, d.abs())
+            )
+        };
+        summary.push_str(&format!(
+            " (against {}: turnover {}, profit/loss {}, net assets {})",
+            old.period_end,
+            delta(old.turnover_cents, new.turnover_cents),
+            delta(old.profit_loss_cents, new.profit_loss_cents),
+            delta(old.net_assets_cents, new.net_assets_cents),
+        ));
+    }
+    Fact {
+        id,
+        kind: FactKind::FinancialStatements,
+        details: json!({ "restated": restated, "figures": new }),
+        summary,
+        change: Some(HitChange::Statements {
+            restated,
+            old: old.cloned(),
+            new: new.clone(),
+        }),
+    }
+}
+
+/// The open defaults and judgements among `facts` in `currency`.
+pub fn adverse<'a>(facts: impl Iterator<Item = &'a Fact>, currency: &str) -> Adverse {
+    let mut out = Adverse {
+        count: 0,
+        total_cents: 0,
+        currency: currency.to_owned(),
+    };
+    for f in facts {
+        if !matches!(f.kind, FactKind::Default | FactKind::Judgement) {
+            continue;
+        }
+        if f.details.get("currency").and_then(Value::as_str) != Some(currency) {
+            continue;
+        }
+        out.count += 1;
+        out.total_cents += f
+            .details
+            .get("amount_cents")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+    }
+    out
+}
+
+/// The latest-reported address among `known` (the first listed when none says when).
+pub fn current_address<'a>(known: impl Iterator<Item = &'a Fact>) -> Option<&'a Fact> {
+    let mut best: Option<(&str, &Fact)> = None;
+    for f in known.filter(|f| f.kind == FactKind::Address) {
+        let reported = f
+            .details
+            .get("reported")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if best.is_none_or(|(r, _)| reported > r) {
+            best = Some((reported, f));
+        }
+    }
+    best.map(|(_, f)| f)
 }
 
 /// Two values differ in a way a person would call a change (not just case or spacing).
