@@ -33,6 +33,7 @@ use super::hits::Hit;
 use super::severity::severity;
 use crate::Services;
 use crate::domain::clients::Client;
+use crate::domain::monitoring::HitChange;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
@@ -562,7 +563,14 @@ pub fn render(
                             _ => 2,
                         },
                         summary: &h.summary,
-                        change: h.change.as_ref().map(mail::change_text),
+                        // A value's, a score's and a period's summary already reads old → new.
+                        change: h
+                            .change
+                            .as_ref()
+                            .filter(|c| {
+                                matches!(c, HitChange::Address { .. } | HitChange::Adverse { .. })
+                            })
+                            .map(mail::change_text),
                     })
                     .collect(),
             };

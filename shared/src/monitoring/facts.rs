@@ -460,13 +460,10 @@ pub fn statements_filed(id: u64, new: &Figures, old: Option<&Figures>, restated:
         money(new.net_assets_cents),
     );
     if let Some(old) = old.filter(|o| o.currency == new.currency) {
-        let delta = |a: i64, b: i64| {
-            let d = b - a;
-            format!(
-                "{}{}",
-                if d >= 0 { "+" } else { "−" },
-                render::amount(&new.currency, d.abs())
-            )
+        let delta = |a: i64, b: i64| match b - a {
+            0 => "unchanged".to_owned(),
+            d if d > 0 => format!("up {}", render::amount(&new.currency, d)),
+            d => format!("down {}", render::amount(&new.currency, -d)),
         };
         summary.push_str(&format!(
             " (against {}: turnover {}, profit/loss {}, net assets {})",
