@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 over_both_stores!(
     scores_and_statements_are_baselines_first_and_hits_when_they_change,
+    the_day_every_line_changes_bills_only_what_is_new,
     hits_say_what_an_address_and_a_default_changed_from,
     monitoring_settings_for_scores_prices_and_links_are_checked,
 );
@@ -255,6 +256,126 @@ async fn scores_and_statements_are_baselines_first_and_hits_when_they_change(app
     assert_eq!(kind("status_change")["net"], "3.00");
     assert_eq!(usage["hits"], 8);
     assert_eq!(usage["net"], "22.00");
+}
+
+/// The first day the bureau sends scores and statements, in two parts: every line differs from
+/// its baseline, yet the only hit is the one fact that is new that day (Bo's new address); a
+/// subject first seen that day gets a baseline; the same lines again the next day are unchanged.
+async fn the_day_every_line_changes_bills_only_what_is_new(app: TestApp) {
+    let w = World::new(app).await;
+    let ana = w.person("Ana", Some("IND-100"), "L-100").await;
+    let bo = w.person("Bo", Some("IND-300"), "L-300").await;
+    let cy = w.person("Cy", Some("IND-500"), "L-500").await;
+    let kauri = w.company("Kauri Holdings Ltd", "CO-200").await;
+    for client in [&ana, &bo, &cy, &kauri] {
+        w.monitor(client, json!({})).await;
+    }
+    let enquiry = json!([{"enquirer": "Kiwi Bank", "product": "card", "date": "2026-11-01"}]);
+    let bo_default = json!([{"creditor": "Acme Finance", "amount_cents": 125000, "currency": "NZD", "date": "2026-10-01"}]);
+    let kauri_statements = json!([
+        statement("2024-03-31", 800_000, 10_000, 250_000),
+        statement("2025-03-31", 900_000, 40_000, 300_000)
+    ]);
+    let write_day = |n: u64, scored: bool, bo_moved: bool| {
+        let with = |mut facts: Value, extra: Value| {
+            if scored {
+                merge(&mut facts, extra);
+            }
+            facts
+        };
+        let mut bo_facts = json!({"defaults": bo_default.clone()});
+        if bo_moved {
+            bo_facts["addresses"] = json!([
+                {"line1": "12 Kauri St", "city": "Auckland", "postcode": "1010", "country": "NZ"},
+                {"line1": "7 Rata Ave", "city": "Hamilton", "postcode": "3200", "country": "NZ"}]);
+        }
+        let mut part1 = vec![person_line(
+            "IND-300",
+            "Bo Test",
+            with(bo_facts, json!({"score": score(455, "E")})),
+        )];
+        if scored {
+            // Cy is in the feed for the first time, with a score.
+            part1.push(person_line(
+                "IND-500",
+                "Cy Test",
+                json!({"score": score(720, "B")}),
+            ));
+        }
+        let part0 = vec![
+            company_line(
+                "CO-200",
+                "Kauri Holdings Ltd",
+                "registered",
+                with(
+                    json!({}),
+                    json!({"score": score(610, "C"), "financial_statements": kauri_statements.clone()}),
+                ),
+            ),
+            person_line(
+                "IND-100",
+                "Ana Test",
+                with(
+                    json!({"enquiries": enquiry.clone()}),
+                    json!({"score": score(700, "B")}),
+                ),
+            ),
+        ];
+        let w = &w;
+        async move {
+            w.feed(day(n), "part-0000.ndjson", &part0).await;
+            w.feed(day(n), "part-0001.ndjson", &part1).await;
+            w.run(day(n)).await
+        }
+    };
+
+    // Day 1: the feed as it was, without scores: baselines.
+    let report = write_day(1, false, false).await;
+    assert_eq!(report.parts.iter().map(|p| p.hits).sum::<u64>(), 0);
+
+    // Day 2: scores for everyone and Kauri's statements appear; Bo also moved.
+    let report = write_day(2, true, true).await;
+    let (lines, unchanged, first_seen) = report.parts.iter().fold((0, 0, 0), |t, p| {
+        (
+            t.0 + p.stats.lines,
+            t.1 + p.stats.unchanged,
+            t.2 + p.stats.first_seen,
+        )
+    });
+    assert_eq!(
+        (lines, unchanged, first_seen),
+        (4, 0, 1),
+        "every known line changed; Cy is new"
+    );
+    assert_eq!(report.parts.iter().map(|p| p.hits).sum::<u64>(), 1);
+    let hits = w.hits().await;
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["client_id"], json!(bo));
+    assert_eq!(hits[0]["kind"], "address");
+    assert_eq!(
+        hits[0]["change"]["old"], "12 Kauri St, Auckland, 1010, NZ",
+        "{:#}",
+        hits[0]
+    );
+    let usage = w.usage("2026-11").await;
+    assert_eq!(usage["hits"], 1, "{usage}");
+    assert_eq!(w.hit_events().len(), 1);
+    let mail = w.inbox.messages().await;
+    assert_eq!(mail.len(), 1);
+    for other in ["Ana Test", "Cy Test", "Kauri Holdings Ltd"] {
+        assert!(
+            !mail[0].1.contains(other),
+            "the digest names only Bo: {}",
+            mail[0].1
+        );
+    }
+
+    // Day 3: the same lines again: unchanged, nothing billed.
+    let report = write_day(3, true, true).await;
+    let unchanged: u64 = report.parts.iter().map(|p| p.stats.unchanged).sum();
+    assert_eq!(unchanged, 4);
+    assert_eq!(report.parts.iter().map(|p| p.hits).sum::<u64>(), 0);
+    assert_eq!(w.usage("2026-11").await["hits"], 1);
 }
 
 async fn hits_say_what_an_address_and_a_default_changed_from(app: TestApp) {
