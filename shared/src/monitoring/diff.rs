@@ -566,7 +566,6 @@ where
             }
             continue;
         }
-        let facts = record.facts();
         let (name, status) = record.company_values();
         let score = record.score_value();
         let statements = record.statements();
@@ -580,9 +579,9 @@ where
                 line_hash: hash,
                 facts: merge_ids(
                     &[],
-                    facts
-                        .iter()
-                        .map(|f| f.id)
+                    record
+                        .fact_ids()
+                        .into_iter()
                         .chain(statement_ids.iter().flat_map(|&(f, p)| [f, p])),
                 ),
                 subject: subject.to_owned(),
@@ -598,6 +597,13 @@ where
         };
         stats.rewritten += 1;
         let is_known = |id: u64| entry.facts.binary_search(&id).is_ok();
+        // The facts themselves (their details and summaries) only when one of them is new: on
+        // a line that changed for another reason (a score, a new field) the ids are enough.
+        let facts = if record.fact_ids().into_iter().all(is_known) {
+            Vec::new()
+        } else {
+            record.facts()
+        };
         let (old_facts, new_facts): (Vec<Fact>, Vec<Fact>) =
             facts.into_iter().partition(|f| is_known(f.id));
         let mut news = new_facts;

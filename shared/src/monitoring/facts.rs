@@ -186,22 +186,84 @@ pub struct Fact {
 /// Case and spacing folded, so the same thing reported twice has the same id.
 fn norm(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
+    push_norm(&mut out, s);
+    out
+}
+
+/// Appends `s` with case and spacing folded.
+fn push_norm(out: &mut String, s: &str) {
+    // Most feed text is ASCII: folded byte by byte.
+    if s.is_ascii() {
+        for (i, word) in s.split_whitespace().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        }
+        return;
+    }
+    for (i, word) in s.split_whitespace().enumerate() {
+        if i > 0 {
             out.push(' ');
         }
         out.extend(word.chars().flat_map(char::to_lowercase));
     }
-    out
 }
 
 fn fact_id(kind: FactKind, parts: &[&str]) -> u64 {
-    let mut canonical = String::from(kind.as_str());
+    let mut canonical = String::with_capacity(64);
+    canonical.push_str(kind.as_str());
     for p in parts {
         canonical.push('\u{1f}');
-        canonical.push_str(&norm(p));
+        push_norm(&mut canonical, p);
     }
     xxh3_64(canonical.as_bytes())
+}
+
+fn address_id(a: &AddressFact) -> u64 {
+    fact_id(
+        FactKind::Address,
+        &[
+            a.line1.as_str(),
+            a.line2.as_deref().unwrap_or(""),
+            &a.city,
+            a.postcode.as_deref().unwrap_or(""),
+            &a.country,
+        ],
+    )
+}
+
+fn default_id(d: &DefaultFact) -> u64 {
+    let amount = d.amount_cents.to_string();
+    fact_id(
+        FactKind::Default,
+        &[&d.creditor, &amount, &d.currency, &d.date],
+    )
+}
+
+fn judgement_id(j: &JudgementFact) -> u64 {
+    let amount = j.amount_cents.to_string();
+    fact_id(
+        FactKind::Judgement,
+        &[&j.court, &amount, &j.currency, &j.date],
+    )
+}
+
+fn insolvency_id(i: &InsolvencyFact) -> u64 {
+    fact_id(FactKind::Insolvency, &[&i.kind, &i.date])
+}
+
+fn enquiry_id(e: &EnquiryFact) -> u64 {
+    fact_id(FactKind::Enquiry, &[&e.enquirer, &e.product, &e.date])
+}
+
+fn directorship_id(d: &DirectorshipFact) -> u64 {
+    fact_id(FactKind::Directorship, &[&d.company_number, &d.appointed])
+}
+
+fn shareholding_id(s: &ShareholdingFact) -> u64 {
+    let shares = s.shares.to_string();
+    fact_id(FactKind::Shareholding, &[&s.company_number, &shares])
 }
 
 fn details<T: Serialize>(fact: &T) -> Value {
@@ -218,19 +280,34 @@ impl FeedRecord {
         }
     }
 
+    /// The ids of every fact of the record ([`FeedRecord::facts`]' ids, maybe repeated),
+    /// without building the facts: all a line whose facts are all known needs.
+    pub fn fact_ids(&self) -> Vec<u64> {
+        let mut ids = Vec::with_capacity(
+            self.addresses.len()
+                + self.defaults.len()
+                + self.judgements.len()
+                + self.insolvencies.len()
+                + self.enquiries.len()
+                + self.directorships.len()
+                + self.shareholdings.len(),
+        );
+        ids.extend(self.addresses.iter().map(address_id));
+        ids.extend(self.defaults.iter().map(default_id));
+        ids.extend(self.judgements.iter().map(judgement_id));
+        ids.extend(self.insolvencies.iter().map(insolvency_id));
+        ids.extend(self.enquiries.iter().map(enquiry_id));
+        ids.extend(self.directorships.iter().map(directorship_id));
+        ids.extend(self.shareholdings.iter().map(shareholding_id));
+        ids
+    }
+
     /// Every fact of the record, with ids; a fact listed twice appears once.
     pub fn facts(&self) -> Vec<Fact> {
         let mut facts = Vec::new();
         for a in &self.addresses {
-            let parts = [
-                a.line1.as_str(),
-                a.line2.as_deref().unwrap_or(""),
-                &a.city,
-                a.postcode.as_deref().unwrap_or(""),
-                &a.country,
-            ];
             facts.push(Fact {
-                id: fact_id(FactKind::Address, &parts),
+                id: address_id(a),
                 kind: FactKind::Address,
                 details: details(a),
                 summary: [
@@ -249,12 +326,8 @@ impl FeedRecord {
             });
         }
         for d in &self.defaults {
-            let amount = d.amount_cents.to_string();
             facts.push(Fact {
-                id: fact_id(
-                    FactKind::Default,
-                    &[&d.creditor, &amount, &d.currency, &d.date],
-                ),
+                id: default_id(d),
                 kind: FactKind::Default,
                 details: details(d),
                 summary: format!(
@@ -267,12 +340,8 @@ impl FeedRecord {
             });
         }
         for j in &self.judgements {
-            let amount = j.amount_cents.to_string();
             facts.push(Fact {
-                id: fact_id(
-                    FactKind::Judgement,
-                    &[&j.court, &amount, &j.currency, &j.date],
-                ),
+                id: judgement_id(j),
                 kind: FactKind::Judgement,
                 details: details(j),
                 summary: format!(
@@ -286,7 +355,7 @@ impl FeedRecord {
         }
         for i in &self.insolvencies {
             facts.push(Fact {
-                id: fact_id(FactKind::Insolvency, &[&i.kind, &i.date]),
+                id: insolvency_id(i),
                 kind: FactKind::Insolvency,
                 details: details(i),
                 summary: format!("{} on {}", i.kind, i.date),
@@ -295,7 +364,7 @@ impl FeedRecord {
         }
         for e in &self.enquiries {
             facts.push(Fact {
-                id: fact_id(FactKind::Enquiry, &[&e.enquirer, &e.product, &e.date]),
+                id: enquiry_id(e),
                 kind: FactKind::Enquiry,
                 details: details(e),
                 summary: format!("{} ({}) on {}", e.enquirer, e.product, e.date),
@@ -304,7 +373,7 @@ impl FeedRecord {
         }
         for d in &self.directorships {
             facts.push(Fact {
-                id: fact_id(FactKind::Directorship, &[&d.company_number, &d.appointed]),
+                id: directorship_id(d),
                 kind: FactKind::Directorship,
                 details: details(d),
                 summary: format!(
@@ -315,9 +384,8 @@ impl FeedRecord {
             });
         }
         for s in &self.shareholdings {
-            let shares = s.shares.to_string();
             facts.push(Fact {
-                id: fact_id(FactKind::Shareholding, &[&s.company_number, &shares]),
+                id: shareholding_id(s),
                 kind: FactKind::Shareholding,
                 details: details(s),
                 summary: format!(
@@ -577,6 +645,32 @@ mod tests {
             a.id,
             value_change(FactKind::StatusChange, "Smith Ltd", "Smith Holdings", 0).id
         );
+    }
+
+    #[test]
+    fn ids_are_those_baselines_hold_and_fact_ids_gives_them_without_the_facts() {
+        // The id of a fact is stored in baselines: it is the hash of its kind and folded
+        // fields joined by U+001F, whatever the code that computes it.
+        let r = record(
+            r#"{"subject":"IND-1","kind":"individual","addresses":[{"line1":" 12  Kauri\tSt ","city":"Auckland","postcode":"1010","country":"NZ"}],
+               "defaults":[{"creditor":"Ācme Fīnance","amount_cents":125000,"currency":"NZD","date":"2026-10-01"}],
+               "judgements":[{"court":"District Court","amount_cents":5,"currency":"NZD","date":"2026-11-11"}],
+               "insolvencies":[{"type":"bankruptcy","date":"2026-11-12"}],
+               "enquiries":[{"enquirer":"Kiwi Bank","product":"card","date":"2026-11-19"}],
+               "directorships":[{"company_number":"123","company_name":"Smith Ltd","appointed":"2025-01-01"}],
+               "shareholdings":[{"company_number":"123","company_name":"Smith Ltd","shares":100}]}"#,
+        );
+        let facts = r.facts();
+        assert_eq!(
+            facts[0].id,
+            xxh3_64("address\u{1f}12 kauri st\u{1f}\u{1f}auckland\u{1f}1010\u{1f}nz".as_bytes())
+        );
+        assert_eq!(
+            facts[1].id,
+            xxh3_64("default\u{1f}ācme fīnance\u{1f}125000\u{1f}nzd\u{1f}2026-10-01".as_bytes())
+        );
+        assert_eq!(r.fact_ids(), facts.iter().map(|f| f.id).collect::<Vec<_>>());
+        assert_eq!(facts.len(), 7);
     }
 
     #[test]
