@@ -486,7 +486,7 @@ where
             Some(s) => s,
             None => match serde_json::from_slice::<FeedRecord>(line) {
                 Ok(r) => {
-                    owned = r.subject.clone();
+                    owned = r.subject.to_string();
                     parsed = Some(r);
                     &owned
                 }
@@ -559,7 +559,7 @@ where
                 }
             },
         };
-        if record.subject.as_str() != subject {
+        if *record.subject != *subject {
             stats.bad(number, "the subject id is given twice, differently");
             if let Some(entry) = &known {
                 out.write(entry)?;

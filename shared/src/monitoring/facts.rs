@@ -8,6 +8,8 @@
 //! id of a period's figures (a new period, or the same period restated) and the id of the
 //! period alone (was it seen before: then it is restated).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::xxh3_64;
@@ -24,102 +26,133 @@ pub enum SubjectKind {
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct CompanyRecord {
+pub struct CompanyRecord<'a> {
     #[serde(default)]
-    pub name: String,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
     #[serde(default)]
-    pub status: String,
+    #[serde(borrow)]
+    pub status: Cow<'a, str>,
     #[serde(default)]
-    pub registration_number: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub registration_number: Option<Cow<'a, str>>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct AddressFact {
-    pub line1: String,
+pub struct AddressFact<'a> {
+    #[serde(borrow)]
+    pub line1: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line2: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub line2: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub city: String,
+    #[serde(borrow)]
+    pub city: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postcode: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub postcode: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub country: String,
+    #[serde(borrow)]
+    pub country: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub source: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reported: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub reported: Option<Cow<'a, str>>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct DefaultFact {
-    pub creditor: String,
+pub struct DefaultFact<'a> {
+    #[serde(borrow)]
+    pub creditor: Cow<'a, str>,
     pub amount_cents: i64,
     #[serde(default)]
-    pub currency: String,
-    pub date: String,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    #[serde(borrow)]
+    pub date: Cow<'a, str>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct JudgementFact {
+pub struct JudgementFact<'a> {
     #[serde(default)]
-    pub court: String,
+    #[serde(borrow)]
+    pub court: Cow<'a, str>,
     pub amount_cents: i64,
     #[serde(default)]
-    pub currency: String,
-    pub date: String,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    #[serde(borrow)]
+    pub date: Cow<'a, str>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct InsolvencyFact {
+pub struct InsolvencyFact<'a> {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub date: String,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub date: Cow<'a, str>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct EnquiryFact {
-    pub enquirer: String,
+pub struct EnquiryFact<'a> {
+    #[serde(borrow)]
+    pub enquirer: Cow<'a, str>,
     #[serde(default)]
-    pub product: String,
-    pub date: String,
+    #[serde(borrow)]
+    pub product: Cow<'a, str>,
+    #[serde(borrow)]
+    pub date: Cow<'a, str>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct DirectorshipFact {
-    pub company_number: String,
+pub struct DirectorshipFact<'a> {
+    #[serde(borrow)]
+    pub company_number: Cow<'a, str>,
     #[serde(default)]
-    pub company_name: String,
+    #[serde(borrow)]
+    pub company_name: Cow<'a, str>,
     #[serde(default)]
-    pub appointed: String,
+    #[serde(borrow)]
+    pub appointed: Cow<'a, str>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct ShareholdingFact {
-    pub company_number: String,
+pub struct ShareholdingFact<'a> {
+    #[serde(borrow)]
+    pub company_number: Cow<'a, str>,
     #[serde(default)]
-    pub company_name: String,
+    #[serde(borrow)]
+    pub company_name: Cow<'a, str>,
     #[serde(default)]
     pub shares: i64,
 }
 
 /// A subject's credit score as the bureau gives it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct ScoreRecord {
+pub struct ScoreRecord<'a> {
     pub value: i32,
     #[serde(default)]
-    pub band: String,
+    #[serde(borrow)]
+    pub band: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub model: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub date: Option<Cow<'a, str>>,
 }
 
 /// A company's financial statements for one period; figures in whole units of `currency`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct StatementRecord {
-    pub period_end: String,
+pub struct StatementRecord<'a> {
+    #[serde(borrow)]
+    pub period_end: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filed: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub filed: Option<Cow<'a, str>>,
     #[serde(default)]
     pub turnover: i64,
     #[serde(default)]
@@ -127,10 +160,11 @@ pub struct StatementRecord {
     #[serde(default)]
     pub net_assets: i64,
     #[serde(default)]
-    pub currency: String,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
 }
 
-impl StatementRecord {
+impl StatementRecord<'_> {
     pub fn figures(&self) -> Figures {
         Figures {
             period_end: self.period_end.trim().to_owned(),
@@ -144,32 +178,55 @@ impl StatementRecord {
 
 /// One line of the feed. Unknown fields are ignored.
 #[derive(Clone, Debug, Deserialize)]
-pub struct FeedRecord {
-    pub subject: String,
+pub struct FeedRecord<'a> {
+    #[serde(borrow)]
+    pub subject: Cow<'a, str>,
     pub kind: SubjectKind,
     #[serde(default)]
-    pub name: Option<String>,
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub name: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub company: Option<CompanyRecord>,
+    #[serde(borrow)]
+    pub company: Option<CompanyRecord<'a>>,
     #[serde(default)]
-    pub addresses: Vec<AddressFact>,
+    #[serde(borrow)]
+    pub addresses: Vec<AddressFact<'a>>,
     #[serde(default)]
-    pub defaults: Vec<DefaultFact>,
+    #[serde(borrow)]
+    pub defaults: Vec<DefaultFact<'a>>,
     #[serde(default)]
-    pub judgements: Vec<JudgementFact>,
+    #[serde(borrow)]
+    pub judgements: Vec<JudgementFact<'a>>,
     #[serde(default)]
-    pub insolvencies: Vec<InsolvencyFact>,
+    #[serde(borrow)]
+    pub insolvencies: Vec<InsolvencyFact<'a>>,
     #[serde(default)]
-    pub enquiries: Vec<EnquiryFact>,
+    #[serde(borrow)]
+    pub enquiries: Vec<EnquiryFact<'a>>,
     #[serde(default)]
-    pub directorships: Vec<DirectorshipFact>,
+    #[serde(borrow)]
+    pub directorships: Vec<DirectorshipFact<'a>>,
     #[serde(default)]
-    pub shareholdings: Vec<ShareholdingFact>,
+    #[serde(borrow)]
+    pub shareholdings: Vec<ShareholdingFact<'a>>,
     #[serde(default)]
-    pub score: Option<ScoreRecord>,
+    #[serde(borrow)]
+    pub score: Option<ScoreRecord<'a>>,
     /// Companies only (ignored for people).
     #[serde(default)]
-    pub financial_statements: Vec<StatementRecord>,
+    #[serde(borrow)]
+    pub financial_statements: Vec<StatementRecord<'a>>,
+}
+
+/// An optional string borrowed from the line where it has no escapes (serde borrows a `Cow`
+/// only when it is the field itself, not inside an `Option`).
+fn optional_text<'de: 'a, 'a, D>(d: D) -> Result<Option<Cow<'a, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Text<'a>>::deserialize(d)?.map(|t| t.0))
 }
 
 /// One fact of a record: its stable id, its kind, what the feed said, and a line for people.
@@ -224,7 +281,7 @@ fn address_id(a: &AddressFact) -> u64 {
     fact_id(
         FactKind::Address,
         &[
-            a.line1.as_str(),
+            &*a.line1,
             a.line2.as_deref().unwrap_or(""),
             &a.city,
             a.postcode.as_deref().unwrap_or(""),
@@ -270,12 +327,12 @@ fn details<T: Serialize>(fact: &T) -> Value {
     serde_json::to_value(fact).unwrap_or(Value::Null)
 }
 
-impl FeedRecord {
+impl FeedRecord<'_> {
     /// The display name: the person's name or the company's.
     pub fn display_name(&self) -> String {
         match (&self.company, &self.name) {
-            (Some(c), _) if self.kind == SubjectKind::Company => c.name.clone(),
-            (_, Some(n)) => n.clone(),
+            (Some(c), _) if self.kind == SubjectKind::Company => c.name.to_string(),
+            (_, Some(n)) => n.to_string(),
             _ => String::new(),
         }
     }
@@ -311,11 +368,11 @@ impl FeedRecord {
                 kind: FactKind::Address,
                 details: details(a),
                 summary: [
-                    Some(a.line1.as_str()),
+                    Some(&*a.line1),
                     a.line2.as_deref(),
-                    Some(a.city.as_str()),
+                    Some(&*a.city),
                     a.postcode.as_deref(),
-                    Some(a.country.as_str()),
+                    Some(&*a.country),
                 ]
                 .into_iter()
                 .flatten()
