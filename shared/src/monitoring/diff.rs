@@ -93,6 +93,13 @@ fn quick_subject(line: &[u8]) -> Option<&str> {
     std::str::from_utf8(&rest[..end]).ok()
 }
 
+/// A feed line as a record, its text borrowed from the line. The line is checked to be UTF-8
+/// once, not string by string.
+fn parse_record(line: &[u8]) -> Result<FeedRecord<'_>, String> {
+    let text = std::str::from_utf8(line).map_err(|e| format!("the line is not UTF-8: {e}"))?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
 fn trim_line(buf: &[u8]) -> &[u8] {
     let mut end = buf.len();
     while end > 0 && matches!(buf[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
@@ -484,7 +491,7 @@ where
         let owned: String;
         let subject: &str = match quick_subject(line) {
             Some(s) => s,
-            None => match serde_json::from_slice::<FeedRecord>(line) {
+            None => match parse_record(line) {
                 Ok(r) => {
                     owned = r.subject.to_string();
                     parsed = Some(r);
@@ -548,7 +555,7 @@ where
         }
         let record = match parsed {
             Some(r) => r,
-            None => match serde_json::from_slice::<FeedRecord>(line) {
+            None => match parse_record(line) {
                 Ok(r) => r,
                 Err(e) => {
                     stats.bad(number, format!("not a feed record: {e}"));

@@ -255,7 +255,9 @@ fn push_norm(out: &mut String, s: &str) {
             if i > 0 {
                 out.push(' ');
             }
-            out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            let at = out.len();
+            out.push_str(word);
+            out[at..].make_ascii_lowercase();
         }
         return;
     }
