@@ -662,7 +662,7 @@ pub fn differs(old: &str, new: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn record(line: &str) -> FeedRecord {
+    fn record(line: &str) -> FeedRecord<'_> {
         serde_json::from_str(line).unwrap()
     }
 
