@@ -36,6 +36,9 @@ COLUMNS = {
     "enquiries": "STRUCT(enquirer VARCHAR, product VARCHAR, date VARCHAR)[]",
     "directorships": "STRUCT(company_number VARCHAR, company_name VARCHAR, appointed VARCHAR)[]",
     "shareholdings": "STRUCT(company_number VARCHAR, company_name VARCHAR, shares BIGINT)[]",
+    "score": "STRUCT(value INTEGER, band VARCHAR, model VARCHAR, date VARCHAR)",
+    "financial_statements": "STRUCT(period_end VARCHAR, filed VARCHAR, turnover BIGINT,"
+    " profit_loss BIGINT, net_assets BIGINT, currency VARCHAR)[]",
 }
 
 

@@ -7,6 +7,12 @@
 //! which it was picked, and each of those is a pure function of (seed, subject, day), so any day
 //! can be written directly, without the days before it.
 //!
+//! With [`FeedSpec::scores_from`] set to day S, every line from day S on also carries a credit
+//! score, and every company's its financial statements (one or two earlier periods): on day S
+//! every line differs from the day before, though nothing new happened to anyone but the day's
+//! picked subjects (the day the bureau starts sending scores). On the days after S, a score move
+//! of 50 to 150 points and a newly filed period are among the new facts drawn.
+//!
 //! Subjects are numbered by an ordinal in 0..N: companies first (`CMP-000000001`, ...), then
 //! individuals (`IND-000000001`, ...). Ordinal order is the byte order of the ids, so a part,
 //! which is a contiguous range of ordinals, is sorted and holds the same subjects every day.
@@ -46,6 +52,9 @@ pub struct FeedSpec {
     pub seed: u64,
     /// The calendar date of day 1; day k is `k - 1` days later.
     pub start_date: NaiveDate,
+    /// The day from which lines carry credit scores and companies' financial statements;
+    /// none: never.
+    pub scores_from: Option<u32>,
 }
 
 impl FeedSpec {
@@ -57,6 +66,7 @@ impl FeedSpec {
             changed_share: DEFAULT_CHANGED_SHARE,
             seed,
             start_date,
+            scores_from: None,
         }
     }
 }
@@ -77,6 +87,8 @@ pub enum SpecError {
     Parts { subjects: u64, parts: u32, max: u64 },
     #[error("day {0} does not exist: days count from 1 and must stay within the calendar")]
     Day(u32),
+    #[error("scores start on a day from 1, not {0}")]
+    ScoresFrom(u32),
 }
 
 /// The kinds of new facts: the daily run's own.
@@ -94,6 +106,8 @@ pub struct FactCounts {
     pub shareholdings: u64,
     pub company_names: u64,
     pub company_statuses: u64,
+    pub score_changes: u64,
+    pub financial_statements: u64,
 }
 
 impl FactCounts {
@@ -108,6 +122,8 @@ impl FactCounts {
             FactKind::Shareholding => &mut self.shareholdings,
             FactKind::NameChange => &mut self.company_names,
             FactKind::StatusChange => &mut self.company_statuses,
+            FactKind::ScoreChange => &mut self.score_changes,
+            FactKind::FinancialStatements => &mut self.financial_statements,
         } += 1;
     }
 
@@ -121,17 +137,23 @@ impl FactCounts {
             + self.shareholdings
             + self.company_names
             + self.company_statuses
+            + self.score_changes
+            + self.financial_statements
     }
 }
 
-/// The ground truth of one day against the day before: the subjects whose line differs, in id
-/// order, and their new facts by kind. Day 1 has no day before, so nothing changed.
+/// The ground truth of one day against the day before: the subjects with new facts, in id
+/// order, and their new facts by kind. Day 1 has no day before, so nothing changed. Their lines
+/// are the only ones that differ from the day before, except on the day scores first appear.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayChanges {
     pub day: u32,
     pub date: NaiveDate,
     pub subjects: Vec<String>,
     pub facts: FactCounts,
+    /// Every line differs from the day before: scores and statements appear on this day for
+    /// the first time (none of them is a new fact).
+    pub every_line: bool,
 }
 
 /// A validated [`FeedSpec`], ready to generate days.
@@ -154,6 +176,9 @@ impl Feed {
             if !(0.0..=1.0).contains(&value) {
                 return Err(SpecError::Share { name, value });
             }
+        }
+        if spec.scores_from == Some(0) {
+            return Err(SpecError::ScoresFrom(0));
         }
         let max = spec.subjects.min(u64::from(MAX_PARTS));
         if spec.parts == 0 || u64::from(spec.parts) > max {
@@ -239,7 +264,13 @@ impl Feed {
             date,
             subjects: picked.into_iter().map(|o| self.subject_id(o)).collect(),
             facts,
+            every_line: day > 1 && self.spec.scores_from == Some(day),
         })
+    }
+
+    /// Whether lines carry scores (and companies statements) on `day`.
+    fn scores_on(&self, day: u32) -> bool {
+        self.spec.scores_from.is_some_and(|from| day >= from)
     }
 
     /// The ordinals that gain new facts on `day`, sorted: exactly `changed_per_day` distinct
@@ -267,17 +298,24 @@ impl Feed {
     /// stream, so that counting them needs no record.
     fn new_fact_kinds(&self, ordinal: u64, day: u32) -> Vec<FactKind> {
         let mut rng = self.rng(Stream::Kinds, ordinal, day);
-        let table = if self.is_company(ordinal) {
-            COMPANY_NEW_FACTS
-        } else {
-            INDIVIDUAL_NEW_FACTS
+        // Scores move and periods are filed only once scores were there the day before; the
+        // tables without them keep the feeds without scores as they always were.
+        let scored = self.spec.scores_from.is_some_and(|from| day > from);
+        let table = match (self.is_company(ordinal), scored) {
+            (true, false) => COMPANY_NEW_FACTS,
+            (false, false) => INDIVIDUAL_NEW_FACTS,
+            (true, true) => COMPANY_NEW_FACTS_SCORED,
+            (false, true) => INDIVIDUAL_NEW_FACTS_SCORED,
         };
         let count = rng.weighted(&[(1, 70), (2, 22), (3, 8)]);
         let mut kinds = Vec::with_capacity(count);
         while kinds.len() < count {
             let kind = rng.weighted(table);
             // A second change of the name or the status on the same day could undo the first.
-            let once = matches!(kind, FactKind::NameChange | FactKind::StatusChange);
+            let once = matches!(
+                kind,
+                FactKind::NameChange | FactKind::StatusChange | FactKind::ScoreChange
+            );
             if !(once && kinds.contains(&kind)) {
                 kinds.push(kind);
             }
@@ -423,7 +461,7 @@ impl<'f> Day<'f> {
         let mut line = Vec::with_capacity(1024);
         let mut stats = PartStats::default();
         for ordinal in range {
-            record.base(feed, ordinal);
+            record.base(feed, ordinal, self.day);
             while let Some(&(o, day)) = self.plan.get(next)
                 && o == ordinal
             {
@@ -529,6 +567,7 @@ enum Stream {
     Picks = 3,
     Kinds = 4,
     Facts = 5,
+    Score = 6,
 }
 
 const INDIVIDUAL_NEW_FACTS: &[(FactKind, u32)] = &[
@@ -551,6 +590,32 @@ const COMPANY_NEW_FACTS: &[(FactKind, u32)] = &[
     (FactKind::Shareholding, 10),
     (FactKind::NameChange, 10),
     (FactKind::StatusChange, 10),
+];
+
+/// Once lines carry scores: a score move among a person's new facts.
+const INDIVIDUAL_NEW_FACTS_SCORED: &[(FactKind, u32)] = &[
+    (FactKind::Address, 25),
+    (FactKind::Default, 12),
+    (FactKind::Judgement, 6),
+    (FactKind::Insolvency, 3),
+    (FactKind::Enquiry, 36),
+    (FactKind::Directorship, 10),
+    (FactKind::Shareholding, 8),
+    (FactKind::ScoreChange, 15),
+];
+
+/// Once lines carry scores: a score move and a newly filed period among a company's.
+const COMPANY_NEW_FACTS_SCORED: &[(FactKind, u32)] = &[
+    (FactKind::Address, 15),
+    (FactKind::Default, 12),
+    (FactKind::Judgement, 8),
+    (FactKind::Insolvency, 5),
+    (FactKind::Enquiry, 30),
+    (FactKind::Shareholding, 10),
+    (FactKind::NameChange, 10),
+    (FactKind::StatusChange, 10),
+    (FactKind::ScoreChange, 15),
+    (FactKind::FinancialStatements, 10),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -623,6 +688,47 @@ struct Shareholding {
     shares: u64,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+struct Score {
+    value: u64,
+    /// The day of the bureau's last scoring.
+    date: NaiveDate,
+}
+
+impl Score {
+    fn band(&self) -> &'static str {
+        match self.value {
+            800.. => "A",
+            700..=799 => "B",
+            600..=699 => "C",
+            500..=599 => "D",
+            _ => "E",
+        }
+    }
+}
+
+/// One period's financial statements, in whole dollars.
+#[derive(Clone, Copy, PartialEq)]
+struct Statement {
+    period_end: NaiveDate,
+    filed: NaiveDate,
+    turnover: u64,
+    profit_loss: i64,
+    net_assets: i64,
+}
+
+impl Statement {
+    fn random(rng: &mut Rng, period_end: NaiveDate, filed: NaiveDate) -> Self {
+        Statement {
+            period_end,
+            filed,
+            turnover: rng.range(50_000, 20_000_000),
+            profit_loss: rng.range(0, 2_000_000) as i64 - 500_000,
+            net_assets: rng.range(0, 5_000_000) as i64 - 1_000_000,
+        }
+    }
+}
+
 /// One subject's record, reused from line to line so that generating allocates nothing.
 #[derive(Default)]
 struct Record {
@@ -636,6 +742,8 @@ struct Record {
     enquiries: Vec<Enquiry>,
     directorships: Vec<Directorship>,
     shareholdings: Vec<Shareholding>,
+    score: Option<Score>,
+    statements: Vec<Statement>,
 }
 
 struct CompanyState {
@@ -645,8 +753,9 @@ struct CompanyState {
 }
 
 impl Record {
-    /// The subject's day-1 record.
-    fn base(&mut self, feed: &Feed, ordinal: u64) {
+    /// The subject's day-1 record, with its first score and statements when `day` carries
+    /// them.
+    fn base(&mut self, feed: &Feed, ordinal: u64, day: u32) {
         let mut rng = feed.rng(Stream::Base, ordinal, 0);
         let start = feed.spec.start_date;
         let before_start =
@@ -747,6 +856,32 @@ impl Record {
             let holding = fresh(&self.shareholdings, || Shareholding::random(&mut rng, held));
             self.shareholdings.push(holding);
         }
+
+        // Scores and statements from their own stream, so the rest is the same with or
+        // without them.
+        self.score = None;
+        self.statements.clear();
+        if feed.scores_on(day) {
+            let mut rng = feed.rng(Stream::Score, ordinal, 0);
+            let scored = feed
+                .date_of(feed.spec.scores_from.unwrap_or(1))
+                .unwrap_or(start);
+            self.score = Some(Score {
+                value: rng.range(300, 900),
+                date: scored - Days::new(rng.below(30)),
+            });
+            if company {
+                let year = start.year() - 1;
+                let periods = rng.weighted(&[(1, 40), (2, 60)]);
+                for back in (0..periods).rev() {
+                    let period_end =
+                        NaiveDate::from_ymd_opt(year - back, 3, 31).expect("a valid date");
+                    let filed = period_end + Days::new(rng.range(60, 200));
+                    self.statements
+                        .push(Statement::random(&mut rng, period_end, filed));
+                }
+            }
+        }
     }
 
     /// Appends the facts the subject gains on `day`, each unlike every fact of its kind the
@@ -821,6 +956,36 @@ impl Record {
                             .filter(|s| *s != state.status)
                             .collect();
                         state.status = rng.pick(&others);
+                    }
+                }
+                FactKind::ScoreChange => {
+                    if let Some(score) = &mut self.score {
+                        let by = rng.range(50, 150);
+                        let down = rng.chance(0.5) && score.value > by + 100;
+                        score.value = if down || score.value + by > 999 {
+                            score.value - by
+                        } else {
+                            score.value + by
+                        };
+                        score.date = today;
+                    }
+                }
+                FactKind::FinancialStatements => {
+                    if company {
+                        let period_end = self.statements.last().map_or_else(
+                            || {
+                                NaiveDate::from_ymd_opt(today.year() - 1, 3, 31)
+                                    .expect("a valid date")
+                            },
+                            |s| {
+                                s.period_end
+                                    .with_year(s.period_end.year() + 1)
+                                    .unwrap_or(today)
+                            },
+                        );
+                        let filed = recently(&mut rng, 5);
+                        self.statements
+                            .push(Statement::random(&mut rng, period_end, filed));
                     }
                 }
             }
@@ -913,6 +1078,35 @@ impl Record {
                 put(buf, "}");
             },
         );
+        if let Some(score) = &self.score {
+            put(buf, ",\"score\":{\"value\":");
+            put_u64(buf, score.value);
+            put(buf, ",\"band\":\"");
+            put(buf, score.band());
+            put(buf, "\",\"model\":\"cw-2\",\"date\":\"");
+            put_date(buf, score.date);
+            put(buf, "\"}");
+        }
+        if self.company.is_some() && !self.statements.is_empty() {
+            put_array(
+                buf,
+                ",\"financial_statements\":[",
+                &self.statements,
+                |buf, s| {
+                    put(buf, "{\"period_end\":\"");
+                    put_date(buf, s.period_end);
+                    put(buf, "\",\"filed\":\"");
+                    put_date(buf, s.filed);
+                    put(buf, "\",\"turnover\":");
+                    put_u64(buf, s.turnover);
+                    put(buf, ",\"profit_loss\":");
+                    put_i64(buf, s.profit_loss);
+                    put(buf, ",\"net_assets\":");
+                    put_i64(buf, s.net_assets);
+                    put(buf, ",\"currency\":\"NZD\"}");
+                },
+            );
+        }
         put(buf, "}\n");
     }
 }
@@ -1036,6 +1230,13 @@ fn put_array<T>(
 
 fn put_u64(buf: &mut Vec<u8>, n: u64) {
     put_padded(buf, n, 1);
+}
+
+fn put_i64(buf: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        put(buf, "-");
+    }
+    put_u64(buf, n.unsigned_abs());
 }
 
 /// `n` in decimal, zero-padded to at least `width` digits.
@@ -1482,6 +1683,93 @@ mod tests {
         spec.company_share = 1.0;
         spec.changed_share = 0.5;
         assert_only_the_changed_lines_differ(&Feed::new(spec).unwrap());
+    }
+
+    /// The diff's changes of every part of `day` against `baselines` (one per part), which
+    /// become the day's.
+    fn diffed(
+        day: &Day<'_>,
+        baselines: &mut Vec<Vec<u8>>,
+    ) -> Vec<clientwatch::monitoring::diff::Change> {
+        use clientwatch::monitoring::diff::{Pass, diff_part};
+        use clientwatch::monitoring::snapshot::{Reader, Writer};
+        let mut changes = Vec::new();
+        let mut next = Vec::new();
+        for part in 0..day.feed.spec.parts {
+            let mut feed = Vec::new();
+            day.write_part(part, &mut feed).unwrap();
+            let previous = baselines
+                .get(part as usize)
+                .map(|b| Reader::new(&b[..]).unwrap());
+            let mut out = Writer::new(Vec::new()).unwrap();
+            let pass = diff_part(&feed[..], previous, &mut out, |c| {
+                changes.push(c);
+                Ok(())
+            })
+            .unwrap();
+            assert!(matches!(pass, Pass::Done(_)));
+            next.push(out.finish().unwrap());
+        }
+        *baselines = next;
+        changes
+    }
+
+    #[test]
+    fn on_the_day_scores_appear_every_line_differs_and_only_the_picked_subjects_have_news() {
+        let start = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let mut spec = FeedSpec::new(20_000, 11, start);
+        spec.parts = 2;
+        spec.changed_share = 0.05;
+        spec.scores_from = Some(2);
+        let feed = Feed::new(spec).unwrap();
+        let days: Vec<Vec<String>> = (1..=3).map(|d| lines(&feed.day(d).unwrap())).collect();
+        assert!(days[0].iter().all(|l| !l.contains("\"score\"")));
+        // Day 2: every line differs, each carries a score, each company its statements, and
+        // without them it is the line of day 1 plus the day's news.
+        let changes = feed.changes(2).unwrap();
+        assert!(changes.every_line);
+        for (old, new) in days[0].iter().zip(&days[1]) {
+            assert_ne!(old, new);
+            let record: clientwatch::monitoring::facts::FeedRecord =
+                serde_json::from_str(new).unwrap();
+            assert!(record.score_value().is_some(), "{new}");
+            let company = new.starts_with("{\"subject\":\"CMP-");
+            assert_eq!(!record.statements().is_empty(), company, "{new}");
+            let subject = &new[12..25];
+            if changes.subjects.binary_search(&subject.to_owned()).is_err() {
+                let without = new.split(",\"score\":").next().unwrap();
+                assert_eq!(format!("{without}}}"), *old);
+            }
+        }
+        // Day 3: only the picked subjects' lines differ; score moves and new periods are
+        // among their news.
+        let changes3 = feed.changes(3).unwrap();
+        assert!(!changes3.every_line);
+        let differing = days[1].iter().zip(&days[2]).filter(|(a, b)| a != b).count();
+        assert_eq!(differing, changes3.subjects.len());
+        assert!(changes3.facts.score_changes > 0 && changes3.facts.financial_statements > 0);
+
+        // The daily diff agrees: day 2's news is exactly the day's new facts (a first score or
+        // statement is none), day 3's includes every score move and period filed.
+        let mut baselines = Vec::new();
+        assert!(diffed(&feed.day(1).unwrap(), &mut baselines).is_empty());
+        let news = diffed(&feed.day(2).unwrap(), &mut baselines);
+        let subjects: Vec<String> = news.iter().map(|c| c.subject.clone()).collect();
+        assert_eq!(subjects, changes.subjects);
+        let facts = news.iter().map(|c| c.facts.len() as u64).sum::<u64>();
+        assert_eq!(facts, changes.facts.total());
+        assert!(news.iter().flat_map(|c| &c.facts).all(|f| !matches!(
+            f.kind,
+            FactKind::ScoreChange | FactKind::FinancialStatements
+        )));
+        let news = diffed(&feed.day(3).unwrap(), &mut baselines);
+        let subjects: Vec<String> = news.iter().map(|c| c.subject.clone()).collect();
+        assert_eq!(subjects, changes3.subjects);
+        let mut counted = FactCounts::default();
+        for f in news.iter().flat_map(|c| &c.facts) {
+            counted.add(f.kind);
+        }
+        assert_eq!(counted, changes3.facts);
     }
 
     #[test]

@@ -61,3 +61,46 @@ fn duckdb_diff_of_two_days_finds_exactly_the_changed_subjects() {
         run.peak_rss_kib / 1024
     );
 }
+
+/// DuckDB's diff with `old` as the old day and `new` as the new one: its summary line.
+fn duckdb_diff(python: &Path, old: &Path, new: &Path) -> serde_json::Value {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = measure(
+        Command::new(python)
+            .arg(bench.join("duckdb_diff.py"))
+            .arg(old)
+            .arg(new),
+    )
+    .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    serde_json::from_slice(&run.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs .venv-bench: run bench/setup.sh, then cargo test -p clientwatch-bench -- --ignored"]
+fn duckdb_sees_every_line_change_when_scores_appear_and_score_moves_after() {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-bench/bin/python");
+    assert!(
+        python.exists(),
+        "no {}: run bench/setup.sh",
+        python.display()
+    );
+    let root = tempfile::tempdir().unwrap();
+    let start = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let mut spec = FeedSpec::new(20_000, 42, start);
+    spec.parts = 2;
+    spec.scores_from = Some(2);
+    let feed = Feed::new(spec).unwrap();
+    let mut day = feed.day(1).unwrap();
+    let mut dirs = Vec::new();
+    for _ in 0..3 {
+        dirs.push(day.write_to(root.path(), Encoding::Plain).unwrap().dir);
+        day.advance().unwrap();
+    }
+    let appear = duckdb_diff(&python, &dirs[0], &dirs[1]);
+    assert_eq!(appear["changed"], 20_000, "{appear}");
+    let normal = duckdb_diff(&python, &dirs[1], &dirs[2]);
+    let truth = feed.changes(3).unwrap();
+    assert!(truth.facts.score_changes > 0);
+    assert_eq!(normal["changed"], truth.subjects.len(), "{normal}");
+}

@@ -20,6 +20,7 @@ mod feed_faults;
 mod import_requests;
 mod invoices;
 mod monitoring;
+mod monitoring_depth;
 mod monitoring_requests;
 mod no_secrets_in_logs;
 mod portal_browser;

@@ -4,11 +4,14 @@
 //!   cargo run --release -p clientwatch-bench --bin daily_bench -- [--subjects 1000000]
 //!       [--changed 0.007] [--data bench/data] [--no-duckdb]
 //!
-//! It generates two feed days (kept for later runs), seeds a store in which every subject is
-//! monitored, then runs `clientwatch-local daily` for day 1 (baselines) and day 2 (the diff),
+//! It generates three feed days (kept for later runs), seeds a store in which every subject is
+//! monitored, then runs `clientwatch-local daily` for day 1 (baselines, a feed without scores),
+//! day 2 (the bureau sends credit scores and companies' financial statements for the first
+//! time: every line differs from its baseline, and only the day's new facts are news) and day
+//! 3 (a normal day: 0.7 % of the subjects have news, score moves and new periods among them),
 //! each as a child process whose wall time and peak memory are measured, and DuckDB's diff of
-//! the same two days. The store seeding runs in a child of its own, so no process inherits
-//! another's memory.
+//! day 1 against day 2 and of day 2 against day 3. The store seeding runs in a child of its
+//! own, so no process inherits another's memory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +31,9 @@ use serde_json::json;
 
 const START: &str = "2026-11-20";
 const SEED: u64 = 1;
+/// The day scores and statements first appear.
+const SCORES_FROM: u32 = 2;
+const DAYS: u32 = 3;
 
 struct Options {
     subjects: u64,
@@ -63,6 +69,7 @@ fn options() -> anyhow::Result<Options> {
 fn spec(o: &Options) -> anyhow::Result<Feed> {
     let mut spec = FeedSpec::new(o.subjects, SEED, START.parse()?);
     spec.changed_share = o.changed;
+    spec.scores_from = Some(SCORES_FROM);
     Ok(Feed::new(spec)?)
 }
 
@@ -164,23 +171,30 @@ fn main() -> anyhow::Result<()> {
         return runtime.block_on(seed_store(&o, store));
     }
     let feed = spec(&o)?;
-    let root = o.data.join(format!("feed-{}-{}", o.subjects, o.changed));
-    let days: Vec<NaiveDate> = vec![feed.date_of(1)?, feed.date_of(2)?];
+    let root = o.data.join(format!(
+        "feed-{}-{}-scores{SCORES_FROM}",
+        o.subjects, o.changed
+    ));
+    let days: Vec<NaiveDate> = (1..=DAYS)
+        .map(|d| feed.date_of(d))
+        .collect::<Result<_, _>>()?;
     let marker = root.join("complete");
     if !marker.exists() {
         println!(
-            "generating {} subjects × 2 days into {}",
+            "generating {} subjects × {DAYS} days into {}",
             o.subjects,
             root.display()
         );
         let mut day = feed.day(1)?;
-        for _ in 0..2 {
+        for _ in 0..DAYS {
             day.write_to(&root, Encoding::Plain)?;
             day.advance()?;
         }
         std::fs::write(&marker, "")?;
     }
-    let truth = feed.changes(2)?;
+    let truth: Vec<_> = (2..=DAYS)
+        .map(|d| feed.changes(d))
+        .collect::<Result<_, _>>()?;
     let store = o.data.join(format!("store-{}-{}", o.subjects, o.changed));
     if store.exists() {
         std::fs::remove_dir_all(&store)?;
@@ -242,56 +256,94 @@ fn main() -> anyhow::Result<()> {
         print!("{}", m.stdout_text());
         runs.push(m);
     }
-    let diff = &runs[1];
-    let secs = diff.wall.as_secs_f64();
     println!();
-    println!(
-        "subjects: {}   changed on day 2: {} ({} new facts)",
-        o.subjects,
-        truth.subjects.len(),
-        truth.facts.total()
-    );
-    println!("| step | wall s | peak MiB | records/s |");
-    println!("|---|---|---|---|");
-    println!(
-        "| clientwatch day 1 (baselines) | {:.2} | {:.0} | {:.0} |",
-        runs[0].wall.as_secs_f64(),
-        mib(runs[0].peak_rss_kib),
-        o.subjects as f64 / runs[0].wall.as_secs_f64()
-    );
-    println!(
-        "| clientwatch day 2 (diff, hits, digest) | {secs:.2} | {:.0} | {:.0} |",
-        mib(diff.peak_rss_kib),
-        o.subjects as f64 / secs
-    );
-    if o.duckdb {
+    for changes in &truth {
+        println!(
+            "day {}: {} subjects with {} new facts ({} score moves, {} periods filed){}",
+            changes.day,
+            changes.subjects.len(),
+            changes.facts.total(),
+            changes.facts.score_changes,
+            changes.facts.financial_statements,
+            if changes.every_line {
+                "; every line differs: scores and statements appear"
+            } else {
+                ""
+            }
+        );
+    }
+    let duckdb = if o.duckdb {
         let setup = Command::new("bench/setup.sh").status()?;
         if !setup.success() {
             bail!("bench/setup.sh failed");
         }
-        let m = checked(
-            "the DuckDB diff",
-            measure(
-                Command::new(".venv-bench/bin/python")
-                    .arg("bench/duckdb_diff.py")
-                    .arg(root.join("feeds").join(days[0].to_string()))
-                    .arg(root.join("feeds").join(days[1].to_string())),
-            )?,
-        )?;
-        let result: serde_json::Value = serde_json::from_str(m.stdout_text().trim())?;
-        let duck = m.wall.as_secs_f64();
+        let mut diffs = Vec::new();
+        for pair in days.windows(2) {
+            let m = checked(
+                "the DuckDB diff",
+                measure(
+                    Command::new(".venv-bench/bin/python")
+                        .arg("bench/duckdb_diff.py")
+                        .arg(root.join("feeds").join(pair[0].to_string()))
+                        .arg(root.join("feeds").join(pair[1].to_string())),
+                )?,
+            )?;
+            let result: serde_json::Value = serde_json::from_str(m.stdout_text().trim())?;
+            diffs.push((m, result));
+        }
+        Some(diffs)
+    } else {
+        None
+    };
+    let row = |step: &str, m: &Measurement| {
+        let secs = m.wall.as_secs_f64();
         println!(
-            "| DuckDB FULL OUTER JOIN diff (whole process; {} s in the query) | {duck:.2} | {:.0} | {:.0} |",
-            result["seconds"],
+            "| {} | {step} | {secs:.2} | {:.0} | {:.0} |",
+            o.subjects,
             mib(m.peak_rss_kib),
-            o.subjects as f64 / duck
+            o.subjects as f64 / secs
         );
+    };
+    println!("| subjects | step | wall s | peak MiB | records/s |");
+    println!("|---|---|---|---|---|");
+    row("clientwatch day 1 (baselines, no scores yet)", &runs[0]);
+    for (i, label) in [
+        "scores and statements appear: every line changed",
+        "a normal day: diff, hits, digest, events",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let day = i + 2;
+        row(
+            &format!(
+                "clientwatch day {day} ({label}; {} new facts)",
+                truth[i].facts.total()
+            ),
+            &runs[i + 1],
+        );
+        if let Some(diffs) = &duckdb {
+            let (m, result) = &diffs[i];
+            row(
+                &format!(
+                    "DuckDB diff of day {} and day {day} (whole process; {} s in the query; {} changed)",
+                    day - 1,
+                    result["seconds"],
+                    result["changed"]
+                ),
+                m,
+            );
+        }
+    }
+    if let Some(diffs) = &duckdb {
         println!();
-        println!(
-            "ratio clientwatch day 2 / DuckDB: {:.2} (DuckDB found {} changed subjects)",
-            secs / duck,
-            result["changed"]
-        );
+        for (i, (m, _)) in diffs.iter().enumerate() {
+            println!(
+                "ratio clientwatch day {} / DuckDB: {:.2}",
+                i + 2,
+                runs[i + 1].wall.as_secs_f64() / m.wall.as_secs_f64()
+            );
+        }
     }
     Ok(())
 }

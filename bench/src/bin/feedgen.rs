@@ -2,7 +2,7 @@
 //! prints what it wrote.
 //!
 //!   feedgen --out DIR --subjects N (--days K | --day K) [--start-date 2026-11-20]
-//!           [--changed 0.007] [--companies 0.2] [--parts P] [--gzip] [--seed S]
+//!           [--changed 0.007] [--companies 0.2] [--parts P] [--scores-from D] [--gzip] [--seed S]
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use clientwatch_bench::feedgen::{DayReport, Encoding, Feed, FeedSpec, default_parts};
 
 const USAGE: &str = "usage: feedgen --out DIR --subjects N (--days K | --day K) \
-[--start-date YYYY-MM-DD] [--changed SHARE] [--companies SHARE] [--parts P] [--gzip] [--seed S]
+[--start-date YYYY-MM-DD] [--changed SHARE] [--companies SHARE] [--parts P] [--scores-from D] [--gzip] [--seed S]
 
   --days K         write days 1..=K
   --day K          write only day K (generated directly, without the days before it)
@@ -21,6 +21,9 @@ const USAGE: &str = "usage: feedgen --out DIR --subjects N (--days K | --day K) 
   --changed        share of subjects with new facts on each later day (default 0.007)
   --companies      share of subjects that are companies (default 0.2)
   --parts          parts a day (default: at most 250,000 subjects a part)
+  --scores-from D  from day D on, every line carries a credit score and every company its
+                   financial statements (on day D every line differs from the day before);
+                   on later days score moves and new periods are among the new facts
   --gzip           write part-NNNN.ndjson.gz instead of part-NNNN.ndjson
   --seed           the seed (default 1); the same arguments always give the same bytes";
 
@@ -50,6 +53,7 @@ fn options() -> anyhow::Result<Options> {
     let mut changed = None;
     let mut companies = None;
     let mut parts = None;
+    let mut scores_from = None;
     let mut seed = 1;
     let mut encoding = Encoding::Plain;
     let mut args = std::env::args().skip(1);
@@ -66,6 +70,7 @@ fn options() -> anyhow::Result<Options> {
             "--changed" => changed = Some(value(&mut args, &arg)?),
             "--companies" => companies = Some(value(&mut args, &arg)?),
             "--parts" => parts = Some(value(&mut args, &arg)?),
+            "--scores-from" => scores_from = Some(value(&mut args, &arg)?),
             "--seed" => seed = value(&mut args, &arg)?,
             "--gzip" => encoding = Encoding::Gzip,
             "-h" | "--help" => {
@@ -82,6 +87,7 @@ fn options() -> anyhow::Result<Options> {
     spec.parts = parts.unwrap_or_else(|| default_parts(subjects));
     spec.changed_share = changed.unwrap_or(spec.changed_share);
     spec.company_share = companies.unwrap_or(spec.company_share);
+    spec.scores_from = scores_from;
     Ok(Options {
         out,
         spec,
@@ -137,10 +143,14 @@ fn print_day(feed: &Feed, report: &DayReport, seconds: f64) -> anyhow::Result<()
         report.file_bytes(),
         changes.subjects.len(),
     );
+    if changes.every_line {
+        println!("  scores and statements appear today: every line differs from the day before");
+    }
     if f.total() > 0 {
         println!(
             "  new facts: {} addresses, {} defaults, {} judgements, {} insolvencies, {} enquiries, \
-             {} directorships, {} shareholdings, {} company names, {} company statuses",
+             {} directorships, {} shareholdings, {} company names, {} company statuses, \
+             {} score moves, {} periods filed",
             f.addresses,
             f.defaults,
             f.judgements,
@@ -150,6 +160,8 @@ fn print_day(feed: &Feed, report: &DayReport, seconds: f64) -> anyhow::Result<()
             f.shareholdings,
             f.company_names,
             f.company_statuses,
+            f.score_changes,
+            f.financial_statements,
         );
     }
     for file in &report.files {

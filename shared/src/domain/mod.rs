@@ -14,6 +14,7 @@ pub mod portal;
 pub mod resource;
 pub mod roles;
 pub mod tenants;
+pub mod url_template;
 
 pub use crate::contact_points::{EmailAddress, InvalidValue, PhoneNumber};
 pub use decimal::Decimal2;

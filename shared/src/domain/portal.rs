@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Error, Result, text};
+use super::{Error, Result, text, url_template};
 
 pub const MAX_LINK_DAYS: u32 = 90;
 pub const MAX_PROMISE_DAYS: u32 = 180;
@@ -125,65 +125,14 @@ impl PortalSettings {
     /// The "Pay now" address for an invoice, its tags filled URL-encoded; none without a
     /// payment URL.
     pub fn payment_link(&self, value: impl Fn(&str) -> String) -> Option<String> {
-        let url = self.payment_url.as_deref()?;
-        let mut out = String::with_capacity(url.len());
-        let mut rest = url;
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after.find("}}")?;
-            out.push_str(&urlencoding::encode(&value(after[..end].trim())));
-            rest = &after[end + 2..];
-        }
-        out.push_str(rest);
-        Some(out)
+        url_template::fill(self.payment_url.as_deref()?, value)
     }
 }
 
 /// An https URL whose `{{...}}` are all known payment tags, and that is still a URL when they
 /// are filled.
 fn check_payment_url(url: &str) -> Result<()> {
-    const FIELD: &str = "portal.payment_url";
-    if url.len() > MAX_PAYMENT_URL {
-        return Err(Error::invalid(
-            FIELD,
-            format!("must be at most {MAX_PAYMENT_URL} characters"),
-        ));
-    }
-    let mut filled = String::new();
-    let mut rest = url;
-    while let Some(start) = rest.find("{{") {
-        filled.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(Error::invalid(FIELD, "a `{{` is not closed by `}}`"));
-        };
-        let tag = after[..end].trim();
-        if !PAYMENT_TAGS.contains(&tag) {
-            return Err(Error::invalid(
-                FIELD,
-                format!(
-                    "{{{{{tag}}}}} is not a payment tag; known: {}",
-                    PAYMENT_TAGS.join(", ")
-                ),
-            ));
-        }
-        filled.push('x');
-        rest = &after[end + 2..];
-    }
-    if rest.contains("}}") {
-        return Err(Error::invalid(FIELD, "a `}}` has no `{{` before it"));
-    }
-    filled.push_str(rest);
-    let parsed = url::Url::parse(&filled)
-        .map_err(|e| Error::invalid(FIELD, format!("is not a URL: {e}")))?;
-    if parsed.scheme() != "https" || parsed.host_str().is_none() {
-        return Err(Error::invalid(
-            FIELD,
-            "must be an https:// address with a host",
-        ));
-    }
-    Ok(())
+    url_template::check("portal.payment_url", url, &PAYMENT_TAGS, MAX_PAYMENT_URL)
 }
 
 #[cfg(test)]
@@ -211,7 +160,10 @@ mod tests {
         assert!(with_url("https://pay.example.com/{{invoice_number}}?c={{ currency }}").is_ok());
         for (url, says) in [
             ("http://pay.example.com/{{invoice_number}}", "https"),
-            ("https://pay.example.com/{{password}}", "not a payment tag"),
+            (
+                "https://pay.example.com/{{password}}",
+                "not a tag it may carry",
+            ),
             ("https://pay.example.com/{{invoice_number", "not closed"),
             ("https://pay.example.com/x}}", "no `{{`"),
             ("{{invoice_number}}", "not a URL"),

@@ -6,7 +6,10 @@
 //! below any bound, which is why a batch larger than the whole cap is never tried as one
 //! ([`batch`]) and a cap of 0 bills nothing without asking the store ([`may_bill`]).
 
+use std::collections::BTreeMap;
+
 use crate::domain::Decimal2;
+use crate::domain::monitoring::FactKind;
 
 /// What one billed hit costs the tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +24,16 @@ pub fn hit_amounts(price_per_hit: Decimal2, gst_rate_percent: Decimal2) -> Amoun
         net: price_per_hit,
         gst: gst(price_per_hit, gst_rate_percent),
     }
+}
+
+/// The price of one hit of `kind`: the tenant's price for that kind when it set one, its
+/// price per hit otherwise.
+pub fn price_of(
+    kind: FactKind,
+    price_per_hit: Decimal2,
+    price_per_kind: &BTreeMap<FactKind, Decimal2>,
+) -> Decimal2 {
+    price_per_kind.get(&kind).copied().unwrap_or(price_per_hit)
 }
 
 /// GST on a price, rounded half up to the cent.
@@ -96,6 +109,34 @@ mod tests {
                     net: Decimal2(price),
                     gst: Decimal2(expected_gst)
                 },
+                "{reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn price_of_table() {
+        use FactKind::*;
+        let prices = BTreeMap::from([
+            (ScoreChange, Decimal2(150)),
+            (FinancialStatements, Decimal2(500)),
+            (Enquiry, Decimal2(0)),
+        ]);
+        let none = BTreeMap::new();
+        type Row<'a> = (&'a str, FactKind, &'a BTreeMap<FactKind, Decimal2>, i64);
+        #[rustfmt::skip]
+        let table: &[Row<'_>] = &[
+            // (reason, kind, prices per kind, expected price in cents; the price per hit is 300)
+            ("a kind with its own price", ScoreChange, &prices, 150),
+            ("another kind with its own price", FinancialStatements, &prices, 500),
+            ("a kind priced at nothing", Enquiry, &prices, 0),
+            ("a kind without its own price: the price per hit", Default, &prices, 300),
+            ("no prices per kind", ScoreChange, &none, 300),
+        ];
+        for &(reason, kind, per_kind, expected) in table {
+            assert_eq!(
+                price_of(kind, Decimal2(300), per_kind),
+                Decimal2(expected),
                 "{reason}"
             );
         }

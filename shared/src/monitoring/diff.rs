@@ -23,8 +23,12 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::facts::{Fact, FactKind, FeedRecord, SubjectKind, differs, value_change};
+use super::facts::{
+    Fact, FactKind, FeedRecord, SubjectKind, adverse, current_address, differs, score_change,
+    statement_ids, statements_filed, value_change,
+};
 use super::snapshot::{Entry, Reader, Writer};
+use crate::domain::monitoring::HitChange;
 
 /// Lines longer than this are refused (a feed line is a few kilobytes at most).
 pub const MAX_LINE: usize = 1 << 20;
@@ -87,6 +91,13 @@ fn quick_subject(line: &[u8]) -> Option<&str> {
         return None;
     }
     std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// A feed line as a record, its text borrowed from the line. The line is checked to be UTF-8
+/// once, not string by string.
+fn parse_record(line: &[u8]) -> Result<FeedRecord<'_>, String> {
+    let text = std::str::from_utf8(line).map_err(|e| format!("the line is not UTF-8: {e}"))?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 fn trim_line(buf: &[u8]) -> &[u8] {
@@ -480,9 +491,9 @@ where
         let owned: String;
         let subject: &str = match quick_subject(line) {
             Some(s) => s,
-            None => match serde_json::from_slice::<FeedRecord>(line) {
+            None => match parse_record(line) {
                 Ok(r) => {
-                    owned = r.subject.clone();
+                    owned = r.subject.to_string();
                     parsed = Some(r);
                     &owned
                 }
@@ -544,7 +555,7 @@ where
         }
         let record = match parsed {
             Some(r) => r,
-            None => match serde_json::from_slice::<FeedRecord>(line) {
+            None => match parse_record(line) {
                 Ok(r) => r,
                 Err(e) => {
                     stats.bad(number, format!("not a feed record: {e}"));
@@ -555,33 +566,77 @@ where
                 }
             },
         };
-        if record.subject.as_str() != subject {
+        if *record.subject != *subject {
             stats.bad(number, "the subject id is given twice, differently");
             if let Some(entry) = &known {
                 out.write(entry)?;
             }
             continue;
         }
-        let facts = record.facts();
         let (name, status) = record.company_values();
+        let score = record.score_value();
+        let statements = record.statements();
+        let statement_ids: Vec<(u64, u64)> = statements.iter().map(statement_ids).collect();
+        let latest = statements.last().cloned();
         let Some(entry) = known else {
             stats.first_seen += 1;
+            // Everything seen for the first time is a baseline: a first score or a first
+            // statement is not a change.
             out.write(&Entry {
                 line_hash: hash,
-                facts: merge_ids(&[], facts.iter().map(|f| f.id)),
+                facts: merge_ids(
+                    &[],
+                    record
+                        .fact_ids()
+                        .into_iter()
+                        .chain(statement_ids.iter().flat_map(|&(f, p)| [f, p])),
+                ),
                 subject: subject.to_owned(),
                 name,
                 status,
                 name_changes: 0,
                 status_changes: 0,
+                score,
+                score_changes: 0,
+                statement: latest,
             })?;
             continue;
         };
         stats.rewritten += 1;
-        let mut news: Vec<Fact> = facts
-            .into_iter()
-            .filter(|f| entry.facts.binary_search(&f.id).is_err())
-            .collect();
+        let is_known = |id: u64| entry.facts.binary_search(&id).is_ok();
+        // The facts themselves (their details and summaries) only when one of them is new: on
+        // a line that changed for another reason (a score, a new field) the ids are enough.
+        let facts = if record.fact_ids().into_iter().all(is_known) {
+            Vec::new()
+        } else {
+            record.facts()
+        };
+        let (old_facts, new_facts): (Vec<Fact>, Vec<Fact>) =
+            facts.into_iter().partition(|f| is_known(f.id));
+        let mut news = new_facts;
+        for i in 0..news.len() {
+            let change = match news[i].kind {
+                FactKind::Address => Some(HitChange::Address {
+                    old: current_address(old_facts.iter()).map(|f| f.summary.clone()),
+                    new: news[i].summary.clone(),
+                }),
+                FactKind::Default | FactKind::Judgement => {
+                    let currency = news[i]
+                        .details
+                        .get("currency")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("");
+                    // After: every default and judgement of today's line (several may be new
+                    // at once).
+                    Some(HitChange::Adverse {
+                        old: adverse(old_facts.iter(), currency),
+                        new: adverse(old_facts.iter().chain(news.iter()), currency),
+                    })
+                }
+                _ => None,
+            };
+            news[i].change = change;
+        }
         let (mut name_changes, mut status_changes) = (entry.name_changes, entry.status_changes);
         if record.kind == SubjectKind::Company {
             if !entry.name.is_empty() && !name.is_empty() && differs(&entry.name, &name) {
@@ -603,6 +658,45 @@ where
                 status_changes += 1;
             }
         }
+        // A score: any move is handed on (each tenant's threshold decides what is a hit); a
+        // first score is a baseline; a line without one keeps the last.
+        let mut score_changes = entry.score_changes;
+        if let (Some(old), Some(new)) = (&entry.score, &score)
+            && (old.value != new.value || differs(&old.band, &new.band))
+        {
+            news.push(score_change(old, new, score_changes));
+            score_changes += 1;
+        }
+        // Statements: a period's figures not seen before are news, unless the subject had no
+        // statement before (a baseline); a period seen before with other figures is restated.
+        if entry.statement.is_some() {
+            for (i, (f, &(figures_id, period_id))) in
+                statements.iter().zip(&statement_ids).enumerate()
+            {
+                if is_known(figures_id) {
+                    continue;
+                }
+                let restated = is_known(period_id);
+                let old = if restated {
+                    entry
+                        .statement
+                        .as_ref()
+                        .filter(|s| s.period_end == f.period_end)
+                } else if i > 0 {
+                    statements.get(i - 1)
+                } else {
+                    entry
+                        .statement
+                        .as_ref()
+                        .filter(|s| s.period_end < f.period_end)
+                };
+                news.push(statements_filed(figures_id, f, old, restated));
+            }
+        }
+        let statement = match (entry.statement, latest) {
+            (Some(kept), Some(new)) if kept.period_end > new.period_end => Some(kept),
+            (kept, new) => new.or(kept),
+        };
         let next = Entry {
             subject: subject.to_owned(),
             line_hash: hash,
@@ -614,11 +708,23 @@ where
             },
             name_changes,
             status_changes,
+            score: score.or(entry.score),
+            score_changes,
+            statement,
             facts: merge_ids(
                 &entry.facts,
                 news.iter()
-                    .filter(|f| !matches!(f.kind, FactKind::NameChange | FactKind::StatusChange))
-                    .map(|f| f.id),
+                    .filter(|f| {
+                        !matches!(
+                            f.kind,
+                            FactKind::NameChange
+                                | FactKind::StatusChange
+                                | FactKind::ScoreChange
+                                | FactKind::FinancialStatements
+                        )
+                    })
+                    .map(|f| f.id)
+                    .chain(statement_ids.iter().flat_map(|&(f, p)| [f, p])),
             ),
         };
         out.write(&next)?;
@@ -759,6 +865,135 @@ mod tests {
             stats.bad_lines[2]
         );
         assert_eq!(stats.out_of_order, 0);
+    }
+
+    fn company(score: Option<(i32, &str)>, statements: &[(&str, i64)]) -> String {
+        let score = score
+            .map(|(v, b)| format!(r#","score":{{"value":{v},"band":"{b}"}}"#))
+            .unwrap_or_default();
+        let statements: Vec<String> = statements
+            .iter()
+            .map(|(period, net)| {
+                format!(
+                    r#"{{"period_end":"{period}","turnover":1000,"profit_loss":10,"net_assets":{net},"currency":"NZD"}}"#
+                )
+            })
+            .collect();
+        format!(
+            "{}\n",
+            format_args!(
+                r#"{{"subject":"COM-1","kind":"company","company":{{"name":"Smith Ltd","status":"registered"}}{score},"financial_statements":[{}]}}"#,
+                statements.join(",")
+            )
+        )
+    }
+
+    fn kinds(changes: &[Change]) -> Vec<(FactKind, Option<HitChange>)> {
+        changes
+            .iter()
+            .flat_map(|c| c.facts.iter().map(|f| (f.kind, f.change.clone())))
+            .collect()
+    }
+
+    #[test]
+    fn a_first_score_or_statement_is_a_baseline_even_on_a_rewritten_line() {
+        let (_, _, base) = run(&company(None, &[]), None);
+        let (stats, changes, base) = run(
+            &company(Some((700, "B")), &[("2025-03-31", 50)]),
+            Some(&base),
+        );
+        assert_eq!(stats.rewritten, 1, "every line changed");
+        assert!(changes.is_empty(), "{changes:?}");
+        let entry = Reader::new(&base[..])
+            .unwrap()
+            .next_entry()
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.score.map(|s| s.value), Some(700));
+        assert_eq!(entry.statement.map(|s| s.net_assets_cents), Some(5000));
+    }
+
+    #[test]
+    fn score_moves_and_new_or_restated_periods_are_news() {
+        use crate::domain::monitoring::ScoreValue;
+        let (_, _, base) = run(&company(Some((700, "B")), &[("2025-03-31", 50)]), None);
+        let (_, changes, base) = run(
+            &company(Some((690, "B")), &[("2025-03-31", 50), ("2026-03-31", 80)]),
+            Some(&base),
+        );
+        let found = kinds(&changes);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(
+            found[0],
+            (
+                FactKind::ScoreChange,
+                Some(HitChange::Score {
+                    old: ScoreValue {
+                        value: 700,
+                        band: "B".into()
+                    },
+                    new: ScoreValue {
+                        value: 690,
+                        band: "B".into()
+                    },
+                    points: -10,
+                })
+            ),
+            "any move is handed on; each tenant's threshold decides"
+        );
+        match &found[1] {
+            (
+                FactKind::FinancialStatements,
+                Some(HitChange::Statements {
+                    restated: false,
+                    old: Some(old),
+                    new,
+                }),
+            ) => {
+                assert_eq!(
+                    (old.period_end.as_str(), new.period_end.as_str()),
+                    ("2025-03-31", "2026-03-31")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same line again: nothing; the latest period restated: a restated hit against
+        // the figures first filed; an unchanged score: nothing.
+        let same = company(Some((690, "B")), &[("2025-03-31", 50), ("2026-03-31", 80)]);
+        assert!(run(&same, Some(&base)).1.is_empty());
+        let (_, changes, _) = run(
+            &company(Some((690, "B")), &[("2025-03-31", 50), ("2026-03-31", 70)]),
+            Some(&base),
+        );
+        match &kinds(&changes)[..] {
+            [
+                (
+                    FactKind::FinancialStatements,
+                    Some(HitChange::Statements {
+                        restated: true,
+                        old: Some(old),
+                        new,
+                    }),
+                ),
+            ] => {
+                assert_eq!((old.net_assets_cents, new.net_assets_cents), (8000, 7000));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_score_that_goes_and_comes_back_is_a_new_change_each_time() {
+        let (_, _, a) = run(&company(Some((700, "B")), &[]), None);
+        let (_, first, b) = run(&company(Some((600, "C")), &[]), Some(&a));
+        let (_, _, c) = run(&company(Some((700, "B")), &[]), Some(&b));
+        let (_, again, _) = run(&company(Some((600, "C")), &[]), Some(&c));
+        assert_ne!(first[0].facts[0].id, again[0].facts[0].id);
+        let (_, rerun, _) = run(&company(Some((600, "C")), &[]), Some(&a));
+        assert_eq!(
+            first[0].facts[0].id, rerun[0].facts[0].id,
+            "a day run again is the same hit"
+        );
     }
 
     fn person(subject: &str, enquirer: &str) -> String {

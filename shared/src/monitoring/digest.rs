@@ -28,9 +28,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::hits::{self, Hit};
+use super::facts::FactKind;
+use super::hits::Hit;
+use super::severity::severity;
 use crate::Services;
 use crate::domain::clients::Client;
+use crate::domain::monitoring::HitChange;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
@@ -153,6 +156,8 @@ pub struct Totals {
     pub withheld: usize,
     pub net: Decimal2,
     pub gst: Decimal2,
+    /// Billed hits and their net price per kind.
+    pub by_kind: BTreeMap<FactKind, (usize, Decimal2)>,
 }
 
 /// What the digest reads of every queued hit: when it was found, whether it is billed, and what
@@ -160,6 +165,7 @@ pub struct Totals {
 /// stored hit as it is.
 #[derive(Deserialize)]
 struct Queued {
+    kind: FactKind,
     found_at: DateTime<Utc>,
     billed: bool,
     price: Decimal2,
@@ -302,8 +308,14 @@ async fn count(
                 totals.billed += 1;
                 totals.net.0 += q.price.0;
                 totals.gst.0 += q.gst.0;
-                if listed.len() < MAX_LISTED {
-                    listed.push(item.record()?);
+                let kind = totals.by_kind.entry(q.kind).or_default();
+                kind.0 += 1;
+                kind.1.0 += q.price.0;
+                listed.push(item.record()?);
+                // The most severe hits are the ones listed: memory stays within twice the
+                // limit however many are due.
+                if listed.len() >= 2 * MAX_LISTED {
+                    most_severe(&mut listed);
                 }
             } else {
                 totals.withheld += 1;
@@ -312,7 +324,20 @@ async fn count(
         Ok(())
     })
     .await?;
+    most_severe(&mut listed);
     Ok((totals, listed))
+}
+
+fn rank(h: &Hit) -> u8 {
+    severity(h.kind, h.change.as_ref())
+}
+
+/// Keeps the [`MAX_LISTED`] most severe hits (then in queue order, which is by client).
+fn most_severe(listed: &mut Vec<Hit>) {
+    if listed.len() > MAX_LISTED {
+        listed.sort_by_key(rank);
+        listed.truncate(MAX_LISTED);
+    }
 }
 
 /// Writes the checkpoint under `version` (none: absent); the new version. Two digest runs of
@@ -350,12 +375,14 @@ async fn mail_and_finish(
         let (totals, listed) = match counted {
             Some(c) => c,
             None => {
-                let (_, listed) = count(svc, tenant_id, checkpoint.day, checkpoint.cutoff).await?;
+                let (recounted, listed) =
+                    count(svc, tenant_id, checkpoint.day, checkpoint.cutoff).await?;
                 let totals = Totals {
                     billed: checkpoint.hits,
                     withheld: checkpoint.withheld,
                     net: checkpoint.net,
                     gst: checkpoint.gst,
+                    by_kind: recounted.by_kind,
                 };
                 (totals, listed)
             }
@@ -483,8 +510,11 @@ fn client_heading(client_id: &str, client: Option<&Client>) -> (String, String) 
     }
 }
 
-/// The digest e-mail: hits grouped by client, with what they cost and what the cap withheld;
-/// `repeat` when it is sent again after a send was cut off.
+/// The digest e-mail: a summary per kind, then the clients ordered by their most severe hit
+/// (see `severity`), each named once with its references, its bureau subject and (when the
+/// tenant set a client link) a link, and its hits, most severe first, old → new where known;
+/// what they cost and what the cap withheld; `repeat` when it is sent again after a send was
+/// cut off.
 pub fn render(
     tenant: &Tenant,
     day: NaiveDate,
@@ -494,31 +524,85 @@ pub fn render(
     repeat: bool,
 ) -> Email {
     let s = &tenant.spec;
-    let listed = listed
-        .iter()
-        .map(|h| {
-            let (client, reference) = client_heading(&h.client_id, clients.get(&h.client_id));
-            mail::DigestHit {
-                client,
+    let mut groups: BTreeMap<(&str, &str), Vec<&Hit>> = BTreeMap::new();
+    for h in listed {
+        groups
+            .entry((h.client_id.as_str(), h.subject.as_str()))
+            .or_default()
+            .push(h);
+    }
+    let mut ordered: Vec<(u8, String, mail::DigestClient)> = groups
+        .into_iter()
+        .map(|((client_id, subject), mut hits)| {
+            hits.sort_by(|a, b| (rank(a), &a.summary).cmp(&(rank(b), &b.summary)));
+            let client = clients.get(client_id);
+            let (name, reference) = client_heading(client_id, client);
+            let external_ref = client
+                .and_then(|c| c.spec.external_refs.values().next().cloned())
+                .unwrap_or_default();
+            let link = s.monitoring.client_link(|tag| match tag {
+                "client_id" => client_id.to_owned(),
+                "subject" => subject.to_owned(),
+                "external_ref" => external_ref.clone(),
+                _ => String::new(),
+            });
+            let first = rank(hits[0]);
+            let digest_client = mail::DigestClient {
+                name: name.clone(),
                 reference,
-                kind: h.kind.label(),
-                summary: &h.summary,
-                subject: &h.subject,
-                subject_name: &h.subject_name,
-            }
+                subject: &hits[0].subject,
+                subject_name: &hits[0].subject_name,
+                link,
+                hits: hits
+                    .iter()
+                    .map(|h| mail::DigestHit {
+                        kind: h.kind.label(),
+                        tone: match rank(h) {
+                            0..=2 => 0,
+                            3 | 4 => 1,
+                            _ => 2,
+                        },
+                        summary: &h.summary,
+                        // A value's, a score's and a period's summary already reads old → new.
+                        change: h
+                            .change
+                            .as_ref()
+                            .filter(|c| {
+                                matches!(c, HitChange::Address { .. } | HitChange::Adverse { .. })
+                            })
+                            .map(mail::change_text),
+                    })
+                    .collect(),
+            };
+            (first, name, digest_client)
         })
         .collect();
+    ordered.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut summary: Vec<(u8, mail::KindLine)> = totals
+        .by_kind
+        .iter()
+        .map(|(kind, (hits, net))| {
+            (
+                severity(*kind, None),
+                mail::KindLine {
+                    label: kind.label(),
+                    hits: *hits,
+                    net: *net,
+                },
+            )
+        })
+        .collect();
+    summary.sort_by_key(|(rank, _)| *rank);
     let mail = mail::digest(&mail::Digest {
         tenant: &s.name,
         day,
-        listed,
+        summary: summary.into_iter().map(|(_, line)| line).collect(),
+        clients: ordered.into_iter().map(|(_, _, c)| c).collect(),
         billed: totals.billed,
         withheld: totals.withheld,
         monthly_cap: s.monitoring.monthly_cap.unwrap_or_default(),
         currency: &s.currency,
-        price_per_hit: s.price_per_hit,
         gst_rate_percent: s.gst_rate_percent,
-        gst_each: hits::gst(s.price_per_hit, s.gst_rate_percent),
         net: totals.net,
         gst: totals.gst,
         repeat_note: repeat.then_some(REPEAT_NOTE),

@@ -22,6 +22,7 @@ pub use super::billing::gst;
 use super::billing::{self, Batch, CapCheck};
 use super::facts::{Fact, FactKind};
 use crate::Services;
+use crate::domain::monitoring::HitChange;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
@@ -43,6 +44,10 @@ pub struct Hit {
     pub kind: FactKind,
     pub summary: String,
     pub details: Value,
+    /// What changed from what (the previous address, the adverse total before and after, old
+    /// and new value, score or figures), where that means something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<HitChange>,
     /// The feed day the fact was first seen.
     pub feed_day: NaiveDate,
     pub found_at: DateTime<Utc>,
@@ -71,7 +76,12 @@ impl Hit {
         found_at: DateTime<Utc>,
     ) -> Self {
         let settings = &tenant.spec;
-        let amounts = billing::hit_amounts(settings.price_per_hit, settings.gst_rate_percent);
+        let price = billing::price_of(
+            fact.kind,
+            settings.price_per_hit,
+            &settings.monitoring.price_per_kind,
+        );
+        let amounts = billing::hit_amounts(price, settings.gst_rate_percent);
         Self {
             id: hit_id(&tenant.id, client_id, subject, fact.id),
             client_id: client_id.to_owned(),
@@ -80,6 +90,7 @@ impl Hit {
             kind: fact.kind,
             summary: fact.summary.clone(),
             details: fact.details.clone(),
+            change: fact.change.clone(),
             feed_day,
             found_at,
             due_on,

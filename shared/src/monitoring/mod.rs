@@ -9,6 +9,7 @@ pub mod facts;
 pub mod hits;
 pub mod monitors;
 pub mod run;
+pub mod severity;
 pub mod snapshot;
 
 pub use facts::FactKind;

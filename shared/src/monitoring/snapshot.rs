@@ -8,16 +8,31 @@
 //! has changed so far (the occurrence that goes into a value change's fact id, see
 //! `facts::value_change`).
 //!
+//! An entry also keeps the subject's last credit score (value and band) with the number of
+//! score changes counted so far, and a company's latest financial statements' figures: what a
+//! score change and a restated period are compared with. (The ids of every statement's figures
+//! and of every period seen are among the fact ids.)
+//!
 //! Format: the magic line, then per entry: subject (u16 length + UTF-8), line hash (u64),
-//! name and status (u16 length + UTF-8 each), name and status change counts (u32 each), fact
-//! count (u32) and the sorted fact ids (u64 each); all little-endian. A file of the first
-//! format (`CWBASE1`, without the change counts) is read as if both counts were 0.
+//! name and status (u16 length + UTF-8 each), name and status change counts (u32 each), the
+//! extras (u16 length, then: a flags byte — 1 a score, 2 a statement —, the score change count
+//! (u32), the score's value (i32) and band (u16 + UTF-8) when flagged, the statement's period
+//! end (u16 + UTF-8), turnover, profit/loss and net assets in cents (i64 each) and currency
+//! (u16 + UTF-8) when flagged), fact count (u32) and the sorted fact ids (u64 each); all
+//! little-endian. Files of the earlier formats are read as if the missing parts were empty:
+//! `CWBASE1` without change counts or extras, `CWBASE2` without extras. An entry read from one
+//! is written in the current format, so an unchanged subject's entry is still copied without
+//! being decoded.
 
 use std::io::{self, BufRead, Write};
 
-pub const MAGIC: &[u8; 8] = b"CWBASE2\n";
-/// The first format: no change counts.
+use crate::domain::monitoring::{Figures, ScoreValue};
+
+pub const MAGIC: &[u8; 8] = b"CWBASE3\n";
+/// The first format: no change counts, no extras.
 const MAGIC_V1: &[u8; 8] = b"CWBASE1\n";
+/// The second format: no extras.
+const MAGIC_V2: &[u8; 8] = b"CWBASE2\n";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Entry {
@@ -28,6 +43,11 @@ pub struct Entry {
     /// How many name changes and status changes were found for the subject so far.
     pub name_changes: u32,
     pub status_changes: u32,
+    /// The subject's last credit score, and how many score changes were found so far.
+    pub score: Option<ScoreValue>,
+    pub score_changes: u32,
+    /// A company's latest period's financial statements.
+    pub statement: Option<Figures>,
     /// Sorted, without repeats.
     pub facts: Vec<u64>,
 }
@@ -39,8 +59,8 @@ pub struct Reader<R> {
     /// `raw` holds an entry not taken yet.
     loaded: bool,
     done: bool,
-    /// A `CWBASE1` file: its entries get zero change counts as they are read.
-    v1: bool,
+    /// The file's format (1, 2 or 3): older entries get the missing parts as they are read.
+    version: u8,
 }
 
 fn corrupt(what: impl Into<String>) -> io::Error {
@@ -86,6 +106,9 @@ impl<'a> Raw<'a> {
         let count = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
         let (name_changes, status_changes) = (count(at), count(at + 4));
         let at = at + 8;
+        let extras_len = u16_at(b, at);
+        let (score, score_changes, statement) = decode_extras(&b[at + 2..at + 2 + extras_len])?;
+        let at = at + 2 + extras_len;
         let facts = b[at + 4..]
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
@@ -97,25 +120,119 @@ impl<'a> Raw<'a> {
             status,
             name_changes,
             status_changes,
+            score,
+            score_changes,
+            statement,
             facts,
         })
     }
+}
+
+/// Reads the extras section of an entry.
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+        let s = self
+            .b
+            .get(self.at..self.at + n)
+            .ok_or_else(|| corrupt("a baseline entry's extras are cut short"))?;
+        self.at += n;
+        Ok(s)
+    }
+
+    fn text(&mut self) -> io::Result<String> {
+        let len = u16_at(self.take(2)?, 0);
+        String::from_utf8(self.take(len)?.to_vec())
+            .map_err(|_| corrupt("a baseline string is not UTF-8"))
+    }
+
+    fn i64(&mut self) -> io::Result<i64> {
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+
+    fn u32(&mut self) -> io::Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+}
+
+fn decode_extras(b: &[u8]) -> io::Result<(Option<ScoreValue>, u32, Option<Figures>)> {
+    if b.is_empty() {
+        return Ok((None, 0, None));
+    }
+    let mut c = Cursor { b, at: 0 };
+    let flags = c.take(1)?[0];
+    let score_changes = c.u32()?;
+    let score = if flags & 1 != 0 {
+        let value = c.u32()? as i32;
+        let band = c.text()?;
+        Some(ScoreValue { value, band })
+    } else {
+        None
+    };
+    let statement = if flags & 2 != 0 {
+        Some(Figures {
+            period_end: c.text()?,
+            turnover_cents: c.i64()?,
+            profit_loss_cents: c.i64()?,
+            net_assets_cents: c.i64()?,
+            currency: c.text()?,
+        })
+    } else {
+        None
+    };
+    Ok((score, score_changes, statement))
+}
+
+fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
+    if e.score.is_none() && e.statement.is_none() && e.score_changes == 0 {
+        b.extend_from_slice(&0u16.to_le_bytes());
+        return Ok(());
+    }
+    let len_at = b.len();
+    b.extend_from_slice(&0u16.to_le_bytes());
+    let flags = u8::from(e.score.is_some()) | (u8::from(e.statement.is_some()) << 1);
+    b.push(flags);
+    b.extend_from_slice(&e.score_changes.to_le_bytes());
+    if let Some(s) = &e.score {
+        b.extend_from_slice(&s.value.to_le_bytes());
+        push_string(b, &s.band)?;
+    }
+    if let Some(f) = &e.statement {
+        push_string(b, &f.period_end)?;
+        b.extend_from_slice(&f.turnover_cents.to_le_bytes());
+        b.extend_from_slice(&f.profit_loss_cents.to_le_bytes());
+        b.extend_from_slice(&f.net_assets_cents.to_le_bytes());
+        push_string(b, &f.currency)?;
+    }
+    let len = u16::try_from(b.len() - len_at - 2).map_err(|_| corrupt("extras too long"))?;
+    b[len_at..len_at + 2].copy_from_slice(&len.to_le_bytes());
+    Ok(())
 }
 
 impl<R: BufRead> Reader<R> {
     pub fn new(mut inner: R) -> io::Result<Self> {
         let mut magic = [0u8; 8];
         inner.read_exact(&mut magic)?;
-        let v1 = &magic == MAGIC_V1;
-        if &magic != MAGIC && !v1 {
-            return Err(corrupt("not a baseline file (bad magic)"));
-        }
+        let version = match &magic {
+            m if m == MAGIC => 3,
+            m if m == MAGIC_V2 => 2,
+            m if m == MAGIC_V1 => 1,
+            _ => return Err(corrupt("not a baseline file (bad magic)")),
+        };
         Ok(Self {
             inner,
             raw: Vec::with_capacity(256),
             loaded: false,
             done: false,
-            v1,
+            version,
         })
     }
 
@@ -156,10 +273,16 @@ impl<R: BufRead> Reader<R> {
             let len = self.copy_len(2)?;
             self.copy(len)?;
         }
-        if self.v1 {
+        if self.version == 1 {
             self.raw.extend_from_slice(&[0; 8]);
         } else {
             self.copy(8)?;
+        }
+        if self.version < 3 {
+            self.raw.extend_from_slice(&[0; 2]);
+        } else {
+            let len = self.copy_len(2)?;
+            self.copy(len)?;
         }
         let count = self.copy_len(4)?;
         self.copy(count * 8)?;
@@ -221,6 +344,7 @@ impl<W: Write> Writer<W> {
         push_string(&mut b, &e.status)?;
         b.extend_from_slice(&e.name_changes.to_le_bytes());
         b.extend_from_slice(&e.status_changes.to_le_bytes());
+        encode_extras(&mut b, e)?;
         let count = u32::try_from(e.facts.len()).map_err(|_| corrupt("too many facts"))?;
         b.extend_from_slice(&count.to_le_bytes());
         for f in &e.facts {
@@ -274,6 +398,18 @@ mod tests {
                 status: "registered".into(),
                 name_changes: 2,
                 status_changes: 1,
+                score: Some(ScoreValue {
+                    value: 712,
+                    band: "B".into(),
+                }),
+                score_changes: 3,
+                statement: Some(Figures {
+                    period_end: "2026-03-31".into(),
+                    turnover_cents: 120_000_000,
+                    profit_loss_cents: -5_000_000,
+                    net_assets_cents: 40_000_000,
+                    currency: "NZD".into(),
+                }),
                 facts: vec![1, 5, 9],
             },
             Entry {
@@ -385,6 +521,40 @@ mod tests {
                 facts: vec![7],
                 ..Entry::default()
             }
+        );
+    }
+
+    #[test]
+    fn a_second_format_file_reads_without_score_or_statement() {
+        let mut v2 = MAGIC_V2.to_vec();
+        v2.extend_from_slice(&5u16.to_le_bytes());
+        v2.extend_from_slice(b"COM-1");
+        v2.extend_from_slice(&9u64.to_le_bytes());
+        v2.extend_from_slice(&4u16.to_le_bytes());
+        v2.extend_from_slice(b"Name");
+        v2.extend_from_slice(&0u16.to_le_bytes());
+        v2.extend_from_slice(&2u32.to_le_bytes());
+        v2.extend_from_slice(&0u32.to_le_bytes());
+        v2.extend_from_slice(&1u32.to_le_bytes());
+        v2.extend_from_slice(&7u64.to_le_bytes());
+        let mut r = Reader::new(&v2[..]).unwrap();
+        let mut copy = Writer::new(Vec::new()).unwrap();
+        copy.write_raw(r.peek().unwrap().unwrap()).unwrap();
+        let copied = copy.finish().unwrap();
+        let expected = Entry {
+            subject: "COM-1".into(),
+            line_hash: 9,
+            name: "Name".into(),
+            name_changes: 2,
+            facts: vec![7],
+            ..Entry::default()
+        };
+        assert_eq!(r.next_entry().unwrap().unwrap(), expected);
+        let again = Reader::new(&copied[..]).unwrap().next_entry().unwrap();
+        assert_eq!(
+            again.unwrap(),
+            expected,
+            "copied raw into the current format"
         );
     }
 

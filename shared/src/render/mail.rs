@@ -12,6 +12,7 @@ use maud::{Markup, html};
 use super::display::{amount, long_date};
 use super::html::{LINK, PARAGRAPH, page};
 use super::merge::{self, TagSet};
+use crate::domain::monitoring::{Adverse, Figures, HitChange};
 use crate::domain::{Decimal2, Result};
 
 /// One e-mail, ready to be addressed.
@@ -194,39 +195,100 @@ pub fn statement(statement: &Statement) -> Mail {
     Mail::new(subject, body, text)
 }
 
-/// A tenant's monitoring digest for `day`: the hits it lists, what they cost.
+/// A tenant's monitoring digest for `day`: a summary per kind, the clients with hits (most
+/// severe first, as the caller orders them), what they cost.
 pub struct Digest<'a> {
     pub tenant: &'a str,
     pub day: NaiveDate,
-    /// The hits the e-mail lists (at most the digest's limit), grouped by client when shown.
-    pub listed: Vec<DigestHit<'a>>,
+    /// Per kind of hit, most severe first: its label, how many billed hits and their net price.
+    pub summary: Vec<KindLine<'a>>,
+    /// The clients whose hits the e-mail lists (at most the digest's limit of hits), in order.
+    pub clients: Vec<DigestClient<'a>>,
     /// All billed hits the digest carries, listed or not.
     pub billed: usize,
     /// Hits found but withheld by the monthly cap.
     pub withheld: usize,
     pub monthly_cap: u32,
     pub currency: &'a str,
-    pub price_per_hit: Decimal2,
     pub gst_rate_percent: Decimal2,
-    pub gst_each: Decimal2,
     pub net: Decimal2,
     pub gst: Decimal2,
     /// When the e-mail is sent again: what it opens with, saying why.
     pub repeat_note: Option<&'a str>,
 }
 
-pub struct DigestHit<'a> {
-    /// The client's name and its partner references.
-    pub client: String,
-    pub reference: String,
-    /// What kind of hit, as a person reads it ("New default").
-    pub kind: &'a str,
-    pub summary: &'a str,
-    pub subject: &'a str,
-    pub subject_name: &'a str,
+pub struct KindLine<'a> {
+    pub label: &'a str,
+    pub hits: usize,
+    pub net: Decimal2,
 }
 
-/// The digest e-mail: hits grouped by client, with what they cost and what the cap withheld.
+/// A client with hits: named once, with the bureau subject once.
+pub struct DigestClient<'a> {
+    /// The client's name and its partner references.
+    pub name: String,
+    pub reference: String,
+    pub subject: &'a str,
+    pub subject_name: &'a str,
+    /// The tenant's page for the client, when it configured a client link.
+    pub link: Option<String>,
+    /// Most severe first.
+    pub hits: Vec<DigestHit<'a>>,
+}
+
+pub struct DigestHit<'a> {
+    /// What kind of hit, as a person reads it ("New default").
+    pub kind: &'a str,
+    /// How it is marked: 0 most severe (insolvency, judgement, default), 1 a warning (status
+    /// change, score drop), 2 the rest.
+    pub tone: u8,
+    pub summary: &'a str,
+    /// What it changed from and to, as people read them.
+    pub change: Option<(String, String)>,
+}
+
+/// A hit's change, old and new, as the digest shows them (money one way: [`amount`]).
+pub fn change_text(change: &HitChange) -> (String, String) {
+    let figures = |f: &Figures| {
+        format!(
+            "{}: turnover {}, profit/loss {}, net assets {}",
+            f.period_end,
+            amount(&f.currency, f.turnover_cents),
+            amount(&f.currency, f.profit_loss_cents),
+            amount(&f.currency, f.net_assets_cents)
+        )
+    };
+    let adverse =
+        |a: &Adverse| format!("{} open ({})", a.count, amount(&a.currency, a.total_cents));
+    match change {
+        HitChange::Address { old, new } => (
+            old.clone().unwrap_or_else(|| "no address known".into()),
+            new.clone(),
+        ),
+        HitChange::Adverse { old, new } => (adverse(old), adverse(new)),
+        HitChange::Value { old, new } => (old.clone(), new.clone()),
+        HitChange::Score { old, new, .. } => (
+            format!("{} ({})", old.value, old.band),
+            format!("{} ({})", new.value, new.band),
+        ),
+        HitChange::Statements { old, new, .. } => (
+            old.as_ref()
+                .map(figures)
+                .unwrap_or_else(|| "no earlier period known".into()),
+            figures(new),
+        ),
+    }
+}
+
+const TONES: [(&str, &str); 3] = [
+    ("#b3261e", "#fdecea"),
+    ("#7a4a00", "#fff4e0"),
+    ("#3c4043", "#f1f3f4"),
+];
+
+/// The digest e-mail: a summary per kind, then each client once with its hits, most severe
+/// first, old → new where known; what they cost and what the cap withheld. Built for phones
+/// first: one column, inline styles, tables only for the summary's figures.
 pub fn digest(digest: &Digest) -> Mail {
     let Digest {
         tenant,
@@ -234,32 +296,24 @@ pub fn digest(digest: &Digest) -> Mail {
         currency,
         ..
     } = *digest;
-    let mut by_client: BTreeMap<(&str, &str), Vec<&DigestHit>> = BTreeMap::new();
-    for hit in &digest.listed {
-        by_client
-            .entry((&hit.client, &hit.reference))
-            .or_default()
-            .push(hit);
-    }
     let hits = |n: usize| if n == 1 { "hit" } else { "hits" };
     let count = digest.billed;
     let mut subject = format!(
         "clientwatch: {count} new {} for {tenant} on {day}",
         hits(count)
     );
-    let heading = format!("Monitoring digest for {tenant} — {day}");
+    let heading = format!("Monitoring digest for {tenant}");
+    let total = Decimal2(digest.net.0 + digest.gst.0);
     let billing = format!(
-        "{count} {} × {currency} {} + GST {}% ({currency} {} each) = {currency} {} \
-         ({currency} {} + GST {currency} {})",
+        "{count} {}: {} + GST {}% {} = {}",
         hits(count),
-        digest.price_per_hit,
+        amount(currency, digest.net.0),
         digest.gst_rate_percent,
-        digest.gst_each,
-        Decimal2(digest.net.0 + digest.gst.0),
-        digest.net,
-        digest.gst
+        amount(currency, digest.gst.0),
+        amount(currency, total.0),
     );
-    let unlisted = count.saturating_sub(digest.listed.len());
+    let listed: usize = digest.clients.iter().map(|c| c.hits.len()).sum();
+    let unlisted = count.saturating_sub(listed);
     let more = (unlisted > 0).then(|| {
         format!(
             "… and {unlisted} more hits, not listed here: every hit is in the partner API \
@@ -285,47 +339,90 @@ pub fn digest(digest: &Digest) -> Mail {
         subject.push_str(" (sent again)");
         let _ = write!(text, "{note}\n\n");
     }
-    let _ = write!(text, "{heading}\n\n");
-    for ((name, reference), hits) in &by_client {
-        let _ = writeln!(text, "{name} ({reference})");
-        for h in hits {
-            let _ = writeln!(
-                text,
-                "  - {}: {} [subject {} {}]",
-                h.kind, h.summary, h.subject, h.subject_name
-            );
+    let _ = write!(text, "{heading}\n{}\n\n", long_date(day));
+    let _ = writeln!(text, "Summary");
+    for line in &digest.summary {
+        let _ = writeln!(
+            text,
+            "  {}: {} ({})",
+            line.label,
+            line.hits,
+            amount(currency, line.net.0)
+        );
+    }
+    let _ = writeln!(text, "  Billed: {billing}\n");
+    for c in &digest.clients {
+        let _ = writeln!(text, "{} ({})", c.name, c.reference);
+        let _ = writeln!(text, "Bureau subject {} {}", c.subject, c.subject_name);
+        if let Some(link) = &c.link {
+            let _ = writeln!(text, "{link}");
+        }
+        for h in &c.hits {
+            let _ = writeln!(text, "  - {}: {}", h.kind, h.summary);
+            if let Some((old, new)) = &h.change {
+                let _ = writeln!(text, "    {old} → {new}");
+            }
         }
         text.push('\n');
     }
     if let Some(more) = &more {
         let _ = writeln!(text, "{more}\n");
     }
-    let _ = writeln!(text, "Billed: {billing}");
     if let Some(note) = &withheld_note {
-        let _ = writeln!(text, "\n{note}");
+        let _ = writeln!(text, "{note}");
     }
 
+    let cell =
+        "padding:6px 8px;border-bottom:1px solid #dadce0;text-align:left;vertical-align:top;";
+    let num = "padding:6px 8px;border-bottom:1px solid #dadce0;text-align:right;vertical-align:top;white-space:nowrap;";
     let body = html! {
         @if let Some(note) = digest.repeat_note {
             p style=(PARAGRAPH) { em { (note) } }
         }
-        h1 style="margin:0 0 16px;font-size:22px;line-height:1.3;" { (heading) }
-        @for ((name, reference), hits) in &by_client {
-            h2 style="margin:24px 0 8px;font-size:18px;line-height:1.3;" {
-                (name) " " small { "(" (reference) ")" }
+        h1 style="margin:0 0 4px;font-size:22px;line-height:1.3;" { (heading) }
+        p style="margin:0 0 16px;color:#5f6368;" { (long_date(day)) }
+        table style="width:100%;border-collapse:collapse;margin:0 0 8px;font-size:16px;" {
+            tr {
+                th style=(cell) { "Kind" }
+                th style=(num) { "Hits" }
+                th style=(num) { "Price" }
             }
-            ul style="margin:0 0 16px;padding-left:20px;" {
-                @for h in hits {
-                    li {
-                        strong { (h.kind) } ": " (h.summary) " "
-                        small { "(subject " (h.subject) " " (h.subject_name) ")" }
+            @for line in &digest.summary {
+                tr {
+                    td style=(cell) { (line.label) }
+                    td style=(num) { (line.hits) }
+                    td style=(num) { (amount(currency, line.net.0)) }
+                }
+            }
+        }
+        p style=(PARAGRAPH) { strong { "Billed: " } (billing) }
+        @if let Some(note) = &withheld_note { p style=(PARAGRAPH) { strong { (note) } } }
+        @for c in &digest.clients {
+            div style="margin:0 0 16px;padding:12px;border:1px solid #dadce0;border-radius:8px;" {
+                h2 style="margin:0;font-size:18px;line-height:1.3;word-break:break-word;" { (c.name) }
+                p style="margin:2px 0 0;color:#5f6368;font-size:14px;word-break:break-word;" {
+                    (c.reference) " · bureau subject " (c.subject) " " (c.subject_name)
+                }
+                @if let Some(link) = &c.link {
+                    p style="margin:6px 0 0;font-size:16px;" {
+                        a href=(link) style="color:#0b57d0;display:inline-block;padding:10px 0;" { "Open " (c.name) " in your system" }
+                    }
+                }
+                @for h in &c.hits {
+                    @let (fg, bg) = TONES[usize::from(h.tone.min(2))];
+                    div style="margin:10px 0 0;" {
+                        span style={"display:inline-block;padding:2px 8px;border-radius:4px;font-size:14px;font-weight:bold;color:" (fg) ";background:" (bg) ";"} { (h.kind) }
+                        p style="margin:4px 0 0;word-break:break-word;" { (h.summary) }
+                        @if let Some((old, new)) = &h.change {
+                            p style="margin:4px 0 0;word-break:break-word;" {
+                                span style="color:#5f6368;" { (old) } " → " strong { (new) }
+                            }
+                        }
                     }
                 }
             }
         }
         @if let Some(more) = &more { p style=(PARAGRAPH) { (more) } }
-        p style=(PARAGRAPH) { "Billed: " (billing) }
-        @if let Some(note) = &withheld_note { p style=(PARAGRAPH) { strong { (note) } } }
     };
     Mail::new(subject, body, text)
 }
@@ -437,26 +534,52 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_digest_says_so_first() {
-        let hit = |client: &str| DigestHit {
-            client: client.into(),
+    fn a_digest_sums_up_first_names_each_client_once_and_shows_old_and_new() {
+        let client = |name: &str, hits: Vec<DigestHit<'static>>| DigestClient {
+            name: name.into(),
             reference: "loan L-1".into(),
-            kind: "New default",
-            summary: "NZD 1,250.00 <owed>",
             subject: "IND-1",
             subject_name: "Ana",
+            link: Some("https://loans.example.com/clients/c%201".into()),
+            hits,
+        };
+        let hit = |kind, summary, change: Option<(&str, &str)>| DigestHit {
+            kind,
+            tone: 0,
+            summary,
+            change: change.map(|(a, b)| (a.to_owned(), b.to_owned())),
         };
         let digest_of = |repeat_note| Digest {
             tenant: "Acme",
             day: day(17),
-            listed: vec![hit("Zed"), hit("Ana")],
+            summary: vec![
+                KindLine {
+                    label: "New default",
+                    hits: 2,
+                    net: Decimal2(600),
+                },
+                KindLine {
+                    label: "Credit enquiry",
+                    hits: 1,
+                    net: Decimal2(300),
+                },
+            ],
+            clients: vec![
+                client(
+                    "Zed",
+                    vec![hit(
+                        "New default",
+                        "NZD 1,250.00 <owed>",
+                        Some(("1 open (NZD 100.00)", "2 open (NZD 1,350.00)")),
+                    )],
+                ),
+                client("Ana", vec![hit("Credit enquiry", "Kiwi Bank", None)]),
+            ],
             billed: 3,
             withheld: 1,
             monthly_cap: 2,
             currency: "NZD",
-            price_per_hit: Decimal2(300),
             gst_rate_percent: Decimal2(1500),
-            gst_each: Decimal2(45),
             net: Decimal2(900),
             gst: Decimal2(135),
             repeat_note,
@@ -471,14 +594,45 @@ mod tests {
             "{}",
             first.html
         );
+        assert!(first.html.contains(r#"name="viewport""#));
         assert!(
-            first.html.find("Ana") < first.html.find("Zed"),
-            "grouped by client"
+            first.html.find("Zed") < first.html.find("Ana"),
+            "in the order given"
+        );
+        assert!(
+            first.html.find("Credit enquiry") < first.html.find("Zed"),
+            "summary first"
+        );
+        assert!(
+            first
+                .html
+                .contains("href=\"https://loans.example.com/clients/c%201\"")
+        );
+        assert_eq!(
+            first.html.matches("bureau subject IND-1").count(),
+            2,
+            "once per client"
+        );
+        assert!(
+            first
+                .text
+                .contains("    1 open (NZD 100.00) → 2 open (NZD 1,350.00)\n"),
+            "{}",
+            first.text
+        );
+        assert!(
+            first.text.contains("  New default: 2 (NZD 6.00)\n"),
+            "{}",
+            first.text
         );
         assert!(first.text.contains("… and 1 more hits"), "{}", first.text);
-        assert!(first.text.contains(
-            "Billed: 3 hits × NZD 3.00 + GST 15.00% (NZD 0.45 each) = NZD 10.35 (NZD 9.00 + GST NZD 1.35)"
-        ));
+        assert!(
+            first
+                .text
+                .contains("Billed: 3 hits: NZD 9.00 + GST 15.00% NZD 1.35 = NZD 10.35"),
+            "{}",
+            first.text
+        );
         assert!(first.text.contains("1 more hit was found but withheld"));
         let again = digest(&digest_of(Some("Sent again.")));
         assert_eq!(again.subject, format!("{} (sent again)", first.subject));
@@ -489,5 +643,27 @@ mod tests {
         );
         let note = again.html.find("<em>Sent again.</em>").unwrap();
         assert!(note < again.html.find("<h1").unwrap(), "{}", again.html);
+    }
+
+    #[test]
+    fn changes_read_old_and_new() {
+        use crate::domain::monitoring::ScoreValue;
+        let (old, new) = change_text(&HitChange::Score {
+            old: ScoreValue {
+                value: 710,
+                band: "B".into(),
+            },
+            new: ScoreValue {
+                value: 640,
+                band: "C".into(),
+            },
+            points: -70,
+        });
+        assert_eq!((old.as_str(), new.as_str()), ("710 (B)", "640 (C)"));
+        let (old, _) = change_text(&HitChange::Address {
+            old: None,
+            new: "1 A St".into(),
+        });
+        assert_eq!(old, "no address known");
     }
 }

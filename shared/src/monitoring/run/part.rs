@@ -17,7 +17,7 @@ use super::super::hits::{self, Hit, Recorded};
 use super::super::monitors::watchers_of;
 use super::super::snapshot;
 use crate::Services;
-use crate::domain::kind_filter::{KindFilter, kind_filter};
+use crate::domain::kind_filter::{KindFilter, fact_filter};
 use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
 use crate::ports::{BlobError, Blobs};
@@ -178,7 +178,9 @@ impl Recorder<'_> {
                 };
                 let due = w.frequency.due_on(self.day);
                 for fact in &change.facts {
-                    if kind_filter(&tenant.spec.monitoring, fact.kind) == KindFilter::Hit {
+                    if fact_filter(&tenant.spec.monitoring, fact.kind, fact.change.as_ref())
+                        == KindFilter::Hit
+                    {
                         by_tenant
                             .entry(w.tenant_id.clone())
                             .or_default()
