@@ -24,7 +24,10 @@ pub fn router(services: Services) -> axum::Router {
 
 /// The router under test with a folder for asynchronous imports' files, which runs an import
 /// in this process once its file is uploaded (as the local server does).
-pub fn router_with_files(services: Services, files: Arc<dyn clientwatch::ports::Blobs>) -> axum::Router {
+pub fn router_with_files(
+    services: Services,
+    files: Arc<dyn clientwatch::ports::Blobs>,
+) -> axum::Router {
     clientwatch_api::app_with_imports(
         services,
         clientwatch_api::CursorKey::from_secret(TEST_CURSOR_KEY),

@@ -165,8 +165,11 @@ async fn bad_json_rows_are_rejected_with_field_and_reason_and_the_rest_imported(
         "{}",
         rows[5]
     );
-    assert!(rows.iter().all(|r| r["outcome"] == "created"
-        || !r["problem"]["reason"].as_str().unwrap().is_empty()));
+    assert!(
+        rows.iter()
+            .all(|r| r["outcome"] == "created"
+                || !r["problem"]["reason"].as_str().unwrap().is_empty())
+    );
     assert_eq!(answer.body["created"], 2);
     assert_eq!(answer.body["rejected"], 6);
     let stored = w.clients().await;
@@ -222,10 +225,7 @@ async fn bad_csv_rows_are_rejected_with_their_line_and_column(app: TestApp) {
 async fn rows_upsert_by_external_reference(app: TestApp) {
     let w = World::new(app).await;
     // A client made one at a time with a reference is the one an import updates.
-    let made = w
-        .app
-        .post("/v1/clients", w.row("U-1", "Ana", None))
-        .await;
+    let made = w.app.post("/v1/clients", w.row("U-1", "Ana", None)).await;
     assert_eq!(made.status, 201, "{}", made.body);
     let id = made.body["id"].as_str().unwrap().to_owned();
     let twice = w.app.post("/v1/clients", w.row("U-1", "Other", None)).await;
@@ -314,14 +314,15 @@ async fn monitoring_is_started_for_each_imported_client(app: TestApp) {
         .await;
     assert_eq!(unmonitored.status, 404);
     // The subject's watcher list names the client: the daily run will find it.
-    let watchers = clientwatch::monitoring::monitors::watchers_of(
-        &w.app.services,
-        &["IND-1001".to_owned()],
-    )
-    .await
-    .unwrap();
+    let watchers =
+        clientwatch::monitoring::monitors::watchers_of(&w.app.services, &["IND-1001".to_owned()])
+            .await
+            .unwrap();
     assert_eq!(watchers[0].watchers.len(), 1);
-    assert_eq!(watchers[0].watchers[0].client_id, rows[0]["client_id"].as_str().unwrap());
+    assert_eq!(
+        watchers[0].watchers[0].client_id,
+        rows[0]["client_id"].as_str().unwrap()
+    );
     // Once the third has a subject, importing it again starts its monitor.
     let fixed = w
         .import(vec![w.row("M-3", "Cara", Some("IND-1003"))], true)
@@ -349,12 +350,10 @@ async fn replaying_an_import_changes_nothing(app: TestApp) {
     }
     let after = w.clients().await;
     assert_eq!(before, after, "versions and times unchanged");
-    let watchers = clientwatch::monitoring::monitors::watchers_of(
-        &w.app.services,
-        &["IND-R1".to_owned()],
-    )
-    .await
-    .unwrap();
+    let watchers =
+        clientwatch::monitoring::monitors::watchers_of(&w.app.services, &["IND-R1".to_owned()])
+            .await
+            .unwrap();
     assert_eq!(watchers[0].watchers.len(), 1);
 }
 
@@ -378,12 +377,10 @@ async fn two_imports_racing_on_one_reference_make_one_client(app: TestApp) {
     }
     let stored = w.clients().await;
     assert_eq!(stored.len(), 20);
-    let watchers = clientwatch::monitoring::monitors::watchers_of(
-        &w.app.services,
-        &["IND-X7".to_owned()],
-    )
-    .await
-    .unwrap();
+    let watchers =
+        clientwatch::monitoring::monitors::watchers_of(&w.app.services, &["IND-X7".to_owned()])
+            .await
+            .unwrap();
     assert_eq!(watchers[0].watchers.len(), 1);
 }
 
@@ -415,7 +412,10 @@ async fn another_tenants_references_never_meet(app: TestApp) {
     let mine_type = w
         .import_as(&other_key, vec![w.row("T-2", "Bo", None)], false)
         .await;
-    assert_eq!(outcome(&results(&mine_type)[0]), ("rejected", "client_type_id"));
+    assert_eq!(
+        outcome(&results(&mine_type)[0]),
+        ("rejected", "client_type_id")
+    );
     let stored = w.clients().await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored["T-1"]["identity"]["first_name"], "Ana");
@@ -486,7 +486,12 @@ async fn an_asynchronous_import_runs_a_whole_file(app: TestApp) {
     early.problem(409, "conflict");
 
     let n = 1_200; // three chunks
-    let uploaded = upload(&w.app, &url, portfolio(&w.person_type, "P-", n, 100).into_bytes()).await;
+    let uploaded = upload(
+        &w.app,
+        &url,
+        portfolio(&w.person_type, "P-", n, 100).into_bytes(),
+    )
+    .await;
     assert_eq!(uploaded.status, 202, "{}", uploaded.body);
     let done = finished(&w.app, &id).await;
     assert_eq!(done["status"], "completed", "{done}");
@@ -510,10 +515,7 @@ async fn an_asynchronous_import_runs_a_whole_file(app: TestApp) {
     .await
     .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/x-ndjson"
-    );
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
@@ -558,7 +560,10 @@ async fn a_file_that_is_neither_csv_nor_ndjson_fails_the_import(app: TestApp) {
     let w = World::new(app).await;
     for (file, why) in [
         (vec![0x89, b'P', b'N', b'G', 0xff, 0xfe, 0x00], "not UTF-8"),
-        (b"<html><body>clients</body></html>\n".to_vec(), "neither NDJSON"),
+        (
+            b"<html><body>clients</body></html>\n".to_vec(),
+            "neither NDJSON",
+        ),
     ] {
         let created = w.app.post("/v1/imports", json!({})).await;
         let id = created.body["id"].as_str().unwrap().to_owned();
@@ -625,11 +630,12 @@ async fn an_import_killed_mid_file_resumes_without_duplicates(app: TestApp) {
                 .unwrap();
             assert!(matches!(again, Ran::Finished(_)), "{death:?}: {again:?}");
         }
-        let import = imports::get(svc, &w.app.tenant_id, &import.id).await.unwrap();
-        let results =
-            imports::results(svc, w.app.files.as_ref(), &w.app.tenant_id, &import.id)
-                .await
-                .unwrap();
+        let import = imports::get(svc, &w.app.tenant_id, &import.id)
+            .await
+            .unwrap();
+        let results = imports::results(svc, w.app.files.as_ref(), &w.app.tenant_id, &import.id)
+            .await
+            .unwrap();
         (import, results, faults.trace().len())
     };
     let (clean, clean_results, steps) = trial("Q-", Death::Never).await;

@@ -414,15 +414,9 @@ enum Plan {
         monitoring: Option<Monitoring>,
     },
     /// An existing client whose spec the row does not change.
-    Unchanged {
-        client: Client,
-        monitored: bool,
-    },
+    Unchanged { client: Client, monitored: bool },
     /// An existing client the row changes: updated as a PATCH would.
-    Update {
-        client: Client,
-        monitored: bool,
-    },
+    Update { client: Client, monitored: bool },
 }
 
 /// What an import reads once per chunk.
@@ -543,7 +537,14 @@ async fn apply(
 
     for (i, row, plan) in planned {
         match plan {
-            Err(e) => done.push((i, rejected(row.line, Some(row.reference.clone()), row_problem(e, row.csv)))),
+            Err(e) => done.push((
+                i,
+                rejected(
+                    row.line,
+                    Some(row.reference.clone()),
+                    row_problem(e, row.csv),
+                ),
+            )),
             Ok(Plan::Unchanged { client, monitored }) if monitored || !monitor => {
                 let monitoring = monitor.then(Monitoring::monitored);
                 let outcome = match reads.existing.get(&row.reference) {
@@ -589,8 +590,7 @@ async fn apply(
 
     // New clients: GROUPS groups side by side, each group's transactions in order.
     let per_group = creates.len().div_ceil(GROUPS).max(1);
-    let mut groups: Vec<Vec<(usize, Prepared, Client, Vec<TxOp>, Option<Monitoring>)>> =
-        Vec::new();
+    let mut groups: Vec<Vec<(usize, Prepared, Client, Vec<TxOp>, Option<Monitoring>)>> = Vec::new();
     let mut creates = creates.into_iter().peekable();
     while creates.peek().is_some() {
         groups.push(creates.by_ref().take(per_group).collect());
@@ -612,7 +612,9 @@ async fn apply(
             Ok(each) => {
                 for ((i, row, client, monitoring), written) in rows.into_iter().zip(each) {
                     match written {
-                        Ok(()) => done.push((i, result(&row, Outcome::Created, &client, monitoring))),
+                        Ok(()) => {
+                            done.push((i, result(&row, Outcome::Created, &client, monitoring)))
+                        }
                         Err(TableError::TransactionFailed { .. }) if !last => again.push((i, row)),
                         Err(TableError::TransactionFailed { .. }) => done.push((
                             i,
@@ -624,7 +626,11 @@ async fn apply(
                         )),
                         Err(e) => done.push((
                             i,
-                            rejected(row.line, Some(row.reference.clone()), row_problem(e.into(), row.csv)),
+                            rejected(
+                                row.line,
+                                Some(row.reference.clone()),
+                                row_problem(e.into(), row.csv),
+                            ),
                         )),
                     }
                 }
@@ -638,7 +644,10 @@ async fn apply(
             Err(e) => {
                 let problem = row_problem(e.into(), false);
                 for (i, row, _, _) in rows {
-                    done.push((i, rejected(row.line, Some(row.reference.clone()), problem.clone())));
+                    done.push((
+                        i,
+                        rejected(row.line, Some(row.reference.clone()), problem.clone()),
+                    ));
                 }
             }
         }
@@ -663,14 +672,23 @@ async fn apply(
             Err(Error::Stale(_)) if !last => again.push((i, row)),
             Err(e) => done.push((
                 i,
-                rejected(row.line, Some(row.reference.clone()), row_problem(e, row.csv)),
+                rejected(
+                    row.line,
+                    Some(row.reference.clone()),
+                    row_problem(e, row.csv),
+                ),
             )),
         }
     }
     Ok((done, again))
 }
 
-fn result(row: &Prepared, outcome: Outcome, client: &Client, monitoring: Option<Monitoring>) -> RowResult {
+fn result(
+    row: &Prepared,
+    outcome: Outcome,
+    client: &Client,
+    monitoring: Option<Monitoring>,
+) -> RowResult {
     RowResult {
         line: row.line,
         external_ref: Some(row.reference.clone()),
@@ -704,7 +722,13 @@ async fn update_row(
     } else if monitored {
         Some(Monitoring::monitored())
     } else {
-        match monitors::start(svc, tenant_id, &client.id, monitors::StartRequest::default()).await
+        match monitors::start(
+            svc,
+            tenant_id,
+            &client.id,
+            monitors::StartRequest::default(),
+        )
+        .await
         {
             Ok(_) => Some(Monitoring::started()),
             Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => {
@@ -749,7 +773,10 @@ async fn read(
         .map(|(_, id, _)| keys::client(tenant_id, id))
         .collect();
     let mut existing = HashMap::new();
-    for ((reference, _, by), item) in named.into_iter().zip(svc.table.batch_get(&client_keys).await?) {
+    for ((reference, _, by), item) in named
+        .into_iter()
+        .zip(svc.table.batch_get(&client_keys).await?)
+    {
         if let Some(item) = item {
             let client: Client = resource::from_item(&item)?;
             existing.insert(reference, (client, by));
@@ -760,7 +787,11 @@ async fn read(
         .filter_map(|(_, r)| r.fields.get("client_type_id")?.as_str().map(str::to_owned))
         .filter(|id| crate::domain::input::id_problem(id).is_none())
         .collect();
-    type_ids.extend(existing.values().map(|(c, _)| c.spec.client_type_id.clone()));
+    type_ids.extend(
+        existing
+            .values()
+            .map(|(c, _)| c.spec.client_type_id.clone()),
+    );
     let type_ids: Vec<String> = type_ids.into_iter().collect();
     let type_keys: Vec<Key> = type_ids
         .iter()
@@ -774,7 +805,10 @@ async fn read(
     let mut monitored = HashMap::new();
     if monitor && !existing.is_empty() {
         let ids: Vec<String> = existing.values().map(|(c, _)| c.id.clone()).collect();
-        for (id, m) in ids.iter().zip(monitors::monitored(svc, tenant_id, &ids).await?) {
+        for (id, m) in ids
+            .iter()
+            .zip(monitors::monitored(svc, tenant_id, &ids).await?)
+        {
             monitored.insert(id.clone(), m);
         }
     }
@@ -853,7 +887,10 @@ async fn plan(
             Condition::Absent,
         ),
         TxOp::Put(client_item(tenant_id, &client)?, Condition::Absent),
-        TxOp::Check(keys::client_type(tenant_id, &client_type.id), Condition::Exists),
+        TxOp::Check(
+            keys::client_type(tenant_id, &client_type.id),
+            Condition::Exists,
+        ),
         usage(tenant_id, &client_type.id, 1),
     ];
     ops.extend(tx.into_ops());

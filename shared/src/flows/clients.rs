@@ -76,7 +76,10 @@ pub(super) fn reference_ops(
     }
     if let Some(new) = will {
         tx.guarded(
-            TxOp::Put(reference_guard(tenant_id, new, client_id)?, Condition::Absent),
+            TxOp::Put(
+                reference_guard(tenant_id, new, client_id)?,
+                Condition::Absent,
+            ),
             reference_taken(new),
         );
     }

@@ -84,8 +84,10 @@ fn from_item(item: &Item) -> Result<ClientImport> {
 }
 
 fn item(tenant_id: &str, import: &ClientImport) -> Result<Item> {
-    Ok(Item::from_record(keys::client_import(tenant_id, &import.id), import)?
-        .with_version(import.version))
+    Ok(
+        Item::from_record(keys::client_import(tenant_id, &import.id), import)?
+            .with_version(import.version),
+    )
 }
 
 /// A new import, waiting for its file.
@@ -176,17 +178,19 @@ pub fn rows_of(bytes: &[u8]) -> std::result::Result<Vec<ImportRow>, String> {
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| match crate::domain::input::parse_json(l.as_bytes()) {
-                Ok(value) => ImportRow::from_json(i + 1, value),
-                Err(_) => ImportRow {
-                    line: i + 1,
-                    fields: Err(client_import::RowProblem {
-                        field: "row".into(),
-                        reason: "is not a JSON object on one line".into(),
-                    }),
-                    csv: false,
+            .map(
+                |(i, l)| match crate::domain::input::parse_json(l.as_bytes()) {
+                    Ok(value) => ImportRow::from_json(i + 1, value),
+                    Err(_) => ImportRow {
+                        line: i + 1,
+                        fields: Err(client_import::RowProblem {
+                            field: "row".into(),
+                            reason: "is not a JSON object on one line".into(),
+                        }),
+                        csv: false,
+                    },
                 },
-            })
+            )
             .collect());
     }
     client_import::csv_rows(text).map_err(|e| {

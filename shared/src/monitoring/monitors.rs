@@ -331,7 +331,11 @@ pub async fn watchers_versioned(
 }
 
 /// Which of these clients have a monitor, in one batched read.
-pub async fn monitored(svc: &Services, tenant_id: &str, client_ids: &[String]) -> Result<Vec<bool>> {
+pub async fn monitored(
+    svc: &Services,
+    tenant_id: &str,
+    client_ids: &[String],
+) -> Result<Vec<bool>> {
     let keys: Vec<Key> = client_ids
         .iter()
         .map(|c| keys::monitor(tenant_id, c))

@@ -127,9 +127,9 @@ pub struct CreateImport {
 }
 
 fn files(files: Option<axum::Extension<ImportFiles>>) -> Result<ImportFiles, ApiError> {
-    files.map(|f| f.0).ok_or_else(|| {
-        ApiError::Unavailable("asynchronous imports have no file store here".into())
-    })
+    files
+        .map(|f| f.0)
+        .ok_or_else(|| ApiError::Unavailable("asynchronous imports have no file store here".into()))
 }
 
 /// Creates an import and answers where to upload its file.
@@ -231,9 +231,5 @@ pub async fn results(
     let caller = auth.require(Scope::Read)?;
     let store = files(store)?;
     let bytes = imports::results(&svc, store.files.as_ref(), &caller.tenant_id, &id).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/x-ndjson")],
-        bytes,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], bytes).into_response())
 }
