@@ -260,6 +260,14 @@ pub fn log(tenant_id: &str, client_id: &str, order: &str) -> Key {
 }
 pub const LOG: &str = "LOG#";
 
+/// A contact's account-portal access: its link generation, code state and lock.
+pub fn portal_access(tenant_id: &str, client_id: &str, contact_id: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("PORTAL#{contact_id}"),
+    )
+}
+
 // ---- addressed by what a caller holds --------------------------------------------------------
 
 /// An invite link, addressed by the hash of its token.
@@ -270,6 +278,16 @@ pub fn link(hash: &str) -> Key {
 /// A Customer Centre session, addressed by the hash of its token.
 pub fn session(hash: &str) -> Key {
     Key::new(format!("SESSION#{hash}"), "SESSION")
+}
+
+/// An account-portal link, addressed by the hash of its token.
+pub fn account_link(hash: &str) -> Key {
+    Key::new(format!("ALINK#{hash}"), "ALINK")
+}
+
+/// An account-portal session, addressed by the hash of its token.
+pub fn account_session(hash: &str) -> Key {
+    Key::new(format!("ASESSION#{hash}"), "SESSION")
 }
 
 /// A contact by the id an accounting system gave it (`source` is `quickbooks` or `netsuite`).
@@ -437,6 +455,7 @@ mod tests {
             sent("t1", "c1", "m", "k", "email"),
             log("t1", "c1", "2026"),
             statement("t1", "c1", "2026-12"),
+            portal_access("t1", "c1", "k"),
         ] {
             assert_eq!(key.pk, pk, "{key}");
         }

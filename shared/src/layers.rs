@@ -11,9 +11,9 @@
 //! | 2     | `domain`                                  | values that validate when built; rules       |
 //! | 3     | `keys`, `render`, `config`                | the table's key schema; e-mails and pages    |
 //! | 4     | `adapters`, `services`                    | the ports over AWS, embedded and test stores |
-//! | 5     | `records`                                 | tenants, clients, contacts, roles in the table |
+//! | 5     | `records`, `access`                       | tenants, clients, contacts, roles in the table; portal sign-in parts |
 //! | 6     | `monitoring`, `comms`, `centre`           | the features                                 |
-//! | 7     | `flows`                                   | what crosses features                        |
+//! | 7     | `flows`, `account`                        | what crosses features; the account portal    |
 
 /// Each top-level module's layer (see the table above).
 pub const LAYERS: &[(&str, u8)] = &[
@@ -28,10 +28,12 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("adapters", 4),
     ("services", 4),
     ("records", 5),
+    ("access", 5),
     ("monitoring", 6),
     ("comms", 6),
     ("centre", 6),
     ("flows", 7),
+    ("account", 7),
 ];
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! adapters behind them — AWS for production, embedded and in-memory twins for local runs and
 //! tests. Functions under `functions/` are thin shells around this crate.
 
+pub mod access;
+pub mod account;
 pub mod adapters;
 pub mod centre;
 pub mod comms;

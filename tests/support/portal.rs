@@ -88,6 +88,17 @@ pub fn link_path(body: &str) -> String {
     format!("/i/{token}")
 }
 
+/// The portal path of an account-portal link (`https://…/a/<token>` in an answer or an e-mail
+/// body): `/a/<token>`.
+pub fn account_link_path(body: &str) -> String {
+    let start = body.find("/a/").expect("there is an account-portal link");
+    let token: String = body[start + 3..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    format!("/a/{token}")
+}
+
 /// The 6-digit code in a text.
 pub fn code_in(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())

@@ -143,11 +143,26 @@ fn digest_intent(trace: &[(StepKind, String)], n: usize) -> bool {
         .is_some_and(|i| i + 1 == n)
 }
 
-/// A collection message's intent: its claim, written with its log entry.
-fn claim_intent(trace: &[(StepKind, String)], n: usize) -> bool {
-    n.checked_sub(1)
-        .and_then(|i| trace.get(i))
-        .is_some_and(|(_, what)| what.starts_with("transact SENT"))
+/// Whether a death leaves a collection message claimed without its outcome: after its claim
+/// and up to its provider call (between them, delivery mints the contact's portal link when
+/// the message carries one, so the window holds more than the call itself). A rerun marks
+/// such a message interrupted and never sends it.
+fn in_claimed_window(death: Death, trace: &[(StepKind, String)]) -> bool {
+    let done = match death {
+        Death::Never | Death::AfterNth(..) => return false,
+        Death::Before(n) => n - 1,
+        Death::After(n) => n,
+    };
+    let done = done.min(trace.len());
+    let is_claim = |i: usize| trace[i].1.starts_with("transact SENT");
+    // 0-based positions among the steps done: the last claim, then its provider call if made.
+    let Some(claim) = (0..done).rev().find(|&i| is_claim(i)) else {
+        return false;
+    };
+    match (claim + 1..done).find(|&i| trace[i].0 == StepKind::Provider) {
+        None => true,
+        Some(call) => call + 1 == done,
+    }
 }
 
 fn death_step(death: Death) -> usize {
@@ -783,15 +798,21 @@ async fn every_crash_point_of_a_communications_day_sends_each_message_at_most_on
         let mut sent = world.trial.sent.all();
         sent.sort();
         let context = format!("{death:?} ({:?}): {report:?}\n{sent:#?}", trace.last());
-        // Normalise the per-trial addresses: compare by recipient's position and message.
+        // Normalise the per-trial addresses: compare by recipient's position and message (each
+        // statement carries a personal account-portal link, new on every send: compared without
+        // its random token).
         let shape = |list: &[(String, String)]| {
             list.iter()
-                .map(|(to, m)| (to.split('-').next().unwrap_or(to).to_owned(), m.clone()))
+                .map(|(to, m)| {
+                    (
+                        to.split('-').next().unwrap_or(to).to_owned(),
+                        without_link_tokens(m),
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         let interrupted = world.interrupted(&svc).await;
-        let in_window = in_provider_window(death, &trace, "e-mail", claim_intent)
-            || in_provider_window(death, &trace, "sms", claim_intent);
+        let in_window = in_claimed_window(death, &trace);
         if in_window {
             window += 1;
             // The message whose call was cut off: sent at most once, marked interrupted, and
@@ -813,6 +834,23 @@ async fn every_crash_point_of_a_communications_day_sends_each_message_at_most_on
     eprintln!(
         "communications day over {store:?}: {steps} steps, {points} crash points, {window} in a provider call's window"
     );
+}
+
+/// A message with each account-portal link's token replaced by `<token>`.
+fn without_link_tokens(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(at) = rest.find("/a/") {
+        out.push_str(&rest[..at + 3]);
+        rest = &rest[at + 3..];
+        let token = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        out.push_str("<token>");
+        rest = &rest[token..];
+    }
+    out.push_str(rest);
+    out
 }
 
 for_both_stores!(

@@ -3,6 +3,7 @@
 //! needs a process of its own (one that captures the process's logs) runs itself again alone
 //! (`clientwatch_tests::in_own_process!`).
 
+mod account_portal;
 mod api;
 mod api_logs;
 mod aws_adapters;

@@ -299,6 +299,29 @@ pub async fn invite(svc: &Services, tenant_id: &str) -> Result<invites::Issued> 
 
 const DEMO_WORKFLOW: &str = "Standard reminders";
 
+/// A fresh account-portal link for Ana Smith's client's first contact with communication (Ana
+/// herself): the contact's name and the link.
+pub async fn portal_link(
+    svc: &Services,
+    tenant_id: &str,
+) -> Result<Option<(String, clientwatch::access::links::Minted)>> {
+    let client = ana(svc, tenant_id).await?;
+    let (contacts, _) = records::contacts::recipients(
+        svc,
+        tenant_id,
+        &client.id,
+        clientwatch::domain::roles::Purpose::Reminder,
+    )
+    .await?;
+    let Some(contact) = contacts.first() else {
+        return Ok(None);
+    };
+    let minted =
+        clientwatch::account::issue::portal_link(svc, tenant_id, &client.id, &contact.id, false)
+            .await?;
+    Ok(Some((contact.spec.name.clone(), minted)))
+}
+
 /// Ana Smith's client, the first demo client.
 async fn ana(svc: &Services, tenant_id: &str) -> Result<clients::Client> {
     let (clients, _) = records::clients::list(svc.table.as_ref(), tenant_id, 50, None).await?;
@@ -373,7 +396,7 @@ pub async fn seed_communications(svc: &Services, tenant_id: &str) -> Result<Invo
         "steps": [
             {"id": "friendly-reminder", "kind": "email", "days_from_due": -3,
              "subject": "Invoice {{invoice_number}} is due on {{due_date}}",
-             "text": "Kia ora {{client_name}},\n\nA friendly reminder: invoice {{invoice_number}} for {{currency}} {{balance}} is due on {{due_date}}.\n\nSee it here: {{document_link}}\n\n{{tenant_name}}"},
+             "text": "Kia ora {{client_name}},\n\nA friendly reminder: invoice {{invoice_number}} for {{currency}} {{balance}} is due on {{due_date}}.\n\nSee it here: {{document_link}}\n\nYour account online: {{portal_link}}\n\n{{tenant_name}}"},
             {"id": "due-today", "kind": "sms", "days_from_due": 0,
              "text": "{{tenant_name}}: invoice {{invoice_number}} ({{currency}} {{balance}}) is due today. {{document_link}}"},
             {"id": "guarantor", "kind": "escalate", "days_from_due": 7,

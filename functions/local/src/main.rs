@@ -385,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await?
         .context("the demo key does not work")?;
     let mut invite_banner = None;
+    let mut account_banner = None;
     if demo {
         let today = chrono::Utc::now().date_naive();
         let day1 = today - chrono::Days::new(1);
@@ -413,6 +414,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .context("cannot send the demo invite")?;
         invite_banner = Some((issued, paths.outbox.clone()));
+        account_banner = demo::portal_link(&services, &caller.tenant_id)
+            .await
+            .context("cannot make the demo's account-portal link")?;
     }
     let (clients, _) =
         records::clients::list(services.table.as_ref(), &caller.tenant_id, 1, None).await?;
@@ -421,6 +425,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     println!("  API:     {base}/v1  (routes in openapi.yaml)");
     println!(
         "  portal:  {}/i/<link token>  (the Customer Centre)",
+        services.portal_url
+    );
+    println!(
+        "  account: {}/a/<link token>  (the account portal of communication contacts)",
         services.portal_url
     );
     println!("  store:   {}", paths.store.display());
@@ -470,6 +478,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!(
             "  SMS code:      press \"Text me a code\", then read the newest file in {}/sms",
             outbox.display()
+        );
+    }
+    if let Some((name, minted)) = account_banner {
+        println!("Account portal (the demo client's communication contact, {name}):");
+        println!("  open:          {}", minted.link);
+        println!(
+            "  code:          press \"Text me a code\", then read the newest file in {}/sms",
+            paths.outbox.display()
         );
     }
     println!("stop with Ctrl-C");

@@ -13,8 +13,12 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Self {
+        Self::run("serve", data)
+    }
+
+    fn run(command: &str, data: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_clientwatch-local"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+            .args([command, "--addr", "127.0.0.1:0", "--data"])
             .arg(data)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -71,6 +75,18 @@ async fn the_local_server_says_where_to_look_and_serves_the_demo_tenant_across_r
             .await
             .unwrap();
         assert_eq!(health["status"], "ok");
+        // The account portal is served by the same listener.
+        let unknown = reqwest::get(format!("{}/a/{}", server.base(), "x".repeat(43)))
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404);
+        assert!(
+            unknown
+                .text()
+                .await
+                .unwrap()
+                .contains("This link is not valid")
+        );
         tenant(&server, data.path()).await
     };
     assert_eq!(first_tenant["name"], "Demo Lender");
@@ -81,6 +97,33 @@ async fn the_local_server_says_where_to_look_and_serves_the_demo_tenant_across_r
     // The embedded store is durable: a restart keeps the tenant and its key.
     let server = Server::start(data.path());
     assert_eq!(tenant(&server, data.path()).await, first_tenant);
+}
+
+#[tokio::test]
+async fn the_demo_prints_an_account_portal_link_for_its_communication_contact() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::run("demo", data.path());
+    let link = server
+        .banner
+        .iter()
+        .filter_map(|l| l.trim().strip_prefix("open:").map(str::trim))
+        .find(|l| l.contains("/a/"))
+        .unwrap_or_else(|| panic!("no account-portal link in {:#?}", server.banner))
+        .to_owned();
+    let path = &link[link.find("/a/").unwrap()..];
+    let landing = reqwest::get(format!("{}{path}", server.base()))
+        .await
+        .unwrap();
+    assert_eq!(landing.status(), 200);
+    let page = landing.text().await.unwrap();
+    let name = server
+        .banner
+        .iter()
+        .find_map(|l| l.split("communication contact, ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the banner names the contact: {:#?}", server.banner));
+    assert!(page.contains(&format!("Hello {name}")), "{name}: {page}");
+    assert!(page.contains("Text me a code"), "{page}");
 }
 
 /// Starts the server again and checks the demo data: two clients, one with a loan application

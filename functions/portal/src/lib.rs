@@ -7,10 +7,15 @@
 //! referrer, and no caching. Forms carry a token: before sign-in a double-submit cookie's, after
 //! it the session's. Requests are logged by route template (`/i/{token}`), never by URL, so no
 //! token reaches a log.
+//!
+//! The account portal (see [`account`]) is served beside it: `/a/{token}` and `/account/...`.
 
+pub mod account;
 mod pages;
 mod questionnaires;
 mod shown;
+
+pub use account::{ACCOUNT_COOKIE, AccountVisit, signed_in_account};
 
 pub use questionnaires::read_form;
 
@@ -57,6 +62,7 @@ pub fn app(services: Services) -> Router {
         .route("/session-ended", get(session_ended))
         .route("/signed-out", get(signed_out))
         .route("/static/portal.css", get(stylesheet))
+        .merge(account::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(guard))
         .with_state(services)
@@ -130,7 +136,7 @@ pub(crate) fn html(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
-fn refused_form() -> Response {
+pub(crate) fn refused_form() -> Response {
     html(
         StatusCode::FORBIDDEN,
         pages::message(
@@ -216,10 +222,11 @@ async fn code_refused(svc: &Services, token: &str, denied: Denied, form_token: &
     html(
         status,
         pages::code_form(&pages::CodeForm {
-            token,
+            link: &format!("/i/{token}"),
             form_token,
             company: &landing.company_name,
-            masked_mobile: &landing.masked_mobile,
+            hint: &pages::texted_hint(&landing.masked_mobile),
+            resend: "Text me a new code",
             notice: None,
             error: Some(&text),
         }),
@@ -230,7 +237,11 @@ async fn code_refused(svc: &Services, token: &str, denied: Denied, form_token: &
 
 /// A cookie of the portal's: host-only (the `__Host-` prefix), for every path, sent over HTTPS
 /// only, out of scripts' reach and never with a request from another site.
-fn portal_cookie(name: &'static str, value: String, max_age: Duration) -> Cookie<'static> {
+pub(crate) fn portal_cookie(
+    name: &'static str,
+    value: String,
+    max_age: Duration,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .secure(true)
@@ -242,18 +253,21 @@ fn portal_cookie(name: &'static str, value: String, max_age: Duration) -> Cookie
 
 /// Tells the browser to drop a cookie: the same attributes (a `__Host-` cookie is refused
 /// without them), no value, no age. Sent whether or not the request carried the cookie.
-fn expired_cookie(name: &'static str) -> Cookie<'static> {
+pub(crate) fn expired_cookie(name: &'static str) -> Cookie<'static> {
     portal_cookie(name, String::new(), Duration::ZERO)
 }
 
 /// The response with `cookies` set on it.
-fn with_cookies<const N: usize>(response: Response, cookies: [Cookie<'static>; N]) -> Response {
+pub(crate) fn with_cookies<const N: usize>(
+    response: Response,
+    cookies: [Cookie<'static>; N],
+) -> Response {
     let jar = cookies.into_iter().fold(CookieJar::new(), CookieJar::add);
     (jar, response).into_response()
 }
 
 /// The pre-sign-in form token: the browser's cookie if it has one, else a new one to set.
-fn form_token(svc: &Services, jar: &CookieJar) -> (String, bool) {
+pub(crate) fn form_token(svc: &Services, jar: &CookieJar) -> (String, bool) {
     match jar.get(FORM_COOKIE).filter(|c| c.value().len() == 43) {
         Some(existing) => (existing.value().to_owned(), false),
         None => (svc.ids.token(), true),
@@ -261,7 +275,10 @@ fn form_token(svc: &Services, jar: &CookieJar) -> (String, bool) {
 }
 
 /// The token a pre-sign-in form carries, if it is the one its cookie holds.
-fn checked_form_token(jar: &CookieJar, form: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn checked_form_token(
+    jar: &CookieJar,
+    form: &BTreeMap<String, String>,
+) -> Option<String> {
     match (jar.get(FORM_COOKIE), form.get("form_token")) {
         (Some(cookie), Some(field)) if access::same(cookie.value(), field) => Some(field.clone()),
         _ => None,
@@ -288,7 +305,7 @@ fn company_from(jar: &CookieJar) -> Option<String> {
         .then(|| name.to_owned())
 }
 
-fn with_form_cookie(response: Response, token: &str, new: bool) -> Response {
+pub(crate) fn with_form_cookie(response: Response, token: &str, new: bool) -> Response {
     if !new {
         return response;
     }
@@ -302,7 +319,7 @@ pub(crate) fn form_map(form: FormData) -> BTreeMap<String, String> {
     form.0.into_iter().collect()
 }
 
-fn expires_text(at: DateTime<Utc>) -> String {
+pub(crate) fn expires_text(at: DateTime<Utc>) -> String {
     // The customer's zone is unknown; the tenant's would be a guess too. UTC, said plainly.
     at.format("%-d %B %Y, %H:%M UTC").to_string()
 }
@@ -347,10 +364,11 @@ async fn code_page(
         Ok(Ok(l)) => html(
             StatusCode::OK,
             pages::code_form(&pages::CodeForm {
-                token: &token,
+                link: &format!("/i/{token}"),
                 form_token: &form_token,
                 company: &l.company_name,
-                masked_mobile: &l.masked_mobile,
+                hint: &pages::texted_hint(&l.masked_mobile),
+                resend: "Text me a new code",
                 notice: Some("We have texted you a code."),
                 error: None,
             }),

@@ -179,13 +179,21 @@ pub fn landing(l: &Landing) -> Markup {
     )
 }
 
+/// The code-entry page both portals show: `link` is the link's own path (`/i/{token}` or
+/// `/a/{token}`), `hint` says where the code went, `resend` labels the new-code button.
 pub struct CodeForm<'a> {
-    pub token: &'a str,
+    pub link: &'a str,
     pub form_token: &'a str,
     pub company: &'a str,
-    pub masked_mobile: &'a str,
+    pub hint: &'a str,
+    pub resend: &'a str,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+}
+
+/// The Customer Centre's hint: its codes always go by text.
+pub fn texted_hint(masked_mobile: &str) -> String {
+    format!("We texted it to your mobile ending {masked_mobile}. It works for 10 minutes.")
 }
 
 pub fn code_form(c: &CodeForm) -> Markup {
@@ -205,11 +213,11 @@ pub fn code_form(c: &CodeForm) -> Markup {
             @if let Some(notice) = c.notice { p class="notice readable" role="status" { (notice) } }
             h1 { "Enter your code" }
             div class="card readable" {
-                form method="post" action={ "/i/" (c.token) "/verify" } novalidate {
+                form method="post" action={ (c.link) "/verify" } novalidate {
                     input type="hidden" name="form_token" value=(c.form_token);
                     div class={ "field" @if c.error.is_some() { " has-error" } } {
                         label for=(field_id("code")) { "6-digit code" }
-                        p class="hint" id="code-hint" { "We texted it to your mobile ending " (c.masked_mobile) ". It works for 10 minutes." }
+                        p class="hint" id="code-hint" { (c.hint) }
                         @if let Some(error) = c.error {
                             p class="field-error" id="code-error" { span class="visually-hidden" { "Error: " } (error) }
                         }
@@ -220,9 +228,9 @@ pub fn code_form(c: &CodeForm) -> Markup {
                     }
                     button type="submit" { "Continue" }
                 }
-                form method="post" action={ "/i/" (c.token) "/code" } {
+                form method="post" action={ (c.link) "/code" } {
                     input type="hidden" name="form_token" value=(c.form_token);
-                    button type="submit" class="secondary" { "Text me a new code" }
+                    button type="submit" class="secondary" { (c.resend) }
                 }
             }
         },

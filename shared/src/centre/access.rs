@@ -1,40 +1,36 @@
-//! The two factors of the Customer Centre and the session they open.
+//! The two factors of the Customer Centre and the session they open, over the parts both
+//! portals share ([`crate::access`]).
 //!
 //! 1. The link: its token is looked up by hash. Reading what a link leads to never changes
 //!    anything ([`landing`]), because mail scanners open links; only the customer's request for
 //!    a code does ([`send_code`]).
-//! 2. The SMS code: 6 digits from the OS's secure random source, valid [`CODE_MINUTES`], used at
-//!    most once, at most [`TRIES_PER_CODE`] wrong entries each; a new code at most every
+//! 2. The SMS code ([`crate::access::code`]): 6 digits, valid [`CODE_MINUTES`], used at most
+//!    once, at most [`TRIES_PER_CODE`] wrong entries each; a new code at most every
 //!    [`RESEND_SECONDS`] and [`SENDS_PER_DAY`] a day; after [`FAILURES_PER_LINK`] wrong entries
 //!    over all of a link's codes the invite locks until it is regenerated. All of it is kept on
 //!    the invite, under its version, so it holds across Lambda instances and racing requests.
-//! 3. The session: 256 random bits in a cookie, stored by hash, ending after
-//!    [`IDLE_MINUTES`] without a request or [`SESSION_HOURS`] in all, and at once when its
-//!    invite is revoked, regenerated, locked or expired (checked on every request).
+//! 3. The session ([`crate::access::session`]): 256 random bits in a cookie, stored by hash,
+//!    ending after [`IDLE_MINUTES`] without a request or [`SESSION_HOURS`] in all, and at once
+//!    when its invite is revoked, regenerated, locked or expired (checked on every request).
 //!
 //! Refusals ([`Denied`]) say only what the holder of the link already knows.
 
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use sha2::{Digest, Sha256};
-
 use super::audit::Invitee;
-use super::invites::{self, Invite, PendingCode, Status};
+use super::invites::{self, Invite, Status};
 use crate::Services;
+use crate::access::code::{self, CodeState, Judged, Refusal};
+use crate::access::session::{self, Session};
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Item, Key, TableError, TxOp, Update};
+use crate::ports::{Condition, Key, TableError, TxOp};
 
-pub const CODE_MINUTES: i64 = 10;
-pub const TRIES_PER_CODE: u32 = 5;
-pub const RESEND_SECONDS: i64 = 60;
-pub const SENDS_PER_DAY: usize = 5;
-pub const FAILURES_PER_LINK: u32 = 10;
-pub const IDLE_MINUTES: i64 = 30;
-pub const SESSION_HOURS: i64 = 12;
-/// A session's last-seen time is written at most this often (a write per page is waste).
-const TOUCH_SECONDS: i64 = 60;
+pub use crate::access::code::{
+    CODE_MINUTES, FAILURES_PER_LINK, RESEND_SECONDS, SENDS_PER_DAY, TRIES_PER_CODE,
+};
+pub use crate::access::secret::same;
+pub use crate::access::session::{IDLE_MINUTES, SESSION_HOURS};
+
+use chrono::{DateTime, Utc};
 
 /// Why a step was refused, in terms the customer can act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,11 +101,40 @@ fn landing_of(invite: &Invite, now: DateTime<Utc>) -> Landing {
     }
 }
 
-fn live_code(invite: &Invite, now: DateTime<Utc>) -> Option<&PendingCode> {
+fn live_code(invite: &Invite, now: DateTime<Utc>) -> Option<&code::PendingCode> {
     invite
         .code
         .as_ref()
         .filter(|c| now < c.expires_at && c.tries < TRIES_PER_CODE)
+}
+
+/// The invite's code state, as the shared rules read it.
+fn codes_of(invite: &Invite) -> CodeState {
+    CodeState {
+        code: invite.code.clone(),
+        code_sends: invite.code_sends.clone(),
+        failures: invite.failures,
+    }
+}
+
+fn with_codes(invite: &Invite, codes: CodeState) -> Invite {
+    let mut next = invite.clone();
+    next.code = codes.code;
+    next.code_sends = codes.code_sends;
+    next.failures = codes.failures;
+    next.version += 1;
+    next
+}
+
+fn denied_of(refusal: Refusal) -> Denied {
+    match refusal {
+        Refusal::ResendTooSoon { seconds } => Denied::ResendTooSoon { seconds },
+        Refusal::TooManyCodes => Denied::TooManyCodes,
+        Refusal::NoCode => Denied::NoCode,
+        Refusal::CodeUsedUp => Denied::CodeUsedUp,
+        Refusal::WrongCode { tries_left } => Denied::WrongCode { tries_left },
+        Refusal::Locked => Denied::LinkLocked,
+    }
 }
 
 /// What a link leads to. Reads only: opening a link spends and changes nothing.
@@ -126,36 +151,15 @@ pub async fn send_code(svc: &Services, token: &str) -> Result<Step<Landing>> {
         Err(denied) => return Ok(Err(denied)),
     };
     let now = svc.clock.now();
-    if let Some(last) = invite.code_sends.last() {
-        let wait = RESEND_SECONDS - (now - *last).num_seconds();
-        if wait > 0 {
-            return Ok(Err(Denied::ResendTooSoon { seconds: wait }));
-        }
-    }
-    let day_ago = now - Duration::days(1);
-    let mut sends: Vec<DateTime<Utc>> = invite
-        .code_sends
-        .iter()
-        .copied()
-        .filter(|t| *t > day_ago)
-        .collect();
-    if sends.len() >= SENDS_PER_DAY {
-        return Ok(Err(Denied::TooManyCodes));
-    }
     let Some(mobile) = invite.mobile() else {
         return Ok(Err(Denied::LinkRevoked));
     };
-    let code = new_code(svc);
-    sends.push(now);
-    let mut next = invite.clone();
-    next.code = Some(PendingCode {
-        hash: code_hash(&invite.id, &code),
-        sent_at: now,
-        expires_at: now + Duration::minutes(CODE_MINUTES),
-        tries: 0,
-    });
-    next.code_sends = sends;
-    next.version += 1;
+    let code = code::new_code(svc.ids.as_ref());
+    let codes = match codes_of(&invite).send(now, code::code_hash(&invite.id, &code)) {
+        Ok(codes) => codes,
+        Err(refusal) => return Ok(Err(denied_of(refusal))),
+    };
+    let next = with_codes(&invite, codes);
     // Under the version read: of two racing requests one sends, the other is told to wait.
     match svc.table.transact(vec![invite.replace_op(&next)?]).await {
         Ok(()) => {}
@@ -176,34 +180,6 @@ pub async fn send_code(svc: &Services, token: &str) -> Result<Step<Landing>> {
         .await
         .map_err(|e| Error::Unavailable("SMS service", Box::new(e)))?;
     Ok(Ok(landing_of(&next, now)))
-}
-
-/// Six digits, uniform, from the secure random source (rejection sampling avoids the bias of
-/// a plain remainder).
-fn new_code(svc: &Services) -> String {
-    const LIMIT: u32 = u32::MAX - u32::MAX % 1_000_000;
-    loop {
-        let mut bytes = [0u8; 4];
-        svc.ids.fill(&mut bytes);
-        let n = u32::from_le_bytes(bytes);
-        if n < LIMIT {
-            return format!("{:06}", n % 1_000_000);
-        }
-    }
-}
-
-/// A code's stored form, bound to its invite.
-fn code_hash(invite_id: &str, code: &str) -> String {
-    hex::encode(Sha256::digest(format!("{invite_id}:{code}").as_bytes()))
-}
-
-/// Constant-time comparison of two secrets' stored forms.
-pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// A session just opened: `secret` goes into the customer's cookie and nowhere else.
@@ -249,58 +225,43 @@ async fn verify_once(
     entered: &str,
 ) -> Result<Option<Step<Opened>>> {
     let now = svc.clock.now();
-    let Some(code) = invite.code.as_ref().filter(|c| now < c.expires_at) else {
-        return Ok(Some(Err(Denied::NoCode)));
-    };
-    if code.tries >= TRIES_PER_CODE {
-        return Ok(Some(Err(Denied::CodeUsedUp)));
-    }
-    let mut next = invite.clone();
-    next.version += 1;
-    if !same(&code_hash(&invite.id, entered), &code.hash) {
-        let tries = code.tries + 1;
-        next.failures += 1;
-        if let Some(code) = next.code.as_mut() {
-            code.tries = tries;
-        }
-        if next.failures >= FAILURES_PER_LINK {
-            next.status = Status::Locked;
-            next.code = None;
-        }
-        match svc.table.transact(vec![invite.replace_op(&next)?]).await {
-            Ok(()) => {}
-            // Another entry changed the invite first: this one is counted on the new state.
-            Err(TableError::TransactionFailed { .. }) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        }
-        return Ok(Some(Err(if next.status == Status::Locked {
-            Denied::LinkLocked
-        } else if tries >= TRIES_PER_CODE {
-            Denied::CodeUsedUp
-        } else {
-            Denied::WrongCode {
-                tries_left: TRIES_PER_CODE - tries,
+    let entered = code::code_hash(&invite.id, entered);
+    let next = match codes_of(invite).judge(now, &entered) {
+        Judged::Refused(refusal) => return Ok(Some(Err(denied_of(refusal)))),
+        Judged::Wrong {
+            next,
+            refusal,
+            locked,
+        } => {
+            let mut next = with_codes(invite, next);
+            if locked {
+                next.status = Status::Locked;
             }
-        })));
-    }
-    next.code = None;
+            match svc.table.transact(vec![invite.replace_op(&next)?]).await {
+                Ok(()) => {}
+                // Another entry changed the invite first: this one is counted on the new state.
+                Err(TableError::TransactionFailed { .. }) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+            return Ok(Some(Err(denied_of(refusal))));
+        }
+        Judged::Right { next } => with_codes(invite, next),
+    };
     let secret = svc.ids.token();
-    let session = Session {
-        who: Invitee {
+    let session = Session::open(
+        svc,
+        Invitee {
             tenant_id: invite.tenant_id.clone(),
             client_id: invite.client_id.clone(),
             opportunity_id: invite.opportunity_id.clone(),
             invite_id: invite.id.clone(),
             contact_id: invite.contact_id.clone(),
         },
-        generation: invite.generation,
-        csrf: svc.ids.token(),
-        created_at: now,
-        seen_at: now,
-    };
+        invite.generation,
+    );
     let ops = vec![
         invite.replace_op(&next)?,
-        TxOp::Put(session.item(&secret)?, Condition::Absent),
+        TxOp::Put(session.item(session_key(&secret))?, Condition::Absent),
     ];
     match svc.table.transact(ops).await {
         Ok(()) => {}
@@ -314,26 +275,8 @@ async fn verify_once(
     })))
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Session {
-    who: Invitee,
-    /// The link generation it was opened through: a regenerated invite ends it.
-    generation: u32,
-    /// The token every form of this session must carry.
-    csrf: String,
-    created_at: DateTime<Utc>,
-    seen_at: DateTime<Utc>,
-}
-
 fn session_key(secret: &str) -> Key {
     keys::session(&invites::token_hash(secret))
-}
-
-impl Session {
-    fn item(&self, secret: &str) -> Result<Item> {
-        let ends = self.created_at + Duration::hours(SESSION_HOURS);
-        Ok(Item::from_record(session_key(secret), self)?.with_expiry(ends.timestamp()))
-    }
 }
 
 /// A customer's signed-in visit: who they are and what their invite lets them answer.
@@ -347,7 +290,7 @@ pub struct Visit {
 }
 
 impl Visit {
-    fn of(session: Session, invite: &Invite) -> Self {
+    fn of(session: Session<Invitee>, invite: &Invite) -> Self {
         Self {
             who: session.who,
             csrf: session.csrf,
@@ -370,51 +313,34 @@ pub async fn resume(svc: &Services, secret: &str) -> Result<Option<Visit>> {
         return Ok(None);
     }
     let key = session_key(secret);
-    let Some(item) = svc.table.get(&key).await? else {
+    let Some(session) = session::current::<Invitee>(svc, &key).await? else {
         return Ok(None);
     };
-    let session: Session = item.record()?;
     let now = svc.clock.now();
-    let idle = now - session.seen_at > Duration::minutes(IDLE_MINUTES);
-    let old = now - session.created_at > Duration::hours(SESSION_HOURS);
-    let invite = if idle || old {
-        None
-    } else {
-        let who = &session.who;
-        svc.table
-            .get(&crate::keys::invite(
-                &who.tenant_id,
-                &who.client_id,
-                &who.opportunity_id,
-                &who.invite_id,
-            ))
-            .await?
-            .map(|item| invites::from_item(&item))
-            .transpose()?
-            .filter(|i| i.generation == session.generation && i.status_at(now) == Status::Active)
-    };
+    let who = &session.who;
+    let invite = svc
+        .table
+        .get(&crate::keys::invite(
+            &who.tenant_id,
+            &who.client_id,
+            &who.opportunity_id,
+            &who.invite_id,
+        ))
+        .await?
+        .map(|item| invites::from_item(&item))
+        .transpose()?
+        .filter(|i| i.generation == session.generation && i.status_at(now) == Status::Active);
     let Some(invite) = invite else {
-        svc.table.delete(&key, Condition::None).await?;
+        session::end(svc, &key).await?;
         return Ok(None);
     };
-    if (now - session.seen_at).num_seconds() >= TOUCH_SECONDS {
-        let touch = Update::default()
-            .set("seen_at", json!(now))
-            .when(Condition::Exists);
-        match svc.table.update(&key, touch).await {
-            Ok(_) | Err(TableError::ConditionFailed(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
     Ok(Some(Visit::of(session, &invite)))
 }
 
 /// Signs out: the session is gone from the store, whatever the cookie still says.
 pub async fn end(svc: &Services, secret: &str) -> Result<()> {
     if invites::looks_like_token(secret) {
-        svc.table
-            .delete(&session_key(secret), Condition::None)
-            .await?;
+        session::end(svc, &session_key(secret)).await?;
     }
     Ok(())
 }

@@ -15,7 +15,6 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::eligibility::{self, Eligibility};
 use super::templates::{self, MergeValues, Overrides, Rendered, TemplateSpec};
@@ -90,15 +89,7 @@ pub struct InviteRequest {
     pub adviser: Option<Adviser>,
 }
 
-/// The SMS code of the moment: only its hash is kept.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingCode {
-    pub hash: String,
-    pub sent_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    /// Wrong entries of this code so far.
-    pub tries: u32,
-}
+pub use crate::access::code::PendingCode;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Invite {
@@ -309,18 +300,7 @@ impl Invite {
     }
 }
 
-/// The stored form of a link token (or of any other secret presented by a customer).
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Whether `token` has the shape of a link token (checked before any store read).
-pub fn looks_like_token(token: &str) -> bool {
-    token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
+pub use crate::access::secret::{looks_like_token, token_hash};
 
 /// The customer's link for `token`.
 pub fn link(svc: &Services, token: &str) -> String {
@@ -858,31 +838,6 @@ mod tests {
         );
         assert_eq!(invite(Status::Active, end, "  Ana  ").first_name(), "Ana");
         assert_eq!(invite(Status::Active, end, "").first_name(), "");
-    }
-
-    #[test]
-    fn a_token_has_43_url_safe_characters() {
-        let good = "a".repeat(43);
-        #[rustfmt::skip]
-        let table: &[(&str, String, bool)] = &[
-            ("43 letters", good.clone(), true),
-            ("digits, - and _", format!("{}0-_", "a".repeat(40)), true),
-            ("one short", "a".repeat(42), false),
-            ("one long", "a".repeat(44), false),
-            ("padding", format!("{}=", "a".repeat(42)), false),
-            ("a slash", format!("{}/", "a".repeat(42)), false),
-        ];
-        for (reason, token, expected) in table {
-            assert_eq!(looks_like_token(token), *expected, "{reason}");
-        }
-    }
-
-    #[test]
-    fn a_token_is_stored_as_its_sha256() {
-        assert_eq!(
-            token_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

@@ -78,8 +78,8 @@ pub fn next_step(turn: &Turn) -> NextStep {
 /// The tenant's local time of day at `now`; a zone that cannot be read counts as
 /// Pacific/Auckland.
 pub fn local_time(time_zone: &str, now: DateTime<Utc>) -> NaiveTime {
-    let zone: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Pacific::Auckland);
-    now.with_timezone(&zone).time()
+    now.with_timezone(&crate::domain::tenants::zone(time_zone))
+        .time()
 }
 
 /// Whether `now` falls in the tenant's quiet hours, in its time zone (the start is inside, the

@@ -10,12 +10,21 @@
 //! it. Such a message is not sent again: it may have gone out, and a duplicate could break the
 //! client's contact limits. A message that reaches nobody is logged once as skipped, with the
 //! reason.
+//!
+//! A message carrying `{{portal_link}}` (a workflow step's tag, or the statement's line) holds
+//! [`PORTAL_LINK_SLOT`] in its place until it is sent: right after a contact's claim succeeds,
+//! and before the provider call, a personal account-portal link is minted for that contact and
+//! put there (for a contact whose role has no communication, who cannot sign in, the slot is
+//! left empty). A message never sent mints nothing; a message sent to three contacts carries
+//! three links. The log keeps the subject only, never a link.
 
 use chrono::Duration;
 use serde_json::Value;
 
 use super::log::{Entry, Kind, Outcome};
+use super::merge::PORTAL_LINK_SLOT;
 use crate::Services;
+use crate::access::links::{self, Holder};
 use crate::domain::clients::{Channel, Client};
 use crate::domain::contacts::Contact;
 use crate::domain::roles::Purpose;
@@ -94,6 +103,10 @@ pub async fn deliver(
         };
         return skip(svc, tenant_id, client, channel, message, once, reason).await;
     }
+    let personal = [&message.subject, &message.html, &message.text]
+        .iter()
+        .any(|part| part.contains(PORTAL_LINK_SLOT));
+    let mut links_for: Option<LinkSource> = None;
     let mut written = Vec::new();
     for contact in reachable {
         let to = address(contact, channel).expect("filtered above");
@@ -129,19 +142,38 @@ pub async fn deliver(
             }
             Err(e) => return Err(e.into()),
         }
+        let filled;
+        let message_now = if personal {
+            let source = match links_for.take() {
+                Some(source) => source,
+                None => LinkSource::read(svc, tenant_id).await?,
+            };
+            let link = source.link(svc, tenant_id, &client.id, contact).await;
+            links_for = Some(source);
+            filled = match link {
+                Ok(link) => with_portal_link(message, &link),
+                Err(e) => {
+                    tracing::warn!(client = %client.id, error = %e, "a portal link could not be made; the message goes without it");
+                    with_portal_link(message, "")
+                }
+            };
+            &filled
+        } else {
+            message
+        };
         let sent = match channel {
             Channel::Email => {
                 let email = Email {
                     to: vec![to.parse_email()?],
                     reply_to: None,
-                    subject: message.subject.clone(),
-                    html: message.html.clone(),
-                    text: message.text.clone(),
+                    subject: message_now.subject.clone(),
+                    html: message_now.html.clone(),
+                    text: message_now.text.clone(),
                 };
                 svc.mailer.send(&email).await
             }
             _ => match contact.spec.phone() {
-                Some(phone) => svc.sms.send(&phone, &message.text).await,
+                Some(phone) => svc.sms.send(&phone, &message_now.text).await,
                 None => Err(DeliveryError::Rejected("no mobile number".into())),
             },
         };
@@ -163,6 +195,70 @@ pub async fn deliver(
         written.push(done);
     }
     Ok(written)
+}
+
+/// The message with `link` where its portal link goes (in the subject, which the log keeps, no
+/// link ever: the slot is removed there).
+fn with_portal_link(message: &Message, link: &str) -> Message {
+    Message {
+        subject: if message.subject.contains(PORTAL_LINK_SLOT) {
+            message
+                .subject
+                .replace(PORTAL_LINK_SLOT, "")
+                .trim()
+                .to_owned()
+        } else {
+            message.subject.clone()
+        },
+        html: message.html.replace(PORTAL_LINK_SLOT, link),
+        text: message.text.replace(PORTAL_LINK_SLOT, link),
+        ..message.clone()
+    }
+}
+
+/// What minting a tenant's portal links needs, read once per delivery.
+struct LinkSource {
+    link_days: u32,
+    /// The roles with communication: only their contacts can sign in.
+    communication: Vec<String>,
+}
+
+impl LinkSource {
+    async fn read(svc: &Services, tenant_id: &str) -> Result<Self> {
+        let tenant = crate::records::tenants::get(svc.table.as_ref(), tenant_id).await?;
+        let communication = roles::all(svc.table.as_ref(), tenant_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.spec.communication)
+            .map(|r| r.id)
+            .collect();
+        Ok(Self {
+            link_days: tenant.spec.portal.link_days,
+            communication,
+        })
+    }
+
+    /// A new link for `contact`, or nothing for a contact who cannot sign in.
+    async fn link(
+        &self,
+        svc: &Services,
+        tenant_id: &str,
+        client_id: &str,
+        contact: &Contact,
+    ) -> Result<String> {
+        if !self.communication.contains(&contact.spec.role_id) {
+            return Ok(String::new());
+        }
+        let holder = Holder {
+            tenant_id: tenant_id.to_owned(),
+            client_id: client_id.to_owned(),
+            contact_id: contact.id.clone(),
+        };
+        let email = contact.spec.email.as_ref().map(|e| e.as_str());
+        Ok(links::mint(svc, &holder, email, self.link_days, false)
+            .await?
+            .link)
+    }
 }
 
 /// Where a contact is reached on a channel: the e-mail address, or the masked mobile.
@@ -263,7 +359,15 @@ fn entry(
         channel: Some(channel),
         contact_id: contact.map(|c| c.id.clone()),
         to: contact.and_then(|c| address(c, channel)).map(|a| a.shown()),
-        subject: message.subject.clone(),
+        subject: if message.subject.contains(PORTAL_LINK_SLOT) {
+            message
+                .subject
+                .replace(PORTAL_LINK_SLOT, "")
+                .trim()
+                .to_owned()
+        } else {
+            message.subject.clone()
+        },
         outcome,
         reason,
         message_id: None,
@@ -455,6 +559,25 @@ mod tests {
             .unwrap();
         assert_eq!(email.as_str(), "ana@example.com");
         assert!(address(&both, Channel::Sms).unwrap().parse_email().is_err());
+    }
+
+    #[test]
+    fn a_portal_link_fills_the_body_and_never_the_subject() {
+        let message = Message {
+            kind: Kind::Reminder,
+            invoice_id: None,
+            step: None,
+            subject: format!("Reminder {PORTAL_LINK_SLOT}"),
+            html: format!("<a href=\"{PORTAL_LINK_SLOT}\">{PORTAL_LINK_SLOT}</a>"),
+            text: format!("See {PORTAL_LINK_SLOT}"),
+        };
+        let filled = with_portal_link(&message, "https://p.test/a/tok");
+        assert_eq!(filled.subject, "Reminder");
+        assert_eq!(
+            filled.html,
+            "<a href=\"https://p.test/a/tok\">https://p.test/a/tok</a>"
+        );
+        assert_eq!(filled.text, "See https://p.test/a/tok");
     }
 
     #[test]

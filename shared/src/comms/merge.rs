@@ -27,7 +27,15 @@ pub struct Values {
     pub document_link: String,
     /// The tenant's name.
     pub tenant_name: String,
+    /// The contact's personal account-portal link: filled per contact when the message is
+    /// sent (see [`PORTAL_LINK_SLOT`]).
+    pub portal_link: String,
 }
+
+/// What `{{portal_link}}` renders as until the message is sent: the link is personal, so
+/// delivery puts a link minted for each contact in its place (and nothing in a subject, which
+/// the communications log keeps).
+pub const PORTAL_LINK_SLOT: &str = "https://portal-link.clientwatch.invalid/personal";
 
 /// A workflow message's merge tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,6 +49,7 @@ pub enum Tag {
     DaysOverdue,
     DocumentLink,
     TenantName,
+    PortalLink,
 }
 
 impl TagSet for Tag {
@@ -55,6 +64,7 @@ impl TagSet for Tag {
         Tag::DaysOverdue,
         Tag::DocumentLink,
         Tag::TenantName,
+        Tag::PortalLink,
     ];
     const WORDING: Wording = Wording::PositionFirst;
 
@@ -69,6 +79,7 @@ impl TagSet for Tag {
             Tag::DaysOverdue => "days_overdue",
             Tag::DocumentLink => "document_link",
             Tag::TenantName => "tenant_name",
+            Tag::PortalLink => "portal_link",
         }
     }
 
@@ -83,11 +94,12 @@ impl TagSet for Tag {
             Tag::DaysOverdue => &values.days_overdue,
             Tag::DocumentLink => &values.document_link,
             Tag::TenantName => &values.tenant_name,
+            Tag::PortalLink => &values.portal_link,
         }
     }
 
     fn is_link(self) -> bool {
-        self == Tag::DocumentLink
+        matches!(self, Tag::DocumentLink | Tag::PortalLink)
     }
 }
 
@@ -129,6 +141,7 @@ mod tests {
             days_overdue: "3".into(),
             document_link: "https://docs.example.com/inv-7?a=1&b=2".into(),
             tenant_name: "Acme\nLending".into(),
+            portal_link: PORTAL_LINK_SLOT.into(),
         }
     }
 
@@ -182,6 +195,17 @@ mod tests {
             html.contains("<a href=\"https://docs.example.com/inv-7?a=1&amp;b=2\""),
             "{html}"
         );
+    }
+
+    #[test]
+    fn the_portal_link_is_a_link_holding_the_slot_delivery_fills() {
+        let html = html_from_text("Reminder", "Your account: {{portal_link}}", &values()).unwrap();
+        assert!(
+            html.contains(&format!("<a href=\"{PORTAL_LINK_SLOT}\"")),
+            "{html}"
+        );
+        let text = render_text("text", "See {{ portal_link }}", &values()).unwrap();
+        assert_eq!(text, format!("See {PORTAL_LINK_SLOT}"));
     }
 
     #[test]

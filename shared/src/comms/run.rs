@@ -925,6 +925,7 @@ pub fn values(tenant: &Tenant, client: &Client, invoice: &Invoice, day: NaiveDat
         days_overdue: (day - invoice.spec.due_date).num_days().max(0).to_string(),
         document_link: invoice.spec.document_url.clone().unwrap_or_default(),
         tenant_name: tenant.spec.name.clone(),
+        portal_link: merge::PORTAL_LINK_SLOT.into(),
     }
 }
 
@@ -947,6 +948,7 @@ fn statement_message(tenant: &Tenant, client: &Client, statement: &Statement) ->
         to: &name,
         day: statement.day,
         invoices: &lines,
+        portal_link: Some(merge::PORTAL_LINK_SLOT),
     });
     Message {
         kind: Kind::Statement,

@@ -117,6 +117,12 @@ fn default_time_zone() -> String {
     "Pacific/Auckland".into()
 }
 
+/// A tenant's time zone by its IANA name; one that cannot be read (settings are checked when
+/// saved, so only a damaged record) counts as the default, Pacific/Auckland.
+pub fn zone(time_zone: &str) -> chrono_tz::Tz {
+    time_zone.parse().unwrap_or(chrono_tz::Pacific::Auckland)
+}
+
 fn default_price() -> Decimal2 {
     Decimal2(300)
 }

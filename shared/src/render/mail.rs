@@ -124,6 +124,8 @@ pub struct Statement<'a> {
     pub day: NaiveDate,
     /// In the order the statement lists them.
     pub invoices: &'a [StatementLine<'a>],
+    /// The reader's account-portal link, if they have one.
+    pub portal_link: Option<&'a str>,
 }
 
 pub struct StatementLine<'a> {
@@ -160,8 +162,12 @@ pub fn statement(statement: &Statement) -> Mail {
         .map(|(currency, hundredths)| format!("{currency} {}", Decimal2(*hundredths)))
         .collect::<Vec<_>>()
         .join(" and ");
+    let online = statement
+        .portal_link
+        .map(|link| format!("See your account online: {link}\n\n"))
+        .unwrap_or_default();
     let text = format!(
-        "Statement for {to}, {}\n\nOpen invoices:\n{lines}\nTotal owing: {total}\n\n{from}\n",
+        "Statement for {to}, {}\n\nOpen invoices:\n{lines}\nTotal owing: {total}\n\n{online}{from}\n",
         long_date(day)
     );
     let cell = "padding:4px 8px;";
@@ -180,6 +186,9 @@ pub fn statement(statement: &Statement) -> Mail {
             }
         }
         p style=(PARAGRAPH) { strong { "Total owing: " (total) } }
+        @if let Some(link) = statement.portal_link {
+            p style=(PARAGRAPH) { "See your account online: " a href=(link) style=(LINK) { (link) } }
+        }
         p style="margin:0;" { (from) }
     };
     Mail::new(subject, body, text)
@@ -395,10 +404,23 @@ mod tests {
             to: "Tui & Sons",
             day: day(1),
             invoices: &lines,
+            portal_link: Some("https://centre.example.com/a/tok"),
         });
         assert_eq!(
             mail.subject,
             "Your statement from Acme Lending for November 2026"
+        );
+        assert!(
+            mail.text
+                .contains("See your account online: https://centre.example.com/a/tok\n"),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.html
+                .contains("<a href=\"https://centre.example.com/a/tok\""),
+            "{}",
+            mail.html
         );
         assert!(
             mail.html.contains("Total owing: AUD 5.50 and NZD 350.50"),

@@ -1,4 +1,5 @@
-//! `/v1/clients/{id}/contacts`, `/v1/clients/{id}/recipients` and `/v1/sync/contacts`.
+//! `/v1/clients/{id}/contacts` (with a contact's account-portal link),
+//! `/v1/clients/{id}/recipients` and `/v1/sync/contacts`.
 
 use axum::Json;
 use axum::extract::State;
@@ -39,6 +40,10 @@ pub fn router() -> Routes {
         .delete(
             "/v1/clients/{id}/contacts/{contact_id}",
             client_resource::delete::<Contacts>,
+        )
+        .post(
+            "/v1/clients/{id}/contacts/{contact_id}/portal-link",
+            portal_link,
         )
         .get("/v1/clients/{id}/recipients", recipients)
         .post("/v1/sync/contacts", sync)
@@ -153,4 +158,60 @@ pub async fn sync(
         "rejected": count(contacts::SyncOutcome::Rejected),
         "results": results,
     })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PortalLinkRequest {
+    #[serde(default)]
+    replace_previous: bool,
+}
+
+/// A new account-portal link for a contact, shown once (only its hash is stored): 201 with the
+/// link and when it stops working. The body is optional.
+pub async fn portal_link(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path((client, contact)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let caller = auth.require(Scope::Write)?;
+    let request: PortalLinkRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        PortalLinkRequest::default()
+    } else {
+        let json = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        if !json {
+            return Err(ApiError::UnsupportedMediaType(
+                "Send the body as JSON with `Content-Type: application/json`.",
+            ));
+        }
+        crate::extract::parse(&body)?
+    };
+    let minted = clientwatch::account::issue::portal_link(
+        &svc,
+        &caller.tenant_id,
+        &client,
+        &contact,
+        request.replace_previous,
+    )
+    .await?;
+    let mut response = (
+        axum::http::StatusCode::CREATED,
+        Json(json!({"link": minted.link, "expires_at": minted.expires_at})),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }

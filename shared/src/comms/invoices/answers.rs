@@ -332,6 +332,6 @@ fn extend(detail: &mut Value, more: Value) {
 
 /// The tenant's calendar day at `now`; a zone that cannot be read counts as Pacific/Auckland.
 pub fn local_day(time_zone: &str, now: DateTime<Utc>) -> NaiveDate {
-    let zone: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Pacific::Auckland);
-    now.with_timezone(&zone).date_naive()
+    now.with_timezone(&crate::domain::tenants::zone(time_zone))
+        .date_naive()
 }
