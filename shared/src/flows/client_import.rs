@@ -488,6 +488,9 @@ fn rejected(line: usize, reference: Option<String>, problem: RowProblem) -> RowR
 }
 
 type Done = Vec<(usize, RowResult)>;
+/// A new client's row waiting for its transaction: its place, the row, the client, the
+/// transaction's operations and the monitoring it starts.
+type Create = (usize, Prepared, Client, Vec<TxOp>, Option<Monitoring>);
 type Again = Vec<(usize, Prepared)>;
 
 /// One round: reads, plans and writes the rows; returns the rows done and those that lost a
@@ -503,7 +506,7 @@ async fn apply(
     let reads = read(svc, tenant_id, &todo, monitor).await?;
     let mut done: Done = Vec::new();
     let mut again: Again = Vec::new();
-    let mut creates: Vec<(usize, Prepared, Client, Vec<TxOp>, Option<Monitoring>)> = Vec::new();
+    let mut creates: Vec<Create> = Vec::new();
     let mut updates: Vec<(usize, Prepared, Client, bool)> = Vec::new();
     let mut assignments_ok: HashMap<(&'static str, String), std::result::Result<(), Error>> =
         HashMap::new();
@@ -590,7 +593,7 @@ async fn apply(
 
     // New clients: GROUPS groups side by side, each group's transactions in order.
     let per_group = creates.len().div_ceil(GROUPS).max(1);
-    let mut groups: Vec<Vec<(usize, Prepared, Client, Vec<TxOp>, Option<Monitoring>)>> = Vec::new();
+    let mut groups: Vec<Vec<Create>> = Vec::new();
     let mut creates = creates.into_iter().peekable();
     while creates.peek().is_some() {
         groups.push(creates.by_ref().take(per_group).collect());
