@@ -679,6 +679,78 @@ async fn an_import_killed_mid_file_resumes_without_duplicates(app: TestApp) {
     assert!(lists.iter().all(|l| l.watchers.len() == 1));
 }
 
+/// What importing costs on the table, printed for the README: requests (one batch get counted
+/// as one request per 100 keys, as DynamoDB takes them) and write units per new monitored
+/// client, for a synchronous call of `MAX_SYNC_ROWS` rows and for a 1,000-row asynchronous
+/// import; and a budget that fails the test when a change makes a client cost more.
+async fn an_imported_client_costs_about_one_request(mut app: TestApp) {
+    use clientwatch_tests::counting::Counting;
+    let counting = std::sync::Arc::new(Counting::new(app.services.table.clone()));
+    app.services.table = counting.clone();
+    let w = World::new(app).await;
+    counting.take();
+    counting.take_write_units();
+    let requests = |calls: std::collections::BTreeMap<&str, u64>, keys: u64| -> u64 {
+        let batch_gets = calls.get("BatchGetItem").copied().unwrap_or(0);
+        calls.values().sum::<u64>() - batch_gets + batch_gets.max(keys.div_ceil(100))
+    };
+
+    let n = clientwatch::flows::client_import::MAX_SYNC_ROWS;
+    let rows: Vec<Value> = (1..=n)
+        .map(|i| w.row(&format!("S-{i}"), "Ana", Some(&format!("IND-S{i}"))))
+        .collect();
+    let sync = w.import(rows, true).await;
+    assert_eq!(sync.body["created"], n, "{}", sync.body);
+    let (calls, keys) = counting.take();
+    let units = counting.take_write_units();
+    let sync_requests = requests(calls.clone(), keys);
+    println!(
+        "synchronous import of {n} monitored clients: {sync_requests} requests ({:.2} a client), \
+         {units} write units ({:.1} a client); {calls:?}",
+        sync_requests as f64 / n as f64,
+        units as f64 / n as f64
+    );
+
+    let m = 1_000;
+    let import = imports::create(&w.app.services, &w.app.tenant_id, true)
+        .await
+        .unwrap();
+    w.app
+        .files
+        .put(
+            &clientwatch::keys::import_file(&w.app.tenant_id, &import.id),
+            portfolio(&w.person_type, "A-", m, usize::MAX).into_bytes(),
+        )
+        .await
+        .unwrap();
+    counting.take();
+    counting.take_write_units();
+    let ran = imports::run(
+        &w.app.services,
+        w.app.files.as_ref(),
+        &w.app.tenant_id,
+        &import.id,
+    )
+    .await
+    .unwrap();
+    let Ran::Finished(done) = ran else {
+        panic!("{ran:?}")
+    };
+    assert_eq!(done.counts.created, m as u64);
+    let (calls, keys) = counting.take();
+    let units = counting.take_write_units();
+    let async_requests = requests(calls.clone(), keys);
+    println!(
+        "asynchronous import of {m} monitored clients: {async_requests} requests ({:.2} a \
+         client), {units} write units ({:.1} a client); {calls:?}",
+        async_requests as f64 / m as f64,
+        units as f64 / m as f64
+    );
+    // One transaction a new client, plus the batch reads and a chunk's checkpoint.
+    assert!(sync_requests as f64 / n as f64 <= 1.2, "{sync_requests}");
+    assert!(async_requests as f64 / m as f64 <= 1.2, "{async_requests}");
+}
+
 over_both_stores!(
     bad_json_rows_are_rejected_with_field_and_reason_and_the_rest_imported,
     bad_csv_rows_are_rejected_with_their_line_and_column,
@@ -691,4 +763,5 @@ over_both_stores!(
     an_asynchronous_import_runs_a_whole_file,
     a_file_that_is_neither_csv_nor_ndjson_fails_the_import,
     an_import_killed_mid_file_resumes_without_duplicates,
+    an_imported_client_costs_about_one_request,
 );
