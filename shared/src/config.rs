@@ -167,6 +167,30 @@ impl MonitoringConfig {
     }
 }
 
+/// Where asynchronous client imports keep their files (the API and the import function).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportConfig {
+    /// `UPLOADS_BUCKET`: the S3 bucket partners upload import files to (through pre-signed
+    /// URLs, under `imports/`) and where each import's results are written.
+    pub uploads_bucket: String,
+}
+
+impl ImportConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let uploads_bucket = required(&lookup, &mut problems, "UPLOADS_BUCKET");
+        if problems.is_empty() {
+            Ok(Self { uploads_bucket })
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+}
+
 /// The communications run's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommsConfig {

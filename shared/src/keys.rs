@@ -295,6 +295,12 @@ pub fn external_contact(tenant_id: &str, source: &str, external_id: &str) -> Key
     Key::new(format!("T#{tenant_id}#EXT#{source}#{external_id}"), "EXT")
 }
 
+/// A client by the partner's own reference (`external_ref`): claimed in the client's
+/// transaction, so a reference names one client of the tenant.
+pub fn client_ref(tenant_id: &str, reference: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#CREF#{reference}"), "CREF")
+}
+
 /// The tenants and clients that watch a bureau subject.
 pub fn watchers(subject: &str) -> Key {
     Key::new(format!("S#{subject}"), "WATCHERS")
@@ -349,9 +355,41 @@ pub fn outbox(order: &str) -> Key {
     Key::new(OUTBOX, order)
 }
 
+/// A client import of a tenant (`POST /v1/imports`): its state, progress and counts.
+pub fn client_import(tenant_id: &str, import_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{CLIENT_IMPORTS}{import_id}"))
+}
+pub const CLIENT_IMPORTS: &str = "IMPORT#";
+
 /// What the health check reads.
 pub fn health() -> Key {
     Key::new("HEALTH", "HEALTH")
+}
+
+// ---- blob keys (the state bucket) -----------------------------------------------------------
+
+/// The file a partner uploads for an asynchronous client import.
+pub fn import_file(tenant_id: &str, import_id: &str) -> String {
+    format!("{IMPORT_FILES}{tenant_id}/{import_id}/file")
+}
+/// Where every import's files live; the S3 upload that lands under it starts the import.
+pub const IMPORT_FILES: &str = "imports/";
+
+/// The results of one chunk of an import (written before the chunk's checkpoint).
+pub fn import_results_part(tenant_id: &str, import_id: &str, chunk: u64) -> String {
+    format!("{IMPORT_FILES}{tenant_id}/{import_id}/results/{chunk:08}.ndjson")
+}
+
+/// An import's whole result file, one JSON line a row, made from its parts when it completes.
+pub fn import_results(tenant_id: &str, import_id: &str) -> String {
+    format!("{IMPORT_FILES}{tenant_id}/{import_id}/results.ndjson")
+}
+
+/// (tenant, import) of an import's uploaded file key, if `key` is one.
+pub fn import_of_file(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix(IMPORT_FILES)?.strip_suffix("/file")?;
+    let (tenant, import) = rest.split_once('/')?;
+    (!tenant.is_empty() && !import.is_empty() && !import.contains('/')).then_some((tenant, import))
 }
 
 // ---- index partitions ------------------------------------------------------------------------
@@ -445,6 +483,14 @@ mod tests {
         assert!(portfolio("t", "x").sk.starts_with(PORTFOLIOS));
         assert!(template("t", "x").sk.starts_with(TEMPLATES));
         assert!(questionnaire("t", "x").sk.starts_with(QUESTIONNAIRES));
+    }
+
+    #[test]
+    fn an_import_files_key_names_its_tenant_and_import() {
+        assert_eq!(import_of_file(&import_file("t1", "i1")), Some(("t1", "i1")));
+        assert_eq!(import_of_file(&import_results("t1", "i1")), None);
+        assert_eq!(import_of_file("imports/t1/file"), None);
+        assert_eq!(import_of_file("feeds/2026-12-01/part-0000.ndjson"), None);
     }
 
     #[test]

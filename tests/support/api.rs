@@ -22,6 +22,23 @@ pub fn router(services: Services) -> axum::Router {
     )
 }
 
+/// The router under test with a folder for asynchronous imports' files, which runs an import
+/// in this process once its file is uploaded (as the local server does).
+pub fn router_with_files(
+    services: Services,
+    files: Arc<dyn clientwatch::ports::Blobs>,
+) -> axum::Router {
+    clientwatch_api::app_with_imports(
+        services,
+        clientwatch_api::CursorKey::from_secret(TEST_CURSOR_KEY),
+        clientwatch_api::ImportFiles {
+            files,
+            presign: None,
+            run_here: true,
+        },
+    )
+}
+
 /// The API over a fresh store, with one bootstrapped tenant and its admin key.
 pub struct TestApp {
     pub harness: Harness,
@@ -29,6 +46,8 @@ pub struct TestApp {
     pub events: Arc<RecordingEvents>,
     pub tenant_id: String,
     pub admin_key: String,
+    /// Where asynchronous imports keep their files (a folder beside the store).
+    pub files: Arc<dyn clientwatch::ports::Blobs>,
 }
 
 /// An answer: status, headers and the body parsed as JSON (`Null` when empty).
@@ -71,12 +90,16 @@ impl TestApp {
         let (tenant, key) = records::tenants::bootstrap(&services, "Acme Lending")
             .await
             .expect("tenant bootstrapped");
+        let files: Arc<dyn clientwatch::ports::Blobs> = Arc::new(
+            clientwatch::adapters::folder::FolderBlobs::new(harness.dir.path().join("files")),
+        );
         Self {
             harness,
             services,
             events,
             tenant_id: tenant.id,
             admin_key: key.secret,
+            files,
         }
     }
 
@@ -90,7 +113,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = router(self.services.clone())
+        let response = router_with_files(self.services.clone(), self.files.clone())
             .oneshot(request)
             .await
             .expect("the router always answers");

@@ -11,6 +11,9 @@ pub struct Counting {
     inner: Arc<dyn Table>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
     batch_keys: Mutex<u64>,
+    /// Write units as DynamoDB bills them for items under 1 KB: one a plain write, two a
+    /// transaction's item (its condition checks included).
+    write_units: Mutex<u64>,
 }
 
 impl Counting {
@@ -19,11 +22,21 @@ impl Counting {
             inner,
             calls: Mutex::default(),
             batch_keys: Mutex::default(),
+            write_units: Mutex::default(),
         }
     }
 
     fn count(&self, op: &'static str) {
         *self.calls.lock().unwrap().entry(op).or_default() += 1;
+    }
+
+    fn units(&self, n: usize) {
+        *self.write_units.lock().unwrap() += n as u64;
+    }
+
+    /// The write units used since the last call (see the field).
+    pub fn take_write_units(&self) -> u64 {
+        std::mem::take(&mut *self.write_units.lock().unwrap())
     }
 
     /// The calls made since the last `take`, by operation, and the keys batch reads asked for.
@@ -42,14 +55,17 @@ impl Table for Counting {
     }
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
         self.count("PutItem");
+        self.units(1);
         self.inner.put(item, condition).await
     }
     async fn update(&self, key: &Key, update: Update) -> Result<Item, TableError> {
         self.count("UpdateItem");
+        self.units(1);
         self.inner.update(key, update).await
     }
     async fn delete(&self, key: &Key, condition: Condition) -> Result<Option<Item>, TableError> {
         self.count("DeleteItem");
+        self.units(1);
         self.inner.delete(key, condition).await
     }
     async fn query(&self, query: Query) -> Result<Page, TableError> {
@@ -58,14 +74,16 @@ impl Table for Counting {
     }
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         self.count("TransactWriteItems");
+        self.units(2 * ops.len());
         self.inner.transact(ops).await
     }
     async fn transact_each(
         &self,
         transactions: Vec<Vec<TxOp>>,
     ) -> Result<Vec<Result<(), TableError>>, TableError> {
-        for _ in &transactions {
+        for ops in &transactions {
             self.count("TransactWriteItems");
+            self.units(2 * ops.len());
         }
         self.inner.transact_each(transactions).await
     }
@@ -79,10 +97,12 @@ impl Table for Counting {
     }
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
         self.count("BatchWriteItem");
+        self.units(items.len());
         self.inner.batch_put(items).await
     }
     async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
         self.count("BatchWriteItem");
+        self.units(keys.len());
         self.inner.batch_delete(keys).await
     }
 }

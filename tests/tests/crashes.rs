@@ -348,6 +348,7 @@ impl Monitoring {
             events: self.trial.app.events.clone(),
             tenant_id: self.trial.app.tenant_id.clone(),
             admin_key: self.trial.app.admin_key.clone(),
+            files: self.trial.app.files.clone(),
         };
         let hits = app.get(hits_path).await.body["items"]
             .as_array()

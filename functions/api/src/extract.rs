@@ -176,8 +176,8 @@ where
 
 /// The lists of a bulk call's body whose rows the call checks one by one (so that one bad row
 /// is that row's result, not the refusal of the whole body): an import's `invoices`, a contact
-/// sync's `records`, a bulk monitoring call's `client_ids`.
-pub const ROW_LISTS: [&str; 3] = ["invoices", "records", "client_ids"];
+/// sync's `records`, a bulk monitoring call's `client_ids`, a client import's `rows`.
+pub const ROW_LISTS: [&str; 4] = ["invoices", "records", "client_ids", "rows"];
 
 /// Parses JSON, telling syntax errors (400, with line and column) from field errors (422,
 /// naming the field by its path): a key given twice, a body that is not an object, any text

@@ -28,6 +28,7 @@ fn routes() -> Routes {
         .merge(roles::router())
         .merge(email_templates::router())
         .merge(client_types::router())
+        .merge(client_imports::router())
         .merge(clients::router())
         .merge(contacts::router())
         .merge(opportunities::router())
@@ -46,9 +47,21 @@ pub fn route_list() -> Vec<(&'static str, Method)> {
     routes().table().to_vec()
 }
 
-/// The API over `services`; list cursors are sealed with `cursors` (see `cursor.rs`).
+pub use routes::client_imports::ImportFiles;
+
+/// The API over `services`; list cursors are sealed with `cursors` (see `cursor.rs`). Without
+/// an import file store, the asynchronous import routes answer 503.
 pub fn app(services: Services, cursors: CursorKey) -> Router {
-    routes()
+    build(services, cursors, None)
+}
+
+/// [`app`] with the file store of asynchronous client imports.
+pub fn app_with_imports(services: Services, cursors: CursorKey, imports: ImportFiles) -> Router {
+    build(services, cursors, Some(imports))
+}
+
+fn build(services: Services, cursors: CursorKey, imports: Option<ImportFiles>) -> Router {
+    let router = routes()
         .into_router()
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -59,6 +72,10 @@ pub fn app(services: Services, cursors: CursorKey) -> Router {
         ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(axum::Extension(cursors))
-        .layer(axum::middleware::from_fn(request_id::layer))
-        .with_state(services)
+        .layer(axum::middleware::from_fn(request_id::layer));
+    match imports {
+        Some(imports) => router.layer(axum::Extension(imports)),
+        None => router,
+    }
+    .with_state(services)
 }

@@ -160,7 +160,10 @@ impl ApiError {
             MalformedJson(why) => format!("The body is not valid JSON: {why}."),
             UnsupportedMediaType(accepted) => (*accepted).into(),
             TooLarge(limit) => {
-                format!("The body is larger than the {limit} bytes this API accepts.")
+                format!(
+                    "The body is larger than the {limit} bytes this API accepts (a larger client \
+                     import goes through an asynchronous import: POST /v1/imports)."
+                )
             }
             BodyTimeout(seconds) => format!(
                 "The request's body did not arrive within {seconds} s (or was shorter than its \

@@ -237,8 +237,15 @@ async fn comms(services: &Services, day: NaiveDate) -> anyhow::Result<comms::run
 
 /// The API under `/v1/`, the Customer Centre everywhere else: one listener, as on one machine.
 /// (Chosen by path before either router sees the request, so neither gains a path parameter.)
-fn app(services: Services, cursors: clientwatch_api::CursorKey) -> axum::Router {
-    let api = clientwatch_api::app(services.clone(), cursors);
+fn app(services: Services, cursors: clientwatch_api::CursorKey, data: &Path) -> axum::Router {
+    // Client import files go to a folder of the data folder through the upload route, and the
+    // import runs in this process as soon as its file is there.
+    let imports = clientwatch_api::ImportFiles {
+        files: Arc::new(FolderBlobs::new(data.join(UPLOADS_DIR))),
+        presign: None,
+        run_here: true,
+    };
+    let api = clientwatch_api::app_with_imports(services.clone(), cursors, imports);
     let portal = clientwatch_portal::app(services);
     let dispatch = tower::service_fn(move |request: axum::extract::Request| {
         let target = if request.uri().path().starts_with("/v1/") {
@@ -252,6 +259,9 @@ fn app(services: Services, cursors: clientwatch_api::CursorKey) -> axum::Router 
         .fallback_service(dispatch)
         .layer(axum::middleware::from_fn(body_deadline))
 }
+
+/// The data folder's folder of client import files and their results.
+const UPLOADS_DIR: &str = "uploads";
 
 /// How long the local server waits for a request's whole body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -273,19 +283,30 @@ async fn body_deadline(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|n| n > BODY_LIMIT) {
-        return ApiError::TooLarge(BODY_LIMIT).into_response();
+    // An import file's upload may be as large as the upload route takes, and gets its time.
+    let (limit, timeout) = if request.method() == axum::http::Method::PUT
+        && request.uri().path().starts_with("/v1/imports/")
+    {
+        (
+            clientwatch_api::routes::client_imports::MAX_UPLOAD,
+            BODY_TIMEOUT * 30,
+        )
+    } else {
+        (BODY_LIMIT, BODY_TIMEOUT)
+    };
+    if announced.is_some_and(|n| n > limit) {
+        return ApiError::TooLarge(limit).into_response();
     }
     let (parts, body) = request.into_parts();
-    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, BODY_LIMIT)).await {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => {
             let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
             next.run(request).await
         }
         // Longer than the limit without announcing it, or broken off by the client.
-        Ok(Err(_)) => ApiError::TooLarge(BODY_LIMIT).into_response(),
+        Ok(Err(_)) => ApiError::TooLarge(limit).into_response(),
         Err(_) => {
-            let mut response = ApiError::BodyTimeout(BODY_TIMEOUT.as_secs()).into_response();
+            let mut response = ApiError::BodyTimeout(timeout.as_secs()).into_response();
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
@@ -493,7 +514,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         );
     }
     println!("stop with Ctrl-C");
-    axum::serve(listener, app(services, cursors))
+    axum::serve(listener, app(services, cursors, &data))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

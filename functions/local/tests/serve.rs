@@ -213,3 +213,94 @@ async fn a_body_that_never_arrives_is_a_408_problem_and_closes_the_connection() 
     assert!(answer.contains("/problems/request-timeout"), "{answer}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+/// Local mode's asynchronous client import: a file over the listener's 1 MB body limit goes
+/// through the upload route into the data folder, and the import runs in the same process to
+/// completion, its results readable through the API and the file kept under `uploads/`.
+#[tokio::test]
+async fn an_import_file_uploaded_to_the_local_server_is_imported_in_process() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let key = std::fs::read_to_string(data.path().join("demo-api-key")).unwrap();
+    let key = key.trim();
+    let http = reqwest::Client::new();
+    let base = server.base();
+    let client_type: serde_json::Value = http
+        .post(format!("{base}/v1/client-types"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"name": "Imported", "class": "individual"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let type_id = client_type["id"].as_str().unwrap();
+    let created: serde_json::Value = http
+        .post(format!("{base}/v1/imports"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let url = created["upload"]["url"].as_str().unwrap();
+    let n = 16_000;
+    let mut csv = String::from("external_ref,client_type_id,kind,first_name,last_name\n");
+    for i in 1..=n {
+        csv.push_str(&format!(
+            "LOCAL-{i:06},{type_id},individual,Person{i},Smith\n"
+        ));
+    }
+    assert!(csv.len() > 1024 * 1024, "{} bytes", csv.len());
+    let uploaded = http
+        .put(format!("{base}{url}"))
+        .bearer_auth(key)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 202, "{}", uploaded.text().await.unwrap());
+    let mut import = serde_json::Value::Null;
+    for _ in 0..1200 {
+        import = http
+            .get(format!("{base}/v1/imports/{id}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if import["status"] == "completed" || import["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(import["status"], "completed", "{import}");
+    assert_eq!(import["created"], n);
+    let results = http
+        .get(format!("{base}/v1/imports/{id}/results"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(results.lines().count(), n);
+    assert!(results.lines().all(|l| l.contains("\"created\"")));
+    assert!(
+        data.path()
+            .join("uploads/imports")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_some(),
+        "the file store is the data folder's uploads/"
+    );
+}

@@ -191,3 +191,25 @@ impl Blobs for S3Blobs {
         Ok(())
     }
 }
+
+#[async_trait::async_trait]
+impl crate::ports::blobs::Presign for S3Blobs {
+    async fn put_url(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<String, BlobError> {
+        check_key(key)?;
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| self.failed("presign PutObject", key, e))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| self.failed("presign PutObject", key, e))?;
+        Ok(request.uri().to_owned())
+    }
+}

@@ -191,6 +191,10 @@ pub struct ClientSpec {
     pub bureau_subject_id: Option<String>,
     #[serde(default)]
     pub addresses: Vec<Address>,
+    /// The partner's own reference of this client, unique within the tenant: what a client
+    /// import upserts by. Claimed by a guard item in the client's transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
     /// The partner systems' own ids of this client, by system name.
     #[serde(default)]
     pub external_refs: BTreeMap<String, String>,
@@ -236,6 +240,9 @@ impl ClientSpec {
         self.identity = self.identity.checked()?;
         if let Some(subject) = &self.bureau_subject_id {
             text("bureau_subject_id", subject, 64)?;
+        }
+        if let Some(reference) = &self.external_ref {
+            super::input::id("external_ref", reference)?;
         }
         if self.addresses.len() > 20 {
             return Err(Error::invalid("addresses", "at most 20 addresses"));

@@ -26,6 +26,7 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> Result
     }
     check_assignments(svc, tenant_id, None, &client.spec).await?;
     let mut tx = Transaction::new();
+    reference_ops(&mut tx, tenant_id, &client.id, None, Some(&client.spec))?;
     assignment_ops(&mut tx, tenant_id, None, Some(&client.spec));
     tx.op(TxOp::Put(
         client_item(tenant_id, &client)?,
@@ -44,8 +45,61 @@ pub async fn create(svc: &Services, tenant_id: &str, spec: ClientSpec) -> Result
     Ok(client)
 }
 
+/// The refusal of a reference another client of the tenant holds.
+pub fn reference_taken(reference: &str) -> Error {
+    Error::Conflict(format!(
+        "another client of this tenant has the external_ref {reference:?}"
+    ))
+}
+
+/// Adds to `tx` the operations that move the client's `external_ref` guard from `current` to
+/// `next` (either absent for a new or deleted client): the new reference is claimed only if no
+/// client holds it (refused as [`reference_taken`]), the old one is freed only if this client
+/// still holds it.
+pub(super) fn reference_ops(
+    tx: &mut Transaction<Error>,
+    tenant_id: &str,
+    client_id: &str,
+    current: Option<&ClientSpec>,
+    next: Option<&ClientSpec>,
+) -> Result<()> {
+    let was = current.and_then(|c| c.external_ref.as_deref());
+    let will = next.and_then(|c| c.external_ref.as_deref());
+    if was == will {
+        return Ok(());
+    }
+    if let Some(old) = was {
+        tx.op(TxOp::Delete(
+            keys::client_ref(tenant_id, old),
+            Condition::AttrEquals("client_id".into(), serde_json::Value::from(client_id)),
+        ));
+    }
+    if let Some(new) = will {
+        tx.guarded(
+            TxOp::Put(
+                reference_guard(tenant_id, new, client_id)?,
+                Condition::Absent,
+            ),
+            reference_taken(new),
+        );
+    }
+    Ok(())
+}
+
+/// The guard item that says which client holds a reference.
+pub(super) fn reference_guard(
+    tenant_id: &str,
+    reference: &str,
+    client_id: &str,
+) -> Result<crate::ports::Item> {
+    Ok(crate::ports::Item::from_record(
+        keys::client_ref(tenant_id, reference),
+        &serde_json::json!({ "client_id": client_id }),
+    )?)
+}
+
 /// Refuses a newly set `workflow_id` or `portfolio_id` that is not the tenant's, naming it.
-async fn check_assignments(
+pub(super) async fn check_assignments(
     svc: &Services,
     tenant_id: &str,
     current: Option<&ClientSpec>,
@@ -68,7 +122,7 @@ async fn check_assignments(
 /// Adds to `tx` the operations that move the client's workflow and portfolio counts from
 /// `current` to `next` (either absent for a new or deleted client); a newly assigned workflow
 /// or portfolio deleted meanwhile refuses the transaction, naming its field.
-fn assignment_ops(
+pub(super) fn assignment_ops(
     tx: &mut Transaction<Error>,
     tenant_id: &str,
     current: Option<&ClientSpec>,
@@ -127,6 +181,13 @@ pub async fn update(
         TxOp::Put(client_item(tenant_id, &next)?, Condition::VersionIs(seen)),
         Error::Stale(CLIENT),
     );
+    reference_ops(
+        &mut tx,
+        tenant_id,
+        client_id,
+        Some(&current.spec),
+        Some(&next.spec),
+    )?;
     assignment_ops(&mut tx, tenant_id, Some(&current.spec), Some(&next.spec));
     if current.spec.bureau_subject_id != next.spec.bureau_subject_id {
         tx.ops(
@@ -201,6 +262,7 @@ pub async fn delete(svc: &Services, tenant_id: &str, client_id: &str, seen: u64)
     ))
     .op(usage(tenant_id, &current.spec.client_type_id, -1))
     .otherwise(Error::Stale(CLIENT));
+    reference_ops(&mut tx, tenant_id, client_id, Some(&current.spec), None)?;
     assignment_ops(&mut tx, tenant_id, Some(&current.spec), None);
     tx.commit(svc.table.as_ref()).await?;
     let history: Vec<TxOp> = items

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::Services;
-use crate::domain::clients::Client;
+use crate::domain::clients::{Client, ClientType};
 pub use crate::domain::monitoring::{Frequency, MonitoringSettings, Product};
 use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result, text};
@@ -105,13 +105,19 @@ pub async fn get(svc: &Services, tenant_id: &str, client_id: &str) -> Result<Mon
 
 /// Checks that the client may be monitored, and returns its subject.
 async fn subject_of(svc: &Services, tenant: &Tenant, client: &Client) -> Result<String> {
+    let client_type =
+        clients::get_type(svc.table.as_ref(), &tenant.id, &client.spec.client_type_id).await?;
+    monitorable(tenant, &client_type, client)
+}
+
+/// The client's subject if the tenant, the client's type and the client allow it to be
+/// monitored; otherwise a conflict saying which condition is missing.
+pub fn monitorable(tenant: &Tenant, client_type: &ClientType, client: &Client) -> Result<String> {
     if !tenant.spec.monitoring.enabled {
         return Err(Error::Conflict(
             "monitoring is off for this tenant; turn it on in the tenant settings (monitoring.enabled)".into(),
         ));
     }
-    let client_type =
-        clients::get_type(svc.table.as_ref(), &tenant.id, &client.spec.client_type_id).await?;
     if !client_type.spec.use_bureau_monitoring {
         return Err(Error::Conflict(format!(
             "the client type {:?} does not use credit bureau monitoring (use_bureau_monitoring)",
@@ -262,6 +268,85 @@ pub async fn follow_subject(
         Condition::VersionIs(version),
     ));
     Ok(ops)
+}
+
+/// The monitor a bulk writer starts for a client it creates, and the writes that store it with
+/// the subject's watcher list (`watchers` as read at version `seen`), to go into the client's
+/// own transaction: a client created by an import is monitored from the same commit. The
+/// reason is the tenant's default (required).
+pub fn start_new(
+    svc: &Services,
+    tenant: &Tenant,
+    client_type: &ClientType,
+    client: &Client,
+    (watchers, seen): (Watchers, Option<u64>),
+) -> Result<(Monitor, Vec<TxOp>)> {
+    let subject = monitorable(tenant, client_type, client)?;
+    let Some(reason) = tenant.spec.monitoring.default_reason.as_deref() else {
+        return Err(Error::invalid(
+            "reason",
+            "is required: set the tenant's monitoring.default_reason to monitor imported clients",
+        ));
+    };
+    let now = svc.clock.now();
+    let monitor = Monitor {
+        client_id: client.id.clone(),
+        subject: subject.clone(),
+        reason: text("reason", reason, 200)?,
+        frequency: Frequency::default(),
+        started_at: now,
+        updated_at: now,
+    };
+    let mut watchers = without(watchers, &tenant.id, &client.id);
+    watchers.watchers.push(Watcher {
+        tenant_id: tenant.id.clone(),
+        client_id: client.id.clone(),
+        frequency: monitor.frequency,
+    });
+    let ops = vec![
+        TxOp::Put(
+            Item::from_record(keys::monitor(&tenant.id, &client.id), &monitor)?,
+            Condition::Absent,
+        ),
+        watchers_op(&subject, &watchers, seen)?,
+    ];
+    Ok((monitor, ops))
+}
+
+/// The watcher lists of many subjects with their versions (`None`: no list yet), in batched
+/// reads, for [`start_new`].
+pub async fn watchers_versioned(
+    svc: &Services,
+    subjects: &[String],
+) -> Result<Vec<(Watchers, Option<u64>)>> {
+    let keys: Vec<Key> = subjects.iter().map(|s| keys::watchers(s)).collect();
+    let mut out = Vec::with_capacity(subjects.len());
+    for item in svc.table.batch_get(&keys).await? {
+        out.push(match item {
+            Some(item) => (item.record()?, Some(item.version)),
+            None => (Watchers::default(), None),
+        });
+    }
+    Ok(out)
+}
+
+/// Which of these clients have a monitor, in one batched read.
+pub async fn monitored(
+    svc: &Services,
+    tenant_id: &str,
+    client_ids: &[String],
+) -> Result<Vec<bool>> {
+    let keys: Vec<Key> = client_ids
+        .iter()
+        .map(|c| keys::monitor(tenant_id, c))
+        .collect();
+    Ok(svc
+        .table
+        .batch_get(&keys)
+        .await?
+        .iter()
+        .map(Option::is_some)
+        .collect())
 }
 
 /// The watcher lists of many subjects, in batched reads (absent ones are empty).

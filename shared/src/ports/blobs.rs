@@ -57,3 +57,15 @@ pub trait Blobs: Send + Sync {
     /// Removes the object; removing a missing one is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 }
+
+/// Addresses through which a client outside puts one object straight into the store (a
+/// pre-signed S3 PUT URL), so that a large file never passes through a function.
+#[async_trait::async_trait]
+pub trait Presign: Send + Sync {
+    /// A URL that takes an HTTP PUT of the object's bytes at `key`, good for `expires_in`.
+    async fn put_url(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<String, BlobError>;
+}

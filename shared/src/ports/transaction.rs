@@ -57,6 +57,13 @@ impl<E> Transaction<E> {
         self
     }
 
+    /// The operations alone, for a bulk writer that applies many transactions in one call
+    /// (`Table::transact_each`) and judges a refused one again from fresh reads rather than by
+    /// its refusals.
+    pub fn into_ops(self) -> Vec<TxOp> {
+        self.ops
+    }
+
     /// Applies every operation or none: `Ok(Err(refusal))` when a condition failed (the
     /// refusal of the first failed operation that has one, else the `otherwise` refusal); the
     /// store's error when it failed, or when a condition without any refusal did.

@@ -4,6 +4,7 @@
 //! [`client_resource`] for its type.
 
 pub mod api_keys;
+pub mod client_imports;
 pub mod client_resource;
 pub mod client_types;
 pub mod clients;
@@ -66,6 +67,10 @@ impl Routes {
         handler: H,
     ) -> Self {
         self.on(path, Method::PATCH, MethodFilter::PATCH, handler)
+    }
+
+    pub fn put<H: Handler<T, Services>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.on(path, Method::PUT, MethodFilter::PUT, handler)
     }
 
     pub fn delete<H: Handler<T, Services>, T: 'static>(
