@@ -153,6 +153,58 @@ impl Reader<'_> {
     }
 }
 
+/// The header of an import file, read from `records` (the file's first record): its column
+/// names, trimmed. The whole file is refused (a 422 naming `body` or `header`) when it is
+/// empty, when the header cannot be read, names a column not in `columns` or one twice, or
+/// lacks one of `required`.
+pub fn header(
+    records: &mut impl Iterator<Item = Record>,
+    columns: &[&str],
+    required: &[&str],
+) -> Result<Vec<String>, crate::domain::Error> {
+    use crate::domain::Error;
+    let names = match records.next() {
+        None => {
+            return Err(Error::invalid(
+                "body",
+                "the CSV file is empty: it needs a header row",
+            ));
+        }
+        Some(Record {
+            fields: Err(why),
+            line,
+        }) => return Err(Error::invalid("header", format!("line {line}: {why}"))),
+        Some(Record {
+            fields: Ok(names), ..
+        }) => names,
+    };
+    let header: Vec<String> = names.iter().map(|n| n.trim().to_owned()).collect();
+    for (i, name) in header.iter().enumerate() {
+        if !columns.contains(&name.as_str()) {
+            return Err(Error::invalid(
+                "header",
+                format!(
+                    "unknown column {name:?}; the columns are {}",
+                    columns.join(",")
+                ),
+            ));
+        }
+        if header[..i].contains(name) {
+            return Err(Error::invalid(
+                "header",
+                format!("column {name:?} is named twice"),
+            ));
+        }
+    }
+    if let Some(missing) = required.iter().find(|c| !header.iter().any(|h| h == *c)) {
+        return Err(Error::invalid(
+            "header",
+            format!("the column {missing:?} is required"),
+        ));
+    }
+    Ok(header)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

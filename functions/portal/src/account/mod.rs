@@ -10,8 +10,8 @@
 //! again on every request ([`clientwatch::account::admit`]); a session that may no longer is
 //! ended and the page says so, naming the tenant.
 //!
-//! A new page is one handler: call [`signed_in_account`] (or [`signed_in_account_form`] for a
-//! form) and render with [`pages::signed_in`].
+//! A new page is one handler: take a [`SignedIn`] argument (or call [`signed_in_account_form`]
+//! for a form) and render with [`pages::signed_in`].
 
 mod link;
 pub mod pages;
@@ -19,8 +19,9 @@ pub mod pages;
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
@@ -93,6 +94,21 @@ pub async fn signed_in_account_form(
     Ok((visit, secret))
 }
 
+/// A signed-in page's visit, as a handler argument: the request is answered with the
+/// session-ended page instead when there is none (see [`signed_in_account`]).
+pub struct SignedIn(pub AccountVisit);
+
+impl FromRequestParts<Services> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, svc: &Services) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        signed_in_account(svc, &jar)
+            .await
+            .map(|(visit, _)| SignedIn(visit))
+    }
+}
+
 /// The page of a session that has ended, naming the tenant when it is known.
 fn ended(tenant: Option<&str>) -> Response {
     let back = match tenant {
@@ -117,11 +133,7 @@ fn ended(tenant: Option<&str>) -> Response {
     )
 }
 
-async fn account(State(svc): State<Services>, jar: CookieJar) -> Response {
-    let (visit, _) = match signed_in_account(&svc, &jar).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+async fn account(State(svc): State<Services>, SignedIn(visit): SignedIn) -> Response {
     match views::summary(&svc, &visit).await {
         Ok(summary) => html(StatusCode::OK, pages::account(&visit, &summary)),
         Err(e) => failed(e),
@@ -130,13 +142,9 @@ async fn account(State(svc): State<Services>, jar: CookieJar) -> Response {
 
 async fn invoices(
     State(svc): State<Services>,
-    jar: CookieJar,
+    SignedIn(visit): SignedIn,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let (visit, _) = match signed_in_account(&svc, &jar).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     let show = match query.get("show").map(String::as_str) {
         Some("paid") => Show::Paid,
         _ => Show::Open,
@@ -149,14 +157,10 @@ async fn invoices(
 
 async fn invoice(
     State(svc): State<Services>,
-    jar: CookieJar,
+    SignedIn(visit): SignedIn,
     Path(id): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let (visit, _) = match signed_in_account(&svc, &jar).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     let notice = match query.get("done").map(String::as_str) {
         Some("disputed") => Some(format!(
             "Thank you. {} has your dispute and will look into it.",
@@ -255,7 +259,7 @@ async fn dispute(
     let outcome = answer::dispute(&svc, &visit, &id, reason, comment)
         .await
         .map(|_| ());
-    answered(&svc, &visit, &id, form.clone(), outcome, "disputed").await
+    answered(&svc, &visit, &id, form, outcome, "disputed").await
 }
 
 async fn promise(
@@ -271,14 +275,10 @@ async fn promise(
     };
     let date = form.get("date").map(String::as_str).unwrap_or("");
     let outcome = answer::promise(&svc, &visit, &id, date).await.map(|_| ());
-    answered(&svc, &visit, &id, form.clone(), outcome, "promised").await
+    answered(&svc, &visit, &id, form, outcome, "promised").await
 }
 
-async fn statements(State(svc): State<Services>, jar: CookieJar) -> Response {
-    let (visit, _) = match signed_in_account(&svc, &jar).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+async fn statements(State(svc): State<Services>, SignedIn(visit): SignedIn) -> Response {
     match views::statements(&svc, &visit).await {
         Ok(list) => html(StatusCode::OK, pages::statements(&visit, &list)),
         Err(e) => failed(e),
@@ -287,13 +287,9 @@ async fn statements(State(svc): State<Services>, jar: CookieJar) -> Response {
 
 async fn statement(
     State(svc): State<Services>,
-    jar: CookieJar,
+    SignedIn(visit): SignedIn,
     Path(month): Path<String>,
 ) -> Response {
-    let (visit, _) = match signed_in_account(&svc, &jar).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     match views::statement(&svc, &visit, &month).await {
         Ok(Some(s)) => html(StatusCode::OK, pages::statement(&visit, &s)),
         Ok(None) => not_found().await,
@@ -301,11 +297,7 @@ async fn statement(
     }
 }
 
-async fn messages(State(svc): State<Services>, jar: CookieJar) -> Response {
-    let (visit, _) = match signed_in_account(&svc, &jar).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+async fn messages(State(svc): State<Services>, SignedIn(visit): SignedIn) -> Response {
     match views::messages(&svc, &visit, MESSAGES_SHOWN).await {
         Ok(entries) => html(StatusCode::OK, pages::messages(&visit, &entries)),
         Err(e) => failed(e),

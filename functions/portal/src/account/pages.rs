@@ -82,7 +82,9 @@ pub fn signed_in(
     )
 }
 
-fn totals(figures: &std::collections::BTreeMap<String, i64>) -> Markup {
+/// Amounts in several currencies, one a line (hundredths); "Nothing" for none.
+fn totals<'a>(figures: impl IntoIterator<Item = (&'a str, i64)>) -> Markup {
+    let figures: Vec<_> = figures.into_iter().collect();
     html! {
         @if figures.is_empty() {
             "Nothing"
@@ -93,6 +95,10 @@ fn totals(figures: &std::collections::BTreeMap<String, i64>) -> Markup {
             }
         }
     }
+}
+
+fn owed(figures: &BTreeMap<String, i64>) -> Markup {
+    totals(figures.iter().map(|(c, h)| (c.as_str(), *h)))
 }
 
 fn status(line: &Line) -> Markup {
@@ -110,8 +116,8 @@ pub fn account(visit: &AccountVisit, summary: &Summary) -> Markup {
             h1 { (visit.client_name) }
             p { "Hello " (visit.first_name) ". This is " (visit.client_name) "'s account with " (visit.tenant_name) "." }
             dl class="summary" {
-                div { dt { "Owed" } dd { (totals(&summary.owed)) } }
-                div { dt { "Overdue" } dd { (totals(&summary.overdue)) } }
+                div { dt { "Owed" } dd { (owed(&summary.owed)) } }
+                div { dt { "Overdue" } dd { (owed(&summary.overdue)) } }
                 div {
                     dt { "Next due" }
                     dd { @match summary.next_due { Some(day) => (long_date(day)), None => "Nothing due" } }
@@ -395,16 +401,11 @@ pub fn statements(visit: &AccountVisit, statements: &[Statement]) -> Markup {
 }
 
 fn statement_totals(s: &Statement) -> Markup {
-    html! {
-        @if s.totals.is_empty() {
-            "Nothing"
-        } @else {
-            @for (i, total) in s.totals.iter().enumerate() {
-                @if i > 0 { br; }
-                (money(&total.currency, total.balance.hundredths()))
-            }
-        }
-    }
+    totals(
+        s.totals
+            .iter()
+            .map(|t| (t.currency.as_str(), t.balance.hundredths())),
+    )
 }
 
 /// `2026-12` as "December 2026".

@@ -87,51 +87,8 @@ pub struct RowResult {
 /// that cannot be read, or has another number of cells than the header, is a rejected row.
 pub fn csv_rows(text: &str) -> Result<Vec<ImportRow>> {
     let mut records = csv::records(text).into_iter();
-    let header = match records.next() {
-        None => {
-            return Err(Error::invalid(
-                "body",
-                "the CSV file is empty: it needs a header row",
-            ));
-        }
-        Some(csv::Record {
-            fields: Err(why),
-            line,
-        }) => {
-            return Err(Error::invalid("header", format!("line {line}: {why}")));
-        }
-        Some(csv::Record {
-            fields: Ok(names), ..
-        }) => names,
-    };
-    let header: Vec<String> = header.iter().map(|n| n.trim().to_owned()).collect();
-    for (i, name) in header.iter().enumerate() {
-        if !CSV_COLUMNS.contains(&name.as_str()) {
-            return Err(Error::invalid(
-                "header",
-                format!(
-                    "unknown column {name:?}; the columns are {}",
-                    CSV_COLUMNS.join(",")
-                ),
-            ));
-        }
-        if header[..i].contains(name) {
-            return Err(Error::invalid(
-                "header",
-                format!("column {name:?} is named twice"),
-            ));
-        }
-    }
-    if let Some(missing) = ["client_id"]
-        .iter()
-        .chain(REQUIRED.iter())
-        .find(|c| !header.iter().any(|h| h == *c))
-    {
-        return Err(Error::invalid(
-            "header",
-            format!("the column {missing:?} is required"),
-        ));
-    }
+    let required: Vec<&str> = ["client_id"].into_iter().chain(REQUIRED).collect();
+    let header = csv::header(&mut records, &CSV_COLUMNS, &required)?;
     let rows: Vec<ImportRow> = records
         .map(|record| {
             let fields = match record.fields {
