@@ -225,3 +225,26 @@ async fn eventbridge_delivers_batches_over_ten_and_reports_refused_entries_by_po
     assert_eq!(first["detail-type"], json!("MonitoringHit"));
     assert_eq!(first["detail"]["tenant_id"], json!("t1"));
 }
+
+#[tokio::test]
+async fn the_dynamodb_adapter_counts_the_capacity_its_calls_consumed() {
+    use clientwatch::ports::{Condition, Item, Key};
+    let h = clientwatch_tests::Harness::new(clientwatch_tests::Store::DynamoDb).await;
+    let (read_before, write_before) = clientwatch::telemetry::units();
+    let key = Key::new(unique("UNITS#"), "ITEM");
+    let mut data = serde_json::Map::new();
+    data.insert("note".into(), json!("x".repeat(2000)));
+    let item = Item::new(key.clone(), data);
+    h.table.put(item, Condition::Absent).await.unwrap();
+    h.table.get(&key).await.unwrap();
+    let (read_after, write_after) = clientwatch::telemetry::units();
+    // Other tests of the process may add units meanwhile: at least this write and this read.
+    assert!(
+        write_after - write_before >= 1.0,
+        "{write_before} → {write_after}"
+    );
+    assert!(
+        read_after - read_before >= 0.5,
+        "{read_before} → {read_after}"
+    );
+}

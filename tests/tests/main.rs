@@ -24,6 +24,7 @@ mod monitoring;
 mod monitoring_depth;
 mod monitoring_requests;
 mod no_secrets_in_logs;
+mod operations;
 mod portal_browser;
 mod questionnaires;
 mod settings_and_roles;

@@ -13,6 +13,7 @@ use clientwatch::Services;
 use clientwatch::comms::run::{self, Report};
 use clientwatch::domain::Error as DomainError;
 use clientwatch::schedule::{self, Invocation};
+use clientwatch::telemetry::Metrics;
 use serde_json::{Value, json};
 
 pub use clientwatch::schedule::SCHEDULED_EVENT;
@@ -76,6 +77,10 @@ impl From<RunError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The CloudWatch namespace of the run's figures (one embedded-metric line a run: invoices,
+/// messages sent, failed and skipped, steps deferred, duration and store units).
+pub const METRICS_NAMESPACE: &str = "clientwatch/CommsRun";
+
 /// What the handler needs, built once per cold start.
 pub struct CommsRun {
     pub svc: Services,
@@ -96,6 +101,7 @@ impl CommsRun {
 
     async fn run(&self, event: &Value) -> Result<Value, RunError> {
         let day = day_of(event, self.time_zone)?;
+        let mut metrics = Metrics::start(METRICS_NAMESPACE);
         // A line per step done, deferred or failed and per statement (addresses, masked
         // numbers): what happened to whom, in the function's log.
         let report: Report = run::run_day(
@@ -105,6 +111,21 @@ impl CommsRun {
         )
         .await
         .map_err(|source| RunError::Run { day, source })?;
+        metrics
+            .count("Invoices", report.invoices)
+            .count("MessagesSent", report.sent)
+            .count("MessagesFailed", report.failed)
+            .count("MessagesSkipped", report.skipped)
+            .count(
+                "StepsDeferred",
+                report.deferred_quiet_hours
+                    + report.deferred_breathing_space
+                    + report.deferred_promise,
+            )
+            .count("Statements", report.statements)
+            .count("InvoiceErrors", report.errors)
+            .count("MessagesInterrupted", report.interrupted)
+            .emit();
         if report.interrupted > 0 {
             tracing::warn!(
                 %day,

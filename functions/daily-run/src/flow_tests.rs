@@ -316,3 +316,48 @@ async fn a_bad_payload_is_an_error_that_is_not_retried_in_vain() {
     assert!(!e.retryable());
     assert!(e.to_string().contains("not a YYYY-MM-DD date"), "{e}");
 }
+
+#[tokio::test]
+async fn the_deadline_check_says_how_far_a_late_run_came_and_is_quiet_once_it_finished() {
+    let w = world();
+    let mut seen = 0;
+    let check = || {
+        w.run
+            .handle(json!({"check": "finished", "day": "2026-11-20"}))
+    };
+
+    let before = check().await.unwrap();
+    assert_eq!(before["finished"], false);
+    assert!(
+        before["progress"]
+            .as_str()
+            .unwrap()
+            .contains("has not started")
+    );
+
+    let ready = planned(&w, 2, &mut seen).await;
+    w.run.handle(delivered(&ready[0])).await.unwrap();
+    let half = check().await.unwrap();
+    assert_eq!(half["finished"], false);
+    assert!(
+        half["progress"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 2 feed part(s) diffed"),
+        "{half}"
+    );
+
+    w.run.handle(delivered(&ready[1])).await.unwrap();
+    let parts_done = check().await.unwrap();
+    assert!(
+        parts_done["progress"]
+            .as_str()
+            .unwrap()
+            .contains("digests have not been sent"),
+        "{parts_done}"
+    );
+
+    let done = w.published(&mut seen);
+    w.run.handle(delivered(&done[0])).await.unwrap();
+    assert_eq!(check().await.unwrap()["finished"], true);
+}

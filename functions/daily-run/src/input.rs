@@ -32,7 +32,13 @@ pub enum Input {
     },
     /// Every part of the run is done: send day D's digests.
     Digest { day: NaiveDate, run_id: String },
+    /// The operator's deadline (`{"check": "finished", "time"}` from its own schedule): has
+    /// day D's run finished?
+    Deadline { day: NaiveDate },
 }
+
+/// The deadline schedule's marker: `{"check": "finished", ...}`.
+pub const DEADLINE_CHECK: &str = "finished";
 
 /// The payload is none of the inputs; retrying it cannot help.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +64,21 @@ struct PartsDone {
 
 /// Reads an invocation payload; `zone` is the feed's time zone.
 pub fn parse(event: &Value, zone: Tz) -> Result<Input, InputError> {
+    if let Some(check) = event.as_object().and_then(|o| o.get("check")) {
+        if check != DEADLINE_CHECK {
+            return Err(bad(format!(
+                "unknown check {check}; the deadline check is {{\"check\": \"{DEADLINE_CHECK}\", \"time\": \"<RFC 3339>\"}}"
+            )));
+        }
+        let mut rest = event.as_object().cloned().unwrap_or_default();
+        rest.remove("check");
+        return match schedule::invocation(&Value::Object(rest), zone, EXPECTED).map_err(bad)? {
+            Invocation::Day(day) => Ok(Input::Deadline { day }),
+            Invocation::Event { .. } => {
+                Err(bad("a deadline check names a time or a day, not an event"))
+            }
+        };
+    }
     let (detail_type, object) = match schedule::invocation(event, zone, EXPECTED).map_err(bad)? {
         Invocation::Day(day) => return Ok(Input::Plan { day }),
         Invocation::Event {
@@ -122,6 +143,26 @@ mod tests {
             "resources": [],
             "detail": detail
         })
+    }
+
+    #[test]
+    fn the_deadline_check_names_the_day_of_its_schedule_in_the_feed_zone() {
+        // 23:00 UTC on the 4th is noon on the 5th in Auckland (NZDT, +13).
+        let event = json!({"check": "finished", "time": "2026-12-04T23:00:00Z"});
+        assert_eq!(
+            parse(&event, AUCKLAND).unwrap(),
+            Input::Deadline {
+                day: day("2026-12-05")
+            }
+        );
+        let replay = json!({"check": "finished", "day": "2026-12-01"});
+        assert_eq!(
+            parse(&replay, AUCKLAND).unwrap(),
+            Input::Deadline {
+                day: day("2026-12-01")
+            }
+        );
+        assert!(error(json!({"check": "started", "day": "2026-12-01"})).contains("unknown check"));
     }
 
     #[test]

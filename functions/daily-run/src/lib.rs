@@ -29,6 +29,7 @@ use clientwatch::domain::Error as DomainError;
 use clientwatch::monitoring::digest;
 use clientwatch::monitoring::run::{self, PARTS_DONE, PartReport, Sources};
 use clientwatch::ports::{DomainEvent, PublishError};
+use clientwatch::telemetry::Metrics;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -106,6 +107,19 @@ pub const METRICS_NAMESPACE: &str = "clientwatch/DailyRun";
 pub const FEED_FAULTS: &str = "FeedFaults";
 /// Payloads that are no daily-run input (never retried).
 pub const REJECTED_INPUTS: &str = "RejectedInputs";
+/// A part step's figures (one embedded-metric line a part, with its duration and store units).
+pub const SUBJECTS_READ: &str = "SubjectsRead";
+pub const SUBJECTS_CHANGED: &str = "SubjectsChanged";
+pub const HITS_FOUND: &str = "HitsFound";
+pub const HITS_WITHHELD: &str = "HitsWithheld";
+pub const BAD_LINES: &str = "BadLines";
+pub const PARTS_DIFFED: &str = "PartsDiffed";
+/// The digest step's figures: e-mails sent, hits billed in them, and one finished run.
+pub const DIGESTS_SENT: &str = "DigestsSent";
+pub const HITS_BILLED: &str = "HitsBilled";
+pub const RUNS_FINISHED: &str = "RunsFinished";
+/// A day whose run had not finished (its digests not sent) by the deadline check.
+pub const RUN_NOT_FINISHED: &str = "RunNotFinished";
 
 /// Counts one of the metrics above: a CloudWatch embedded-metric-format line on stdout, which
 /// Lambda's log stream turns into the metric the template's alarms watch.
@@ -149,6 +163,7 @@ impl DailyRun {
             Ok(Input::Plan { day }) => self.plan(day).await,
             Ok(Input::Part { day, run_id, part }) => self.part(day, &run_id, &part).await,
             Ok(Input::Digest { day, run_id }) => self.digest(day, &run_id).await,
+            Ok(Input::Deadline { day }) => self.deadline(day).await,
             Err(e) => Err(e.into()),
         };
         if let Err(e) = &result {
@@ -180,6 +195,7 @@ impl DailyRun {
     }
 
     async fn part(&self, day: NaiveDate, run_id: &str, part: &str) -> Result<Value, RunError> {
+        let mut metrics = Metrics::start(METRICS_NAMESPACE);
         // A transient failure (the store, the blob store) is returned at once and retried; the
         // part is not done and the plan waits for it. A corrupt part is recorded done as
         // failed, so that the plan completes and the other parts' hits reach the digest, and
@@ -193,6 +209,15 @@ impl DailyRun {
             Err(e) => return Err(step("the diff of a feed part", day)(e)),
         };
         log_report(day, run_id, &report);
+        let s = &report.stats;
+        metrics
+            .count(SUBJECTS_READ, s.lines)
+            .count(SUBJECTS_CHANGED, s.changed)
+            .count(HITS_FOUND, report.hits)
+            .count(HITS_WITHHELD, report.withheld)
+            .count(BAD_LINES, s.bad)
+            .count(PARTS_DIFFED, 1)
+            .emit();
         for warning in run::part_warnings(day, &report) {
             feed_warning(day, &warning);
         }
@@ -243,7 +268,23 @@ impl DailyRun {
         }))
     }
 
+    /// The operator's deadline: has day D's run finished (digests sent) by now? A run that has
+    /// not is logged with how far it came and counted in `RunNotFinished` (alarmed); the check
+    /// itself succeeds either way.
+    async fn deadline(&self, day: NaiveDate) -> Result<Value, RunError> {
+        let progress = run::progress(&self.svc, day)
+            .await
+            .map_err(step("the deadline check", day))?;
+        let finished = progress == run::Progress::Finished;
+        if !finished {
+            warn!(%day, problem = %progress.describe(day), "the daily run is late");
+            count(RUN_NOT_FINISHED);
+        }
+        Ok(json!({ "day": day, "finished": finished, "progress": progress.describe(day) }))
+    }
+
     async fn digest(&self, day: NaiveDate, run_id: &str) -> Result<Value, RunError> {
+        let mut metrics = Metrics::start(METRICS_NAMESPACE);
         let digests = digest::run(&self.svc, day)
             .await
             .map_err(step("the digest", day))?;
@@ -258,7 +299,22 @@ impl DailyRun {
                 "tenant digest"
             );
         }
+        run::digested(&self.svc, day, run_id)
+            .await
+            .map_err(step("recording the digest sent", day))?;
         info!(%day, %run_id, tenants = digests.len(), "digest done");
+        metrics
+            .count(
+                DIGESTS_SENT,
+                digests.iter().filter(|d| d.message_id.is_some()).count() as u64,
+            )
+            .count(HITS_BILLED, digests.iter().map(|d| d.hits as u64).sum())
+            .count(
+                HITS_WITHHELD,
+                digests.iter().map(|d| d.withheld as u64).sum(),
+            )
+            .count(RUNS_FINISHED, 1)
+            .emit();
         Ok(json!({ "day": day, "run_id": run_id, "tenants": digests.len() }))
     }
 }

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest,
-    ReturnValue, TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, ConsumedCapacity, Delete, DeleteRequest, KeysAndAttributes,
+    Put, PutRequest, ReturnConsumedCapacity, ReturnValue, TransactWriteItem, WriteRequest,
 };
 use serde_json::{Map, Value};
 
@@ -217,6 +217,20 @@ impl Expr {
     }
 }
 
+/// Adds a read call's consumed capacity to the process's figures (`telemetry::units`).
+fn read(c: Option<&ConsumedCapacity>) {
+    if let Some(units) = c.and_then(|c| c.capacity_units()) {
+        crate::telemetry::add_units(units, 0.0);
+    }
+}
+
+/// Adds a write call's consumed capacity.
+fn write(c: Option<&ConsumedCapacity>) {
+    if let Some(units) = c.and_then(|c| c.capacity_units()) {
+        crate::telemetry::add_units(0.0, units);
+    }
+}
+
 fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     e: &SdkError<E, R>,
 ) -> bool {
@@ -303,11 +317,13 @@ impl Table for DynamoTable {
             .client
             .get_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .set_key(Some(key_attrs(key)))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
+        read(out.consumed_capacity());
         let now = self.now();
         match out.item {
             Some(attrs) => Ok(Some(from_attrs(attrs)?).filter(|i| i.is_live(now))),
@@ -324,6 +340,7 @@ impl Table for DynamoTable {
             .client
             .put_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .set_item(Some(to_attrs(&item)?))
             .set_condition_expression(expression)
             .set_expression_attribute_names(expr.names())
@@ -331,7 +348,10 @@ impl Table for DynamoTable {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(out) => {
+                write(out.consumed_capacity());
+                Ok(())
+            }
             Err(e) if is_condition_failure(&e) => Err(TableError::ConditionFailed(item.key)),
             Err(e) => Err(unavailable(e)),
         }
@@ -347,6 +367,7 @@ impl Table for DynamoTable {
             .client
             .update_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .set_key(Some(key_attrs(key)))
             .update_expression(expression)
             .set_condition_expression(condition)
@@ -356,7 +377,10 @@ impl Table for DynamoTable {
             .send()
             .await;
         match result {
-            Ok(out) => from_attrs(out.attributes.unwrap_or_default()),
+            Ok(out) => {
+                write(out.consumed_capacity());
+                from_attrs(out.attributes.unwrap_or_default())
+            }
             Err(e) if is_condition_failure(&e) => Err(TableError::ConditionFailed(key.clone())),
             Err(e) => Err(unavailable(e)),
         }
@@ -372,6 +396,7 @@ impl Table for DynamoTable {
             .client
             .delete_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .set_key(Some(key_attrs(key)))
             .set_condition_expression(expression)
             .set_expression_attribute_names(expr.names())
@@ -380,10 +405,13 @@ impl Table for DynamoTable {
             .send()
             .await;
         match result {
-            Ok(out) => match out.attributes {
-                Some(attrs) => Ok(Some(from_attrs(attrs)?).filter(|i| i.is_live(now))),
-                None => Ok(None),
-            },
+            Ok(out) => {
+                write(out.consumed_capacity());
+                match out.attributes {
+                    Some(attrs) => Ok(Some(from_attrs(attrs)?).filter(|i| i.is_live(now))),
+                    None => Ok(None),
+                }
+            }
             Err(e) if is_condition_failure(&e) => Err(TableError::ConditionFailed(key.clone())),
             Err(e) => Err(unavailable(e)),
         }
@@ -426,6 +454,7 @@ impl Table for DynamoTable {
                 .client
                 .query()
                 .table_name(&self.table)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .set_index_name(query.index.map(|i| i.name().to_owned()))
                 .key_condition_expression(&condition)
                 .set_expression_attribute_names(expr.names())
@@ -437,6 +466,7 @@ impl Table for DynamoTable {
                 .send()
                 .await
                 .map_err(unavailable)?;
+            read(out.consumed_capacity());
             for attrs in out.items.unwrap_or_default() {
                 let item = from_attrs(attrs)?;
                 if item.is_live(now) {
@@ -471,10 +501,16 @@ impl Table for DynamoTable {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok(()),
+                Ok(out) => {
+                    for c in out.consumed_capacity() {
+                        write(Some(c));
+                    }
+                    return Ok(());
+                }
                 Err(e) => e,
             };
             let reasons = match &err {
@@ -529,9 +565,13 @@ impl Table for DynamoTable {
                     .client
                     .batch_get_item()
                     .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
                     .map_err(unavailable)?;
+                for c in out.consumed_capacity() {
+                    read(Some(c));
+                }
                 let got = out
                     .responses
                     .and_then(|mut r| r.remove(&self.table))
@@ -599,9 +639,13 @@ impl DynamoTable {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, pending)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
                     .map_err(unavailable)?;
+                for c in out.consumed_capacity() {
+                    write(Some(c));
+                }
                 let left = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))

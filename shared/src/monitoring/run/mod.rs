@@ -138,6 +138,7 @@ pub async fn run_day(
         warnings.push(warning);
     }
     let digests = super::digest::run(svc, day).await?;
+    digested(svc, day, run_id).await?;
     for d in &digests {
         // Named as the tenant knows itself; its id only when the tenant cannot be read.
         let tenant = match crate::records::tenants::get(svc.table.as_ref(), &d.tenant_id).await {

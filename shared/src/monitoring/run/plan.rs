@@ -269,3 +269,60 @@ pub async fn release(svc: &Services, day: NaiveDate, run_id: &str, claim: &str) 
     swap_claim(svc, day, claim, &format!("open:{run_id}")).await?;
     Ok(())
 }
+
+/// Records that day D's digests went out for the plan `run_id` (a newer plan of the day is
+/// left as it is: it has its own digest to send).
+pub async fn digested(svc: &Services, day: NaiveDate, run_id: &str) -> Result<()> {
+    let update = Update::default()
+        .set("digested", json!(true))
+        .when(Condition::AttrEquals("run_id".into(), json!(run_id)));
+    match svc.table.update(&keys::run_plan(day), update).await {
+        Ok(_) | Err(TableError::ConditionFailed(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How far day D's run has come, for the operator's deadline check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// No plan: the schedule has not run (or the bureau's delivery was missing).
+    NotPlanned,
+    /// Planned; `done` of `parts` parts diffed, digests not yet sent.
+    Running { parts: usize, done: u64 },
+    /// Every part diffed and the digests sent.
+    Finished,
+}
+
+impl Progress {
+    /// What the operator is told when the run is late.
+    pub fn describe(&self, day: NaiveDate) -> String {
+        match self {
+            Progress::NotPlanned => format!(
+                "the monitoring run of {day} has not started: no plan (did the schedule run, was the feed delivered?)"
+            ),
+            Progress::Running { parts, done } if (*done as usize) < *parts => format!(
+                "the monitoring run of {day} is not finished: {done} of {parts} feed part(s) diffed"
+            ),
+            Progress::Running { .. } => format!(
+                "the monitoring run of {day} is not finished: every part is diffed but the digests have not been sent"
+            ),
+            Progress::Finished => format!("the monitoring run of {day} is finished"),
+        }
+    }
+}
+
+/// Reads day D's plan: has its run finished (digests sent)?
+pub async fn progress(svc: &Services, day: NaiveDate) -> Result<Progress> {
+    let Some(item) = svc.table.get(&keys::run_plan(day)).await? else {
+        return Ok(Progress::NotPlanned);
+    };
+    if item.data.get("digested").and_then(|v| v.as_bool()) == Some(true) {
+        return Ok(Progress::Finished);
+    }
+    let plan: Plan = item.record()?;
+    let done = item.data.get("done").and_then(|v| v.as_u64()).unwrap_or(0);
+    Ok(Progress::Running {
+        parts: plan.parts.len(),
+        done,
+    })
+}
