@@ -304,3 +304,26 @@ fn the_dashboard_shows_every_dead_letter_queue_and_every_function() {
         );
     }
 }
+
+/// The outbox viewer is the local binary's: the routers the Lambda functions serve do not have
+/// it.
+#[tokio::test]
+async fn the_lambda_routers_have_no_outbox_viewer() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let h = clientwatch_tests::Harness::new(clientwatch_tests::Store::Embedded).await;
+    let (services, _) = h.services();
+    for path in ["/outbox", "/outbox/mail/x.eml"] {
+        let portal = clientwatch_portal::app(services.clone())
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(portal.status(), 404, "the portal serves {path}");
+        let api = clientwatch_tests::api::router(services.clone())
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(api.status(), 404, "the API serves {path}");
+    }
+}

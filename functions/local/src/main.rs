@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod demo;
+mod outbox_viewer;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
@@ -235,7 +236,8 @@ async fn comms(services: &Services, day: NaiveDate) -> anyhow::Result<comms::run
     Ok(report)
 }
 
-/// The API under `/v1/`, the Customer Centre everywhere else: one listener, as on one machine.
+/// The API under `/v1/`, the outbox viewer under `/outbox` (local only), the portals everywhere
+/// else: one listener, as on one machine.
 /// (Chosen by path before either router sees the request, so neither gains a path parameter.)
 fn app(services: Services, cursors: clientwatch_api::CursorKey, data: &Path) -> axum::Router {
     // Client import files go to a folder of the data folder through the upload route, and the
@@ -247,9 +249,13 @@ fn app(services: Services, cursors: clientwatch_api::CursorKey, data: &Path) -> 
     };
     let api = clientwatch_api::app_with_imports(services.clone(), cursors, imports);
     let portal = clientwatch_portal::app(services);
+    let viewer = outbox_viewer::router(LocalPaths::under(data).outbox);
     let dispatch = tower::service_fn(move |request: axum::extract::Request| {
-        let target = if request.uri().path().starts_with("/v1/") {
+        let path = request.uri().path();
+        let target = if path.starts_with("/v1/") {
             api.clone()
+        } else if path == "/outbox" || path.starts_with("/outbox/") {
+            viewer.clone()
         } else {
             portal.clone()
         };
@@ -400,6 +406,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr} (is it in use? try --addr)"))?;
     // Links name the address actually bound (`--addr 127.0.0.1:0` picks a free port).
     services.portal_url = portal_url(listener.local_addr()?);
+    let viewer = format!("{}/outbox", services.portal_url);
     let key = demo_key(&services, &data).await?;
     let cursors = cursor_key(&data)?;
     let caller = records::tenants::authenticate(&services, &key)
@@ -419,22 +426,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             daily(&services, &sources, day).await?;
         }
         println!(
-            "the monitoring digest is in {}/mail (newest .eml), its MonitoringHit events in {}/events; hits: GET /v1/hits",
-            paths.outbox.display(),
-            paths.outbox.display()
+            "the monitoring digest and its MonitoringHit events: {viewer}; hits: GET /v1/hits"
         );
         demo::communications(&services, &caller.tenant_id)
             .await
             .context("cannot run the demo's communications")?;
-        println!(
-            "the demo's reminders and escalation: e-mails in {}/mail, the SMS in {}/sms",
-            paths.outbox.display(),
-            paths.outbox.display()
-        );
+        println!("the demo's reminders and escalation (e-mails and a text): {viewer}");
         let issued = demo::invite(&services, &caller.tenant_id)
             .await
             .context("cannot send the demo invite")?;
-        invite_banner = Some((issued, paths.outbox.clone()));
+        invite_banner = Some(issued);
         account_banner = demo::portal_link(&services, &caller.tenant_id)
             .await
             .context("cannot make the demo's account-portal link")?;
@@ -454,7 +455,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     println!("  store:   {}", paths.store.display());
     println!(
-        "  outbox:  {}  (mail/*.eml, sms/*.txt, events/*.ndjson)",
+        "  outbox:  {viewer}  (e-mails, texts and events sent; files in {})",
         paths.outbox.display()
     );
     println!(
@@ -483,7 +484,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // The client with the loan application (the demo invite's), so every line shows something.
     let shown_client = invite_banner
         .as_ref()
-        .map(|(issued, _)| issued.invite.client_id.clone())
+        .map(|issued| issued.invite.client_id.clone())
         .or_else(|| clients.first().map(|c| c.id.clone()));
     if let Some(c) = &shown_client {
         println!("  curl -s {auth} {base}/v1/clients/{c}/contacts");
@@ -493,25 +494,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     println!(
         "  curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n       -d '{{\"name\": \"Collections\", \"communication\": true}}' {base}/v1/contact-roles"
     );
-    if let Some((issued, outbox)) = invite_banner {
+    if let Some(issued) = invite_banner {
         println!(
             "Customer Centre (demo invite of {}):",
             issued.invite.contact_name
         );
-        println!("  invite e-mail: {}/mail (newest .eml)", outbox.display());
+        println!("  invite e-mail: {viewer} (the newest e-mail)");
         println!("  open:          {}", issued.link);
-        println!(
-            "  SMS code:      press \"Text me a code\", then read the newest file in {}/sms",
-            outbox.display()
-        );
+        println!("  SMS code:      press \"Text me a code\", then read it at {viewer}#sms");
     }
     if let Some((name, minted)) = account_banner {
         println!("Account portal (the demo client's communication contact, {name}):");
         println!("  open:          {}", minted.link);
-        println!(
-            "  code:          press \"Text me a code\", then read the newest file in {}/sms",
-            paths.outbox.display()
-        );
+        println!("  code:          press \"Text me a code\", then read it at {viewer}#sms");
     }
     println!("stop with Ctrl-C");
     axum::serve(listener, app(services, cursors, &data))

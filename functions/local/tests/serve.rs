@@ -304,3 +304,81 @@ async fn an_import_file_uploaded_to_the_local_server_is_imported_in_process() {
         "the file store is the data folder's uploads/"
     );
 }
+
+#[tokio::test]
+async fn the_demo_banner_points_at_the_outbox_viewer_which_shows_what_was_sent() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::run("demo", data.path());
+    let viewer = server
+        .line("outbox:")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(viewer.ends_with("/outbox"), "{viewer}");
+    let get = |path: String| async move { reqwest::get(path).await.unwrap() };
+    let list = get(viewer.clone()).await;
+    assert_eq!(list.status(), 200);
+    let list = list.text().await.unwrap();
+    for sent in [
+        "has invited you to the Customer Centre",
+        "Invoice INV-1001 is due on",
+        "new hits for Demo Lender",
+        "Texts (2)",
+        "MonitoringHit",
+    ] {
+        assert!(list.contains(sent), "the outbox lists {sent:?}: {list}");
+    }
+
+    // The banner's "the newest e-mail" is the invite: the first one listed.
+    let first = list.split("href=\"/outbox/mail/").nth(1).unwrap();
+    let (name, rest) = first.split_once("\">").unwrap();
+    assert!(
+        rest.starts_with("Hemi Walker at Demo Lender has invited you"),
+        "{rest}"
+    );
+    let origin = viewer.trim_end_matches("/outbox");
+    let page = get(format!("{origin}/outbox/mail/{name}")).await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("ana.smith@example.com"), "{page}");
+    assert!(
+        page.contains(&format!("/outbox/mail/{name}/html")),
+        "{page}"
+    );
+
+    let html = get(format!("{origin}/outbox/mail/{name}/html")).await;
+    let policy = html.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.starts_with("sandbox"), "{policy}");
+    let html = html.text().await.unwrap();
+    let link = server
+        .banner
+        .iter()
+        .filter_map(|l| l.trim().strip_prefix("open:").map(str::trim))
+        .find(|l| l.contains("/i/"))
+        .unwrap();
+    assert!(html.contains(link), "the invite e-mail carries {link}");
+
+    let eml = get(format!("{origin}/outbox/mail/{name}/eml")).await;
+    assert_eq!(eml.headers()["content-type"], "message/rfc822");
+
+    // Nothing outside the outbox folder is reachable through it.
+    for hostile in [
+        "/outbox/mail/..%2Fclientwatch.redb",
+        "/outbox/mail/..%2F..%2Fdemo-api-key",
+        "/outbox/mail/%00.eml",
+        "/outbox/mail/.hidden.eml/html",
+        "/outbox/events/..%2Fclientwatch",
+        "/outbox/events/2026-13-45",
+    ] {
+        let answer = get(format!("{origin}{hostile}")).await;
+        assert_eq!(answer.status(), 404, "{hostile}");
+        assert!(
+            !answer.text().await.unwrap().contains("Bearer"),
+            "{hostile}"
+        );
+    }
+}
