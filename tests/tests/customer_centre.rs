@@ -266,6 +266,25 @@ async fn an_invited_applicant_signs_in_with_the_emailed_link_and_the_texted_code
     assert!(body.contains("Mere Adviser"), "{body}");
     let link = link_path(body);
     assert!(body.contains(&format!("https://centre.clientwatch.test{link}")));
+    // It says which button gives the code, and until when the link works in the tenant's
+    // zone (Auckland), with the zone named.
+    assert!(body.contains("Text me a code"), "{body}");
+    let expires: chrono::DateTime<chrono::Utc> =
+        invite["expires_at"].as_str().unwrap().parse().unwrap();
+    let local = expires.with_timezone(&chrono_tz::Pacific::Auckland);
+    let zone = if body.contains("NZDT") {
+        "NZDT"
+    } else {
+        "NZST"
+    };
+    assert!(
+        body.contains(&format!(
+            "{}, {} {zone}",
+            local.format("%A %-d %B %Y"),
+            local.format("%-I:%M %p")
+        )),
+        "expiry {local} in the tenant's zone: {body}"
+    );
 
     // The landing page shows only the masked number.
     let mut ana = w.customer();

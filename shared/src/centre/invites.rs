@@ -568,7 +568,8 @@ async fn invite_email(
         expires_on: invite
             .expires_at
             .with_timezone(&zone)
-            .format("%A %-d %B %Y, %-I:%M %p")
+            // The tenant's zone, named, so a customer elsewhere knows which 10:28 it is.
+            .format("%A %-d %B %Y, %-I:%M %p %Z")
             .to_string(),
     };
     let Rendered {

@@ -265,7 +265,8 @@ application.
 To start, open this link:
 {{link}}
 
-When you open it, we will text a code to your mobile phone, to make sure it is you.
+When you open it, press \"Text me a code\": we text a code to your mobile phone, and you \
+enter it on the page, to make sure it is you.
 
 The link works until {{expires_on}}.
 
@@ -293,7 +294,7 @@ const DEFAULT_HTML: &str = r##"<!DOCTYPE html>
 <p style="margin:0 0 24px;">
 <a href="{{link}}" style="display:inline-block;padding:14px 28px;background:#0b57d0;color:#ffffff;font-size:18px;font-weight:bold;text-decoration:none;border-radius:6px;">Open the Customer Centre</a>
 </p>
-<p style="margin:0 0 16px;">When you open it, we will text a code to your mobile phone, to make sure it is you.</p>
+<p style="margin:0 0 16px;">When you open it, press <strong>Text me a code</strong>: we text a code to your mobile phone, and you enter it on the page, to make sure it is you.</p>
 <p style="margin:0 0 16px;">The link works until <strong>{{expires_on}}</strong>.</p>
 <p style="margin:0 0 16px;font-size:14px;color:#444444;">If the button does not work, copy this address into your browser:<br>
 <a href="{{link}}" style="color:#0b57d0;word-break:break-all;">{{link}}</a></p>
