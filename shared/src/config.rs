@@ -22,6 +22,9 @@ pub struct Config {
     /// `PORTAL_URL`: where the Customer Centre is served (`https://...`); invite links start
     /// with it.
     pub portal_url: String,
+    /// `SES_CONFIGURATION_SET` (optional): the SES configuration set every e-mail is sent
+    /// through, whose event destination reports bounces, complaints and deliveries.
+    pub ses_configuration_set: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -117,6 +120,9 @@ impl Config {
                 mail_from,
                 default_phone_region,
                 portal_url: portal_url.trim_end_matches('/').to_owned(),
+                ses_configuration_set: lookup("SES_CONFIGURATION_SET")
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty()),
             }),
             _ => Err(ConfigError(problems)),
         }

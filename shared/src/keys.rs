@@ -115,6 +115,16 @@ pub fn usage(tenant_id: &str, month: &str) -> Key {
     Key::new(tenant_pk(tenant_id), format!("USAGE#{month}"))
 }
 
+/// An e-mail address the tenant's messages no longer go to (it bounced for good or its owner
+/// complained), by the address in lower case.
+pub fn suppression(tenant_id: &str, address: &str) -> Key {
+    Key::new(
+        tenant_pk(tenant_id),
+        format!("{SUPPRESSIONS}{}", address.to_lowercase()),
+    )
+}
+pub const SUPPRESSIONS: &str = "SUPP#";
+
 /// The checkpoint of a tenant's digest in progress.
 pub fn digest(tenant_id: &str) -> Key {
     Key::new(tenant_pk(tenant_id), "DIGEST")

@@ -481,6 +481,7 @@ mod tests {
             subject: "s".into(),
             html: String::new(),
             text: String::new(),
+            tags: Vec::new(),
         };
         Mailer::send(&accepts, &email).await.unwrap();
         let mobile = PhoneNumber::parse("+64211234567", "NZ").unwrap();

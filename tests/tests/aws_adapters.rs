@@ -34,6 +34,7 @@ fn email(to: &EmailAddress) -> Email {
         subject: "3 new hits for Acme Lending".into(),
         html: "<h1>Daily digest</h1><p>Ana Smith: new default</p>".into(),
         text: "Daily digest\nAna Smith: new default".into(),
+        tags: vec![("tenant", "t-1".into()), ("kind", "digest".into())],
     }
 }
 

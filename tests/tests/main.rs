@@ -14,6 +14,7 @@ mod conventions;
 mod crashes;
 mod cursors;
 mod customer_centre;
+mod deliverability;
 mod disputes_and_promises;
 mod edges;
 mod edges_fuzz;

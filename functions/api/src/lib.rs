@@ -35,6 +35,7 @@ fn routes() -> Routes {
         .merge(invites::router())
         .merge(invoices::router())
         .merge(communications::router())
+        .merge(suppressions::router())
         .merge(disputes::router())
         .merge(questionnaires::router())
         .merge(workflows::router())

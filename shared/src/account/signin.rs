@@ -20,6 +20,7 @@ use crate::domain::portal::PortalSettings;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
 use crate::keys;
+use crate::ports::mailer::{TAG_KIND, TAG_TENANT};
 use crate::ports::{Condition, Email, Key, TableError, Transaction, TxOp};
 use crate::records::{clients, contacts, roles, tenants};
 use crate::render::html::page;
@@ -310,6 +311,10 @@ pub async fn send_code(svc: &Services, token: &str) -> Result<Step<Landing>> {
                     text: format!(
                         "{body}\n\nIf you did not ask for a code, you can ignore this e-mail.\n"
                     ),
+                    tags: vec![
+                        (TAG_TENANT, gate.tenant.id.clone()),
+                        (TAG_KIND, "code".into()),
+                    ],
                 })
                 .await
         }

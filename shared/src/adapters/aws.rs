@@ -62,10 +62,10 @@ pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
             &config.table_name,
             clock.clone(),
         )),
-        mailer: Arc::new(SesMailer::new(
-            aws_sdk_sesv2::Client::new(sdk),
-            config.mail_from.clone(),
-        )),
+        mailer: Arc::new(
+            SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.mail_from.clone())
+                .with_configuration_set(config.ses_configuration_set.clone()),
+        ),
         sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(sdk))),
         events: Arc::new(EventBridgeEvents::new(
             aws_sdk_eventbridge::Client::new(sdk),

@@ -330,6 +330,7 @@ mod tests {
             subject: "Your daily digest".into(),
             html: "<p>Two new hits</p>".into(),
             text: "Two new hits".into(),
+            tags: Vec::new(),
         };
         mailer.send(&email).await.unwrap();
         let files = files(&dir.path().join("mail"));

@@ -21,6 +21,7 @@ use super::templates::{self, MergeValues, Overrides, Rendered, TemplateSpec};
 use crate::Services;
 use crate::domain::{EmailAddress, Error, PhoneNumber, Result, text};
 use crate::keys;
+use crate::ports::mailer::{TAG_CLIENT, TAG_KIND, TAG_TENANT};
 use crate::ports::{
     Condition, Cursor, DomainEvent, Email, Index, IndexKey, Item, Key, Query, SortKey, TableError,
     TxOp,
@@ -583,6 +584,11 @@ async fn invite_email(
         subject,
         html,
         text,
+        tags: vec![
+            (TAG_TENANT, invite.tenant_id.clone()),
+            (TAG_CLIENT, invite.client_id.clone()),
+            (TAG_KIND, "invite".into()),
+        ],
     })
 }
 

@@ -30,9 +30,11 @@ use crate::domain::contacts::Contact;
 use crate::domain::roles::Purpose;
 use crate::domain::{Error, Result};
 use crate::keys;
+use crate::ports::mailer::{TAG_CLIENT, TAG_KIND, TAG_TENANT};
 use crate::ports::{Condition, DeliveryError, Email, Item, Key, TableError, TxOp};
 use crate::records::contacts;
 use crate::records::roles;
+use crate::records::suppressions;
 
 /// How long a sent-marker is kept: longer than any invoice stays open in practice.
 const KEEP_MARKERS_DAYS: i64 = 730;
@@ -103,6 +105,17 @@ pub async fn deliver(
         };
         return skip(svc, tenant_id, client, channel, message, once, reason).await;
     }
+    // Addresses that bounced for good or were reported as spam get nothing more: each such
+    // contact's message is claimed and logged as skipped, with the reason, once.
+    let suppressed = if channel == Channel::Email {
+        let addresses: Vec<&crate::domain::EmailAddress> = reachable
+            .iter()
+            .filter_map(|c| c.spec.email.as_ref())
+            .collect();
+        suppressions::of(svc.table.as_ref(), tenant_id, &addresses).await?
+    } else {
+        Default::default()
+    };
     let personal = [&message.subject, &message.html, &message.text]
         .iter()
         .any(|part| part.contains(PORTAL_LINK_SLOT));
@@ -110,14 +123,24 @@ pub async fn deliver(
     let mut written = Vec::new();
     for contact in reachable {
         let to = address(contact, channel).expect("filtered above");
+        let suppression = contact
+            .spec
+            .email
+            .as_ref()
+            .filter(|_| channel == Channel::Email)
+            .and_then(|a| suppressed.get(&a.as_str().to_lowercase()));
+        let (outcome, reason) = match suppression {
+            Some(s) => (Outcome::Skipped, Some(s.why())),
+            None => (Outcome::Sending, None),
+        };
         let entry = entry(
             svc,
             client,
             channel,
             message,
             Some(contact),
-            Outcome::Sending,
-            None,
+            outcome,
+            reason,
         );
         let entry_item = entry.item(tenant_id)?;
         let marker = marker(svc, tenant_id, &client.id, once, &contact.id, channel)
@@ -141,6 +164,10 @@ pub async fn deliver(
                 continue;
             }
             Err(e) => return Err(e.into()),
+        }
+        if suppression.is_some() {
+            written.push(entry);
+            continue;
         }
         let filled;
         let message_now = if personal {
@@ -169,6 +196,11 @@ pub async fn deliver(
                     subject: message_now.subject.clone(),
                     html: message_now.html.clone(),
                     text: message_now.text.clone(),
+                    tags: vec![
+                        (TAG_TENANT, tenant_id.to_owned()),
+                        (TAG_CLIENT, client.id.clone()),
+                        (TAG_KIND, message.kind.as_str().into()),
+                    ],
                 };
                 svc.mailer.send(&email).await
             }

@@ -36,6 +36,36 @@ pub enum Kind {
     PromiseBroken,
 }
 
+impl Kind {
+    /// The kind as the API and a message's tags name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Invoice => "invoice",
+            Kind::Reminder => "reminder",
+            Kind::Escalation => "escalation",
+            Kind::Statement => "statement",
+            Kind::Dispute => "dispute",
+            Kind::Promise => "promise",
+            Kind::PromiseBroken => "promise_broken",
+        }
+    }
+
+    /// The kind a message's tag names, if it is one of the log's.
+    pub fn parse(s: &str) -> Option<Kind> {
+        [
+            Kind::Invoice,
+            Kind::Reminder,
+            Kind::Escalation,
+            Kind::Statement,
+            Kind::Dispute,
+            Kind::Promise,
+            Kind::PromiseBroken,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -56,6 +86,17 @@ pub enum Outcome {
     /// Not a message: something the client's contact did (a dispute, a promise) or what came
     /// of it (a promise broken), recorded in the same transaction as the change to the invoice.
     Recorded,
+    /// The provider reported the message delivered to the recipient's mail server.
+    Delivered,
+    /// The recipient's mail server refused the message for good (a hard bounce): the address
+    /// is suppressed until the contact's address changes. Listed among the tenant's warnings.
+    Bounced,
+    /// The recipient marked the message as spam: the address is suppressed. Listed among the
+    /// tenant's warnings.
+    Complained,
+    /// The provider accepted the message but would not deliver it (it found a virus). Listed
+    /// among the tenant's warnings.
+    Rejected,
 }
 
 impl Outcome {
@@ -63,7 +104,12 @@ impl Outcome {
     pub fn is_warning(self) -> bool {
         matches!(
             self,
-            Outcome::Sending | Outcome::Skipped | Outcome::Interrupted
+            Outcome::Sending
+                | Outcome::Skipped
+                | Outcome::Interrupted
+                | Outcome::Bounced
+                | Outcome::Complained
+                | Outcome::Rejected
         )
     }
 }

@@ -14,6 +14,7 @@ pub mod deliver;
 pub mod invoices;
 pub mod log;
 pub mod merge;
+pub mod outcomes;
 pub mod portfolios;
 pub mod run;
 pub mod statements;

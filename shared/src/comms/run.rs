@@ -143,7 +143,13 @@ impl Report {
                 Outcome::Failed => self.failed += 1,
                 Outcome::Skipped => self.skipped += 1,
                 Outcome::Interrupted => self.interrupted += 1,
-                Outcome::Sending | Outcome::Recorded => {}
+                // The provider's later reports are not a run's doing.
+                Outcome::Sending
+                | Outcome::Recorded
+                | Outcome::Delivered
+                | Outcome::Bounced
+                | Outcome::Complained
+                | Outcome::Rejected => {}
             }
         }
     }

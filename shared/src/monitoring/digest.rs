@@ -37,8 +37,9 @@ use crate::domain::monitoring::HitChange;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Decimal2, Error, Result};
 use crate::keys;
+use crate::ports::mailer::{TAG_KIND, TAG_TENANT};
 use crate::ports::{Condition, DomainEvent, Email, Item, Key, Query, SortKey};
-use crate::records::tenants;
+use crate::records::{suppressions, tenants};
 use crate::render::mail;
 
 pub const HIT_EVENT: &str = "MonitoringHit";
@@ -389,8 +390,24 @@ async fn mail_and_finish(
         };
         let repeat = checkpoint.mail_attempts > 0;
         let tenant = tenants::get(svc.table.as_ref(), tenant_id).await?;
+        // Alert recipients whose address bounced for good or complained are left out and
+        // named; the suppressions are listed by the API (`GET /v1/suppressions`).
+        let all: Vec<&crate::domain::EmailAddress> = tenant.spec.alert_recipients.iter().collect();
+        let suppressed = suppressions::of(svc.table.as_ref(), tenant_id, &all).await?;
+        for s in suppressed.values() {
+            result.say(format!("not e-mailed to {}", s.why()));
+        }
+        let mut tenant = tenant;
+        tenant
+            .spec
+            .alert_recipients
+            .retain(|a| !suppressed.contains_key(&a.as_str().to_lowercase()));
         let email = if tenant.spec.alert_recipients.is_empty() {
-            result.say("the tenant has no alert recipients");
+            result.say(if suppressed.is_empty() {
+                "the tenant has no alert recipients"
+            } else {
+                "every alert recipient's address is suppressed"
+            });
             None
         } else {
             let listed: Vec<&Hit> = listed.iter().collect();
@@ -613,5 +630,6 @@ pub fn render(
         subject: mail.subject,
         html: mail.html,
         text: mail.text,
+        tags: vec![(TAG_TENANT, tenant.id.clone()), (TAG_KIND, "digest".into())],
     }
 }

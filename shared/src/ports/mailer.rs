@@ -9,7 +9,19 @@ pub struct Email {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// What the message is, for the provider's later reports on it (bounces, complaints,
+    /// deliveries name the message by its tags): [`TAG_TENANT`], [`TAG_CLIENT`], [`TAG_KIND`].
+    /// Values are ids and fixed words.
+    pub tags: Vec<(&'static str, String)>,
 }
+
+/// The tenant a message was sent for.
+pub const TAG_TENANT: &str = "tenant";
+/// The client a message was about (absent for a tenant's own digest).
+pub const TAG_CLIENT: &str = "client";
+/// What the message is: a communications log kind (`reminder`, `statement`, ...), `digest`,
+/// `invite` or `code`.
+pub const TAG_KIND: &str = "kind";
 
 /// Why a message (e-mail or SMS) was not handed over for delivery.
 #[derive(Debug, thiserror::Error)]

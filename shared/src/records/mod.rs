@@ -11,4 +11,5 @@ pub mod opportunities;
 pub mod outbox;
 pub mod resource;
 pub mod roles;
+pub mod suppressions;
 pub mod tenants;

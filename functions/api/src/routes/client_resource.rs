@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{List, Listed, versioned};
+use super::{List, Listed, versioned_view};
 use crate::extract::{Auth, IfMatch, JsonBody, Page, Patch, Path};
 use crate::problem::ApiError;
 
@@ -64,6 +64,29 @@ pub trait ClientResource {
         id: &str,
         seen: u64,
     ) -> impl Future<Output = domain::Result<()>> + Send;
+
+    /// What the API shows beside each resource that is kept elsewhere (read-only), added to
+    /// the views of a list, a read or a write's answer. Nothing by default.
+    fn annotate(
+        _svc: &Services,
+        _tenant_id: &str,
+        _items: &[Resource<Self::Spec>],
+        _views: &mut [Value],
+    ) -> impl Future<Output = domain::Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// A resource's view with what `R` adds beside it.
+async fn view<R: ClientResource>(
+    svc: &Services,
+    tenant_id: &str,
+    resource: &Resource<R::Spec>,
+) -> domain::Result<Value> {
+    let mut views = [resource.view()];
+    R::annotate(svc, tenant_id, std::slice::from_ref(resource), &mut views).await?;
+    let [view] = views;
+    Ok(view)
 }
 
 pub async fn list<R: ClientResource>(
@@ -75,7 +98,8 @@ pub async fn list<R: ClientResource>(
     let caller = auth.require(Scope::Read)?;
     let (items, next) =
         R::list(&svc, &caller.tenant_id, &client, page.limit, page.cursor()?).await?;
-    let views = items.iter().map(Resource::view).collect();
+    let mut views: Vec<Value> = items.iter().map(Resource::view).collect();
+    R::annotate(&svc, &caller.tenant_id, &items, &mut views).await?;
     Ok(List::page(views, &page, next))
 }
 
@@ -87,7 +111,8 @@ pub async fn create<R: ClientResource>(
 ) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Write)?;
     let created = R::create(&svc, &caller.tenant_id, &client, spec).await?;
-    Ok(versioned(StatusCode::CREATED, &created))
+    let shown = view::<R>(&svc, &caller.tenant_id, &created).await?;
+    Ok(versioned_view(StatusCode::CREATED, &created, shown))
 }
 
 pub async fn get<R: ClientResource>(
@@ -97,7 +122,8 @@ pub async fn get<R: ClientResource>(
 ) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Read)?;
     let found = R::get(&svc, &caller.tenant_id, &client, &id).await?;
-    Ok(versioned(StatusCode::OK, &found))
+    let shown = view::<R>(&svc, &caller.tenant_id, &found).await?;
+    Ok(versioned_view(StatusCode::OK, &found, shown))
 }
 
 pub async fn update<R: ClientResource>(
@@ -109,7 +135,8 @@ pub async fn update<R: ClientResource>(
 ) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Write)?;
     let changed = R::update(&svc, &caller.tenant_id, &client, &id, seen, &patch).await?;
-    Ok(versioned(StatusCode::OK, &changed))
+    let shown = view::<R>(&svc, &caller.tenant_id, &changed).await?;
+    Ok(versioned_view(StatusCode::OK, &changed, shown))
 }
 
 pub async fn delete<R: ClientResource>(

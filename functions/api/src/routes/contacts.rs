@@ -54,6 +54,17 @@ pub struct Contacts;
 impl ClientResource for Contacts {
     type Spec = ContactSpec;
 
+    /// `email_suppressed` on a contact whose address bounced for good or complained: its
+    /// messages are skipped until the address changes or the suppression is lifted.
+    async fn annotate(
+        svc: &Services,
+        tenant_id: &str,
+        items: &[Contact],
+        views: &mut [Value],
+    ) -> domain::Result<()> {
+        suppressed(svc, tenant_id, items, views).await
+    }
+
     async fn list(
         svc: &Services,
         tenant_id: &str,
@@ -127,10 +138,44 @@ pub async fn recipients(
         "purpose": purpose,
         "items": chosen.iter().map(Resource::view).collect::<Vec<_>>(),
     });
+    if let Some(items) = body["items"].as_array_mut() {
+        suppressed(&svc, &caller.tenant_id, &chosen, items).await?;
+    }
     if let Some(warning) = warning {
         body["warning"] = Value::from(warning);
     }
     Ok(Json(body))
+}
+
+/// Adds `email_suppressed` (reason, since, detail) to the views of contacts whose e-mail address
+/// is suppressed (one batched read).
+async fn suppressed(
+    svc: &Services,
+    tenant_id: &str,
+    contacts: &[Contact],
+    views: &mut [Value],
+) -> domain::Result<()> {
+    let addresses: Vec<&domain::EmailAddress> = contacts
+        .iter()
+        .filter_map(|c| c.spec.email.as_ref())
+        .collect();
+    let found = records::suppressions::of(svc.table.as_ref(), tenant_id, &addresses).await?;
+    for (contact, view) in contacts.iter().zip(views.iter_mut()) {
+        let Some(s) = contact
+            .spec
+            .email
+            .as_ref()
+            .and_then(|a| found.get(&a.as_str().to_lowercase()))
+        else {
+            continue;
+        };
+        view["email_suppressed"] = json!({
+            "reason": s.reason,
+            "since": s.since,
+            "detail": s.detail,
+        });
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ pub mod opportunities;
 pub mod portfolios;
 pub mod questionnaires;
 pub mod roles;
+pub mod suppressions;
 pub mod tenant;
 pub mod tenant_resource;
 pub mod workflows;
@@ -157,7 +158,16 @@ pub type Listed<T> = (Vec<Resource<T>>, Option<Cursor>);
 
 /// A resource with its version as a strong ETag, for the caller's next `If-Match`.
 pub fn versioned<T: Serialize>(status: StatusCode, resource: &Resource<T>) -> Response {
-    let mut response = (status, Json(resource.view())).into_response();
+    versioned_view(status, resource, resource.view())
+}
+
+/// As [`versioned`], with the view given (a resource's view with what the API adds beside it).
+pub fn versioned_view<T>(
+    status: StatusCode,
+    resource: &Resource<T>,
+    view: serde_json::Value,
+) -> Response {
+    let mut response = (status, Json(view)).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", resource.version)) {
         response.headers_mut().insert(header::ETAG, etag);
     }
