@@ -409,8 +409,39 @@ pub fn clients_listing(tenant_id: &str) -> String {
     format!("T#{tenant_id}#CLIENTS")
 }
 
-/// `gsi2`: every open invoice of every tenant, by due date (the communications run's list).
+/// `gsi2`: the open invoices of every tenant, by due date (the communications run's lists),
+/// spread over [`OPEN_SHARDS`] partitions by client ([`open_shard`]), so that no partition is
+/// hot and each shard can be worked through on its own: `INVOICES#OPEN#00` … `#15`.
+pub fn open_invoices(shard: u16) -> String {
+    format!("{OPEN_INVOICES}#{shard:02}")
+}
+
+/// How many shards the open-invoice list has. Changing it moves invoices only as they are
+/// written again; the run reads every shard and the unsharded list ([`open_lists`]).
+pub const OPEN_SHARDS: u16 = 16;
+
+/// The shard of a client's open invoices: all of a client's invoices are in one shard, so one
+/// worker takes a client's turn (its contact limits are counted by one worker at a time).
+pub fn open_shard(tenant_id: &str, client_id: &str) -> u16 {
+    // FNV-1a: stable across builds and platforms (the std hasher is not).
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in tenant_id.bytes().chain([b'#']).chain(client_id.bytes()) {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    (hash % u32::from(OPEN_SHARDS)) as u16
+}
+
+/// The list open invoices were kept in before it was sharded; read (first, alone) until the
+/// invoices in it are written again.
 pub const OPEN_INVOICES: &str = "INVOICES#OPEN";
+
+/// Every list the communications run works through: the unsharded one first, then the shards.
+pub fn open_lists() -> Vec<String> {
+    std::iter::once(OPEN_INVOICES.to_owned())
+        .chain((0..OPEN_SHARDS).map(open_invoices))
+        .collect()
+}
 
 /// `gsi2`: a tenant's disputed invoices, in client and invoice order (the collections team's
 /// list): an invoice sits here exactly while its status is `disputed`, as an open one sits in
@@ -444,6 +475,22 @@ pub fn comms_warnings(tenant_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_clients_invoices_share_a_shard_and_clients_spread_over_all_shards() {
+        assert_eq!(super::open_shard("t1", "c1"), super::open_shard("t1", "c1"));
+        let mut seen = std::collections::BTreeMap::new();
+        for c in 0..1600 {
+            *seen
+                .entry(super::open_shard("t1", &format!("client{c}")))
+                .or_insert(0) += 1;
+        }
+        assert_eq!(seen.len(), super::OPEN_SHARDS as usize);
+        assert!(seen.values().all(|n| (60..=140).contains(n)), "{seen:?}");
+        assert_eq!(super::open_invoices(3), "INVOICES#OPEN#03");
+        assert_eq!(super::open_lists().len(), 17);
+        assert_eq!(super::open_lists()[0], "INVOICES#OPEN");
+    }
+
     use super::*;
 
     #[test]

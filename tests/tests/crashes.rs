@@ -605,6 +605,8 @@ async fn two_digest_runs_at_once_send_the_digest_and_its_events_once(store: Stor
 struct Comms {
     trial: Trial,
     day: NaiveDate,
+    /// Shards worked through at once.
+    workers: usize,
 }
 
 impl Comms {
@@ -693,7 +695,11 @@ impl Comms {
                 )
                 .await;
         }
-        let world = Self { trial, day };
+        let world = Self {
+            trial,
+            day,
+            workers: 1,
+        };
         world.invoice(&tui, "INV-1", day + Days::new(3)).await;
         world.invoice(&tui, "INV-2", day + Days::new(2)).await;
         world.invoice(&kea, "INV-3", day + Days::new(3)).await;
@@ -734,7 +740,10 @@ impl Comms {
             .unwrap()
             .to_utc();
         self.trial.app.harness.clock.set(at);
-        match comms_run::run_day(svc, self.day, &mut |_| {}).await {
+        // One shard at a time: every kill point is then the same from trial to trial, and a
+        // kill leaves at most the one message in hand unknown. (Workers side by side are
+        // killed in `a_communications_day_killed_with_shards_side_by_side_…`.)
+        match comms_run::run_day_with(svc, self.day, self.workers, &mut |_| {}).await {
             Ok(report) if report.errors == 0 => Ok(report),
             Ok(report) => Err(format!("{} invoice(s) failed", report.errors)),
             Err(e) => Err(e.to_string()),
@@ -836,6 +845,59 @@ async fn every_crash_point_of_a_communications_day_sends_each_message_at_most_on
     );
 }
 
+/// The same day with the shards worked side by side (as the run does by default): a kill may
+/// now cut off a message in each worker's hands, so several can be unknown; each is still sent
+/// at most once and reported interrupted, and every other message goes out exactly once.
+async fn a_communications_day_killed_with_shards_side_by_side_sends_each_message_at_most_once(
+    store: Store,
+) {
+    let mut reference = Comms::new(store).await;
+    reference.workers = comms_run::SHARD_WORKERS;
+    let faults = Faults::new(Death::Never);
+    reference
+        .run(&faulty(&reference.trial.svc, &faults))
+        .await
+        .expect("the uninterrupted day runs");
+    let steps = faults.trace().len();
+    let expected = reference.trial.sent.all().len();
+    assert_eq!(expected, 8);
+    let mut points = 0;
+    // Every third kill point: the order of calls differs from trial to trial anyway.
+    for death in deaths(steps).into_iter().step_by(3) {
+        let mut world = Comms::new(store).await;
+        world.workers = comms_run::SHARD_WORKERS;
+        let faults = Faults::new(death);
+        let result = world.run(&faulty(&world.trial.svc, &faults)).await;
+        if !faults.died() {
+            assert!(result.is_ok(), "{death:?}: {result:?}");
+            continue;
+        }
+        points += 1;
+        let svc = world.trial.after_crash(points);
+        let report = world
+            .run(&svc)
+            .await
+            .unwrap_or_else(|e| panic!("{death:?}: the rerun completes: {e}"));
+        let sent = world.trial.sent.all();
+        let interrupted = world.interrupted(&svc).await;
+        let context = format!("{death:?}: {report:?}\n{sent:#?}");
+        let mut seen = std::collections::BTreeSet::new();
+        for message in &sent {
+            assert!(seen.insert(message), "sent twice: {message:?}; {context}");
+        }
+        assert_eq!(report.interrupted as usize, interrupted, "{context}");
+        assert!(
+            interrupted <= comms_run::SHARD_WORKERS,
+            "at most one unknown message per worker: {context}"
+        );
+        assert!(
+            sent.len() <= expected && sent.len() + interrupted >= expected,
+            "every message sent once, or surfaced as interrupted: {context}"
+        );
+    }
+    assert!(points > 0);
+}
+
 /// A message with each account-portal link's token replaced by `<token>`.
 fn without_link_tokens(message: &str) -> String {
     let mut out = String::new();
@@ -857,5 +919,6 @@ for_both_stores!(
     every_crash_point_of_a_monitoring_day_bills_and_sends_each_hit_once,
     a_day_killed_after_its_digest_was_mailed_and_never_rerun_is_not_listed_again,
     every_crash_point_of_a_communications_day_sends_each_message_at_most_once_and_reports_the_rest,
+    a_communications_day_killed_with_shards_side_by_side_sends_each_message_at_most_once,
     two_digest_runs_at_once_send_the_digest_and_its_events_once,
 );

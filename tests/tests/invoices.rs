@@ -134,13 +134,17 @@ impl World {
         items
     }
 
-    /// The ids of every open invoice, as the daily run sees them.
+    /// The ids of every open invoice, as the daily run sees them (every list).
     async fn open(&self) -> BTreeSet<String> {
-        let (refs, next) = invoices::open_page(&self.app.services, 1000, None)
-            .await
-            .unwrap();
-        assert!(next.is_none());
-        refs.into_iter().map(|r| r.invoice_id).collect()
+        let mut ids = BTreeSet::new();
+        for list in clientwatch::keys::open_lists() {
+            let (refs, next) = invoices::open_page(&self.app.services, &list, 1000, None)
+                .await
+                .unwrap();
+            assert!(next.is_none());
+            ids.extend(refs.into_iter().map(|r| r.invoice_id));
+        }
+        ids
     }
 }
 

@@ -39,7 +39,9 @@ pub fn reports(event: &Value) -> Vec<Result<SesEvent, String>> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("recording SES's report on message {message_id} failed (Lambda retries it; nothing is recorded twice)")]
+#[error(
+    "recording SES's report on message {message_id} failed (Lambda retries it; nothing is recorded twice)"
+)]
 pub struct RecordError {
     message_id: String,
     #[source]
@@ -78,7 +80,9 @@ pub async fn handle(svc: &Services, event: &Value) -> Result<Value, RecordError>
         .count("ReportsIgnored", ignored as u64)
         .count(REJECTED_REPORTS, rejected as u64)
         .emit();
-    Ok(json!({"suppressed": suppressed, "logged": logged, "ignored": ignored, "rejected": rejected}))
+    Ok(
+        json!({"suppressed": suppressed, "logged": logged, "ignored": ignored, "rejected": rejected}),
+    )
 }
 
 #[cfg(test)]
@@ -104,7 +108,12 @@ mod tests {
         let parsed = reports(&sns(&[&bounce, "not json", "{\"eventType\": \"Bounce\"}"]));
         assert_eq!(parsed.len(), 3);
         assert_eq!(parsed[0].as_ref().unwrap().mail.message_id, "m1");
-        assert!(parsed[1].as_ref().unwrap_err().contains("not an SES event record"));
+        assert!(
+            parsed[1]
+                .as_ref()
+                .unwrap_err()
+                .contains("not an SES event record")
+        );
         assert!(parsed[2].as_ref().unwrap_err().contains("mail"));
         let none = reports(&json!({"detail": {}}));
         assert!(none[0].as_ref().unwrap_err().contains("no Records"));

@@ -1,8 +1,10 @@
 //! The daily communications run: every open invoice one step further through its workflow,
 //! and on the first of the month a statement of open invoices to each client.
 //!
-//! The run pages through the open-invoice index (every tenant's, by due date) and, for each
-//! invoice, reads the invoice itself (the index may lag: a paid, disputed or voided invoice
+//! The run works through the open-invoice lists (every tenant's, by due date, in 16 shards by
+//! client: `keys::open_shard`; the unsharded list of earlier versions first, alone), four shards
+//! at a time ([`SHARD_WORKERS`]), each shard with its own caches; a client's invoices are all in
+//! one shard, so one worker at a time counts its contact limits. For each invoice it reads the invoice itself (the index may lag: a paid, disputed or voided invoice
 //! stops its workflow), its progress (`PROGRESS#{invoice}`), its client and its workflow (the
 //! client's own, else its portfolio's, else none). The next step of the workflow not yet done
 //! is due when [`WorkflowSpec::earliest`] says so; then, in order:
@@ -43,6 +45,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use futures::StreamExt;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -136,6 +140,23 @@ impl Report {
         }
     }
 
+    /// Adds another list's figures to these.
+    fn add(&mut self, other: &Report) {
+        self.invoices += other.invoices;
+        self.sent += other.sent;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.deferred_quiet_hours += other.deferred_quiet_hours;
+        self.deferred_breathing_space += other.deferred_breathing_space;
+        self.statements += other.statements;
+        self.errors += other.errors;
+        self.interrupted += other.interrupted;
+        self.deferred_promise += other.deferred_promise;
+        self.promises_broken += other.promises_broken;
+        self.events_published += other.events_published;
+        self.events_waiting += other.events_waiting;
+    }
+
     fn count(&mut self, entries: &[Entry]) {
         for e in entries {
             match e.outcome {
@@ -181,48 +202,110 @@ pub async fn progress(
     Ok(item.map(|i| i.record()).transpose()?)
 }
 
-/// Runs day `day`'s communications for every tenant. `progress` hears of every step done,
-/// deferred or failed, and of every statement. An invoice whose turn fails is counted in
-/// [`Report::errors`] and the run goes on; a failure to read the index ends the run.
+/// Runs day `day`'s communications for every tenant, [`SHARD_WORKERS`] shards at a time.
+/// `progress` hears of every step done, deferred or failed, and of every statement, a shard's
+/// lines together, in shard order. An invoice whose turn fails is counted in
+/// [`Report::errors`] and the run goes on; a failure to read a list ends the run.
 pub async fn run_day(
     svc: &Services,
     day: NaiveDate,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report> {
+    run_day_with(svc, day, SHARD_WORKERS, progress).await
+}
+
+/// [`run_day`] with `workers` shards at a time (at least one).
+pub async fn run_day_with(
+    svc: &Services,
+    day: NaiveDate,
+    workers: usize,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report> {
     let month = day.format("%Y-%m").to_string();
-    let waiting = svc
+    let waiting: HashSet<String> = svc
         .table
         .query_all(Query::partition(keys::statements_pk(&month)))
         .await?
         .into_iter()
         .map(|i| i.key.sk)
         .collect();
-    let mut run = Run {
-        svc,
-        day,
-        now: svc.clock.now(),
-        month,
-        say: progress,
-        report: Report::new(day),
-        tenants: HashMap::new(),
-        clients: HashMap::new(),
-        workflows: HashMap::new(),
-        portfolios: HashMap::new(),
-        waiting,
-        statemented: HashSet::new(),
-    };
-    let mut cursor = None;
+    let now = svc.clock.now();
+    let mut lists = keys::open_lists().into_iter();
+    // The unsharded list of earlier versions first, alone: a client's invoices there and in
+    // its shard must not be worked by two workers at once.
+    let unsharded = lists.next().expect("the unsharded list comes first");
+    let mut done = vec![run_list(svc, day, now, &month, &waiting, unsharded).await];
+    // Then the shards, [`SHARD_WORKERS`] at a time; their lines come out in shard order.
+    let mut shards =
+        futures::stream::iter(lists.map(|list| run_list(svc, day, now, &month, &waiting, list)))
+            .buffered(workers.max(1));
+    let mut report = Report::new(day);
+    let mut failed = None;
     loop {
-        let (refs, next) = invoices::open_page(svc, PAGE, cursor).await?;
-        run.page(&refs).await?;
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break,
+        let next = match done.pop() {
+            Some(d) => Some(d),
+            None => shards.next().await,
+        };
+        let Some((lines, result)) = next else {
+            break;
+        };
+        for line in &lines {
+            progress(line);
+        }
+        match result {
+            Ok(r) => report.add(&r),
+            // A list that could not be read ends the run (as one index did before), after the
+            // lists already under way have finished their work.
+            Err(e) => failed = failed.or(Some(e)),
         }
     }
-    run.statements_done().await?;
-    run.flush_outbox().await;
-    Ok(run.report)
+    drop(shards);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // The lists' own runs share no state: a last one takes tenants off the statement waiting
+    // list (only when no invoice failed) and publishes what the outbox holds.
+    let mut last = Run::new(svc, day, now, &month, waiting);
+    last.report.errors = report.errors;
+    last.statements_done().await?;
+    last.flush_outbox().await;
+    for line in &last.lines {
+        progress(line);
+    }
+    report.events_published += last.report.events_published;
+    report.events_waiting += last.report.events_waiting;
+    Ok(report)
+}
+
+/// Shards worked through at once by one run.
+pub const SHARD_WORKERS: usize = 4;
+
+/// Works through one open-invoice list: its lines and its figures.
+async fn run_list(
+    svc: &Services,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    month: &str,
+    waiting: &HashSet<String>,
+    list: String,
+) -> (Vec<String>, Result<Report>) {
+    let mut run = Run::new(svc, day, now, month, waiting.clone());
+    let mut cursor = None;
+    let result = loop {
+        let (refs, next) = match invoices::open_page(svc, &list, PAGE, cursor).await {
+            Ok(page) => page,
+            Err(e) => break Err(e),
+        };
+        if let Err(e) = run.page(&refs).await {
+            break Err(e);
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break Ok(()),
+        }
+    };
+    let lines = std::mem::take(&mut run.lines);
+    (lines, result.map(|()| run.report))
 }
 
 struct TenantState {
@@ -243,7 +326,8 @@ struct Run<'a> {
     day: NaiveDate,
     now: DateTime<Utc>,
     month: String,
-    say: &'a mut dyn FnMut(&str),
+    /// What the run says, line by line, handed to the caller's `progress` when the list is done.
+    lines: Vec<String>,
     report: Report,
     tenants: HashMap<String, Option<Arc<TenantState>>>,
     /// By client partition.
@@ -258,9 +342,32 @@ struct Run<'a> {
     statemented: HashSet<String>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    fn new(
+        svc: &'a Services,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+        month: &str,
+        waiting: HashSet<String>,
+    ) -> Self {
+        Run {
+            svc,
+            day,
+            now,
+            month: month.to_owned(),
+            lines: Vec::new(),
+            report: Report::new(day),
+            tenants: HashMap::new(),
+            clients: HashMap::new(),
+            workflows: HashMap::new(),
+            portfolios: HashMap::new(),
+            waiting,
+            statemented: HashSet::new(),
+        }
+    }
+
     fn say(&mut self, line: &str) {
-        (self.say)(line);
+        self.lines.push(line.to_owned());
     }
 
     async fn page(&mut self, refs: &[OpenRef]) -> Result<()> {
@@ -284,7 +391,7 @@ impl Run<'_> {
                     error = %e,
                     "an invoice's communications failed; the next run tries again"
                 );
-                (self.say)(&format!(
+                self.say(&format!(
                     "invoice {} of client {}: failed ({e}); the next run tries again",
                     open.invoice_id, open.client_id
                 ));

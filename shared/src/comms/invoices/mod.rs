@@ -247,7 +247,10 @@ pub fn item(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item>
             };
             item.with_index(
                 Index::Gsi2,
-                IndexKey::new(keys::OPEN_INVOICES, open.sort_key()),
+                IndexKey::new(
+                    keys::open_invoices(keys::open_shard(tenant_id, client_id)),
+                    open.sort_key(),
+                ),
             )
         }
         Status::Disputed => item.with_index(
@@ -294,16 +297,15 @@ pub async fn get(svc: &Services, tenant_id: &str, client_id: &str, id: &str) -> 
     .await
 }
 
-/// One page of open invoices across tenants, by due date. The index may lag the table: read
-/// each invoice itself before acting on it.
+/// One page of one open-invoice list (`keys::open_lists`), across tenants, by due date. The
+/// index may lag the table: read each invoice itself before acting on it.
 pub async fn open_page(
     svc: &Services,
+    list: &str,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<OpenRef>, Option<Cursor>)> {
-    let query = Query::index(Index::Gsi2, keys::OPEN_INVOICES)
-        .limit(limit)
-        .after(cursor);
+    let query = Query::index(Index::Gsi2, list).limit(limit).after(cursor);
     let page = svc.table.query(query).await?;
     let refs = page
         .items
