@@ -1,0 +1,163 @@
+//! What the communications run costs per invoice in DynamoDB requests and provider calls, on
+//! the emulator: the figures the README's projection of a day of 1,000,000 due reminders rests
+//! on. A day on which every invoice has a reminder due, then the same day again (every step
+//! done: what an open invoice with nothing due costs).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::{Days, NaiveTime};
+use chrono_tz::Pacific::Auckland;
+use clientwatch::Services;
+use clientwatch::comms::run;
+use clientwatch::ports::{DeliveryError, Email, Mailer};
+use clientwatch::records;
+use clientwatch_tests::counting::counted_dynamodb;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const CLIENTS: usize = 20;
+const INVOICES_EACH: usize = 2;
+const INVOICES: usize = CLIENTS * INVOICES_EACH;
+
+/// Counts provider calls.
+struct CountingMailer(AtomicU64);
+
+#[async_trait::async_trait]
+impl Mailer for CountingMailer {
+    async fn send(&self, _: &Email) -> Result<String, DeliveryError> {
+        Ok(format!("m{}", self.0.fetch_add(1, Ordering::SeqCst)))
+    }
+}
+
+async fn post(svc: &Services, key: &str, path: &str, body: Value) -> Value {
+    let request = Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = clientwatch_tests::api::router(svc.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+fn per_invoice(calls: &BTreeMap<&'static str, u64>) -> f64 {
+    calls.values().sum::<u64>() as f64 / INVOICES as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_reminder_costs_a_few_requests_and_one_send_per_contact() {
+    let (harness, mut svc, counting) = counted_dynamodb().await;
+    let mailer = Arc::new(CountingMailer(AtomicU64::new(0)));
+    svc.mailer = mailer.clone();
+    let (_, key) = records::tenants::bootstrap(&svc, "Counting Lender")
+        .await
+        .unwrap();
+    let key = key.secret;
+    let client_type = post(
+        &svc,
+        &key,
+        "/v1/client-types",
+        json!({"name": "Firms", "class": "company"}),
+    )
+    .await;
+    let role = post(
+        &svc,
+        &key,
+        "/v1/contact-roles",
+        json!({"name": "Borrower", "communication": true}),
+    )
+    .await;
+    let workflow = post(
+        &svc,
+        &key,
+        "/v1/workflows",
+        json!({"name": "Reminders", "steps": [
+            {"id": "friendly", "kind": "email", "days_from_due": -3,
+             "subject": "Invoice {{invoice_number}} is due on {{due_date}}",
+             "text": "Invoice {{invoice_number}} for {{currency}} {{balance}} is due on {{due_date}}."}]}),
+    )
+    .await;
+    let day = chrono::Utc::now().with_timezone(&Auckland).date_naive() + Days::new(10);
+    let due = (day + Days::new(3)).to_string();
+    for n in 0..CLIENTS {
+        let client = post(
+            &svc,
+            &key,
+            "/v1/clients",
+            json!({"client_type_id": client_type["id"], "workflow_id": workflow["id"],
+                   "identity": {"kind": "company", "name": format!("Firm {n}")}}),
+        )
+        .await;
+        let id = client["id"].as_str().unwrap();
+        post(
+            &svc,
+            &key,
+            &format!("/v1/clients/{id}/contacts"),
+            json!({"name": "Borrower", "email": format!("borrower{n}@firm.test"), "role_id": role["id"]}),
+        )
+        .await;
+        for i in 0..INVOICES_EACH {
+            post(
+                &svc,
+                &key,
+                &format!("/v1/clients/{id}/invoices"),
+                json!({"number": format!("INV-{n}-{i}"), "issue_date": "2026-11-01", "due_date": due, "amount": "100.00"}),
+            )
+            .await;
+        }
+    }
+    let at = day
+        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
+        .and_local_timezone(Auckland)
+        .single()
+        .unwrap()
+        .to_utc();
+    harness.clock.set(at);
+    counting.take();
+    counting.take_write_units();
+
+    let report = run::run_day(&svc, day, &mut |_| {}).await.unwrap();
+    assert_eq!(report.sent, INVOICES as u64, "{report:?}");
+    let (due_day, _) = counting.take();
+    let units = counting.take_write_units();
+    let sends = mailer.0.load(Ordering::SeqCst);
+    println!(
+        "{INVOICES} invoices with a reminder due: {due_day:?}; {:.2} requests, {:.2} write units and {:.2} provider calls an invoice",
+        per_invoice(&due_day),
+        units as f64 / INVOICES as f64,
+        sends as f64 / INVOICES as f64
+    );
+    assert_eq!(
+        sends, INVOICES as u64,
+        "one e-mail an invoice (one contact each)"
+    );
+    // Per invoice (measured 9.9): its share of a batch read (invoice and progress) and of the
+    // list pages (17 lists, a fixed cost); the check for an earlier send of the step (a
+    // query); its client's share of the client, contacts and roles reads; the claim and the
+    // progress (two transactions), the outcome; the client's last contact.
+    assert!(per_invoice(&due_day) <= 10.5, "{due_day:?}");
+
+    // The same day again: every step done, nothing sent; an open invoice costs its share of the
+    // list page and of the batch read, and its client's workflow check.
+    let again = run::run_day(&svc, day, &mut |_| {}).await.unwrap();
+    assert_eq!(again.sent, 0);
+    let (quiet, _) = counting.take();
+    println!(
+        "{INVOICES} invoices with nothing due: {quiet:?}; {:.2} requests an invoice",
+        per_invoice(&quiet)
+    );
+    assert_eq!(mailer.0.load(Ordering::SeqCst), sends, "nothing sent twice");
+    assert!(per_invoice(&quiet) <= 3.0, "{quiet:?}");
+}
