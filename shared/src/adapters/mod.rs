@@ -7,6 +7,7 @@ pub mod dynamodb;
 pub mod embedded;
 pub mod eventbridge;
 pub mod folder;
+pub mod http;
 pub mod local;
 pub mod outbox;
 pub mod recorder;

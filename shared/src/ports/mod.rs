@@ -4,6 +4,7 @@
 pub mod blobs;
 pub mod clock;
 pub mod events;
+pub mod http;
 pub mod ids;
 pub mod mailer;
 pub mod sms;
@@ -13,6 +14,7 @@ pub mod transaction;
 pub use blobs::{BlobError, BlobReader, Blobs};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::{DomainEvent, Events, PublishError};
+pub use http::{HttpAnswer, HttpFailure, WebhookClient};
 pub use ids::{Ids, SeededIds, SystemIds};
 pub use mailer::{DeliveryError, Email, Mailer};
 pub use sms::Sms;
