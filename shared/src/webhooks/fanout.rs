@@ -169,3 +169,14 @@ impl Events for Fanout {
         })
     }
 }
+
+/// `svc` with its events fanned out to webhook endpoints first: how every function that
+/// publishes builds its services.
+pub fn with_fanout(mut svc: crate::Services) -> crate::Services {
+    svc.events = Arc::new(Fanout::new(
+        svc.table.clone(),
+        svc.clock.clone(),
+        svc.events.clone(),
+    ));
+    svc
+}

@@ -16,4 +16,4 @@ pub mod endpoints;
 pub mod fanout;
 pub mod send;
 
-pub use fanout::Fanout;
+pub use fanout::{Fanout, with_fanout};

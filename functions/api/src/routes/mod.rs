@@ -22,6 +22,7 @@ pub mod questionnaires;
 pub mod roles;
 pub mod tenant;
 pub mod tenant_resource;
+pub mod webhooks;
 pub mod workflows;
 
 use axum::Json;
