@@ -29,4 +29,5 @@ mod questionnaires;
 mod settings_and_roles;
 mod table_contract;
 mod templates;
+mod webhooks;
 mod workflows;
