@@ -133,7 +133,9 @@ except Exception as e:
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .spawn()
-        .expect("the .venv-aws python runs (infra/emulator.sh install puts standardwebhooks there)");
+        .expect(
+            "the .venv-aws python runs (infra/emulator.sh install puts standardwebhooks there)",
+        );
     use std::io::Write;
     child
         .stdin
@@ -293,7 +295,10 @@ async fn a_delivery_is_signed_and_the_reference_library_verifies_it(app: TestApp
     let (id, secret) = w.endpoint(&["InvoiceDisputed"]).await;
     let shown = w.app.get(&format!("/v1/webhooks/{id}")).await;
     assert_eq!(shown.body["enabled"], true);
-    assert!(shown.body.get("secret").is_none(), "the secret is shown once");
+    assert!(
+        shown.body.get("secret").is_none(),
+        "the secret is shown once"
+    );
 
     w.dispute(&w.app.tenant_id, "ev-1").await;
     let report = w.send_due().await;
@@ -303,10 +308,7 @@ async fn a_delivery_is_signed_and_the_reference_library_verifies_it(app: TestApp
     assert_eq!(got.len(), 1);
     assert!(library_verifies(&secret, &got[0]), "{:?}", got[0]);
     assert!(
-        !library_verifies(
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            &got[0]
-        ),
+        !library_verifies("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &got[0]),
         "another secret does not verify"
     );
     assert!(got[0].header("webhook-id").starts_with("msg_"));
@@ -414,7 +416,9 @@ async fn a_410_disables_the_endpoint_and_a_replay_after_enabling_sends_what_it_m
     assert_eq!(log[0]["status"], "withheld");
     assert_eq!(log[1]["status"], "failed");
     // A replay is refused while it is disabled.
-    let refused = w.replay(&id, json!({"since": "2000-01-01T00:00:00Z"})).await;
+    let refused = w
+        .replay(&id, json!({"since": "2000-01-01T00:00:00Z"}))
+        .await;
     refused.problem(409, "conflict");
 
     // Enabled again, a replay from before the first event sends both.
@@ -523,7 +527,10 @@ async fn a_replay_from_a_time_or_of_one_message_keeps_the_webhook_id(app: TestAp
     assert_eq!(again, want);
     // From after both events: nothing.
     let later = (w.svc.clock.now() + Duration::seconds(1)).to_rfc3339();
-    assert_eq!(w.replay(&id, json!({"since": later})).await.body["queued"], 0);
+    assert_eq!(
+        w.replay(&id, json!({"since": later})).await.body["queued"],
+        0
+    );
 
     // Unknown message, bad bodies.
     w.replay(&id, json!({"message_id": "msg_nope"}))
@@ -532,9 +539,15 @@ async fn a_replay_from_a_time_or_of_one_message_keeps_the_webhook_id(app: TestAp
     let both = w
         .replay(&id, json!({"message_id": "msg_x", "since": later}))
         .await;
-    assert_eq!(both.problem(422, "validation")["errors"][0]["field"], "body");
+    assert_eq!(
+        both.problem(422, "validation")["errors"][0]["field"],
+        "body"
+    );
     let bad = w.replay(&id, json!({"since": "yesterday"})).await;
-    assert_eq!(bad.problem(422, "validation")["errors"][0]["field"], "since");
+    assert_eq!(
+        bad.problem(422, "validation")["errors"][0]["field"],
+        "since"
+    );
 }
 
 async fn a_rotation_signs_with_both_secrets_during_the_overlap(app: TestApp) {
@@ -600,7 +613,11 @@ async fn another_tenants_endpoints_and_events_stay_apart(app: TestApp) {
             format!("/v1/webhooks/{id}/replay"),
             Some(json!({"since": "2000-01-01T00:00:00Z"})),
         ),
-        (Method::POST, format!("/v1/webhooks/{id}/rotate-secret"), None),
+        (
+            Method::POST,
+            format!("/v1/webhooks/{id}/rotate-secret"),
+            None,
+        ),
     ] {
         let answer = w.call(method, &path, &other, body).await;
         answer.problem(404, "not-found");
@@ -624,13 +641,25 @@ async fn hostile_input_is_refused_naming_the_field(app: TestApp) {
     let key = w.app.admin_key.clone();
     let ok = |url: &str| json!({"url": url, "event_types": ["MonitoringHit"]});
     let cases = [
-        (json!({"url": "http://hooks.example.com/in", "event_types": ["MonitoringHit"]}), "url"),
+        (
+            json!({"url": "http://hooks.example.com/in", "event_types": ["MonitoringHit"]}),
+            "url",
+        ),
         (ok("https://10.0.0.7/in"), "url"),
         (ok("https://169.254.169.254/latest"), "url"),
         (ok("https://hooks.example.com/in\u{0}"), "url"),
-        (json!({"url": "https://hooks.example.com/", "event_types": ["Nope"]}), "event_types[0]"),
-        (json!({"url": "https://hooks.example.com/", "event_types": []}), "event_types"),
-        (json!({"url": "https://hooks.example.com/", "event_types": "MonitoringHit"}), "event_types"),
+        (
+            json!({"url": "https://hooks.example.com/", "event_types": ["Nope"]}),
+            "event_types[0]",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/", "event_types": []}),
+            "event_types",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/", "event_types": "MonitoringHit"}),
+            "event_types",
+        ),
         (json!({"url": 7, "event_types": ["MonitoringHit"]}), "url"),
         (
             json!({"url": "https://hooks.example.com/", "event_types": ["MonitoringHit"], "description": "x".repeat(100_000)}),
@@ -671,7 +700,10 @@ async fn hostile_input_is_refused_naming_the_field(app: TestApp) {
     local.problem(422, "validation");
     // A path id that is not an id.
     let bad = w.app.get("/v1/webhooks/a%00b").await;
-    assert_eq!(bad.problem(422, "validation")["errors"][0]["field"], "path.id");
+    assert_eq!(
+        bad.problem(422, "validation")["errors"][0]["field"],
+        "path.id"
+    );
     assert_eq!(w.app.get("/v1/webhooks").await.body["items"], json!([]));
 
     // A patch is held to the same rules.

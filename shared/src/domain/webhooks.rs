@@ -127,9 +127,9 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<String> {
         url::Host::Ipv6(ip) => ip.is_loopback(),
     };
     match (url.scheme(), policy) {
-        ("https", UrlPolicy::Public) if local_target => Err(bad(
-            "must not be a private, loopback or link-local address",
-        )),
+        ("https", UrlPolicy::Public) if local_target => {
+            Err(bad("must not be a private, loopback or link-local address"))
+        }
         ("https", _) => Ok(url.to_string()),
         ("http", UrlPolicy::Local) if loopback => Ok(url.to_string()),
         ("http", UrlPolicy::Local) => Err(bad("must be https (http only to localhost)")),

@@ -231,10 +231,7 @@ pub async fn replay(
         let expires = DateTime::from_timestamp(expires, 0).unwrap_or(now);
         match svc
             .table
-            .put(
-                d.item(version + 1, expires)?,
-                Condition::VersionIs(version),
-            )
+            .put(d.item(version + 1, expires)?, Condition::VersionIs(version))
             .await
         {
             // Being sent right now: it will be sent anyway.

@@ -15,9 +15,7 @@ use crate::Services;
 use crate::domain::webhooks::{Next, Outcome, failing_too_long, next, signature_header};
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{
-    Condition, Email, Index, Item, Query, SortKey, TableError, WebhookClient,
-};
+use crate::ports::{Condition, Email, Index, Item, Query, SortKey, TableError, WebhookClient};
 
 /// How long a sender holds a claimed delivery: beyond the client's timeout.
 pub const LEASE_SECONDS: i64 = 120;
@@ -257,7 +255,10 @@ async fn tell_tenant(svc: &Services, tenant_id: &str, url: &str, reason: &str) {
         to: tenant.spec.alert_recipients.clone(),
         reply_to: None,
         subject: "Webhook endpoint disabled".into(),
-        html: format!("<p>{}</p>", crate::render::html::escape(&text).replace("\n\n", "</p><p>")),
+        html: format!(
+            "<p>{}</p>",
+            crate::render::html::escape(&text).replace("\n\n", "</p><p>")
+        ),
         text,
     };
     if let Err(e) = svc.mailer.send(&email).await {

@@ -3,10 +3,10 @@
 //! Which URLs an endpoint may have is the router's [`UrlPolicy`] (an `Extension`; https to
 //! public addresses unless the local server allows http to localhost).
 
+use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, Utc};
 use clientwatch::Services;
 use clientwatch::domain::tenants::Scope;
@@ -52,8 +52,7 @@ pub async fn create(
     JsonBody(spec): JsonBody<WebhookSpec>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require(Scope::Write)?;
-    let (endpoint, secret) =
-        endpoints::create(&svc, &caller.tenant_id, spec, policy(ext)).await?;
+    let (endpoint, secret) = endpoints::create(&svc, &caller.tenant_id, spec, policy(ext)).await?;
     let mut response = versioned(StatusCode::CREATED, &endpoint);
     let mut view = endpoint.view();
     view["secret"] = Value::from(secret);
