@@ -235,7 +235,7 @@ impl World {
                    "invoice_id": "i1", "reason": "Wrong amount"}),
             self.svc.clock.now(),
         );
-        self.svc.events.publish(&[event.clone()]).await.unwrap();
+        self.svc.events.publish(std::slice::from_ref(&event)).await.unwrap();
         event
     }
 
@@ -593,7 +593,7 @@ async fn an_event_published_twice_is_delivered_once(app: TestApp) {
         json!({"id": "hit-1", "tenant_id": w.app.tenant_id, "kind": "default"}),
         w.svc.clock.now(),
     );
-    w.svc.events.publish(&[hit.clone()]).await.unwrap();
+    w.svc.events.publish(std::slice::from_ref(&hit)).await.unwrap();
     w.svc.events.publish(&[hit]).await.unwrap();
     assert_eq!(w.send_due().await.delivered, 2);
     assert_eq!(w.send_due().await, Report::default());
