@@ -9,7 +9,9 @@
 //! once it is enabled again); an endpoint failing for three days disabled and the tenant's
 //! alert recipients told; replay from a time and of one message with the same `webhook-id`;
 //! rotation signing with both secrets during the overlap; an event published twice delivered
-//! once; tenant isolation; hostile input refused naming the field.
+//! once; tenant isolation; hostile input refused naming the field; a kill at every write and
+//! call of the fan-out and the sender (nothing lost, at most one repeat with the same id); two
+//! senders at once.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -38,6 +40,8 @@ over_both_stores!(
     an_event_published_twice_is_delivered_once,
     another_tenants_endpoints_and_events_stay_apart,
     hostile_input_is_refused_naming_the_field,
+    a_kill_at_any_step_of_fan_out_or_sending_loses_no_delivery,
+    two_senders_at_once_post_a_delivery_once,
 );
 
 // ---- the receiver ------------------------------------------------------------------------------
@@ -235,7 +239,11 @@ impl World {
                    "invoice_id": "i1", "reason": "Wrong amount"}),
             self.svc.clock.now(),
         );
-        self.svc.events.publish(std::slice::from_ref(&event)).await.unwrap();
+        self.svc
+            .events
+            .publish(std::slice::from_ref(&event))
+            .await
+            .unwrap();
         event
     }
 
@@ -593,7 +601,11 @@ async fn an_event_published_twice_is_delivered_once(app: TestApp) {
         json!({"id": "hit-1", "tenant_id": w.app.tenant_id, "kind": "default"}),
         w.svc.clock.now(),
     );
-    w.svc.events.publish(std::slice::from_ref(&hit)).await.unwrap();
+    w.svc
+        .events
+        .publish(std::slice::from_ref(&hit))
+        .await
+        .unwrap();
     w.svc.events.publish(&[hit]).await.unwrap();
     assert_eq!(w.send_due().await.delivered, 2);
     assert_eq!(w.send_due().await, Report::default());
@@ -728,4 +740,114 @@ async fn hostile_input_is_refused_naming_the_field(app: TestApp) {
         bad.problem(422, "validation")["errors"][0]["field"],
         "disabled_reason"
     );
+}
+
+/// The fan-out and the sender die at each of their steps in turn (before it, or right after it
+/// happened); the publisher publishes again (as the outbox or the digest does after a kill) and
+/// a healthy sender runs after the claim's lease. Every time the receiver gets the event, under
+/// one `webhook-id`, at most twice (twice only when the kill came after the post, before its
+/// outcome was stored), and the log shows it delivered.
+async fn a_kill_at_any_step_of_fan_out_or_sending_loses_no_delivery(app: TestApp) {
+    use clientwatch::adapters::http::HttpWebhooks;
+    use clientwatch_tests::faults::{Death, Faults, faulty};
+    use clientwatch_tests::faulty::Faulty;
+
+    let w = World::new(app).await;
+    let mut deaths = vec![Death::Never];
+    let mut n = 1;
+    let mut steps = usize::MAX;
+    let mut runs = 0;
+    while let Some(death) = deaths.pop() {
+        runs += 1;
+        // A tenant of its own each time, so that only its endpoint gets its event.
+        let (tenant, key) =
+            clientwatch::records::tenants::bootstrap(&w.app.services, &format!("Tenant {runs}"))
+                .await
+                .unwrap();
+        let created = w
+            .call(
+                Method::POST,
+                "/v1/webhooks",
+                &key.secret,
+                Some(json!({"url": w.url, "event_types": ["InvoiceDisputed"]})),
+            )
+            .await;
+        let endpoint = created.body["id"].as_str().unwrap().to_owned();
+        let event = DomainEvent::new(
+            "InvoiceDisputed",
+            json!({"event_id": format!("ev-{runs}"), "tenant_id": tenant.id}),
+            w.svc.clock.now(),
+        );
+
+        let faults = Faults::new(death);
+        let broken = clientwatch::webhooks::with_fanout(faulty(&w.app.services, &faults));
+        let client = Faulty::new(
+            Arc::new(HttpWebhooks::new(UrlPolicy::Local)),
+            faults.clone(),
+        );
+        let published = broken.events.publish(std::slice::from_ref(&event)).await;
+        let sent = send::run_due(&broken, &client, 100).await;
+        if death == Death::Never {
+            published.unwrap();
+            sent.unwrap();
+            steps = faults.trace().len();
+            assert!(steps >= 4, "{:?}", faults.trace());
+            for k in (1..=steps).rev() {
+                deaths.push(Death::Before(k));
+                deaths.push(Death::After(k));
+            }
+        } else {
+            assert!(faults.died(), "{death:?} of {steps} steps");
+        }
+        // The publisher publishes again; a healthy sender comes after the lease.
+        w.svc.events.publish(&[event]).await.unwrap();
+        w.app
+            .harness
+            .clock
+            .advance(Duration::seconds(send::LEASE_SECONDS + 1));
+        w.send_due().await;
+
+        let got: Vec<Received> = w
+            .receiver
+            .got()
+            .into_iter()
+            .filter(|r| r.body.contains(&format!("\"ev-{runs}\"")))
+            .collect();
+        assert!(
+            (1..=2).contains(&got.len()),
+            "{death:?}: received {} times",
+            got.len()
+        );
+        assert!(
+            got.iter()
+                .all(|r| r.header("webhook-id") == got[0].header("webhook-id"))
+        );
+        let log = w
+            .call(
+                Method::GET,
+                &format!("/v1/webhooks/{endpoint}/deliveries"),
+                &key.secret,
+                None,
+            )
+            .await;
+        let items = log.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{death:?}");
+        assert_eq!(items[0]["status"], "delivered", "{death:?}: {:#}", items[0]);
+        n += 1;
+    }
+    assert_eq!(n - 1, 1 + 2 * steps);
+}
+
+/// Two senders (two schedules, two Lambda instances) take the same due delivery at once: the
+/// claim lets one post it.
+async fn two_senders_at_once_post_a_delivery_once(app: TestApp) {
+    let w = World::new(app).await;
+    w.endpoint(&["InvoiceDisputed"]).await;
+    for i in 0..5 {
+        w.dispute(&w.app.tenant_id, &format!("ev-{i}")).await;
+    }
+    let (a, b) = tokio::join!(w.send_due(), w.send_due());
+    assert_eq!(a.delivered + b.delivered, 5, "{a:?} {b:?}");
+    assert_eq!(w.receiver.got().len(), 5);
+    assert_eq!(w.send_due().await, Report::default());
 }
