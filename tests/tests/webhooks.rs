@@ -851,3 +851,63 @@ async fn two_senders_at_once_post_a_delivery_once(app: TestApp) {
     assert_eq!(w.receiver.got().len(), 5);
     assert_eq!(w.send_due().await, Report::default());
 }
+
+/// On Lambda the schedule queues due deliveries on SQS and the workers send each message's
+/// delivery: here through the emulator's SQS, queued twice (the schedule coming round before a
+/// worker took them), and sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_queues_due_deliveries_on_sqs_and_workers_send_each_once() {
+    use clientwatch::adapters::sqs::SqsQueue;
+    use clientwatch::webhooks::send::DueRef;
+
+    let w = World::new(TestApp::new(clientwatch_tests::Store::DynamoDb).await).await;
+    w.endpoint(&["InvoiceDisputed"]).await;
+    for i in 0..3 {
+        w.dispute(&w.app.tenant_id, &format!("ev-{i}")).await;
+    }
+    let sqs = aws_sdk_sqs::Client::new(&clientwatch_tests::sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(clientwatch_tests::unique("webhooks"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue = SqsQueue::new(sqs.clone(), &url);
+    assert_eq!(send::enqueue_due(&w.svc, &queue, 100).await.unwrap(), 3);
+    assert_eq!(send::enqueue_due(&w.svc, &queue, 100).await.unwrap(), 3);
+
+    let client = HttpWebhooks::new(UrlPolicy::Local);
+    let mut report = Report::default();
+    let mut messages = 0;
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let batch = got.messages.unwrap_or_default();
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            messages += 1;
+            let due: DueRef = serde_json::from_str(m.body().unwrap()).unwrap();
+            send::send_ref(&w.svc, &client, &due, &mut report)
+                .await
+                .unwrap();
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(messages, 6);
+    assert_eq!(report.delivered, 3, "{report:?}");
+    assert_eq!(w.receiver.got().len(), 3);
+}

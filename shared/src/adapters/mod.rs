@@ -15,3 +15,4 @@ pub mod retry;
 pub mod s3;
 pub mod ses;
 pub mod sns;
+pub mod sqs;

@@ -7,6 +7,7 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod mailer;
+pub mod queue;
 pub mod sms;
 pub mod table;
 pub mod transaction;
@@ -17,6 +18,7 @@ pub use events::{DomainEvent, Events, PublishError};
 pub use http::{HttpAnswer, HttpFailure, WebhookClient};
 pub use ids::{Ids, SeededIds, SystemIds};
 pub use mailer::{DeliveryError, Email, Mailer};
+pub use queue::{QueueError, WorkQueue};
 pub use sms::Sms;
 pub use table::{
     Condition, Cursor, Index, IndexKey, Item, Key, Page, Query, SortKey, Table, TableError, TxOp,

@@ -4,10 +4,12 @@
 //! index under its version), so two senders never post it side by side, and one that dies
 //! mid-send leaves it due again after the lease: at least once, with the same `webhook-id`.
 //!
-//! On Lambda a schedule runs [`run_due`] (the SQS queue wiring is described in the README);
-//! locally `clientwatch-local` runs it every few seconds.
+//! On Lambda a schedule queues the due deliveries ([`enqueue_due`]) on SQS and the webhooks
+//! function sends each message's delivery ([`send_ref`]); locally `clientwatch-local` runs
+//! [`run_due`] (the same two halves in one loop) every few seconds.
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::deliveries::{self, Attempt, Delivery, Status};
 use super::endpoints;
@@ -15,7 +17,9 @@ use crate::Services;
 use crate::domain::webhooks::{Next, Outcome, failing_too_long, next, signature_header};
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Email, Index, Item, Query, SortKey, TableError, WebhookClient};
+use crate::ports::{
+    Condition, Email, Index, Item, Query, SortKey, TableError, WebhookClient, WorkQueue,
+};
 
 /// How long a sender holds a claimed delivery: beyond the client's timeout.
 pub const LEASE_SECONDS: i64 = 120;
@@ -32,8 +36,16 @@ pub struct Report {
     pub disabled: u64,
 }
 
-/// Sends up to `max` deliveries that are due.
-pub async fn run_due(svc: &Services, client: &dyn WebhookClient, max: usize) -> Result<Report> {
+/// A due delivery, as the schedule hands it to a worker (an SQS message on Lambda).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueRef {
+    pub tenant_id: String,
+    pub endpoint_id: String,
+    pub msg_id: String,
+}
+
+/// Up to `max` deliveries due now, soonest first.
+pub async fn due(svc: &Services, max: usize) -> Result<Vec<DueRef>> {
     let now = svc.clock.now();
     let page = svc
         .table
@@ -46,14 +58,59 @@ pub async fn run_due(svc: &Services, client: &dyn WebhookClient, max: usize) -> 
                 .limit(max),
         )
         .await?;
+    page.items
+        .iter()
+        .map(|item| {
+            let d: Delivery = item.record()?;
+            Ok(DueRef {
+                tenant_id: d.tenant_id,
+                endpoint_id: d.endpoint_id,
+                msg_id: d.msg_id,
+            })
+        })
+        .collect()
+}
+
+/// Sends up to `max` deliveries that are due, one after another (the local server's loop).
+pub async fn run_due(svc: &Services, client: &dyn WebhookClient, max: usize) -> Result<Report> {
     let mut report = Report::default();
-    for item in &page.items {
-        let Some(item) = svc.table.get(&item.key).await? else {
-            continue;
-        };
-        send_one(svc, client, &item, &mut report).await?;
+    for due in due(svc, max).await? {
+        send_ref(svc, client, &due, &mut report).await?;
     }
     Ok(report)
+}
+
+/// Queues the due deliveries for the workers (the schedule's part on Lambda); returns how many.
+/// A delivery queued twice (the schedule comes round before a worker took it) is sent once: the
+/// second worker finds it claimed or done.
+pub async fn enqueue_due(svc: &Services, queue: &dyn WorkQueue, max: usize) -> Result<usize> {
+    let due = due(svc, max).await?;
+    let messages: Vec<String> = due
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap_or_default())
+        .collect();
+    queue
+        .enqueue(&messages)
+        .await
+        .map_err(|e| Error::Unavailable("webhook queue", Box::new(e)))?;
+    Ok(messages.len())
+}
+
+/// Sends one delivery by its reference, if it is still due (a worker's part).
+pub async fn send_ref(
+    svc: &Services,
+    client: &dyn WebhookClient,
+    due: &DueRef,
+    report: &mut Report,
+) -> Result<()> {
+    for id in [&due.tenant_id, &due.endpoint_id, &due.msg_id] {
+        crate::domain::input::id("message", id)?;
+    }
+    let key = keys::webhook_delivery(&due.tenant_id, &due.endpoint_id, &due.msg_id);
+    match svc.table.get(&key).await? {
+        Some(item) => send_one(svc, client, &item, report).await,
+        None => Ok(()),
+    }
 }
 
 /// Claims, sends and records one delivery (if it is still due).
