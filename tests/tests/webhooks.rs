@@ -42,6 +42,7 @@ over_both_stores!(
     hostile_input_is_refused_naming_the_field,
     a_kill_at_any_step_of_fan_out_or_sending_loses_no_delivery,
     two_senders_at_once_post_a_delivery_once,
+    an_outbox_event_the_bus_refused_is_delivered_once_across_the_flush,
 );
 
 // ---- the receiver ------------------------------------------------------------------------------
@@ -418,6 +419,7 @@ async fn a_410_disables_the_endpoint_and_a_replay_after_enabling_sends_what_it_m
             .contains("410")
     );
     // Events while it is disabled are kept, not sent.
+    w.app.harness.clock.advance(Duration::seconds(1));
     w.dispute(&w.app.tenant_id, "ev-2").await;
     assert_eq!(w.send_due().await, Report::default());
     let log = w.deliveries(&id).await;
@@ -910,4 +912,77 @@ async fn the_schedule_queues_due_deliveries_on_sqs_and_workers_send_each_once() 
     assert_eq!(messages, 6);
     assert_eq!(report.delivered, 3, "{report:?}");
     assert_eq!(w.receiver.got().len(), 3);
+}
+
+/// An event bus that refuses every event while it is down.
+#[derive(Default)]
+struct FlakyBus {
+    down: std::sync::atomic::AtomicBool,
+    published: Mutex<Vec<DomainEvent>>,
+}
+
+#[async_trait::async_trait]
+impl clientwatch::ports::Events for FlakyBus {
+    async fn publish(
+        &self,
+        events: &[DomainEvent],
+    ) -> Result<(), clientwatch::ports::PublishError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(clientwatch::ports::PublishError {
+                total: events.len(),
+                failed: (0..events.len())
+                    .map(|i| (i, "ServiceUnavailable".into(), "down".into()))
+                    .collect(),
+            });
+        }
+        self.published.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    }
+}
+
+/// An event of a change goes through the outbox as every change's does: written in the
+/// change's transaction, published after it. With the bus down the publish fails and the row
+/// waits, but the webhook delivery was written first, so the partner gets it at once; the
+/// flush that later publishes the row writes no second delivery.
+async fn an_outbox_event_the_bus_refused_is_delivered_once_across_the_flush(app: TestApp) {
+    use clientwatch::records::outbox;
+
+    let w = World::new(app).await;
+    let (_, secret) = w.endpoint(&["CustomerCentreUpdated"]).await;
+    let bus = Arc::new(FlakyBus::default());
+    bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut svc = w.app.services.clone();
+    svc.events = bus.clone();
+    let svc = clientwatch::webhooks::with_fanout(svc);
+
+    let staged = outbox::Staged::new(
+        &svc,
+        DomainEvent::new(
+            "CustomerCentreUpdated",
+            json!({"tenant_id": w.app.tenant_id, "client_id": "c1", "opportunity_id": "o1"}),
+            svc.clock.now(),
+        ),
+    );
+    svc.table
+        .transact(vec![staged.op().unwrap()])
+        .await
+        .unwrap();
+    assert!(
+        outbox::publish(&svc, &staged).await.is_err(),
+        "the bus is down"
+    );
+    assert_eq!(w.send_due().await.delivered, 1);
+
+    bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let flushed = outbox::flush(&svc, 100).await.unwrap();
+    assert_eq!(flushed.published, 1);
+    assert_eq!(bus.published.lock().unwrap().len(), 1);
+    assert_eq!(w.send_due().await, Report::default());
+
+    let got = w.receiver.got();
+    assert_eq!(got.len(), 1);
+    assert!(library_verifies(&secret, &got[0]));
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["type"], "CustomerCentreUpdated");
+    assert_eq!(body["data"]["event_id"], staged.event_id());
 }

@@ -6,6 +6,7 @@
 //! (from the event's id and the endpoint's), written only if absent, so an event published twice
 //! is delivered once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -61,21 +62,22 @@ pub fn payload(event: &DomainEvent) -> String {
     .to_string()
 }
 
-/// Writes the deliveries of one event; `Ok` when every subscribed endpoint has its delivery.
-pub async fn fan_out(
-    table: &dyn Table,
-    now: DateTime<Utc>,
-    event: &DomainEvent,
-) -> Result<usize, TableError> {
+/// The tenant an event belongs to, if it is one an endpoint may subscribe to.
+fn tenant_of(event: &DomainEvent) -> Option<&str> {
     if !EVENT_TYPES.contains(&event.detail_type.as_str()) {
-        return Ok(0);
+        return None;
     }
-    let Some(tenant_id) = event.detail.get("tenant_id").and_then(Value::as_str) else {
-        return Ok(0);
-    };
-    if crate::domain::input::id_problem(tenant_id).is_some() {
-        return Ok(0);
-    }
+    let tenant_id = event.detail.get("tenant_id").and_then(Value::as_str)?;
+    crate::domain::input::id_problem(tenant_id)
+        .is_none()
+        .then_some(tenant_id)
+}
+
+/// A tenant's endpoints (those unreadable are skipped, saying so).
+async fn endpoints_of(
+    table: &dyn Table,
+    tenant_id: &str,
+) -> Result<Vec<endpoints::Endpoint>, TableError> {
     let page = table
         .query(
             crate::ports::Query::partition(keys::tenant_pk(tenant_id))
@@ -83,16 +85,42 @@ pub async fn fan_out(
                 .limit(ENDPOINTS),
         )
         .await?;
-    let key = event_key(event);
-    let mut written = 0;
-    for item in &page.items {
-        let endpoint: endpoints::Endpoint = match crate::records::resource::from_item(item) {
-            Ok(e) => e,
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|item| match crate::records::resource::from_item(item) {
+            Ok(e) => Some(e),
             Err(e) => {
                 tracing::warn!(error = %e, "a webhook endpoint could not be read; skipped");
-                continue;
+                None
             }
-        };
+        })
+        .collect())
+}
+
+/// Writes the deliveries of one event; `Ok` when every subscribed endpoint has its delivery.
+pub async fn fan_out(
+    table: &dyn Table,
+    now: DateTime<Utc>,
+    event: &DomainEvent,
+) -> Result<usize, TableError> {
+    let Some(tenant_id) = tenant_of(event) else {
+        return Ok(0);
+    };
+    let endpoints = endpoints_of(table, tenant_id).await?;
+    write_deliveries(table, now, event, tenant_id, &endpoints).await
+}
+
+async fn write_deliveries(
+    table: &dyn Table,
+    now: DateTime<Utc>,
+    event: &DomainEvent,
+    tenant_id: &str,
+    endpoints: &[endpoints::Endpoint],
+) -> Result<usize, TableError> {
+    let key = event_key(event);
+    let mut written = 0;
+    for endpoint in endpoints {
         if !endpoint.spec.wants(&event.detail_type) {
             continue;
         }
@@ -139,8 +167,28 @@ impl Events for Fanout {
         let mut failed = Vec::new();
         let mut onward = Vec::new();
         let mut positions = Vec::new();
+        // A digest's page holds hundreds of one tenant's hits: its endpoints are read once.
+        let mut known: HashMap<String, Vec<endpoints::Endpoint>> = HashMap::new();
         for (i, event) in events.iter().enumerate() {
-            match fan_out(self.table.as_ref(), now, event).await {
+            let written = match tenant_of(event) {
+                None => Ok(0),
+                Some(tenant_id) => {
+                    let found = match known.get(tenant_id) {
+                        Some(found) => Ok(found),
+                        None => endpoints_of(self.table.as_ref(), tenant_id)
+                            .await
+                            .map(|found| &*known.entry(tenant_id.to_owned()).or_insert(found)),
+                    };
+                    match found {
+                        Ok(found) => {
+                            write_deliveries(self.table.as_ref(), now, event, tenant_id, found)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match written {
                 Ok(_) => {
                     onward.push(event.clone());
                     positions.push(i);
