@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use crate::domain::webhooks::{UrlPolicy, is_public};
+use crate::domain::webhooks::{UrlPolicy, check_url, is_public};
 use crate::ports::http::{EXCERPT_BYTES, HttpAnswer, HttpFailure, WebhookClient, excerpt};
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -18,6 +18,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct HttpWebhooks {
     client: reqwest::Client,
+    policy: UrlPolicy,
 }
 
 impl HttpWebhooks {
@@ -33,6 +34,7 @@ impl HttpWebhooks {
         Self {
             // Only a broken TLS back end fails here; the function cannot send anything then.
             client: builder.build().expect("the HTTP client builds"),
+            policy,
         }
     }
 }
@@ -69,6 +71,11 @@ impl WebhookClient for HttpWebhooks {
             reason: e.to_string(),
             latency: started.elapsed(),
         };
+        // A literal address is not resolved, so the resolver cannot refuse it: the URL is
+        // checked again here (it was when the endpoint was saved).
+        if let Err(e) = check_url(url, self.policy) {
+            return Err(fail(&e));
+        }
         let mut request = self
             .client
             .post(url)
@@ -118,5 +125,43 @@ impl std::fmt::Display for Reason<'_> {
             source = s.source();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn private_targets_are_refused_on_lambda_without_a_connection() {
+        let client = HttpWebhooks::new(UrlPolicy::Public);
+        for url in [
+            "https://127.0.0.1:9/x",
+            "https://10.0.0.1/x",
+            "https://[::1]/x",
+            "https://169.254.169.254/latest/meta-data",
+            "http://127.0.0.1:9/x",
+            "https://localhost:9/x",
+        ] {
+            let refused = client.post(url, &[], b"{}").await.unwrap_err();
+            assert!(
+                refused.reason.starts_with("url:"),
+                "{url}: {}",
+                refused.reason
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_inside_is_refused_by_the_resolver() {
+        use reqwest::dns::Resolve;
+        use std::str::FromStr;
+        // `localhost` resolves (from /etc/hosts) to loopback only: no public address is left.
+        let name = reqwest::dns::Name::from_str("localhost").unwrap();
+        let refused = PublicOnly.resolve(name).await.err().expect("refused");
+        assert!(
+            refused.to_string().contains("no public address"),
+            "{refused}"
+        );
     }
 }
