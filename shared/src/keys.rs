@@ -367,6 +367,11 @@ pub fn webhook(tenant_id: &str, id: &str) -> Key {
 }
 pub const WEBHOOKS: &str = "WH#";
 
+/// How many webhook endpoints a tenant has (a capped counter, moved in their transactions).
+pub fn webhook_count(tenant_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), "WHCOUNT")
+}
+
 /// A webhook endpoint's signing secrets (the current one, and the one it replaced while its
 /// overlap lasts) and how long it has failed every delivery; never shown by a list.
 pub fn webhook_state(tenant_id: &str, id: &str) -> Key {

@@ -43,6 +43,7 @@ over_both_stores!(
     a_kill_at_any_step_of_fan_out_or_sending_loses_no_delivery,
     two_senders_at_once_post_a_delivery_once,
     an_outbox_event_the_bus_refused_is_delivered_once_across_the_flush,
+    a_tenant_has_at_most_twenty_endpoints_also_under_concurrency,
 );
 
 // ---- the receiver ------------------------------------------------------------------------------
@@ -985,4 +986,39 @@ async fn an_outbox_event_the_bus_refused_is_delivered_once_across_the_flush(app:
     let body: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(body["type"], "CustomerCentreUpdated");
     assert_eq!(body["data"]["event_id"], staged.event_id());
+}
+
+/// Twenty-five creates at once leave exactly twenty endpoints; a delete makes room for one.
+async fn a_tenant_has_at_most_twenty_endpoints_also_under_concurrency(app: TestApp) {
+    let w = World::new(app).await;
+    let creates = (0..25).map(|_| {
+        w.call(
+            Method::POST,
+            "/v1/webhooks",
+            &w.app.admin_key,
+            Some(json!({"url": w.url, "event_types": ["MonitoringHit"]})),
+        )
+    });
+    let answers = futures::future::join_all(creates).await;
+    let created: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::CREATED)
+        .collect();
+    assert_eq!(created.len(), 20);
+    for refused in answers.iter().filter(|a| a.status != StatusCode::CREATED) {
+        refused.problem(409, "conflict");
+    }
+    let listed = w.app.get("/v1/webhooks?limit=200").await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 20);
+
+    let id = created[0].body["id"].as_str().unwrap();
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri(format!("/v1/webhooks/{id}"))
+        .header("authorization", format!("Bearer {}", w.app.admin_key))
+        .header("if-match", format!("\"{}\"", created[0].body["version"]))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(w.app.send(request).await.status, StatusCode::NO_CONTENT);
+    w.endpoint(&["InviteExpired"]).await;
 }

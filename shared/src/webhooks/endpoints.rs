@@ -11,10 +11,12 @@ use crate::domain::resource::Resource;
 use crate::domain::webhooks::{UrlPolicy, WebhookSpec, secret_text};
 use crate::domain::{Error, Result};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Item, Table, TableError, Transaction, TxOp};
+use crate::ports::{Condition, Cursor, Item, Table, TableError, Transaction, TxOp, Update};
 use crate::records::resource;
 
 pub const WHAT: &str = "webhook";
+/// Endpoints a tenant may have (each event is fanned out to every one of them).
+pub const MAX_ENDPOINTS: i64 = 20;
 /// How long a rotated-out secret keeps signing beside the new one.
 pub const OVERLAP_HOURS: i64 = 24;
 
@@ -79,7 +81,18 @@ pub async fn create(
         failing_since: None,
     };
     let mut tx = Transaction::<Error>::new();
-    tx.op(TxOp::Put(
+    tx.guarded(
+        TxOp::Update(
+            keys::webhook_count(tenant_id),
+            Update::default()
+                .add("endpoints", 1)
+                .when(Condition::Below("endpoints".into(), MAX_ENDPOINTS)),
+        ),
+        Error::Conflict(format!(
+            "a tenant has at most {MAX_ENDPOINTS} webhook endpoints; delete one to add another"
+        )),
+    )
+    .op(TxOp::Put(
         endpoint.item(keys::webhook(tenant_id, &endpoint.id))?,
         Condition::Absent,
     ))
@@ -156,6 +169,10 @@ pub async fn delete(svc: &Services, tenant_id: &str, id: &str, seen: u64) -> Res
     .op(TxOp::Delete(
         keys::webhook_state(tenant_id, id),
         Condition::None,
+    ))
+    .op(TxOp::Update(
+        keys::webhook_count(tenant_id),
+        Update::default().add("endpoints", -1),
     ));
     tx.commit(svc.table.as_ref()).await
 }
