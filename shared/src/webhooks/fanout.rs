@@ -228,3 +228,54 @@ pub fn with_fanout(mut svc: crate::Services) -> crate::Services {
     ));
     svc
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(detail: Value) -> DomainEvent {
+        DomainEvent::new(
+            "InviteExpired",
+            detail,
+            "2026-12-01T00:00:00Z".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn an_event_keeps_its_key_on_every_publish() {
+        let cases = [
+            (json!({"event_id": "e1", "id": "h1"}), "InviteExpired:e1"),
+            (json!({"id": "h1", "tenant_id": "t"}), "InviteExpired:h1"),
+        ];
+        for (detail, want) in cases {
+            assert_eq!(event_key(&event(detail)), want);
+        }
+        // Without an id, the same detail gives the same key, another detail another.
+        let plain = json!({"tenant_id": "t", "invite_id": "i1"});
+        assert_eq!(event_key(&event(plain.clone())), event_key(&event(plain)));
+        assert_ne!(
+            event_key(&event(json!({"tenant_id": "t", "invite_id": "i1"}))),
+            event_key(&event(json!({"tenant_id": "t", "invite_id": "i2"})))
+        );
+    }
+
+    #[test]
+    fn the_payload_is_type_timestamp_and_data() {
+        let body: Value =
+            serde_json::from_str(&payload(&event(json!({"tenant_id": "t"})))).unwrap();
+        assert_eq!(
+            body,
+            json!({"type": "InviteExpired", "timestamp": "2026-12-01T00:00:00.000Z", "data": {"tenant_id": "t"}})
+        );
+    }
+
+    #[test]
+    fn only_tenant_events_of_known_types_fan_out() {
+        let mut internal = event(json!({"tenant_id": "t"}));
+        internal.detail_type = "FeedPartReady".into();
+        assert_eq!(tenant_of(&internal), None);
+        assert_eq!(tenant_of(&event(json!({"tenant_id": "t"}))), Some("t"));
+        assert_eq!(tenant_of(&event(json!({"tenant_id": "a#b"}))), None);
+        assert_eq!(tenant_of(&event(json!({"client_id": "c"}))), None);
+    }
+}
