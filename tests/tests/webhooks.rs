@@ -44,6 +44,7 @@ over_both_stores!(
     two_senders_at_once_post_a_delivery_once,
     an_outbox_event_the_bus_refused_is_delivered_once_across_the_flush,
     a_tenant_has_at_most_twenty_endpoints_also_under_concurrency,
+    a_monitoring_days_hits_reach_the_endpoint_signed_once_each,
 );
 
 // ---- the receiver ------------------------------------------------------------------------------
@@ -1021,4 +1022,78 @@ async fn a_tenant_has_at_most_twenty_endpoints_also_under_concurrency(app: TestA
         .unwrap();
     assert_eq!(w.app.send(request).await.status, StatusCode::NO_CONTENT);
     w.endpoint(&["InviteExpired"]).await;
+}
+
+/// The real source of `MonitoringHit`: a daily run whose digest carries Ana's new facts. Each
+/// billed hit reaches the endpoint once, signed, its `data.id` the hit's stable id; running the
+/// day again sends nothing more.
+async fn a_monitoring_days_hits_reach_the_endpoint_signed_once_each(app: TestApp) {
+    use clientwatch::domain::webhooks::WebhookSpec;
+    use clientwatch_tests::monitoring::{self as mon, day, everything_new, person_line};
+
+    let mut m = mon::World::new(app).await;
+    m.svc = clientwatch::webhooks::with_fanout(m.svc.clone());
+    let (receiver, addr) = Receiver::start().await;
+    let (_, secret) = clientwatch::webhooks::endpoints::create(
+        &m.svc,
+        &m.app.tenant_id,
+        WebhookSpec {
+            url: format!("http://{addr}/hooks"),
+            event_types: vec!["MonitoringHit".into()],
+            description: None,
+            enabled: true,
+            disabled_reason: None,
+        },
+        UrlPolicy::Local,
+    )
+    .await
+    .unwrap();
+    let ana = m.person("Ana", Some("IND-100"), "L-100").await;
+    m.monitor(&ana, json!({})).await;
+    m.feed(
+        day(1),
+        "part-0000.ndjson",
+        &[person_line("IND-100", "Ana Test", json!({}))],
+    )
+    .await;
+    m.run(day(1)).await;
+    m.feed(
+        day(2),
+        "part-0000.ndjson",
+        &[person_line("IND-100", "Ana Test", everything_new())],
+    )
+    .await;
+    m.run(day(2)).await;
+
+    let client = HttpWebhooks::new(UrlPolicy::Local);
+    let hits = m.hits().await;
+    assert!(hits.len() >= 5, "{hits:#?}");
+    let report = send::run_due(&m.svc, &client, 100).await.unwrap();
+    assert_eq!(report.delivered as usize, hits.len(), "{report:?}");
+
+    let got = receiver.got();
+    assert!(got.iter().all(|r| library_verifies(&secret, r)));
+    let mut sent: Vec<String> = got
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["data"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut want: Vec<String> = hits
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_owned())
+        .collect();
+    sent.sort();
+    want.sort();
+    assert_eq!(sent, want);
+
+    m.run(day(2)).await;
+    assert_eq!(
+        send::run_due(&m.svc, &client, 100).await.unwrap(),
+        Report::default()
+    );
+    assert_eq!(receiver.got().len(), hits.len());
 }
