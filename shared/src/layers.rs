@@ -1,6 +1,6 @@
 //! The crate's layers, lowest first, and the test that holds them. A module may use the modules
-//! of lower layers, never those of its own layer or a higher one; the features
-//! (monitoring, communications, Customer Centre, webhooks) share a layer, so none knows another, and what
+//! of lower layers, never those of its own layer or a higher one; the features (monitoring,
+//! communications, Customer Centre, webhooks) share a layer, so none knows another, and what
 //! crosses them lives in `flows` above. Within the crate no file depends on itself through
 //! others (no import cycle), so each file can be read knowing only the ones below it.
 //!
