@@ -22,7 +22,7 @@ install() {
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return
   fi
-  echo "emulator: installing moto, cfn-lint and schemathesis into .venv-aws (about a minute, once)" >&2
+  echo "emulator: installing moto, cfn-lint, schemathesis and standardwebhooks into .venv-aws (about a minute, once)" >&2
   "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements.txt"
   echo "$want" >"$stamp"

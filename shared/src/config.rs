@@ -141,6 +141,29 @@ pub struct MonitoringConfig {
     pub feed_time_zone: chrono_tz::Tz,
 }
 
+/// The webhooks function's settings: the queue its schedule fills and its workers drain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhooksConfig {
+    /// `WEBHOOK_QUEUE_URL`: the SQS queue of due deliveries.
+    pub queue_url: String,
+}
+
+impl WebhooksConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let queue_url = required(&lookup, &mut problems, "WEBHOOK_QUEUE_URL");
+        if problems.is_empty() {
+            Ok(Self { queue_url })
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+}
+
 pub const DEFAULT_FEED_TIME_ZONE: chrono_tz::Tz = chrono_tz::Pacific::Auckland;
 
 impl MonitoringConfig {

@@ -371,6 +371,37 @@ pub fn client_import(tenant_id: &str, import_id: &str) -> Key {
 }
 pub const CLIENT_IMPORTS: &str = "IMPORT#";
 
+/// A tenant's webhook endpoint (`/v1/webhooks`): its spec, as a resource.
+pub fn webhook(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("{WEBHOOKS}{id}"))
+}
+pub const WEBHOOKS: &str = "WH#";
+
+/// How many webhook endpoints a tenant has (a capped counter, moved in their transactions).
+pub fn webhook_count(tenant_id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), "WHCOUNT")
+}
+
+/// A webhook endpoint's signing secrets (the current one, and the one it replaced while its
+/// overlap lasts) and how long it has failed every delivery; never shown by a list.
+pub fn webhook_state(tenant_id: &str, id: &str) -> Key {
+    Key::new(tenant_pk(tenant_id), format!("WHSTATE#{id}"))
+}
+
+/// The partition of one endpoint's deliveries, one item a message.
+pub fn webhook_deliveries_pk(tenant_id: &str, endpoint_id: &str) -> String {
+    format!("T#{tenant_id}#WH#{endpoint_id}")
+}
+
+/// One event's delivery to one endpoint, by its stable message id (`webhook-id`): written
+/// only if absent, so an event published twice is delivered once.
+pub fn webhook_delivery(tenant_id: &str, endpoint_id: &str, msg_id: &str) -> Key {
+    Key::new(
+        webhook_deliveries_pk(tenant_id, endpoint_id),
+        format!("MSG#{msg_id}"),
+    )
+}
+
 /// What the health check reads.
 pub fn health() -> Key {
     Key::new("HEALTH", "HEALTH")
@@ -471,6 +502,27 @@ pub fn invoice_log(tenant_id: &str, client_id: &str, invoice_id: &str) -> String
 /// `gsi1`: a tenant's communications warnings (skipped, sending, interrupted).
 pub fn comms_warnings(tenant_id: &str) -> String {
     format!("T#{tenant_id}#COMMS#SKIPPED")
+}
+
+/// `gsi2`: one endpoint's deliveries by the time of their event (the delivery log, replay).
+pub fn webhook_log(tenant_id: &str, endpoint_id: &str) -> String {
+    format!("T#{tenant_id}#WH#{endpoint_id}#LOG")
+}
+
+/// `gsi1`: every delivery waiting for an attempt, by when it is due (the sender's list).
+pub const WEBHOOKS_DUE: &str = "WEBHOOKS#DUE";
+
+/// The sort key of a delivery in [`WEBHOOKS_DUE`].
+pub fn webhook_due_order(
+    due: chrono::DateTime<chrono::Utc>,
+    tenant_id: &str,
+    endpoint_id: &str,
+    msg_id: &str,
+) -> String {
+    format!(
+        "{}#{tenant_id}#{endpoint_id}#{msg_id}",
+        due.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+    )
 }
 
 #[cfg(test)]

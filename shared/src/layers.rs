@@ -1,6 +1,6 @@
 //! The crate's layers, lowest first, and the test that holds them. A module may use the modules
-//! of lower layers, never those of its own layer or a higher one; the three features
-//! (monitoring, communications, Customer Centre) share a layer, so none knows another, and what
+//! of lower layers, never those of its own layer or a higher one; the features (monitoring,
+//! communications, Customer Centre, webhooks) share a layer, so none knows another, and what
 //! crosses them lives in `flows` above. Within the crate no file depends on itself through
 //! others (no import cycle), so each file can be read knowing only the ones below it.
 //!
@@ -12,7 +12,7 @@
 //! | 3     | `keys`, `render`, `config`                | the table's key schema; e-mails and pages    |
 //! | 4     | `adapters`, `services`                    | the ports over AWS, embedded and test stores |
 //! | 5     | `records`, `access`                       | tenants, clients, contacts, roles in the table; portal sign-in parts |
-//! | 6     | `monitoring`, `comms`, `centre`           | the features                                 |
+//! | 6     | `monitoring`, `comms`, `centre`, `webhooks` | the features                               |
 //! | 7     | `flows`, `account`                        | what crosses features; the account portal    |
 
 /// Each top-level module's layer (see the table above).
@@ -32,6 +32,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("monitoring", 6),
     ("comms", 6),
     ("centre", 6),
+    ("webhooks", 6),
     ("flows", 7),
     ("account", 7),
 ];

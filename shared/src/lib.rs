@@ -20,5 +20,6 @@ pub mod render;
 pub mod schedule;
 pub mod services;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use services::Services;

@@ -1,5 +1,5 @@
 //! A fault-injecting wrapper for any port: [`Faulty`] lets every call of the `Table`, `Blobs`,
-//! `Mailer`, `Sms` and `Events` traits through one [`Gate`], which sees what the call is and
+//! `Mailer`, `Sms`, `Events` and `WebhookClient` traits through one [`Gate`], which sees what the call is and
 //! says whether it happens, fails, or happens and then fails (as a process killed before it
 //! hears the answer). A test writes the gate (the crash suite's is `faults::Faults`); the
 //! forwarding is written once, here.
@@ -19,6 +19,7 @@ use clientwatch::ports::{
     BlobError, BlobReader, Blobs, Condition, DeliveryError, DomainEvent, Email, Events, Item, Key,
     Mailer, Page, PublishError, Query, Sms, Table, TableError, TxOp, Update,
 };
+use clientwatch::ports::{HttpAnswer, HttpFailure, WebhookClient};
 
 /// One call to a wrapped port, as its gate sees it.
 pub enum Call<'a> {
@@ -45,6 +46,8 @@ pub enum Call<'a> {
     Email(&'a Email),
     Text(&'a PhoneNumber),
     Publish(&'a [DomainEvent]),
+    // WebhookClient
+    Post(&'a str),
 }
 
 /// What a call does to the world outside the process.
@@ -83,6 +86,7 @@ impl Call<'_> {
             Call::Email(_) => "Mailer::send",
             Call::Text(_) => "Sms::send",
             Call::Publish(_) => "Events::publish",
+            Call::Post(_) => "WebhookClient::post",
         }
     }
 
@@ -105,7 +109,7 @@ impl Call<'_> {
             | Call::PutFile(..)
             | Call::PutBlob(_)
             | Call::DeleteBlob(_) => Effect::Write,
-            Call::Email(_) | Call::Text(_) | Call::Publish(_) => Effect::Provider,
+            Call::Email(_) | Call::Text(_) | Call::Publish(_) | Call::Post(_) => Effect::Provider,
         }
     }
 
@@ -153,6 +157,7 @@ impl Call<'_> {
             Call::Email(email) => format!("e-mail {}", email.subject),
             Call::Text(_) => "sms".to_owned(),
             Call::Publish(events) => format!("events x{}", events.len()),
+            Call::Post(_) => "webhook post".to_owned(),
         }
     }
 }
@@ -360,6 +365,25 @@ impl<P: Events + ?Sized> Events for Faulty<P> {
                 .collect(),
         };
         self.pass(verdict, self.inner.publish(events), refused)
+            .await
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
+#[async_trait::async_trait]
+impl<P: WebhookClient + ?Sized> WebhookClient for Faulty<P> {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<HttpAnswer, HttpFailure> {
+        let verdict = self.gate.enter(&Call::Post(url));
+        let refused = |why: Injected| HttpFailure {
+            reason: why.to_string(),
+            latency: std::time::Duration::ZERO,
+        };
+        self.pass(verdict, self.inner.post(url, headers, body), refused)
             .await
     }
 }

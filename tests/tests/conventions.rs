@@ -133,6 +133,7 @@ struct Owned {
     invoice: String,
     workflow: String,
     portfolio: String,
+    webhook: String,
 }
 
 async fn owned(app: &TestApp) -> Owned {
@@ -273,7 +274,18 @@ async fn owned(app: &TestApp) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
+    let webhook = app
+        .post(
+            "/v1/webhooks",
+            json!({"url": "https://hooks.example.com/private", "event_types": ["MonitoringHit"]}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Owned {
+        webhook,
         invoice,
         invite,
         workflow,
@@ -305,6 +317,8 @@ fn concrete(path: &str, ids: &Owned) -> String {
         &ids.workflow
     } else if path.starts_with("/v1/portfolios/") {
         &ids.portfolio
+    } else if path.starts_with("/v1/webhooks/") {
+        &ids.webhook
     } else {
         &ids.api_key
     };
@@ -332,6 +346,8 @@ async fn no_route_lets_a_key_reach_another_tenants_data(app: TestApp) {
         ids.invoice.as_str(),
         ids.workflow.as_str(),
         ids.portfolio.as_str(),
+        ids.webhook.as_str(),
+        "hooks.example.com/private",
         app.tenant_id.as_str(),
         "SECRET-INV-1",
         "4321",

@@ -32,4 +32,5 @@ mod questionnaires;
 mod settings_and_roles;
 mod table_contract;
 mod templates;
+mod webhooks;
 mod workflows;

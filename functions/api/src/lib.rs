@@ -41,6 +41,7 @@ fn routes() -> Routes {
         .merge(workflows::router())
         .merge(portfolios::router())
         .merge(monitoring::router())
+        .merge(webhooks::router())
 }
 
 /// (path, method) of every route, for the OpenAPI check and the convention tests.

@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         ImportConfig::from_env(),
     )?;
     let sdk = aws::sdk_config().await;
-    let services = aws::services(&sdk, &config);
+    let services = clientwatch::webhooks::with_fanout(aws::services(&sdk, &config));
     let cursors = CursorKey::from_secret(&api.cursor_key);
     let uploads = Arc::new(S3Blobs::new(aws::s3_client(&sdk), import.uploads_bucket));
     let imports = ImportFiles {

@@ -157,7 +157,7 @@ fn every_resource_schema_is_its_spec_plus_the_versioned_fields() {
         assert_eq!(patch["additionalProperties"], Value::Bool(false));
         checked.push(resource.to_owned());
     }
-    assert_eq!(checked.len(), 11, "resources checked: {checked:?}");
+    assert_eq!(checked.len(), 12, "resources checked: {checked:?}");
 }
 
 /// Every refusal the conventions give an operation is documented on it as a shared

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     clientwatch::telemetry::init();
     let (config, comms) = config::both(Config::from_env(), CommsConfig::from_env())?;
     let comms_run = CommsRun {
-        svc: aws::services(&aws::sdk_config().await, &config),
+        svc: clientwatch::webhooks::with_fanout(aws::services(&aws::sdk_config().await, &config)),
         time_zone: comms.time_zone,
     };
     let comms_run = &comms_run;

@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws::sdk_config().await;
     let s3 = aws::s3_client(&sdk);
     let daily_run = DailyRun {
-        svc: aws::services(&sdk, &config),
+        svc: clientwatch::webhooks::with_fanout(aws::services(&sdk, &config)),
         sources: Sources {
             feeds: Arc::new(S3Blobs::new(s3.clone(), monitoring.feed_bucket)),
             state: Arc::new(S3Blobs::new(s3, monitoring.state_bucket)),

@@ -19,7 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     clientwatch::telemetry::init();
     let (config, import) = config::both(Config::from_env(), ImportConfig::from_env())?;
     let sdk = aws::sdk_config().await;
-    let svc = aws::services(&sdk, &config);
+    let svc = clientwatch::webhooks::with_fanout(aws::services(&sdk, &config));
     let files = S3Blobs::new(aws::s3_client(&sdk), import.uploads_bucket);
     let (svc, files) = (&svc, &files);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), lambda_runtime::Error> {
     clientwatch::telemetry::init();
     let config = Config::from_env()?;
-    let svc = aws::services(&aws::sdk_config().await, &config);
+    let svc = clientwatch::webhooks::with_fanout(aws::services(&aws::sdk_config().await, &config));
     let svc = &svc;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let report = invites::expire_due(svc).await.map_err(|e| {

@@ -16,8 +16,10 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use clientwatch::Services;
 use clientwatch::adapters::folder::FolderBlobs;
+use clientwatch::adapters::http::HttpWebhooks;
 use clientwatch::adapters::local::{self, LocalPaths};
 use clientwatch::comms;
+use clientwatch::domain::webhooks::UrlPolicy;
 use clientwatch::monitoring::{self, run::Sources};
 use clientwatch::ports::{SystemClock, SystemIds};
 use clientwatch::records;
@@ -247,7 +249,9 @@ fn app(services: Services, cursors: clientwatch_api::CursorKey, data: &Path) -> 
         presign: None,
         run_here: true,
     };
-    let api = clientwatch_api::app_with_imports(services.clone(), cursors, imports);
+    // Webhook endpoints may be http://localhost here (a receiver on this machine).
+    let api = clientwatch_api::app_with_imports(services.clone(), cursors, imports)
+        .layer(axum::Extension(UrlPolicy::Local));
     let portal = clientwatch_portal::app(services);
     let viewer = outbox_viewer::router(LocalPaths::under(data).outbox);
     let dispatch = tower::service_fn(move |request: axum::extract::Request| {
@@ -264,6 +268,25 @@ fn app(services: Services, cursors: clientwatch_api::CursorKey, data: &Path) -> 
     axum::Router::new()
         .fallback_service(dispatch)
         .layer(axum::middleware::from_fn(body_deadline))
+}
+
+/// How often the local server looks for webhook deliveries that are due.
+const WEBHOOK_TICK: Duration = Duration::from_secs(2);
+
+/// Sends due webhook deliveries every [`WEBHOOK_TICK`], by the same code as on Lambda
+/// (`webhooks::send::run_due`), to endpoints that may be http://localhost.
+async fn webhook_sender(services: Services) {
+    let client = HttpWebhooks::new(UrlPolicy::Local);
+    loop {
+        tokio::time::sleep(WEBHOOK_TICK).await;
+        match clientwatch::webhooks::send::run_due(&services, &client, 100).await {
+            Ok(report) if report != Default::default() => {
+                tracing::info!(?report, "webhook deliveries sent")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "webhook deliveries failed; trying again"),
+        }
+    }
 }
 
 /// The data folder's folder of client import files and their results.
@@ -361,6 +384,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = command.data().canonicalize()?;
     let mut services = local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
         .with_context(|| format!("cannot open the store in {}", data.display()))?;
+    // Every event a tenant's webhook endpoint subscribes to becomes a delivery first.
+    services.events = Arc::new(clientwatch::webhooks::Fanout::new(
+        services.table.clone(),
+        services.clock.clone(),
+        services.events.clone(),
+    ));
     let paths = LocalPaths::under(&data);
     let (addr, demo) = match command {
         Command::Demo(serve) => (serve.addr, true),
@@ -401,6 +430,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
     };
+    tokio::spawn(webhook_sender(services.clone()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (is it in use? try --addr)"))?;

@@ -8,6 +8,7 @@ use clientwatch::config::Config;
 async fn main() -> Result<(), lambda_http::Error> {
     clientwatch::telemetry::init();
     let config = Config::from_env()?;
-    let services = aws::services(&aws::sdk_config().await, &config);
+    let services =
+        clientwatch::webhooks::with_fanout(aws::services(&aws::sdk_config().await, &config));
     lambda_http::run(clientwatch_portal::app(services)).await
 }

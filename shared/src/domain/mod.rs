@@ -15,6 +15,7 @@ pub mod resource;
 pub mod roles;
 pub mod tenants;
 pub mod url_template;
+pub mod webhooks;
 
 pub use crate::contact_points::{EmailAddress, InvalidValue, PhoneNumber};
 pub use decimal::Decimal2;

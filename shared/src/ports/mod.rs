@@ -4,8 +4,10 @@
 pub mod blobs;
 pub mod clock;
 pub mod events;
+pub mod http;
 pub mod ids;
 pub mod mailer;
+pub mod queue;
 pub mod sms;
 pub mod table;
 pub mod transaction;
@@ -13,8 +15,10 @@ pub mod transaction;
 pub use blobs::{BlobError, BlobReader, Blobs};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::{DomainEvent, Events, PublishError};
+pub use http::{HttpAnswer, HttpFailure, WebhookClient};
 pub use ids::{Ids, SeededIds, SystemIds};
 pub use mailer::{DeliveryError, Email, Mailer};
+pub use queue::{QueueError, WorkQueue};
 pub use sms::Sms;
 pub use table::{
     Condition, Cursor, Index, IndexKey, Item, Key, Page, Query, SortKey, Table, TableError, TxOp,

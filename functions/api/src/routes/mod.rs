@@ -23,6 +23,7 @@ pub mod roles;
 pub mod suppressions;
 pub mod tenant;
 pub mod tenant_resource;
+pub mod webhooks;
 pub mod workflows;
 
 use axum::Json;
