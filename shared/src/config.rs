@@ -226,6 +226,9 @@ pub struct CommsConfig {
     /// `COMMS_TIME_ZONE`: the IANA zone whose calendar names the run's day (default
     /// `Pacific/Auckland`); a run fired at an instant does that instant's date there.
     pub time_zone: chrono_tz::Tz,
+    /// `COMMS_QUEUE_URL` (optional): the SQS queue the scheduled run hands its shards to; the
+    /// same function, fed by it, works through each. Unset: the run works every shard itself.
+    pub work_queue_url: Option<String>,
 }
 
 impl CommsConfig {
@@ -234,14 +237,21 @@ impl CommsConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let work_queue_url = lookup("COMMS_QUEUE_URL")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
         match lookup("COMMS_TIME_ZONE").filter(|v| !v.trim().is_empty()) {
             None => Ok(Self {
                 time_zone: DEFAULT_FEED_TIME_ZONE,
+                work_queue_url,
             }),
             Some(zone) => zone
                 .trim()
                 .parse()
-                .map(|time_zone| Self { time_zone })
+                .map(|time_zone| Self {
+                    time_zone,
+                    work_queue_url,
+                })
                 .map_err(|_| {
                     ConfigError(vec![format!(
                         "COMMS_TIME_ZONE {zone:?} is not an IANA time zone such as \"Pacific/Auckland\""

@@ -342,6 +342,17 @@ pub fn run_part(day: NaiveDate, run_id: &str, part: &str) -> Key {
     Key::new(format!("RUN#{day}"), format!("PART#{run_id}#{part}"))
 }
 
+/// A day's communications run on Lambda: its run id, how many lists it handed to workers, how
+/// many are done, their failed invoices, and whether its last step is taken.
+pub fn comms_plan(day: NaiveDate) -> Key {
+    Key::new(format!("COMMSRUN#{day}"), "PLAN")
+}
+
+/// One open-invoice list of a day's communications run, recorded done once.
+pub fn comms_list_done(day: NaiveDate, run_id: &str, list: &str) -> Key {
+    Key::new(format!("COMMSRUN#{day}"), format!("LIST#{run_id}#{list}"))
+}
+
 /// The partition of completed days' line counts (`{day}`), read newest first.
 pub const FEED_DAYS: &str = "FEEDDAYS";
 

@@ -10,6 +10,7 @@ mod aws_adapters;
 mod blob_contract;
 mod client_import;
 mod clients_and_contacts;
+mod comms_fanout;
 mod comms_requests;
 mod conventions;
 mod crashes;

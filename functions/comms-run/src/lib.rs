@@ -10,8 +10,10 @@
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use clientwatch::Services;
+use clientwatch::comms::fanout::{self, ShardWork};
 use clientwatch::comms::run::{self, Report};
 use clientwatch::domain::Error as DomainError;
+use clientwatch::ports::WorkQueue;
 use clientwatch::schedule::{self, Invocation};
 use clientwatch::telemetry::Metrics;
 use serde_json::{Value, json};
@@ -77,6 +79,31 @@ impl From<RunError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// Writes a run's (or a shard's) figures.
+fn emit(metrics: &mut Metrics, report: &Report) {
+    metrics
+        .count("Invoices", report.invoices)
+        .count("MessagesSent", report.sent)
+        .count("MessagesFailed", report.failed)
+        .count("MessagesSkipped", report.skipped)
+        .count(
+            "StepsDeferred",
+            report.deferred_quiet_hours + report.deferred_breathing_space + report.deferred_promise,
+        )
+        .count("Statements", report.statements)
+        .count("InvoiceErrors", report.errors)
+        .count("MessagesInterrupted", report.interrupted)
+        .emit();
+}
+
+/// Queue messages that were no shard (never retried): alarmed.
+pub const REJECTED_SHARDS: &str = "RejectedShards";
+
+fn count_rejected() {
+    let mut m = Metrics::start(METRICS_NAMESPACE);
+    m.count(REJECTED_SHARDS, 1).emit();
+}
+
 /// The CloudWatch namespace of the run's figures (one embedded-metric line a run: invoices,
 /// messages sent, failed and skipped, steps deferred, duration and store units).
 pub const METRICS_NAMESPACE: &str = "clientwatch/CommsRun";
@@ -86,17 +113,83 @@ pub struct CommsRun {
     pub svc: Services,
     /// The zone whose calendar names the run's days.
     pub time_zone: Tz,
+    /// Where the scheduled run hands its shards (SQS); none: it works every shard itself.
+    pub queue: Option<std::sync::Arc<dyn WorkQueue>>,
 }
 
 impl CommsRun {
     /// Runs the invocation's day; the answer is the run's report (a replay's caller sees it).
+    /// With a queue: the schedule (or a replay) plans the day and hands its shards over, and an
+    /// SQS batch works through its shards, answering the ones to deliver again.
     pub async fn handle(&self, event: Value) -> Result<Value, RunError> {
-        let result = self.run(&event).await;
+        if let Some(records) = event.get("Records").and_then(Value::as_array) {
+            return Ok(self.shards(records).await);
+        }
+        let result = match &self.queue {
+            Some(queue) => self.plan(&event, queue.as_ref()).await,
+            None => self.run(&event).await,
+        };
         match &result {
             Ok(report) => tracing::info!(report = %report, "communications run done"),
             Err(e) => tracing::error!(error = %e.full_message(), "communications run failed"),
         }
         result
+    }
+
+    async fn plan(&self, event: &Value, queue: &dyn WorkQueue) -> Result<Value, RunError> {
+        let day = day_of(event, self.time_zone)?;
+        let planned = fanout::plan(&self.svc, queue, day)
+            .await
+            .map_err(|source| RunError::Run { day, source })?;
+        for line in &planned.lines {
+            tracing::info!(%day, "{line}");
+        }
+        if planned.report.errors > 0 {
+            // The shards are handed over; the unsharded list's failed invoices retry the plan
+            // (a new plan replaces this one; nothing is sent twice).
+            return Err(RunError::Incomplete {
+                day,
+                errors: planned.report.errors,
+            });
+        }
+        Ok(
+            json!({"day": day, "run_id": planned.run_id, "shards": planned.shards, "unsharded": planned.report}),
+        )
+    }
+
+    /// An SQS batch of shards: each worked through; the ones that failed (the store, or an
+    /// invoice) are answered as batch item failures, so SQS delivers them again.
+    async fn shards(&self, records: &[Value]) -> Value {
+        let mut failures = Vec::new();
+        for record in records {
+            let id = record["messageId"].as_str().unwrap_or_default().to_owned();
+            let Ok(shard) =
+                serde_json::from_str::<ShardWork>(record["body"].as_str().unwrap_or_default())
+            else {
+                // No retry can mend it; counted and dropped.
+                tracing::error!(message_id = %id, "a queue message that is no shard of a run was dropped");
+                count_rejected();
+                continue;
+            };
+            let mut metrics = Metrics::start(METRICS_NAMESPACE);
+            match fanout::work(&self.svc, &shard).await {
+                Ok(worked) => {
+                    for line in &worked.lines {
+                        tracing::info!(day = %shard.day, list = %shard.list, "{line}");
+                    }
+                    emit(&mut metrics, &worked.report);
+                    if worked.report.errors > 0 {
+                        tracing::warn!(day = %shard.day, list = %shard.list, errors = worked.report.errors, "a shard left invoices failed; SQS delivers it again");
+                        failures.push(json!({"itemIdentifier": id}));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(day = %shard.day, list = %shard.list, error = %clientwatch::schedule::full_message(&e), "a shard failed; SQS delivers it again");
+                    failures.push(json!({"itemIdentifier": id}));
+                }
+            }
+        }
+        json!({"batchItemFailures": failures})
     }
 
     async fn run(&self, event: &Value) -> Result<Value, RunError> {
@@ -111,21 +204,7 @@ impl CommsRun {
         )
         .await
         .map_err(|source| RunError::Run { day, source })?;
-        metrics
-            .count("Invoices", report.invoices)
-            .count("MessagesSent", report.sent)
-            .count("MessagesFailed", report.failed)
-            .count("MessagesSkipped", report.skipped)
-            .count(
-                "StepsDeferred",
-                report.deferred_quiet_hours
-                    + report.deferred_breathing_space
-                    + report.deferred_promise,
-            )
-            .count("Statements", report.statements)
-            .count("InvoiceErrors", report.errors)
-            .count("MessagesInterrupted", report.interrupted)
-            .emit();
+        emit(&mut metrics, &report);
         if report.interrupted > 0 {
             tracing::warn!(
                 %day,

@@ -12,9 +12,17 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     clientwatch::telemetry::init();
     let (config, comms) = config::both(Config::from_env(), CommsConfig::from_env())?;
+    let sdk = aws::sdk_config().await;
+    let queue = comms.work_queue_url.map(|url| {
+        std::sync::Arc::new(clientwatch::adapters::sqs::SqsQueue::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            url,
+        )) as std::sync::Arc<dyn clientwatch::ports::WorkQueue>
+    });
     let comms_run = CommsRun {
-        svc: clientwatch::webhooks::with_fanout(aws::services(&aws::sdk_config().await, &config)),
+        svc: clientwatch::webhooks::with_fanout(aws::services(&sdk, &config)),
         time_zone: comms.time_zone,
+        queue,
     };
     let comms_run = &comms_run;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -11,6 +11,7 @@
 pub mod csv;
 pub mod decide;
 pub mod deliver;
+pub mod fanout;
 pub mod invoices;
 pub mod log;
 pub mod merge;

@@ -121,7 +121,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(day: NaiveDate) -> Self {
+    pub fn new(day: NaiveDate) -> Self {
         Self {
             day,
             invoices: 0,
@@ -141,7 +141,7 @@ impl Report {
     }
 
     /// Adds another list's figures to these.
-    fn add(&mut self, other: &Report) {
+    pub fn add(&mut self, other: &Report) {
         self.invoices += other.invoices;
         self.sent += other.sent;
         self.failed += other.failed;
@@ -222,13 +222,7 @@ pub async fn run_day_with(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     let month = day.format("%Y-%m").to_string();
-    let waiting: HashSet<String> = svc
-        .table
-        .query_all(Query::partition(keys::statements_pk(&month)))
-        .await?
-        .into_iter()
-        .map(|i| i.key.sk)
-        .collect();
+    let waiting = waiting_list(svc, &month).await?;
     let now = svc.clock.now();
     let mut lists = keys::open_lists().into_iter();
     // The unsharded list of earlier versions first, alone: a client's invoices there and in
@@ -263,25 +257,50 @@ pub async fn run_day_with(
     if let Some(e) = failed {
         return Err(e);
     }
-    // The lists' own runs share no state: a last one takes tenants off the statement waiting
+    // The lists' own runs share no state: a last step takes tenants off the statement waiting
     // list (only when no invoice failed) and publishes what the outbox holds.
-    let mut last = Run::new(svc, day, now, &month, waiting);
-    last.report.errors = report.errors;
-    last.statements_done().await?;
-    last.flush_outbox().await;
-    for line in &last.lines {
+    let (lines, last) = finish(svc, day, now, &month, waiting, report.errors).await?;
+    for line in &lines {
         progress(line);
     }
-    report.events_published += last.report.events_published;
-    report.events_waiting += last.report.events_waiting;
+    report.events_published += last.events_published;
+    report.events_waiting += last.events_waiting;
     Ok(report)
+}
+
+/// The tenants on the month's statement waiting list.
+pub(super) async fn waiting_list(svc: &Services, month: &str) -> Result<HashSet<String>> {
+    Ok(svc
+        .table
+        .query_all(Query::partition(keys::statements_pk(month)))
+        .await?
+        .into_iter()
+        .map(|i| i.key.sk)
+        .collect())
+}
+
+/// A day's last step, once every list is done: tenants off the statement waiting list (only
+/// when no invoice failed: `errors`), and the outbox's leftovers published.
+pub(super) async fn finish(
+    svc: &Services,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    month: &str,
+    waiting: HashSet<String>,
+    errors: u64,
+) -> Result<(Vec<String>, Report)> {
+    let mut last = Run::new(svc, day, now, month, waiting);
+    last.report.errors = errors;
+    last.statements_done().await?;
+    last.flush_outbox().await;
+    Ok((last.lines, last.report))
 }
 
 /// Shards worked through at once by one run.
 pub const SHARD_WORKERS: usize = 4;
 
 /// Works through one open-invoice list: its lines and its figures.
-async fn run_list(
+pub(super) async fn run_list(
     svc: &Services,
     day: NaiveDate,
     now: DateTime<Utc>,

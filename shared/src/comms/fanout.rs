@@ -1,0 +1,205 @@
+//! The communications run fanned out, as on Lambda: the scheduled step plans day D (works
+//! through the unsharded list of earlier versions itself, alone, then records the plan and
+//! hands each shard to a worker through a queue, SQS on Lambda); each worker works through its
+//! shard ([`work`]) and records it done, once; the worker that completes the plan takes the
+//! day's last step (the statement waiting list, the outbox's leftovers).
+//!
+//! Exactly once still holds: every message is claimed per (message, contact, channel) before
+//! it is sent ([`super::deliver`]), so a shard handed over twice (the queue delivers at least
+//! once), two workers on one shard, or a worker cut off by its timeout half-way and its shard
+//! delivered again send nothing twice; the shard's "done" marker is written only if absent, so
+//! the plan counts it once. A shard in which an invoice failed is reported failed to the queue,
+//! which delivers it again (then its dead-letter queue keeps it); a failed invoice also keeps
+//! tenants on the statement waiting list, so the next run sends what was left.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::run::{self, Report};
+use crate::Services;
+use crate::domain::{Error, Result};
+use crate::keys;
+use crate::ports::{Condition, Item, TableError, Transaction, TxOp, Update, WorkQueue};
+
+/// One shard of a planned day, as a queue message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardWork {
+    pub day: NaiveDate,
+    pub run_id: String,
+    pub list: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Plan {
+    run_id: String,
+    lists: u64,
+}
+
+/// What planning did: the unsharded list's lines and figures, and the shards handed over.
+pub struct Planned {
+    pub run_id: String,
+    pub lines: Vec<String>,
+    pub report: Report,
+    pub shards: usize,
+}
+
+/// Plans day `day`: the unsharded list here, then one message per shard on `queue`. A plan
+/// made again (a retry, a replay) replaces the earlier one; shards of the earlier one still in
+/// the queue are worked (nothing is sent twice) but count for no plan.
+pub async fn plan(svc: &Services, queue: &dyn WorkQueue, day: NaiveDate) -> Result<Planned> {
+    let month = day.format("%Y-%m").to_string();
+    let waiting = run::waiting_list(svc, &month).await?;
+    let now = svc.clock.now();
+    let mut lists = keys::open_lists().into_iter();
+    let unsharded = lists.next().expect("the unsharded list comes first");
+    let (lines, result) = run::run_list(svc, day, now, &month, &waiting, unsharded).await;
+    let report = result?;
+    let shards: Vec<String> = lists.collect();
+    let run_id = svc.ids.id();
+    let mut item = Item::from_record(
+        keys::comms_plan(day),
+        &Plan {
+            run_id: run_id.clone(),
+            lists: shards.len() as u64,
+        },
+    )?;
+    item.data.insert("done".into(), json!(0));
+    item.data.insert("errors".into(), json!(report.errors));
+    item.data.insert("finished".into(), json!(false));
+    svc.table.put(item, Condition::None).await?;
+    let messages = shards
+        .iter()
+        .map(|list| {
+            serde_json::to_string(&ShardWork {
+                day,
+                run_id: run_id.clone(),
+                list: list.clone(),
+            })
+            .expect("a shard's work serialises")
+        })
+        .collect::<Vec<_>>();
+    queue
+        .enqueue(&messages)
+        .await
+        .map_err(|e| Error::Unavailable("work queue", Box::new(e)))?;
+    Ok(Planned {
+        run_id,
+        lines,
+        report,
+        shards: shards.len(),
+    })
+}
+
+/// What a worker did with its shard.
+pub struct Worked {
+    pub lines: Vec<String>,
+    pub report: Report,
+    /// This worker completed the plan and took the day's last step.
+    pub finished: bool,
+}
+
+/// Works through one shard of a planned day and records it done; the worker that completes
+/// the plan takes the day's last step.
+pub async fn work(svc: &Services, shard: &ShardWork) -> Result<Worked> {
+    let day = shard.day;
+    let month = day.format("%Y-%m").to_string();
+    let waiting = run::waiting_list(svc, &month).await?;
+    let now = svc.clock.now();
+    let (mut lines, result) =
+        run::run_list(svc, day, now, &month, &waiting, shard.list.clone()).await;
+    let mut report = result?;
+    if report.errors > 0 {
+        // Not done: the queue delivers it again (nothing already sent is sent again).
+        return Ok(Worked {
+            lines,
+            report,
+            finished: false,
+        });
+    }
+    enum Refused {
+        Counted,
+        Replaced,
+    }
+    let mut tx = Transaction::new();
+    tx.guarded(
+        TxOp::Put(
+            Item::new(
+                keys::comms_list_done(day, &shard.run_id, &shard.list),
+                Default::default(),
+            ),
+            Condition::Absent,
+        ),
+        Refused::Counted,
+    )
+    .guarded(
+        TxOp::Update(
+            keys::comms_plan(day),
+            Update::default()
+                .add("done", 1)
+                .when(Condition::AttrEquals("run_id".into(), json!(shard.run_id))),
+        ),
+        Refused::Replaced,
+    );
+    match tx.try_commit(svc.table.as_ref()).await? {
+        Ok(()) => {}
+        Err(Refused::Counted) | Err(Refused::Replaced) => {
+            return Ok(Worked {
+                lines,
+                report,
+                finished: false,
+            });
+        }
+    }
+    let Some(plan_item) = svc.table.get(&keys::comms_plan(day)).await? else {
+        return Ok(Worked {
+            lines,
+            report,
+            finished: false,
+        });
+    };
+    let plan: Plan = plan_item.record()?;
+    let done = plan_item
+        .data
+        .get("done")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    if plan.run_id != shard.run_id || done < plan.lists {
+        return Ok(Worked {
+            lines,
+            report,
+            finished: false,
+        });
+    }
+    // The one worker whose conditional write flips `finished` takes the last step. Were it
+    // cut off before taking it, nothing is lost: the waiting list stays (the next run's
+    // statements are once-only) and the next run publishes the outbox.
+    let claim = Update::default()
+        .set("finished", json!(true))
+        .when(Condition::AttrEquals("finished".into(), json!(false)));
+    match svc.table.update(&keys::comms_plan(day), claim).await {
+        Ok(_) => {}
+        Err(TableError::ConditionFailed(_)) => {
+            return Ok(Worked {
+                lines,
+                report,
+                finished: false,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let errors = plan_item
+        .data
+        .get("errors")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    let (last_lines, last) = run::finish(svc, day, now, &month, waiting, errors).await?;
+    lines.extend(last_lines);
+    report.events_published += last.events_published;
+    report.events_waiting += last.events_waiting;
+    Ok(Worked {
+        lines,
+        report,
+        finished: true,
+    })
+}

@@ -1,0 +1,232 @@
+//! The communications run fanned out over a queue, as on Lambda, over both stores: the plan
+//! hands one message per shard to the queue; workers take them in any order, some twice, two
+//! at once, one cut off half-way and delivered again; every reminder goes out exactly once,
+//! every shard is counted once, and exactly one worker takes the day's last step.
+
+use std::sync::Mutex;
+
+use chrono::{Days, NaiveDate, NaiveTime};
+use chrono_tz::Pacific::Auckland;
+use clientwatch::comms::fanout::{self, ShardWork};
+use clientwatch::ports::{QueueError, WorkQueue};
+use clientwatch_tests::api::TestApp;
+use clientwatch_tests::over_both_stores;
+use clientwatch_tests::portal::{deliver_through_emulator, emails_to, unique_email};
+use serde_json::{Value, json};
+
+over_both_stores!(
+    a_fanned_out_day_sends_each_reminder_once_whatever_the_queue_does,
+    a_planned_day_again_replaces_the_plan_and_sends_nothing_twice,
+    a_worker_cut_off_half_way_and_its_shard_delivered_again_sends_nothing_twice,
+);
+
+/// The queue as a list of the messages handed to it.
+#[derive(Default)]
+struct Handed(Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl WorkQueue for Handed {
+    async fn enqueue(&self, messages: &[String]) -> Result<(), QueueError> {
+        self.0.lock().unwrap().extend(messages.iter().cloned());
+        Ok(())
+    }
+}
+
+impl Handed {
+    fn take(&self) -> Vec<ShardWork> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+            .iter()
+            .map(|m| serde_json::from_str(m).unwrap())
+            .collect()
+    }
+}
+
+const CLIENTS: usize = 12;
+
+fn id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .to_owned()
+}
+
+/// `CLIENTS` clients on one workflow, each with one contact and an invoice due in three days
+/// (the workflow's first step is due): the day and the contacts' addresses.
+async fn world(app: &mut TestApp) -> (NaiveDate, Vec<String>) {
+    deliver_through_emulator(&mut app.services).await;
+    let client_type = id(&app
+        .post(
+            "/v1/client-types",
+            json!({"name": "Firms", "class": "company"}),
+        )
+        .await
+        .body);
+    let role = id(&app
+        .post(
+            "/v1/contact-roles",
+            json!({"name": "Borrower", "communication": true}),
+        )
+        .await
+        .body);
+    let workflow = id(&app
+        .post(
+            "/v1/workflows",
+            json!({"name": "Reminders", "steps": [
+                {"id": "friendly", "kind": "email", "days_from_due": -3,
+                 "subject": "Invoice {{invoice_number}} is due on {{due_date}}",
+                 "text": "Invoice {{invoice_number}} is due on {{due_date}}."}]}),
+        )
+        .await
+        .body);
+    let day = chrono::Utc::now().with_timezone(&Auckland).date_naive() + Days::new(10);
+    let mut addresses = Vec::new();
+    for n in 0..CLIENTS {
+        let client = id(&app
+            .post(
+                "/v1/clients",
+                json!({"client_type_id": client_type, "workflow_id": workflow,
+                       "identity": {"kind": "company", "name": format!("Firm {n}")}}),
+            )
+            .await
+            .body);
+        let email = unique_email(&format!("borrower{n}"));
+        let contact = app
+            .post(
+                &format!("/v1/clients/{client}/contacts"),
+                json!({"name": "Borrower", "email": email, "role_id": role}),
+            )
+            .await;
+        assert_eq!(contact.status, 201, "{:#}", contact.body);
+        let invoice = app
+            .post(
+                &format!("/v1/clients/{client}/invoices"),
+                json!({"number": format!("INV-{n}"), "issue_date": "2026-11-01",
+                       "due_date": (day + Days::new(3)).to_string(), "amount": "100.00"}),
+            )
+            .await;
+        assert_eq!(invoice.status, 201, "{:#}", invoice.body);
+        addresses.push(email);
+    }
+    let at = day
+        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
+        .and_local_timezone(Auckland)
+        .single()
+        .unwrap()
+        .to_utc();
+    app.harness.clock.set(at);
+    (day, addresses)
+}
+
+async fn each_got_one(addresses: &[String]) {
+    for a in addresses {
+        assert_eq!(emails_to(a).await.len(), 1, "{a} got its reminder once");
+    }
+}
+
+async fn a_fanned_out_day_sends_each_reminder_once_whatever_the_queue_does(mut app: TestApp) {
+    let (day, addresses) = world(&mut app).await;
+    let queue = Handed::default();
+    let planned = fanout::plan(&app.services, &queue, day).await.unwrap();
+    let mut shards = queue.take();
+    assert_eq!(shards.len(), 16, "one message per shard");
+    assert_eq!(planned.shards, 16);
+    assert!(
+        shards
+            .iter()
+            .all(|s| s.run_id == planned.run_id && s.day == day)
+    );
+
+    // The queue's worst: the last shard first, one shard twice at once, one delivered again
+    // after it was done.
+    shards.reverse();
+    let twice = shards[3].clone();
+    let svc = &app.services;
+    let (a, b) = futures::join!(fanout::work(svc, &twice), fanout::work(svc, &twice));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut sent = a.report.sent + b.report.sent;
+    let mut finished = usize::from(a.finished) + usize::from(b.finished);
+    for shard in shards.iter().filter(|s| **s != twice) {
+        let worked = fanout::work(svc, shard).await.unwrap();
+        sent += worked.report.sent;
+        finished += usize::from(worked.finished);
+    }
+    let again = fanout::work(svc, &shards[0]).await.unwrap();
+    assert_eq!(
+        again.report.sent, 0,
+        "a shard delivered again sends nothing"
+    );
+    assert!(!again.finished);
+    finished += usize::from(again.finished);
+
+    assert_eq!(sent, CLIENTS as u64, "each reminder counted once");
+    assert_eq!(finished, 1, "exactly one worker takes the day's last step");
+    each_got_one(&addresses).await;
+}
+
+async fn a_planned_day_again_replaces_the_plan_and_sends_nothing_twice(mut app: TestApp) {
+    let (day, addresses) = world(&mut app).await;
+    let queue = Handed::default();
+    let first = fanout::plan(&app.services, &queue, day).await.unwrap();
+    let old = queue.take();
+    // Half the shards are worked, then the schedule's retry plans the day again.
+    for shard in &old[..8] {
+        fanout::work(&app.services, shard).await.unwrap();
+    }
+    let second = fanout::plan(&app.services, &queue, day).await.unwrap();
+    assert_ne!(first.run_id, second.run_id);
+    let new = queue.take();
+    // The old plan's leftovers, still in the queue, are worked but finish nothing.
+    let mut finished = 0;
+    for shard in &old[8..] {
+        finished += usize::from(fanout::work(&app.services, shard).await.unwrap().finished);
+    }
+    assert_eq!(finished, 0, "the old plan's shards count for no plan");
+    for shard in &new {
+        finished += usize::from(fanout::work(&app.services, shard).await.unwrap().finished);
+    }
+    assert_eq!(finished, 1);
+    each_got_one(&addresses).await;
+}
+
+async fn a_worker_cut_off_half_way_and_its_shard_delivered_again_sends_nothing_twice(
+    mut app: TestApp,
+) {
+    use clientwatch_tests::faults::{Death, Faults, faulty};
+    let (day, addresses) = world(&mut app).await;
+    let queue = Handed::default();
+    fanout::plan(&app.services, &queue, day).await.unwrap();
+    let shards = queue.take();
+    let mut interrupted = 0;
+    let mut cut = 0;
+    for (n, shard) in shards.iter().enumerate() {
+        // Each shard is cut at a different point of its work (its 1st, 3rd, 5th … call),
+        // then delivered again to a healthy worker.
+        let faults = Faults::new(Death::Before(1 + 2 * (n % 6)));
+        let svc = faulty(&app.services, &faults);
+        let first = fanout::work(&svc, shard).await;
+        if faults.died() {
+            cut += 1;
+            assert!(first.is_err() || first.is_ok_and(|w| !w.finished));
+        }
+        let again = fanout::work(&app.services, shard).await.unwrap();
+        interrupted += again.report.interrupted;
+    }
+    assert!(cut > 0, "workers were cut off");
+    // Every reminder went out at most once; one cut off inside its provider call (it may have
+    // gone out: the call was made, its outcome not written) is reported interrupted instead of
+    // sent again.
+    let mut got = 0;
+    for a in &addresses {
+        let n = emails_to(a).await.len();
+        assert!(n <= 1, "{a} got {n} reminders");
+        got += n;
+    }
+    assert!(
+        got as u64 + interrupted >= CLIENTS as u64,
+        "each sent, or reported: {got} sent, {interrupted} interrupted"
+    );
+    assert!(
+        interrupted <= cut,
+        "at most one unknown message per cut-off worker"
+    );
+}
