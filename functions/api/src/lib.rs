@@ -40,6 +40,7 @@ fn routes() -> Routes {
         .merge(workflows::router())
         .merge(portfolios::router())
         .merge(monitoring::router())
+        .merge(bureau::router())
 }
 
 /// (path, method) of every route, for the OpenAPI check and the convention tests.
