@@ -173,6 +173,11 @@ pub async fn record(
         written.applied += w.0.applied;
         to_publish.extend(w.1);
     }
+    // The profiles and their events' rows are durable before an event goes out: a run killed
+    // after publishing must not find the profile unwritten and tell the difference again.
+    if !to_publish.is_empty() {
+        svc.table.sync().await?;
+    }
     for event in &to_publish {
         if let Err(e) = outbox::publish(svc, event).await {
             tracing::warn!(error = %e, event_id = %event.event_id(), "a ClientDataChanged event waits in the outbox");
