@@ -146,14 +146,30 @@ pub async fn record(
             plans.push((s, plan));
         }
     }
+    // A profile alone (no client with a new difference) goes in a batch write: the usual case,
+    // a changed subject whose record still agrees with its clients'. The rest, each with its
+    // events and client changes, as transactions in one call.
     let mut again = Vec::new();
-    let mut transactions = Vec::with_capacity(plans.len());
-    let mut staged = Vec::with_capacity(plans.len());
+    let mut alone = Vec::new();
+    let mut transactions = Vec::new();
+    let mut staged = Vec::new();
     for (s, plan) in plans {
-        transactions.push(plan.tx.into_ops());
+        if plan.events.is_empty() && plan.applied == 0 {
+            alone.push(plan.profile);
+            written.profiles += 1;
+            continue;
+        }
         staged.push((s, plan.events, plan.applied));
+        transactions.push(plan.tx.into_ops());
     }
-    let results = svc.table.transact_each(transactions).await?;
+    if !alone.is_empty() {
+        svc.table.batch_put(alone).await?;
+    }
+    let results = if transactions.is_empty() {
+        Vec::new()
+    } else {
+        svc.table.transact_each(transactions).await?
+    };
     let mut to_publish = Vec::new();
     for ((s, events, applied), result) in staged.into_iter().zip(results) {
         match result {
@@ -230,6 +246,9 @@ async fn one(
 
 /// A subject's writes.
 struct Plan {
+    /// The profile alone, for a batch write when nothing else changes.
+    profile: Item,
+    /// The profile under its version, with the events and client changes.
     tx: Transaction<()>,
     events: Vec<Staged>,
     applied: u64,
@@ -264,9 +283,13 @@ fn plan(
     let mut tx = Transaction::new();
     tx.otherwise(());
     let item = Item::from_record(profile_key, &profile)?;
+    let item = match &previous {
+        Some((_, v)) => item.with_version(v + 1),
+        None => item,
+    };
     tx.op(match &previous {
-        Some((_, v)) => TxOp::Put(item.with_version(v + 1), Condition::VersionIs(*v)),
-        None => TxOp::Put(item, Condition::Absent),
+        Some((_, v)) => TxOp::Put(item.clone(), Condition::VersionIs(*v)),
+        None => TxOp::Put(item.clone(), Condition::Absent),
     });
     let now = svc.clock.now();
     let mut events = Vec::new();
@@ -338,6 +361,7 @@ fn plan(
         events.push(event);
     }
     Ok(Some(Plan {
+        profile: item,
         tx,
         events,
         applied,
