@@ -274,7 +274,8 @@ async fn a_new_difference_is_told_once(app: TestApp) {
 
     // The day again, and a later day still showing the same difference: nothing new to tell.
     w.run(day(2)).await;
-    w.feed(day(3), "part-0000.ndjson", &[line2.clone()]).await;
+    w.feed(day(3), "part-0000.ndjson", std::slice::from_ref(&line2))
+        .await;
     w.run(day(3)).await;
     let mut line4 = line2.clone();
     line4 = line4.replace("\"value\":612", "\"value\":640");

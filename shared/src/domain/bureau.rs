@@ -508,13 +508,44 @@ mod tests {
         let mut renamed_person = person_record();
         renamed_person.name = "Ana Jones".into();
         #[rustfmt::skip]
-        let table: Vec<(&str, SubjectRecord, ClientSpec, Vec<Field>, Vec<Field>)> = vec![
+        type Case = (&'static str, SubjectRecord, ClientSpec, Vec<Field>, Vec<Field>);
+        let table: Vec<Case> = vec![
             // (reason, bureau, client, applied, not applied)
-            ("a person moved", moved, person(), vec![Field::Address], vec![]),
-            ("a company renamed and in receivership", renamed.clone(), company(), vec![Field::Name, Field::CompanyStatus], vec![]),
-            ("a synced company: only the status", renamed, synced, vec![Field::CompanyStatus], vec![Field::Name]),
-            ("an address the client cannot hold", bad_address, person(), vec![], vec![Field::Address]),
-            ("a person's name is identity: reported only", renamed_person, person(), vec![], vec![]),
+            (
+                "a person moved",
+                moved,
+                person(),
+                vec![Field::Address],
+                vec![],
+            ),
+            (
+                "a company renamed and in receivership",
+                renamed.clone(),
+                company(),
+                vec![Field::Name, Field::CompanyStatus],
+                vec![],
+            ),
+            (
+                "a synced company: only the status",
+                renamed,
+                synced,
+                vec![Field::CompanyStatus],
+                vec![Field::Name],
+            ),
+            (
+                "an address the client cannot hold",
+                bad_address,
+                person(),
+                vec![],
+                vec![Field::Address],
+            ),
+            (
+                "a person's name is identity: reported only",
+                renamed_person,
+                person(),
+                vec![],
+                vec![],
+            ),
         ];
         for (reason, bureau, client, applied, not_applied) in table {
             let new = new_differences(None, &bureau, &client);
