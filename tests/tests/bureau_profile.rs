@@ -29,6 +29,7 @@ over_both_stores!(
     a_field_a_sync_source_owns_is_never_overwritten,
     another_tenants_client_has_no_profile_to_show,
     stopping_the_last_monitor_forgets_the_profile,
+    two_workers_racing_on_one_part_write_one_profile_and_one_event,
 );
 
 mod killed {
@@ -552,6 +553,59 @@ async fn stopping_the_last_monitor_forgets_the_profile(app: TestApp) {
     assert_eq!(stopped.status, 204, "{}", stopped.body);
     assert_eq!(stored_profile(&w, "IND-100").await, None);
     profile(&w, &ana_client).await.problem(404, "not-found");
+}
+
+async fn two_workers_racing_on_one_part_write_one_profile_and_one_event(app: TestApp) {
+    let w = World::new(app).await;
+    apply_bureau_changes(&w, true).await;
+    let kauri_client = company_client(&w, "Kauri Holdings Ltd", "CO-200", json!({})).await;
+    w.monitor(&kauri_client, json!({})).await;
+    w.feed(
+        day(1),
+        "part-0000.ndjson",
+        &[kauri(
+            "Kauri Holdings Ltd",
+            "registered",
+            "1 Queen St",
+            "2026-01-01",
+        )],
+    )
+    .await;
+    w.run(day(1)).await;
+    w.feed(
+        day(2),
+        "part-0000.ndjson",
+        &[kauri(
+            "Kauri Group Ltd",
+            "in receivership",
+            "1 Queen St",
+            "2026-01-01",
+        )],
+    )
+    .await;
+    let key = format!("feeds/{}/part-0000.ndjson", day(2));
+    let (a, b) = tokio::join!(
+        run::run_part(&w.svc, &w.sources, day(2), &key),
+        run::run_part(&w.svc, &w.sources, day(2), &key),
+    );
+    a.unwrap();
+    b.unwrap();
+    let told: Vec<Value> = lender_events(&w)
+        .into_iter()
+        .filter(|e| e["as_of"] == day(2).to_string())
+        .collect();
+    assert_eq!(told.len(), 1, "{told:#?}");
+    let k = w.app.get(&format!("/v1/clients/{kauri_client}")).await.body;
+    assert_eq!(k["identity"]["name"], "Kauri Group Ltd");
+    assert_eq!(k["version"], 2, "the client changed once");
+    let history = clients::changes(w.svc.table.as_ref(), &w.app.tenant_id, &kauri_client)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(
+        profile(&w, &kauri_client).await.body["as_of"],
+        day(2).to_string()
+    );
 }
 
 // ---- a run killed between its writes ---------------------------------------------------------
