@@ -213,6 +213,23 @@ pub fn new_differences(
         .collect()
 }
 
+/// Whether two records of a subject could differ from any client record in other ways: only
+/// the compared fields count (a moved score, or an older address added, changes nothing a
+/// client is compared on). A run reads a subject's clients only when this says so.
+pub fn compared_fields_changed(a: &SubjectRecord, b: &SubjectRecord) -> bool {
+    let key = |r: &SubjectRecord| {
+        let fold_opt = |s: &Option<String>| s.as_deref().map(fold).filter(|s| !s.is_empty());
+        (
+            fold(&r.name),
+            fold_opt(&r.date_of_birth),
+            fold_opt(&r.registration_number),
+            r.addresses.first().map(|a| fold(&a.summary())),
+            fold_opt(&r.company_status),
+        )
+    };
+    key(a) != key(b)
+}
+
 /// The sync sources that keep a client's name and addresses (accounting systems): a client
 /// whose `external_refs` names one of them is kept there, and only there.
 pub const SYNC_SOURCES: [&str; 3] = ["quickbooks_desktop", "quickbooks_online", "netsuite"];
@@ -487,6 +504,40 @@ mod tests {
                 expected,
                 "{reason}"
             );
+        }
+    }
+
+    #[test]
+    fn only_a_change_of_a_compared_field_can_change_a_difference() {
+        type Case = (&'static str, fn(&mut SubjectRecord), bool);
+        #[rustfmt::skip]
+        let table: Vec<Case> = vec![
+            ("the same record", |_| {}, false),
+            ("a score", |r| r.score = Some(BureauScore { value: 600, band: "C".into(), date: None }), false),
+            ("an older address added", |r| r.addresses.push(address("7 Rata Ave", "Hamilton", "NZ")), false),
+            ("the name in capitals", |r| r.name = "ANA SMITH".into(), false),
+            ("another name", |r| r.name = "Ana Jones".into(), true),
+            ("a new current address", |r| r.addresses.insert(0, address("7 Rata Ave", "Hamilton", "NZ")), true),
+            ("no date of birth any more", |r| r.date_of_birth = None, true),
+            ("a status", |r| r.company_status = Some("registered".into()), true),
+        ];
+        for (reason, change, expected) in table {
+            let mut changed = person_record();
+            change(&mut changed);
+            assert_eq!(
+                compared_fields_changed(&person_record(), &changed),
+                expected,
+                "{reason}"
+            );
+            if !expected {
+                for client in [person(), company()] {
+                    assert_eq!(
+                        new_differences(Some(&person_record()), &changed, &client),
+                        vec![],
+                        "{reason}: nothing new for any client"
+                    );
+                }
+            }
         }
     }
 

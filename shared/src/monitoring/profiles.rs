@@ -122,24 +122,40 @@ pub async fn record(
     if seen.is_empty() {
         return Ok(written);
     }
-    // One batched read: the subjects' profiles and their watching clients.
-    let mut keys: Vec<Key> = seen
+    // The subjects' profiles, then the watching clients of those whose compared fields
+    // changed (or that have none yet): a moved score, the usual change, needs no client.
+    let profile_keys: Vec<Key> = seen
         .iter()
         .map(|s| keys::bureau_profile(&s.subject))
         .collect();
-    let mut client_keys = BTreeSet::new();
-    for s in &seen {
-        for w in &s.watchers {
-            client_keys.insert(keys::client(&w.tenant_id, &w.client_id));
-        }
-    }
-    keys.extend(client_keys);
-    let items = svc.table.batch_get(&keys).await?;
-    let found: HashMap<Key, Item> = keys
+    let items = svc.table.batch_get(&profile_keys).await?;
+    let mut found: HashMap<Key, Item> = profile_keys
         .into_iter()
         .zip(items)
         .filter_map(|(k, i)| Some((k, i?)))
         .collect();
+    let mut client_keys = BTreeSet::new();
+    for s in &seen {
+        if let Some(item) = found.get(&keys::bureau_profile(&s.subject)) {
+            let previous: BureauProfile = item.record()?;
+            if !bureau::compared_fields_changed(&previous.record, &s.record) {
+                continue;
+            }
+        }
+        for w in &s.watchers {
+            client_keys.insert(keys::client(&w.tenant_id, &w.client_id));
+        }
+    }
+    if !client_keys.is_empty() {
+        let client_keys: Vec<Key> = client_keys.into_iter().collect();
+        let items = svc.table.batch_get(&client_keys).await?;
+        found.extend(
+            client_keys
+                .into_iter()
+                .zip(items)
+                .filter_map(|(k, i)| Some((k, i?))),
+        );
+    }
     let mut plans = Vec::new();
     for s in &seen {
         if let Some(plan) = plan(svc, day, tenants, s, &found)? {
