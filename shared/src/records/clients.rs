@@ -177,14 +177,24 @@ pub fn change_op(
     ))
 }
 
-/// A client's change history, oldest first.
+/// One page of a client's change history, newest first; an unknown client is "not found".
 pub async fn changes(
     table: &dyn Table,
     tenant_id: &str,
     client_id: &str,
-) -> Result<Vec<ClientChange>> {
-    let items = table
-        .query_all(children(tenant_id, client_id, keys::CLIENT_CHANGES).limit(200))
-        .await?;
-    items.iter().map(|i| Ok(i.record()?)).collect()
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<ClientChange>, Option<Cursor>)> {
+    get(table, tenant_id, client_id).await?;
+    let query = children(tenant_id, client_id, keys::CLIENT_CHANGES)
+        .descending()
+        .limit(limit)
+        .after(cursor);
+    let page = table.query(query).await?;
+    let changes = page
+        .items
+        .iter()
+        .map(|i| i.record().map_err(Error::from))
+        .collect::<Result<_>>()?;
+    Ok((changes, page.next))
 }
