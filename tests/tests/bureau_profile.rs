@@ -265,7 +265,12 @@ async fn a_new_difference_is_told_once(app: TestApp) {
     );
     w.feed(day(2), "part-0000.ndjson", std::slice::from_ref(&line2))
         .await;
-    w.run(day(2)).await;
+    let report = w.run(day(2)).await;
+    let part = &report.parts[0];
+    assert_eq!(
+        (part.profiles, part.client_data_changes, part.applied),
+        (1, 1, 0)
+    );
     let events = lender_events(&w);
     assert_eq!(events.len(), 1, "{events:#?}");
     let e = &events[0];
@@ -281,7 +286,11 @@ async fn a_new_difference_is_told_once(app: TestApp) {
     assert!(e["event_id"].as_str().is_some());
 
     // The day again, and a later day still showing the same difference: nothing new to tell.
-    w.run(day(2)).await;
+    let again = w.run(day(2)).await;
+    assert_eq!(
+        (again.parts[0].profiles, again.parts[0].client_data_changes),
+        (0, 0)
+    );
     w.feed(day(3), "part-0000.ndjson", std::slice::from_ref(&line2))
         .await;
     w.run(day(3)).await;

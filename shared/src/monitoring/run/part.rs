@@ -96,6 +96,15 @@ pub struct PartReport {
     pub hits: u64,
     pub withheld: u64,
     pub duplicates: u64,
+    /// Bureau profiles written (watched subjects handed on whose record changed).
+    #[serde(default)]
+    pub profiles: u64,
+    /// `ClientDataChanged` events written (a client's new differences with the bureau).
+    #[serde(default)]
+    pub client_data_changes: u64,
+    /// Fields of clients the bureau's changes were applied to.
+    #[serde(default)]
+    pub applied: u64,
     /// Why the part failed (a corrupt file): nothing of it but the hits of the lines before the
     /// fault was recorded, and its baseline stays as it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -524,6 +533,9 @@ pub async fn run_part(
         hits: recorder.total.recorded,
         withheld: recorder.total.withheld,
         duplicates: recorder.total.duplicates,
+        profiles: recorder.profiles.profiles,
+        client_data_changes: recorder.profiles.events,
+        applied: recorder.profiles.applied,
         failed: None,
     })
 }
