@@ -355,8 +355,9 @@ async fn a_subject_monitored_while_its_line_is_unchanged_gets_its_profile_on_the
     assert_eq!(w.hits().await, Vec::<Value>::new());
     assert_eq!(w.usage("2026-11").await["hits"], 0);
     assert!(profiles::wanted(&w.svc).await.unwrap().is_empty());
-    // The new differences of a first profile are told.
-    assert_eq!(lender_events(&w).len(), 1);
+    // A first profile is a baseline: its differences are shown, not told.
+    assert_eq!(fields(&p.body["differences"]), ["date_of_birth", "address"]);
+    assert_eq!(lender_events(&w), Vec::<Value>::new());
 }
 
 async fn the_bureaus_changes_are_applied_only_when_the_tenant_says_so(app: TestApp) {
@@ -379,26 +380,44 @@ async fn the_bureaus_changes_are_applied_only_when_the_tenant_says_so(app: TestA
         ],
     )
     .await;
-    // Off (the default): differences are told, the client is left as it is.
+    // Day 1 is each subject's first record: a baseline, nothing told or applied.
     w.run(day(1)).await;
-    let ana_now = w.app.get(&format!("/v1/clients/{ana_client}")).await.body;
-    assert_eq!(ana_now["addresses"], json!([]));
-    let ana_event = lender_events(&w)
-        .into_iter()
-        .find(|e| e["client_id"] == ana_client)
-        .unwrap();
-    assert_eq!(ana_event["applied"], json!([]));
-    assert_eq!(history(&w, &ana_client).await, json!([]));
-
-    // On: the next run's new address, and the company's new name and status, are applied.
-    apply_bureau_changes(&w, true).await;
+    assert_eq!(lender_events(&w), Vec::<Value>::new());
+    // Off (the default): a new difference is told, the client is left as it is.
     w.feed(
         day(2),
         "part-0000.ndjson",
         &[
             kauri(
-                "Kauri Group Ltd",
+                "Kauri Holdings Ltd",
                 "in receivership",
+                "1 Queen St",
+                "2026-01-01",
+            ),
+            ana("7 Rata Ave", "2026-11-01"),
+        ],
+    )
+    .await;
+    w.run(day(2)).await;
+    let events = lender_events(&w);
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["applied"], json!([]));
+    let k = w.app.get(&format!("/v1/clients/{kauri_client}")).await.body;
+    assert_eq!(
+        (&k["company_info"]["status"], &k["version"]),
+        (&json!("registered"), &json!(1))
+    );
+    assert_eq!(history(&w, &kauri_client).await, json!([]));
+
+    // On: the next run's new address, and the company's new name and status, are applied.
+    apply_bureau_changes(&w, true).await;
+    w.feed(
+        day(3),
+        "part-0000.ndjson",
+        &[
+            kauri(
+                "Kauri Group Ltd",
+                "in liquidation",
                 "1 Queen St",
                 "2026-01-01",
             ),
@@ -406,10 +425,10 @@ async fn the_bureaus_changes_are_applied_only_when_the_tenant_says_so(app: TestA
         ],
     )
     .await;
-    w.run(day(2)).await;
+    w.run(day(3)).await;
     let k = w.app.get(&format!("/v1/clients/{kauri_client}")).await.body;
     assert_eq!(k["identity"]["name"], "Kauri Group Ltd");
-    assert_eq!(k["company_info"]["status"], "in receivership");
+    assert_eq!(k["company_info"]["status"], "in liquidation");
     assert_eq!(k["version"], 2, "one change of the client");
     let told: BTreeSet<(String, String, Option<String>, String)> = history(&w, &kauri_client)
         .await
@@ -439,7 +458,7 @@ async fn the_bureaus_changes_are_applied_only_when_the_tenant_says_so(app: TestA
                 "bureau".into(),
                 "company_status".into(),
                 Some("registered".into()),
-                "in receivership".into()
+                "in liquidation".into()
             ),
         ])
     );
@@ -454,7 +473,7 @@ async fn the_bureaus_changes_are_applied_only_when_the_tenant_says_so(app: TestA
     let events = lender_events(&w);
     let kauri_event = events
         .iter()
-        .find(|e| e["client_id"] == kauri_client)
+        .rfind(|e| e["client_id"] == kauri_client)
         .unwrap();
     assert_eq!(fields(&kauri_event["applied"]), ["name", "company_status"]);
     // A person's date of birth is identity: told, never applied.

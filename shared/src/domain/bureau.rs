@@ -194,15 +194,16 @@ pub fn differences(bureau: &SubjectRecord, client: &ClientSpec) -> Vec<Differenc
     out
 }
 
-/// The differences a run finds that were not there with the bureau's previous record (none
-/// before: all of them), the client record being as it is now. A client changed here between
-/// runs does not make a difference new; the bureau changing does.
+/// The differences a run finds that were not there with the bureau's previous record, the
+/// client record being as it is now. A client changed here between runs does not make a
+/// difference new; the bureau changing does. (A subject's first record is a baseline, as a
+/// first score is: the run keeps it and tells nothing.)
 pub fn new_differences(
-    previous: Option<&SubjectRecord>,
+    previous: &SubjectRecord,
     current: &SubjectRecord,
     client: &ClientSpec,
 ) -> Vec<Difference> {
-    let before = previous.map(|p| differences(p, client)).unwrap_or_default();
+    let before = differences(previous, client);
     differences(current, client)
         .into_iter()
         .filter(|d| {
@@ -492,11 +493,11 @@ mod tests {
         liquidation.company_status = Some("in liquidation".into());
         let registered = company_record();
         #[rustfmt::skip]
-        let table: Vec<(&str, Option<&SubjectRecord>, &SubjectRecord, Vec<Field>)> = vec![
-            ("a first record: every difference is new", None, &receivership, vec![Field::CompanyStatus]),
-            ("the same record again", Some(&receivership), &receivership, vec![]),
-            ("another status since", Some(&receivership), &liquidation, vec![Field::CompanyStatus]),
-            ("back to what the client has", Some(&receivership), &registered, vec![]),
+        let table: Vec<(&str, &SubjectRecord, &SubjectRecord, Vec<Field>)> = vec![
+            ("the status changed", &registered, &receivership, vec![Field::CompanyStatus]),
+            ("the same record again", &receivership, &receivership, vec![]),
+            ("another status since", &receivership, &liquidation, vec![Field::CompanyStatus]),
+            ("back to what the client has", &receivership, &registered, vec![]),
         ];
         for (reason, previous, current, expected) in table {
             assert_eq!(
@@ -532,7 +533,7 @@ mod tests {
             if !expected {
                 for client in [person(), company()] {
                     assert_eq!(
-                        new_differences(Some(&person_record()), &changed, &client),
+                        new_differences(&person_record(), &changed, &client),
                         vec![],
                         "{reason}: nothing new for any client"
                     );
@@ -599,7 +600,7 @@ mod tests {
             ),
         ];
         for (reason, bureau, client, applied, not_applied) in table {
-            let new = new_differences(None, &bureau, &client);
+            let new = differences(&bureau, &client);
             let e = enrich(&new, &bureau, &client);
             assert_eq!(
                 e.applied.iter().map(|a| a.field).collect::<Vec<_>>(),

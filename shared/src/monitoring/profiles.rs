@@ -123,7 +123,8 @@ pub async fn record(
         return Ok(written);
     }
     // The subjects' profiles, then the watching clients of those whose compared fields
-    // changed (or that have none yet): a moved score, the usual change, needs no client.
+    // changed: a moved score, the usual change, needs no client, nor does a first profile (a
+    // baseline: nothing in it is new).
     let profile_keys: Vec<Key> = seen
         .iter()
         .map(|s| keys::bureau_profile(&s.subject))
@@ -136,11 +137,12 @@ pub async fn record(
         .collect();
     let mut client_keys = BTreeSet::new();
     for s in &seen {
-        if let Some(item) = found.get(&keys::bureau_profile(&s.subject)) {
-            let previous: BureauProfile = item.record()?;
-            if !bureau::compared_fields_changed(&previous.record, &s.record) {
-                continue;
-            }
+        let Some(item) = found.get(&keys::bureau_profile(&s.subject)) else {
+            continue;
+        };
+        let previous: BureauProfile = item.record()?;
+        if !bureau::compared_fields_changed(&previous.record, &s.record) {
+            continue;
         }
         for w in &s.watchers {
             client_keys.insert(keys::client(&w.tenant_id, &w.client_id));
@@ -272,8 +274,9 @@ struct Plan {
 
 /// What writing a subject's new record means, from what is stored (`found`): nothing when the
 /// stored profile already says the same (a run repeated) or is of a later day (an earlier day
-/// replayed late); otherwise the profile and, per watching client with a new difference, its
-/// event and (when its tenant lets the bureau apply changes) its changed record and history.
+/// replayed late); the profile alone when it is the first; otherwise the profile and, per
+/// watching client with a new difference, its event and (when its tenant lets the bureau apply
+/// changes) its changed record and history.
 fn plan(
     svc: &Services,
     day: NaiveDate,
@@ -307,6 +310,15 @@ fn plan(
         Some((_, v)) => TxOp::Put(item.clone(), Condition::VersionIs(*v)),
         None => TxOp::Put(item.clone(), Condition::Absent),
     });
+    let Some((before, _)) = &previous else {
+        // A subject's first profile is a baseline (as a first score is): kept, nothing told.
+        return Ok(Some(Plan {
+            profile: item,
+            tx,
+            events: Vec::new(),
+            applied: 0,
+        }));
+    };
     let now = svc.clock.now();
     let mut events = Vec::new();
     let mut applied = 0;
@@ -321,11 +333,7 @@ fn plan(
         if client.spec.bureau_subject_id.as_deref() != Some(s.subject.as_str()) {
             continue;
         }
-        let new = bureau::new_differences(
-            previous.as_ref().map(|(p, _)| &p.record),
-            &s.record,
-            &client.spec,
-        );
+        let new = bureau::new_differences(&before.record, &s.record, &client.spec);
         if new.is_empty() {
             continue;
         }
