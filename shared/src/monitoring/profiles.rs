@@ -4,11 +4,13 @@
 //! or one asked for because monitoring started since: the "wanted" list) that have watchers,
 //! whose watcher lists it reads anyway; an unchanged subject costs no read.
 //!
-//! A subject's profile, the `ClientDataChanged` events of its watching clients (a difference
-//! with the client record that the previous profile did not show) and, when the tenant lets
-//! the bureau apply changes, the clients' new values and their history entries are one
-//! transaction. So a run killed anywhere and run again finds either nothing written (and does
-//! it all) or the profile already written (the same record: nothing to do, no second event).
+//! A subject's first profile is a baseline (kept, nothing told). After that, a subject's new
+//! profile, the `ClientDataChanged` events of its watching clients (a difference with the
+//! client record that the previous profile did not show) and, when the tenant lets the bureau
+//! apply changes, the clients' new values and their history entries are one transaction; a
+//! profile with nothing else to write goes in a batch write. So a run killed anywhere and run
+//! again finds either nothing written (and does it all) or the profile already written (the
+//! same record: nothing to do, no second event).
 
 use std::collections::{BTreeSet, HashMap};
 
