@@ -30,6 +30,7 @@ over_both_stores!(
     another_tenants_client_has_no_profile_to_show,
     stopping_the_last_monitor_forgets_the_profile,
     two_workers_racing_on_one_part_write_one_profile_and_one_event,
+    a_subject_with_more_clients_than_one_transaction_holds_never_stops_its_part,
 );
 
 mod killed {
@@ -645,6 +646,62 @@ async fn two_workers_racing_on_one_part_write_one_profile_and_one_event(app: Tes
         profile(&w, &kauri_client).await.body["as_of"],
         day(2).to_string()
     );
+}
+
+async fn a_subject_with_more_clients_than_one_transaction_holds_never_stops_its_part(app: TestApp) {
+    let w = World::new(app).await;
+    apply_bureau_changes(&w, true).await;
+    // Each told client takes 3 writes (the client, its history entry, its event): 33 fit
+    // beside the profile in one transaction of 100.
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        let id = company_client(&w, "Kauri Holdings Ltd", "CO-200", json!({})).await;
+        w.monitor(&id, json!({"reason": format!("Supplier {n}")}))
+            .await;
+        ids.push(id);
+    }
+    w.feed(
+        day(1),
+        "part-0000.ndjson",
+        &[kauri(
+            "Kauri Holdings Ltd",
+            "registered",
+            "1 Queen St",
+            "2026-01-01",
+        )],
+    )
+    .await;
+    w.run(day(1)).await;
+    w.feed(
+        day(2),
+        "part-0000.ndjson",
+        &[kauri(
+            "Kauri Holdings Ltd",
+            "in receivership",
+            "1 Queen St",
+            "2026-01-01",
+        )],
+    )
+    .await;
+    let report = w.run(day(2)).await;
+    assert_eq!(report.parts[0].failed, None);
+    assert_eq!(report.parts[0].client_data_changes, 33);
+    assert_eq!(lender_events(&w).len(), 33);
+    let mut applied = 0;
+    for id in &ids {
+        let p = profile(&w, id).await.body;
+        assert_eq!(p["as_of"], day(2).to_string());
+        if p["differences"] == json!([]) {
+            applied += 1;
+        } else {
+            assert_eq!(
+                fields(&p["differences"]),
+                ["company_status"],
+                "untold: shown"
+            );
+        }
+    }
+    assert_eq!(applied, 33);
 }
 
 // ---- a run killed between its writes ---------------------------------------------------------

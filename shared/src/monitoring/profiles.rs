@@ -25,6 +25,7 @@ use crate::domain::clients::Client;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
 use crate::keys;
+use crate::ports::table::MAX_TRANSACTION_OPS;
 use crate::ports::{Condition, DomainEvent, Item, Key, Query, Transaction, TxOp};
 use crate::records::clients::{self, ClientChange};
 use crate::records::outbox::{self, Staged};
@@ -324,6 +325,10 @@ fn plan(
     let now = svc.clock.now();
     let mut events = Vec::new();
     let mut applied = 0;
+    // Operations in the transaction so far (the profile), and clients left untold because one
+    // transaction holds at most MAX_TRANSACTION_OPS (a part must never fail for it forever).
+    let mut used = 1;
+    let mut untold = 0;
     for w in &s.watchers {
         let Some(Some(tenant)) = tenants.get(&w.tenant_id) else {
             continue;
@@ -344,14 +349,15 @@ fn plan(
         } else {
             bureau::Enrichment::default()
         };
-        if let Some(spec) = enrichment.spec {
-            let next = resource::changed(svc, &client, spec);
-            tx.op(TxOp::Put(
+        let mut ops = Vec::new();
+        if let Some(spec) = &enrichment.spec {
+            let next = resource::changed(svc, &client, spec.clone());
+            ops.push(TxOp::Put(
                 clients::client_item(&tenant.id, &next)?,
                 Condition::VersionIs(client.version),
             ));
             for a in &enrichment.applied {
-                tx.op(clients::change_op(
+                ops.push(clients::change_op(
                     svc,
                     &tenant.id,
                     &client.id,
@@ -364,6 +370,12 @@ fn plan(
                     },
                 )?);
             }
+        }
+        if used + ops.len() + 1 > MAX_TRANSACTION_OPS {
+            untold += 1;
+            continue;
+        }
+        if enrichment.spec.is_some() {
             applied += enrichment.applied.len() as u64;
         }
         let event = Staged::new(
@@ -383,8 +395,17 @@ fn plan(
                 day: Some(day),
             },
         );
-        tx.op(event.op()?);
+        ops.push(event.op()?);
+        used += ops.len();
+        tx.ops(ops);
         events.push(event);
+    }
+    if untold > 0 {
+        tracing::warn!(
+            subject = %s.subject,
+            untold,
+            "more clients of one subject have new differences than one transaction holds: the rest are not told (their differences show in the API)"
+        );
     }
     Ok(Some(Plan {
         profile: item,
