@@ -270,6 +270,16 @@ pub fn log(tenant_id: &str, client_id: &str, order: &str) -> Key {
 }
 pub const LOG: &str = "LOG#";
 
+/// An entry of the client's change history (who changed which field, from what to what), in
+/// time order under its client.
+pub fn client_change(tenant_id: &str, client_id: &str, order: &str) -> Key {
+    Key::new(
+        client_pk(tenant_id, client_id),
+        format!("{CLIENT_CHANGES}{order}"),
+    )
+}
+pub const CLIENT_CHANGES: &str = "CHANGE#";
+
 /// A contact's account-portal access: its link generation, code state and lock.
 pub fn portal_access(tenant_id: &str, client_id: &str, contact_id: &str) -> Key {
     Key::new(
@@ -315,6 +325,19 @@ pub fn client_ref(tenant_id: &str, reference: &str) -> Key {
 pub fn watchers(subject: &str) -> Key {
     Key::new(format!("S#{subject}"), "WATCHERS")
 }
+
+/// The bureau's record of a monitored subject as the last run found it: beside its watcher
+/// list, kept only while the subject has watchers.
+pub fn bureau_profile(subject: &str) -> Key {
+    Key::new(format!("S#{subject}"), "PROFILE")
+}
+
+/// A subject whose monitoring started since the last run: the next part run parses its line
+/// even if unchanged, to write its profile, then removes the entry.
+pub fn wanted(subject: &str) -> Key {
+    Key::new(WANTED, subject)
+}
+pub const WANTED: &str = "WANTED";
 
 pub fn hit(tenant_id: &str, hit_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#HIT#{hit_id}"), "HIT")

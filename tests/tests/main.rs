@@ -8,6 +8,7 @@ mod api;
 mod api_logs;
 mod aws_adapters;
 mod blob_contract;
+mod bureau_profile;
 mod client_import;
 mod clients_and_contacts;
 mod comms_fanout;

@@ -42,6 +42,7 @@ fn routes() -> Routes {
         .merge(portfolios::router())
         .merge(monitoring::router())
         .merge(webhooks::router())
+        .merge(bureau::router())
 }
 
 /// (path, method) of every route, for the OpenAPI check and the convention tests.

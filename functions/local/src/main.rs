@@ -520,6 +520,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("  curl -s {auth} {base}/v1/clients/{c}/contacts");
         println!("  curl -s {auth} '{base}/v1/clients/{c}/recipients?purpose=reminder'");
         println!("  curl -s {auth} {base}/v1/clients/{c}/opportunities");
+        println!("  curl -s {auth} {base}/v1/clients/{c}/bureau-profile");
     }
     println!(
         "  curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n       -d '{{\"name\": \"Collections\", \"communication\": true}}' {base}/v1/contact-roles"

@@ -208,6 +208,10 @@ fn left(data: &Path, mails_before: usize) -> Left {
         for line in text.lines() {
             let event: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("a torn line in {}: {e}: {line}", file.display()));
+            // Hits' events only (a run may also tell of a client's new bureau differences).
+            if event["detail-type"] != "MonitoringHit" {
+                continue;
+            }
             *events
                 .entry(event["detail"]["id"].as_str().unwrap().to_owned())
                 .or_insert(0) += 1;

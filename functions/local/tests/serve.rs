@@ -150,6 +150,13 @@ async fn server_banner_mentions_clients(data: &Path) -> bool {
     let mut opportunities = 0;
     for client in clients {
         let id = client["id"].as_str().unwrap();
+        // Both demo clients are monitored, but `serve` runs no feed day: no bureau record yet.
+        let profile = get(format!("/v1/clients/{id}/bureau-profile")).await;
+        assert_eq!(profile["status"], 404, "{profile}");
+        assert!(
+            profile["detail"].as_str().unwrap().contains("no daily run"),
+            "{profile}"
+        );
         let contacts = get(format!("/v1/clients/{id}/contacts")).await;
         synced += contacts["items"]
             .as_array()

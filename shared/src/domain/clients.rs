@@ -122,6 +122,10 @@ pub struct CompanyInfo {
     pub industry: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    /// The company's status as the register has it ("registered", "in receivership"); the
+    /// bureau's monitoring may keep it (`monitoring.apply_bureau_changes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -256,6 +260,9 @@ impl ClientSpec {
                     "must be a two-letter country code such as \"NZ\"",
                 ));
             }
+        }
+        if let Some(status) = &self.company_info.status {
+            self.company_info.status = Some(text("company_info.status", status, 100)?);
         }
         if self.external_refs.len() > 20 {
             return Err(Error::invalid("external_refs", "at most 20 references"));

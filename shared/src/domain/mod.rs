@@ -2,6 +2,7 @@
 //! over them. Nothing here reads or writes the store or calls a service: [`crate::records`] and
 //! the features above store and use these types.
 
+pub mod bureau;
 pub mod clients;
 pub mod contacts;
 mod decimal;

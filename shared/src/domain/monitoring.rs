@@ -182,6 +182,10 @@ pub struct MonitoringSettings {
     /// URL that may carry the tags of [`CLIENT_LINK_TAGS`], filled URL-encoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_link: Option<String>,
+    /// Whether the daily run applies the bureau's new current address and a company's new
+    /// name and status to the client record (never a field a sync source owns).
+    #[serde(default)]
+    pub apply_bureau_changes: bool,
 }
 
 /// The tags a client link may carry: the client's id here, the bureau's subject id, and the

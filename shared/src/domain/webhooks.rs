@@ -23,6 +23,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "PaymentPromised",
     "PaymentPromiseBroken",
     "ImportCompleted",
+    "ClientDataChanged",
 ];
 
 /// What a partner sends to register an endpoint (and changes by merge patch).

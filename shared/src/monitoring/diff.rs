@@ -28,6 +28,7 @@ use super::facts::{
     statement_ids, statements_filed, value_change,
 };
 use super::snapshot::{Entry, Reader, Writer};
+use crate::domain::bureau::SubjectRecord;
 use crate::domain::monitoring::HitChange;
 
 /// Lines longer than this are refused (a feed line is a few kilobytes at most).
@@ -38,13 +39,17 @@ pub const LISTED_BAD_LINES: usize = 100;
 /// disk and merged.
 pub const SORT_BUDGET: usize = 64 << 20;
 
-/// What is new about one subject.
+/// What is new about one subject whose line changed (or that was asked for: see
+/// [`diff_any_order`]'s `wanted`), and what its line now says.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
     pub subject: String,
     pub kind: SubjectKind,
     pub name: String,
+    /// The new facts: none when the line changed without news, or was only asked for.
     pub facts: Vec<Fact>,
+    /// The subject's record as the line gives it (its bureau profile).
+    pub record: SubjectRecord,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -396,17 +401,22 @@ where
     P: BufRead,
     W: Write,
 {
-    diff_lines(InOrder::new(feed), previous, out, None, on_change)
+    diff_lines(InOrder::new(feed), previous, out, None, &[], on_change)
 }
 
 /// Diffs one part whatever the order of its lines: the fast pass, and when a line goes back, a
 /// sorted pass over the part read again (`open_feed`) against the baseline read again
 /// (`open_previous`), written afresh (`new_out`). Every change is handed on once.
+///
+/// `wanted` (sorted) names subjects whose record is wanted even if their line did not change
+/// (monitoring started since the last run): their lines are parsed and handed on without facts.
+/// With none wanted, an unchanged line costs what it did: a hash, never a parse.
 pub fn diff_any_order<F, P, W>(
     mut open_feed: impl FnMut() -> io::Result<F>,
     mut open_previous: impl FnMut() -> io::Result<Option<Reader<P>>>,
     mut new_out: impl FnMut() -> io::Result<Writer<W>>,
     budget: usize,
+    wanted: &[String],
     mut on_change: impl FnMut(Change) -> io::Result<()>,
 ) -> io::Result<(PartStats, Writer<W>)>
 where
@@ -415,7 +425,14 @@ where
     W: Write,
 {
     let mut out = new_out()?;
-    let pass = diff_part(open_feed()?, open_previous()?, &mut out, &mut on_change)?;
+    let pass = diff_lines(
+        InOrder::new(open_feed()?),
+        open_previous()?,
+        &mut out,
+        None,
+        wanted,
+        &mut on_change,
+    )?;
     let reached = match pass {
         Pass::Done(stats) => return Ok((stats, out)),
         Pass::Unsorted { line } => line - 1,
@@ -428,6 +445,7 @@ where
         open_previous()?,
         &mut out,
         Some(reached),
+        wanted,
         &mut on_change,
     )?;
     match pass {
@@ -461,6 +479,7 @@ fn diff_lines<L, P, W>(
     mut previous: Option<Reader<P>>,
     out: &mut Writer<W>,
     reached: Option<u64>,
+    wanted: &[String],
     mut on_change: impl FnMut(Change) -> io::Result<()>,
 ) -> io::Result<Pass>
 where
@@ -473,7 +492,9 @@ where
     let mut buf = Vec::with_capacity(4096);
     let mut last_subject = String::new();
     let mut last_line = 0u64;
-    'lines: loop {
+    // The next wanted subject not yet passed (lines come in subject order).
+    let mut next_wanted = 0usize;
+    loop {
         buf.clear();
         let Some(number) = feed.next_line(&mut buf)? else {
             break;
@@ -529,11 +550,21 @@ where
         last_subject.push_str(subject);
         last_line = number;
         let hand_on = reached.is_none_or(|r| number > r);
+        let is_wanted = !wanted.is_empty() && {
+            while wanted
+                .get(next_wanted)
+                .is_some_and(|w| w.as_str() < subject)
+            {
+                next_wanted += 1;
+            }
+            wanted.get(next_wanted).is_some_and(|w| w == subject)
+        };
 
         // Carry over the baselines of subjects before this one that are not in today's part
         // as they are, and the subject's own when its line is unchanged (same hash).
         let hash = xxh3_64(line);
         let mut known: Option<Entry> = None;
+        let mut unchanged = false;
         if let Some(prev) = previous.as_mut() {
             while let Some(e) = prev.peek()? {
                 match e.subject().cmp(subject) {
@@ -542,7 +573,8 @@ where
                         out.write_raw(e)?;
                         prev.skip();
                         stats.unchanged += 1;
-                        continue 'lines;
+                        unchanged = true;
+                        break;
                     }
                     Ordering::Equal => known = Some(e.decode()?),
                     Ordering::Greater => break,
@@ -552,6 +584,19 @@ where
                     break;
                 }
             }
+        }
+        if unchanged {
+            // An unchanged line is parsed only when its subject's record is wanted.
+            if is_wanted && hand_on {
+                let record = match parsed {
+                    Some(r) => Some(r),
+                    None => parse_record(line).ok(),
+                };
+                if let Some(record) = record.filter(|r| *r.subject == *subject) {
+                    on_change(record_only(subject, &record))?;
+                }
+            }
+            continue;
         }
         let record = match parsed {
             Some(r) => r,
@@ -600,6 +645,9 @@ where
                 score_changes: 0,
                 statement: latest,
             })?;
+            if is_wanted && hand_on {
+                on_change(record_only(subject, &record))?;
+            }
             continue;
         };
         stats.rewritten += 1;
@@ -731,14 +779,17 @@ where
         if !news.is_empty() {
             stats.changed += 1;
             stats.new_facts += news.len() as u64;
-            if hand_on {
-                on_change(Change {
-                    subject: subject.to_owned(),
-                    kind: record.kind,
-                    name: record.display_name(),
-                    facts: news,
-                })?;
-            }
+        }
+        // A changed line is handed on with or without news: its record may have changed (a
+        // first score, a person's name) and a watched subject's profile follows it.
+        if hand_on {
+            on_change(Change {
+                subject: subject.to_owned(),
+                kind: record.kind,
+                name: record.display_name(),
+                facts: news,
+                record: record.subject_record(),
+            })?;
         }
     }
     if let Some(prev) = previous.as_mut() {
@@ -751,17 +802,40 @@ where
     Ok(Pass::Done(stats))
 }
 
+/// A subject's record handed on without facts.
+fn record_only(subject: &str, record: &FeedRecord) -> Change {
+    Change {
+        subject: subject.to_owned(),
+        kind: record.kind,
+        name: record.display_name(),
+        facts: Vec::new(),
+        record: record.subject_record(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::Just;
     use proptest::strategy::Strategy;
 
-    /// Diffs `feed` in any order, sorting in runs of `budget` bytes.
+    /// Diffs `feed` in any order, sorting in runs of `budget` bytes; the changes with news.
     fn run_with(
         feed: &str,
         previous: Option<&[u8]>,
         budget: usize,
+    ) -> (PartStats, Vec<Change>, Vec<u8>) {
+        let (stats, mut changes, out) = run_wanting(feed, previous, budget, &[]);
+        changes.retain(|c| !c.facts.is_empty());
+        (stats, changes, out)
+    }
+
+    /// Every change handed on, `wanted` asked for.
+    fn run_wanting(
+        feed: &str,
+        previous: Option<&[u8]>,
+        budget: usize,
+        wanted: &[String],
     ) -> (PartStats, Vec<Change>, Vec<u8>) {
         let mut changes = Vec::new();
         let (stats, out) = diff_any_order(
@@ -769,6 +843,7 @@ mod tests {
             || Ok(previous.map(|p| Reader::new(p).unwrap())),
             || Writer::new(Vec::new()),
             budget,
+            wanted,
             |c| {
                 changes.push(c);
                 Ok(())
@@ -776,6 +851,55 @@ mod tests {
         )
         .unwrap();
         (stats, changes, out.finish().unwrap())
+    }
+
+    #[test]
+    fn a_changed_line_hands_on_its_record_and_an_unchanged_one_only_when_wanted() {
+        let (_, _, base) = run(DAY1, None);
+        // IND-2 gets a date of birth (no news), the rest stays byte for byte.
+        let day2 = DAY1.replace(r#""name":"Bo"}"#, r#""name":"Bo","dob":"1990-01-02"}"#);
+        let wanted = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        #[rustfmt::skip]
+        let table: &[(&str, &[&str], &[&str])] = &[
+            // (reason, wanted, subjects handed on)
+            ("only the changed line", &[], &["IND-2"]),
+            ("an unchanged line wanted too", &["COM-1"], &["COM-1", "IND-2"]),
+            ("a wanted subject not in the part", &["AAA-0", "ZZZ-9"], &["IND-2"]),
+        ];
+        for (reason, w, expected) in table {
+            let (stats, changes, new_base) =
+                run_wanting(&day2, Some(&base), SORT_BUDGET, &wanted(w));
+            let subjects: Vec<&str> = changes.iter().map(|c| c.subject.as_str()).collect();
+            assert_eq!(&subjects, expected, "{reason}");
+            assert!(
+                changes.iter().all(|c| c.facts.is_empty()),
+                "{reason}: no news"
+            );
+            assert_eq!((stats.changed, stats.unchanged), (0, 2), "{reason}");
+            let (_, _, plain) = run_wanting(&day2, Some(&base), SORT_BUDGET, &[]);
+            assert_eq!(
+                new_base, plain,
+                "{reason}: the baseline does not depend on what is wanted"
+            );
+        }
+        let (_, changes, _) = run_wanting(&day2, Some(&base), SORT_BUDGET, &wanted(&["COM-1"]));
+        assert_eq!(
+            changes[1].record.date_of_birth.as_deref(),
+            Some("1990-01-02")
+        );
+        assert_eq!(
+            changes[0].record.company_status.as_deref(),
+            Some("registered")
+        );
+        // A first-seen subject is handed on only when wanted.
+        let (_, changes, _) = run_wanting(DAY1, None, SORT_BUDGET, &wanted(&["IND-1"]));
+        assert_eq!(
+            changes
+                .iter()
+                .map(|c| c.subject.as_str())
+                .collect::<Vec<_>>(),
+            ["IND-1"]
+        );
     }
 
     fn run(feed: &str, previous: Option<&[u8]>) -> (PartStats, Vec<Change>, Vec<u8>) {
@@ -1090,6 +1214,7 @@ mod tests {
             || Ok(None::<Reader<&[u8]>>),
             || Writer::new(Vec::new()),
             SORT_BUDGET,
+            &[],
             |_| Ok(()),
         )
         .err()

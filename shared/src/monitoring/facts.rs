@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::domain::bureau::{BureauAddress, BureauScore, SubjectRecord};
+use crate::domain::clients::ClientClass;
 pub use crate::domain::monitoring::FactKind;
 use crate::domain::monitoring::{Adverse, Figures, HitChange, ScoreValue};
 use crate::render;
@@ -185,6 +187,10 @@ pub struct FeedRecord<'a> {
     #[serde(default)]
     #[serde(borrow, deserialize_with = "optional_text")]
     pub name: Option<Cow<'a, str>>,
+    /// A person's date of birth (`YYYY-MM-DD`).
+    #[serde(default)]
+    #[serde(borrow, deserialize_with = "optional_text")]
+    pub dob: Option<Cow<'a, str>>,
     #[serde(default)]
     #[serde(borrow)]
     pub company: Option<CompanyRecord<'a>>,
@@ -482,6 +488,56 @@ impl FeedRecord<'_> {
         all.sort_by(|a, b| a.period_end.cmp(&b.period_end));
         all.dedup_by(|b, a| a.period_end == b.period_end);
         all
+    }
+
+    /// What the line says about the subject as a client record would hold it (the bureau
+    /// profile): built only for subjects a run hands on, never for an unchanged line.
+    pub fn subject_record(&self) -> SubjectRecord {
+        let text = |s: Option<&Cow<str>>| {
+            s.map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let company = self
+            .company
+            .as_ref()
+            .filter(|_| self.kind == SubjectKind::Company);
+        let mut addresses: Vec<BureauAddress> = Vec::with_capacity(self.addresses.len());
+        for a in &self.addresses {
+            let address = BureauAddress {
+                line1: a.line1.trim().to_owned(),
+                line2: text(a.line2.as_ref()),
+                city: a.city.trim().to_owned(),
+                postcode: text(a.postcode.as_ref()),
+                country: a.country.trim().to_owned(),
+                reported: text(a.reported.as_ref()),
+            };
+            // The same address reported twice is listed once.
+            if !addresses
+                .iter()
+                .any(|b| !differs(&b.summary(), &address.summary()))
+            {
+                addresses.push(address);
+            }
+        }
+        // The current (latest reported) first; among equals, the feed's order.
+        addresses.sort_by(|a, b| b.reported.cmp(&a.reported));
+        SubjectRecord {
+            kind: match self.kind {
+                SubjectKind::Individual => ClientClass::Individual,
+                SubjectKind::Company => ClientClass::Company,
+            },
+            name: self.display_name().trim().to_owned(),
+            date_of_birth: text(self.dob.as_ref()).filter(|_| self.kind == SubjectKind::Individual),
+            registration_number: company.and_then(|c| text(c.registration_number.as_ref())),
+            addresses,
+            company_status: company.and_then(|c| text(Some(&c.status))),
+            score: self.score.as_ref().map(|s| BureauScore {
+                value: s.value,
+                band: s.band.trim().to_owned(),
+                date: text(s.date.as_ref()),
+            }),
+        }
     }
 
     /// A company's name and status, normalised for comparison; empty for people.

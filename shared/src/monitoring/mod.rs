@@ -8,6 +8,7 @@ pub mod digest;
 pub mod facts;
 pub mod hits;
 pub mod monitors;
+pub mod profiles;
 pub mod run;
 pub mod severity;
 pub mod snapshot;

@@ -78,6 +78,26 @@ fn watchers_op(subject: &str, watchers: &Watchers, seen: Option<u64>) -> Result<
     })
 }
 
+/// The write that asks the next run for a subject's bureau record (monitoring started on it):
+/// the part that holds the subject parses its line even when unchanged, writes the profile,
+/// and removes the entry. Goes into the monitor's transaction.
+pub fn wanted_op(subject: &str) -> TxOp {
+    TxOp::Put(
+        Item::new(keys::wanted(subject), serde_json::Map::new()),
+        Condition::None,
+    )
+}
+
+/// The writes that store `watchers` for `subject` and, when none are left, remove the
+/// subject's bureau profile (kept only for monitored subjects).
+fn watchers_ops(subject: &str, watchers: &Watchers, seen: Option<u64>) -> Result<Vec<TxOp>> {
+    let mut ops = vec![watchers_op(subject, watchers, seen)?];
+    if watchers.watchers.is_empty() {
+        ops.push(TxOp::Delete(keys::bureau_profile(subject), Condition::None));
+    }
+    Ok(ops)
+}
+
 fn without(mut w: Watchers, tenant_id: &str, client_id: &str) -> Watchers {
     w.watchers
         .retain(|x| !(x.tenant_id == tenant_id && x.client_id == client_id));
@@ -183,7 +203,7 @@ pub async fn start(
             Some((_, v)) => TxOp::Put(monitor_item.with_version(v + 1), Condition::VersionIs(*v)),
             None => TxOp::Put(monitor_item, Condition::Absent),
         };
-        let ops = vec![
+        let mut ops = vec![
             monitor_op,
             watchers_op(&subject, &watchers, seen)?,
             TxOp::Check(
@@ -191,6 +211,9 @@ pub async fn start(
                 Condition::VersionIs(client.version),
             ),
         ];
+        if existing.as_ref().is_none_or(|(m, _)| m.subject != subject) {
+            ops.push(wanted_op(&subject));
+        }
         match svc.table.transact(ops).await {
             Ok(()) => return Ok((monitor, existing.is_none())),
             Err(TableError::TransactionFailed { .. }) => continue,
@@ -215,7 +238,7 @@ pub async fn stop(svc: &Services, tenant_id: &str, client_id: &str) -> Result<()
             Condition::VersionIs(version),
         )];
         if seen.is_some() {
-            ops.push(watchers_op(&monitor.subject, &watchers, seen)?);
+            ops.extend(watchers_ops(&monitor.subject, &watchers, seen)?);
         }
         match svc.table.transact(ops).await {
             Ok(()) => return Ok(()),
@@ -258,9 +281,10 @@ pub async fn follow_subject(
     });
     let mut ops = Vec::new();
     if old_seen.is_some() {
-        ops.push(watchers_op(&monitor.subject, &old, old_seen)?);
+        ops.extend(watchers_ops(&monitor.subject, &old, old_seen)?);
     }
     ops.push(watchers_op(new_subject, &new, new_seen)?);
+    ops.push(wanted_op(new_subject));
     monitor.subject = new_subject.to_owned();
     monitor.updated_at = svc.clock.now();
     ops.push(TxOp::Put(
@@ -309,6 +333,7 @@ pub fn start_new(
             Condition::Absent,
         ),
         watchers_op(&subject, &watchers, seen)?,
+        wanted_op(&subject),
     ];
     Ok((monitor, ops))
 }

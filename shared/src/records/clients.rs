@@ -146,3 +146,55 @@ pub async fn list_children<T: serde::de::DeserializeOwned>(
         .after(cursor);
     resource::list(table, query).await
 }
+
+/// One entry of a client's change history: which field was changed, by whom (`bureau` for the
+/// daily run's enrichment), from what to what. Written in the change's transaction.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientChange {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub by: String,
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// The write of a history entry, for the change's transaction (its key is new).
+pub fn change_op(
+    svc: &Services,
+    tenant_id: &str,
+    client_id: &str,
+    change: &ClientChange,
+) -> Result<TxOp> {
+    let order = format!(
+        "{}#{}",
+        change.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        svc.ids.id()
+    );
+    Ok(TxOp::Put(
+        crate::ports::Item::from_record(keys::client_change(tenant_id, client_id, &order), change)?,
+        Condition::Absent,
+    ))
+}
+
+/// One page of a client's change history, newest first; an unknown client is "not found".
+pub async fn changes(
+    table: &dyn Table,
+    tenant_id: &str,
+    client_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<ClientChange>, Option<Cursor>)> {
+    get(table, tenant_id, client_id).await?;
+    let query = children(tenant_id, client_id, keys::CLIENT_CHANGES)
+        .descending()
+        .limit(limit)
+        .after(cursor);
+    let page = table.query(query).await?;
+    let changes = page
+        .items
+        .iter()
+        .map(|i| i.record().map_err(Error::from))
+        .collect::<Result<_>>()?;
+    Ok((changes, page.next))
+}

@@ -4,6 +4,7 @@
 //! [`client_resource`] for its type.
 
 pub mod api_keys;
+pub mod bureau;
 pub mod client_imports;
 pub mod client_resource;
 pub mod client_types;

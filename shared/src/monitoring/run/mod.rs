@@ -104,7 +104,7 @@ pub async fn run_day(
         }
         let s = &report.stats;
         progress(&format!(
-            "{}: {} lines, {} unchanged, {} first seen, {} changed ({} new facts), {} hits, {} withheld, {} bad line(s), {} out of order [{}]",
+            "{}: {} lines, {} unchanged, {} first seen, {} changed ({} new facts), {} hits, {} withheld, {} bad line(s), {} out of order; {} bureau profile(s), {} client(s) with new differences, {} field(s) applied [{}]",
             report.part,
             s.lines,
             s.unchanged,
@@ -115,6 +115,9 @@ pub async fn run_day(
             report.withheld,
             s.bad,
             s.out_of_order,
+            report.profiles,
+            report.client_data_changes,
+            report.applied,
             at()
         ));
         for (line, message) in &s.bad_lines {

@@ -15,6 +15,7 @@ use tokio_util::io::SyncIoBridge;
 use super::super::diff::{Change, LineError, PartStats, SORT_BUDGET, diff_any_order};
 use super::super::hits::{self, Hit, Recorded};
 use super::super::monitors::watchers_of;
+use super::super::profiles::{self, Seen, Written};
 use super::super::snapshot;
 use crate::Services;
 use crate::domain::kind_filter::{KindFilter, fact_filter};
@@ -95,6 +96,15 @@ pub struct PartReport {
     pub hits: u64,
     pub withheld: u64,
     pub duplicates: u64,
+    /// Bureau profiles written (watched subjects handed on whose record changed).
+    #[serde(default)]
+    pub profiles: u64,
+    /// `ClientDataChanged` events written (a client's new differences with the bureau).
+    #[serde(default)]
+    pub client_data_changes: u64,
+    /// Fields of clients the bureau's changes were applied to.
+    #[serde(default)]
+    pub applied: u64,
     /// Why the part failed (a corrupt file): nothing of it but the hits of the lines before the
     /// fault was recorded, and its baseline stays as it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,6 +160,10 @@ struct Recorder<'a> {
     /// Digest markers already written, by tenant.
     marked: HashMap<String, BTreeSet<NaiveDate>>,
     total: Recorded,
+    /// Subjects asked for (sorted), and those of them this part handed on.
+    wanted: Arc<Vec<String>>,
+    wanted_seen: Vec<String>,
+    profiles: Written,
 }
 
 impl Recorder<'_> {
@@ -171,7 +185,18 @@ impl Recorder<'_> {
         let watchers = watchers_of(self.svc, &subjects).await?;
         let now = self.svc.clock.now();
         let mut by_tenant: HashMap<String, Vec<Hit>> = HashMap::new();
+        let mut seen = Vec::new();
         for (change, watchers) in changes.iter().zip(watchers) {
+            if self.wanted.binary_search(&change.subject).is_ok() {
+                self.wanted_seen.push(change.subject.clone());
+            }
+            if !watchers.watchers.is_empty() {
+                seen.push(Seen {
+                    subject: change.subject.clone(),
+                    record: change.record.clone(),
+                    watchers: watchers.watchers.clone(),
+                });
+            }
             for w in watchers.watchers {
                 let Some(tenant) = self.tenant(&w.tenant_id).await? else {
                     continue;
@@ -207,6 +232,17 @@ impl Recorder<'_> {
             self.total.withheld += r.withheld;
             self.total.duplicates += r.duplicates;
         }
+        // The watched subjects' bureau profiles, after their hits (every watching tenant is
+        // cached by now).
+        for s in &seen {
+            for w in &s.watchers {
+                self.tenant(&w.tenant_id).await?;
+            }
+        }
+        let w = profiles::record(self.svc, self.day, &self.tenants, seen).await?;
+        self.profiles.profiles += w.profiles;
+        self.profiles.events += w.events;
+        self.profiles.applied += w.applied;
         Ok(())
     }
 }
@@ -315,6 +351,12 @@ pub async fn run_part(
     let scratch = tempfile::NamedTempFile::new().map_err(scratch_error)?;
     let scratch_path = scratch.path().to_owned();
     let gzip = part_key.ends_with(".gz");
+    let wanted = Arc::new(
+        profiles::wanted(svc)
+            .await
+            .map_err(|e| with_part(e, part_key))?,
+    );
+    let wanted_by_diff = wanted.clone();
     let (tx, mut rx) = mpsc::channel::<Vec<Change>>(4);
     let consumed = Arc::new(AtomicU64::new(0));
 
@@ -373,15 +415,21 @@ pub async fn run_part(
         };
         let mut batch = Vec::with_capacity(BATCH);
         let stopped = || std::io::Error::other("the hit recorder stopped");
-        let (stats, out) =
-            diff_any_order(open_feed, open_previous, new_out, SORT_BUDGET, |change| {
+        let (stats, out) = diff_any_order(
+            open_feed,
+            open_previous,
+            new_out,
+            SORT_BUDGET,
+            &wanted_by_diff,
+            |change| {
                 batch.push(change);
                 if batch.len() >= BATCH {
                     tx.blocking_send(std::mem::take(&mut batch))
                         .map_err(|_| stopped())?;
                 }
                 Ok(())
-            })?;
+            },
+        )?;
         if !batch.is_empty() {
             tx.blocking_send(batch).map_err(|_| stopped())?;
         }
@@ -398,6 +446,9 @@ pub async fn run_part(
         tenants: HashMap::new(),
         marked: HashMap::new(),
         total: Recorded::default(),
+        wanted,
+        wanted_seen: Vec::new(),
+        profiles: Written::default(),
     };
     let mut failure = None;
     while let Some(changes) = rx.recv().await {
@@ -459,6 +510,10 @@ pub async fn run_part(
         .map_err(blob(format!(
             "storing baseline {written} of feed part {part_key}"
         )))?;
+    // The subjects asked for are found: their profiles are written and durable.
+    profiles::done_wanting(svc, std::mem::take(&mut recorder.wanted_seen))
+        .await
+        .map_err(|e| with_part(e, part_key))?;
     if let Err(at) = kept.binary_search_by_key(&day, |(d, _)| *d) {
         kept.insert(at, (day, written));
     }
@@ -478,6 +533,9 @@ pub async fn run_part(
         hits: recorder.total.recorded,
         withheld: recorder.total.withheld,
         duplicates: recorder.total.duplicates,
+        profiles: recorder.profiles.profiles,
+        client_data_changes: recorder.profiles.events,
+        applied: recorder.profiles.applied,
         failed: None,
     })
 }
