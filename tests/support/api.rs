@@ -39,6 +39,27 @@ pub fn router_with_files(
     )
 }
 
+/// A POST of `body` with `key` to the router over `svc` (for tests that count the requests of
+/// their own services): the answer's JSON, after asserting it succeeded.
+pub async fn post_as(svc: &Services, key: &str, path: &str, body: Value) -> Value {
+    let request = Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("a request");
+    let response = router(svc.clone())
+        .oneshot(request)
+        .await
+        .expect("the router always answers");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("a body");
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
 /// The API over a fresh store, with one bootstrapped tenant and its admin key.
 pub struct TestApp {
     pub harness: Harness,

@@ -105,6 +105,17 @@ pub async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
     name
 }
 
+/// 10:00 on `day` in Auckland (the tests' tenants' zone): a communications run's "now" outside
+/// quiet hours.
+pub fn ten_in_auckland(day: chrono::NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(10, 0, 0)
+        .expect("a valid time")
+        .and_local_timezone(chrono_tz::Pacific::Auckland)
+        .single()
+        .expect("10:00 is never ambiguous in Auckland")
+        .to_utc()
+}
+
 /// A unique name for a per-test resource.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", SystemIds.id())

@@ -8,7 +8,7 @@
 //! invoice or promise to pay it from its page (refused answers named, the partner seeing both),
 //! and read the monthly statements the client was sent.
 
-use chrono::{Days, Duration, NaiveDate, NaiveTime};
+use chrono::{Days, Duration, NaiveDate};
 use chrono_tz::Pacific::Auckland;
 use clientwatch::access::links::{self, Holder};
 use clientwatch::account::signin;
@@ -701,12 +701,7 @@ async fn the_portal_link_in_a_reminder_signs_the_contact_in(app: TestApp) {
     } else {
         today
     };
-    let at = day
-        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
-        .and_local_timezone(Auckland)
-        .single()
-        .unwrap()
-        .to_utc();
+    let at = clientwatch_tests::ten_in_auckland(day);
     w.app.harness.clock.set(at);
     w.invoice(&client, json!({"number": "DUE-1", "issue_date": (day - Days::new(30)).to_string(), "due_date": day.to_string(), "amount": "75.00"})).await;
     run::run_day(&w.app.services, day, &mut |line: &str| eprintln!("{line}"))
@@ -1044,12 +1039,7 @@ async fn the_statements_sent_to_the_client_are_pages_of_the_account(app: TestApp
     assert!(none.shows("No statements have been sent"), "{}", none.html);
 
     // The 1st of next month, mid-morning in Auckland: the run sends the month's statement.
-    let at = first
-        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
-        .and_local_timezone(Auckland)
-        .single()
-        .unwrap()
-        .to_utc();
+    let at = clientwatch_tests::ten_in_auckland(first);
     w.app.harness.clock.set(at);
     let report = run::run_day(&w.app.services, first, &mut |line: &str| {
         eprintln!("{line}")

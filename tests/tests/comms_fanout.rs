@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 
-use chrono::{Days, NaiveDate, NaiveTime};
+use chrono::{Days, NaiveDate};
 use chrono_tz::Pacific::Auckland;
 use clientwatch::comms::fanout::{self, ShardWork};
 use clientwatch::ports::{QueueError, WorkQueue};
@@ -107,12 +107,7 @@ async fn world(app: &mut TestApp) -> (NaiveDate, Vec<String>) {
         assert_eq!(invoice.status, 201, "{:#}", invoice.body);
         addresses.push(email);
     }
-    let at = day
-        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
-        .and_local_timezone(Auckland)
-        .single()
-        .unwrap()
-        .to_utc();
+    let at = clientwatch_tests::ten_in_auckland(day);
     app.harness.clock.set(at);
     (day, addresses)
 }

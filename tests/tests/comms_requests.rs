@@ -7,17 +7,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::body::Body;
-use axum::http::Request;
-use chrono::{Days, NaiveTime};
+use chrono::Days;
 use chrono_tz::Pacific::Auckland;
-use clientwatch::Services;
 use clientwatch::comms::run;
 use clientwatch::ports::{DeliveryError, Email, Mailer};
 use clientwatch::records;
+use clientwatch_tests::api::post_as as post;
 use clientwatch_tests::counting::counted_dynamodb;
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use serde_json::json;
 
 const CLIENTS: usize = 20;
 const INVOICES_EACH: usize = 2;
@@ -31,25 +28,6 @@ impl Mailer for CountingMailer {
     async fn send(&self, _: &Email) -> Result<String, DeliveryError> {
         Ok(format!("m{}", self.0.fetch_add(1, Ordering::SeqCst)))
     }
-}
-
-async fn post(svc: &Services, key: &str, path: &str, body: Value) -> Value {
-    let request = Request::post(path)
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let response = clientwatch_tests::api::router(svc.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
 }
 
 fn per_invoice(calls: &BTreeMap<&'static str, u64>) -> f64 {
@@ -118,12 +96,7 @@ async fn a_due_reminder_costs_a_few_requests_and_one_send_per_contact() {
             .await;
         }
     }
-    let at = day
-        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
-        .and_local_timezone(Auckland)
-        .single()
-        .unwrap()
-        .to_utc();
+    let at = clientwatch_tests::ten_in_auckland(day);
     harness.clock.set(at);
     counting.take();
     counting.take_write_units();

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{Datelike, Days, NaiveDate, NaiveTime, Utc};
+use chrono::{Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Pacific::Auckland;
 use clientwatch::Services;
 use clientwatch::adapters::embedded::EmbeddedTable;
@@ -732,13 +732,7 @@ impl Comms {
     }
 
     async fn run(&self, svc: &Services) -> Result<comms_run::Report, String> {
-        let at = self
-            .day
-            .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
-            .and_local_timezone(Auckland)
-            .single()
-            .unwrap()
-            .to_utc();
+        let at = clientwatch_tests::ten_in_auckland(self.day);
         self.trial.app.harness.clock.set(at);
         // One shard at a time: every kill point is then the same from trial to trial, and a
         // kill leaves at most the one message in hand unknown. (Workers side by side are

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{Datelike, Days, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{Datelike, Days, Duration, NaiveDate, Utc};
 use chrono_tz::Pacific::Auckland;
 use clientwatch::Services;
 use clientwatch::comms::invoices::{self, Invoice, PromiseStatus, Status, answers};
@@ -144,12 +144,7 @@ impl World {
 
     /// Sets the clock to 10:00 in the tenant's zone on `day`.
     fn at(&self, day: NaiveDate) {
-        let at = day
-            .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
-            .and_local_timezone(Auckland)
-            .single()
-            .unwrap()
-            .to_utc();
+        let at = clientwatch_tests::ten_in_auckland(day);
         self.app.harness.clock.set(at);
     }
 

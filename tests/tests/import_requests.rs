@@ -4,35 +4,13 @@
 //! the largest import (calls per row × a conservative latency, over the rows in flight) rests
 //! on these counts.
 
-use axum::body::Body;
-use axum::http::Request;
-use clientwatch::Services;
 use clientwatch::comms::invoices;
 use clientwatch::records;
+use clientwatch_tests::api::post_as as post;
 use clientwatch_tests::counting::counted_dynamodb;
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use serde_json::json;
 
 const ROWS: usize = 100;
-
-async fn post(svc: &Services, key: &str, path: &str, body: Value) -> Value {
-    let request = Request::post(path)
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let response = clientwatch_tests::api::router(svc.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let body: Value = serde_json::from_slice(&bytes).unwrap();
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
 
 fn calls_per_row(calls: &std::collections::BTreeMap<&'static str, u64>) -> f64 {
     calls.values().sum::<u64>() as f64 / ROWS as f64

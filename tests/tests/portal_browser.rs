@@ -468,7 +468,7 @@ async fn a_customer_follows_the_emailed_link_and_the_texted_code_to_a_saved_edit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contact_follows_the_statement_link_reads_the_account_disputes_one_invoice_and_promises_another()
  {
-    use chrono::{Datelike, Duration, NaiveTime};
+    use chrono::{Datelike, Duration};
     use chrono_tz::Pacific::Auckland;
 
     let mut app = TestApp::new(Store::DynamoDb).await;
@@ -477,12 +477,7 @@ async fn a_contact_follows_the_statement_link_reads_the_account_disputes_one_inv
     // The run of the 1st sends the month's statement; the browser then works in real time.
     let today = chrono::Utc::now().with_timezone(&Auckland).date_naive();
     let first = today.with_day(1).unwrap();
-    let at = first
-        .and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
-        .and_local_timezone(Auckland)
-        .single()
-        .unwrap()
-        .to_utc();
+    let at = clientwatch_tests::ten_in_auckland(first);
     app.harness.clock.set(at);
     let tenant = app.get("/v1/tenant").await;
     records::tenants::update(
