@@ -456,9 +456,10 @@ async fn a_communications_run_killed_at_random_moments_never_sends_twice_and_rep
             got.len() <= expected.len() && got.len() + interrupted >= expected.len(),
             "{context}"
         );
+        // The run works several shards at once: a kill may cut off one message in each.
         assert!(
-            interrupted <= 1,
-            "one call at a time is in flight: {context}"
+            interrupted <= clientwatch::comms::run::SHARD_WORKERS,
+            "one call at a time is in flight per shard worker: {context}"
         );
         let _ = std::fs::remove_dir_all(&data);
     }
