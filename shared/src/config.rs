@@ -139,6 +139,9 @@ pub struct MonitoringConfig {
     /// `FEED_TIME_ZONE`: the IANA zone whose calendar names the feed's days (default
     /// `Pacific/Auckland`); a run fired at an instant monitors that instant's date there.
     pub feed_time_zone: chrono_tz::Tz,
+    /// `DIGEST_QUEUE_URL` (optional): the SQS queue the digest step hands each tenant's digest
+    /// to; the same function, fed by it, sends each. Unset: the step sends every digest itself.
+    pub digest_queue_url: Option<String>,
 }
 
 /// The webhooks function's settings: the queue its schedule fills and its workers drain.
@@ -189,6 +192,9 @@ impl MonitoringConfig {
                 feed_bucket,
                 state_bucket,
                 feed_time_zone,
+                digest_queue_url: lookup("DIGEST_QUEUE_URL")
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty()),
             })
         } else {
             Err(ConfigError(problems))

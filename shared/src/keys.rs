@@ -360,6 +360,12 @@ pub fn run_plan(day: NaiveDate) -> Key {
     Key::new(format!("RUN#{day}"), "PLAN")
 }
 
+/// One tenant's digest of a day's monitoring run, recorded done once (when the digests are
+/// handed to workers).
+pub fn run_digest_done(day: NaiveDate, run_id: &str, tenant_id: &str) -> Key {
+    Key::new(format!("RUN#{day}"), format!("DIGEST#{run_id}#{tenant_id}"))
+}
+
 /// One feed part of a day's monitoring run.
 pub fn run_part(day: NaiveDate, run_id: &str, part: &str) -> Key {
     Key::new(format!("RUN#{day}"), format!("PART#{run_id}#{part}"))

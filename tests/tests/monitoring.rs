@@ -24,6 +24,7 @@ over_both_stores!(
     a_changed_subject_id_moves_the_monitor_to_the_new_subject,
     bulk_start_and_stop_answer_per_client,
     hits_can_be_polled_from_a_time_and_acknowledged,
+    digests_handed_to_workers_go_out_once_and_the_last_worker_finishes_the_day,
 );
 
 /// Ana (monitored, person), Kauri (monitored, company) and an unmonitored person, on day one.
@@ -720,4 +721,72 @@ async fn hits_can_be_polled_from_a_time_and_acknowledged(app: TestApp) {
         .get("/v1/usage?month=2026-13")
         .await
         .problem(422, "validation");
+}
+
+/// The digest step fanned out, as on Lambda: each tenant's digest handed to a worker, workers
+/// running one tenant's digest twice at once (the queue delivers at least once) send it once,
+/// and the day counts as finished when the last tenant's digest is recorded done, once.
+async fn digests_handed_to_workers_go_out_once_and_the_last_worker_finishes_the_day(app: TestApp) {
+    let w = World::new(app).await;
+    two_monitored(&w).await;
+    w.run(day(1)).await;
+    day_two_with_news(&w).await;
+    let day2 = day(2);
+    let plan = run::plan(&w.svc, &w.sources, day2).await.unwrap();
+    for part in &plan.parts {
+        let report = run::run_part(&w.svc, &w.sources, day2, part).await.unwrap();
+        run::part_done(&w.svc, day2, &plan.run_id, &report)
+            .await
+            .unwrap();
+    }
+    let due = digest::due(&w.svc, day2).await.unwrap();
+    assert_eq!(due.len(), 1, "one tenant with hits: {due:?}");
+    run::digests_handed_out(&w.svc, day2, &plan.run_id, due.len())
+        .await
+        .unwrap();
+    assert_ne!(
+        run::progress(&w.svc, day2).await.unwrap(),
+        run::Progress::Finished
+    );
+    let (tenant, markers) = due.into_iter().next().unwrap();
+    let (a, b) = futures::join!(
+        digest::run_tenant(&w.svc, day2, &tenant, &markers),
+        digest::run_tenant(&w.svc, day2, &tenant, &markers)
+    );
+    // One sends it; the other finds it sent, or finds the first one moving it on and gives way
+    // (a `Conflict`: its message goes back to the queue, and its next delivery finds it done).
+    let sent_now: usize = [&a, &b]
+        .iter()
+        .map(|r| match r {
+            Ok(d) => usize::from(d.message_id.is_some()),
+            Err(clientwatch::domain::Error::Conflict(_)) => 0,
+            Err(e) => panic!("{e}"),
+        })
+        .sum();
+    assert!(sent_now <= 1, "the e-mail goes out once: {a:?} {b:?}");
+    if a.is_err() || b.is_err() {
+        // The redelivered message.
+        digest::run_tenant(&w.svc, day2, &tenant, &markers)
+            .await
+            .unwrap();
+    }
+    assert_eq!(w.inbox.messages().await.len(), 1);
+    assert!(
+        digest::due(&w.svc, day2).await.unwrap().is_empty(),
+        "markers removed"
+    );
+    let first = run::digest_done(&w.svc, day2, &plan.run_id, &tenant)
+        .await
+        .unwrap();
+    let again = run::digest_done(&w.svc, day2, &plan.run_id, &tenant)
+        .await
+        .unwrap();
+    assert!(
+        first && !again,
+        "the last tenant's digest finishes the day once"
+    );
+    assert_eq!(
+        run::progress(&w.svc, day2).await.unwrap(),
+        run::Progress::Finished
+    );
 }

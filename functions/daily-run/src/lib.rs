@@ -28,7 +28,7 @@ use clientwatch::Services;
 use clientwatch::domain::Error as DomainError;
 use clientwatch::monitoring::digest;
 use clientwatch::monitoring::run::{self, PARTS_DONE, PartReport, Sources};
-use clientwatch::ports::{DomainEvent, PublishError};
+use clientwatch::ports::{DomainEvent, PublishError, WorkQueue};
 use clientwatch::telemetry::Metrics;
 use serde_json::{Value, json};
 use tracing::{info, warn};
@@ -41,6 +41,18 @@ pub struct DailyRun {
     pub sources: Sources,
     /// The zone whose calendar names the feed's days.
     pub feed_time_zone: Tz,
+    /// Where the digest step hands each tenant's digest (SQS); none: it sends them itself.
+    pub digest_queue: Option<std::sync::Arc<dyn WorkQueue>>,
+}
+
+/// One tenant's digest of a planned day, as a queue message.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DigestWork {
+    pub day: NaiveDate,
+    pub run_id: String,
+    pub tenant_id: String,
+    /// The sort keys of the tenant's digest markers.
+    pub markers: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +171,9 @@ impl DailyRun {
 
     /// Handles one invocation; the answer summarises what was done (a replay's caller sees it).
     pub async fn handle(&self, event: Value) -> Result<Value, RunError> {
+        if let Some(records) = event.get("Records").and_then(Value::as_array) {
+            return Ok(self.tenant_digests(records).await);
+        }
         let result = match input::parse(&event, self.feed_time_zone) {
             Ok(Input::Plan { day }) => self.plan(day).await,
             Ok(Input::Part { day, run_id, part }) => self.part(day, &run_id, &part).await,
@@ -283,7 +298,87 @@ impl DailyRun {
         Ok(json!({ "day": day, "finished": finished, "progress": progress.describe(day) }))
     }
 
+    /// With a digest queue: each tenant's digest handed to a worker (the same function, fed by
+    /// the queue); the worker completing the last records the day's digests sent.
+    async fn hand_out_digests(
+        &self,
+        queue: &dyn WorkQueue,
+        day: NaiveDate,
+        run_id: &str,
+    ) -> Result<Value, RunError> {
+        let due = digest::due(&self.svc, day)
+            .await
+            .map_err(step("listing the digests", day))?;
+        run::digests_handed_out(&self.svc, day, run_id, due.len())
+            .await
+            .map_err(step("recording the digests handed out", day))?;
+        let messages: Vec<String> = due
+            .into_iter()
+            .map(|(tenant_id, markers)| {
+                serde_json::to_string(&DigestWork {
+                    day,
+                    run_id: run_id.to_owned(),
+                    tenant_id,
+                    markers,
+                })
+                .expect("a digest's work serialises")
+            })
+            .collect();
+        queue.enqueue(&messages).await.map_err(|e| RunError::Step {
+            step: "handing out the digests",
+            day,
+            source: DomainError::Unavailable("work queue", Box::new(e)),
+        })?;
+        info!(%day, %run_id, tenants = messages.len(), "each tenant's digest handed to a worker");
+        Ok(json!({ "day": day, "run_id": run_id, "tenants": messages.len(), "handed_out": true }))
+    }
+
+    /// An SQS batch of tenants' digests: each sent; the ones that failed are answered as batch
+    /// item failures, so SQS delivers them again (a digest sent again sends nothing twice).
+    async fn tenant_digests(&self, records: &[Value]) -> Value {
+        let mut failures = Vec::new();
+        for record in records {
+            let id = record["messageId"].as_str().unwrap_or_default().to_owned();
+            let Ok(work) =
+                serde_json::from_str::<DigestWork>(record["body"].as_str().unwrap_or_default())
+            else {
+                tracing::error!(message_id = %id, "a queue message that is no tenant's digest was dropped");
+                count(REJECTED_INPUTS);
+                continue;
+            };
+            let mut metrics = Metrics::start(METRICS_NAMESPACE);
+            let result = async {
+                let d =
+                    digest::run_tenant(&self.svc, work.day, &work.tenant_id, &work.markers).await?;
+                let last =
+                    run::digest_done(&self.svc, work.day, &work.run_id, &work.tenant_id).await?;
+                Ok::<_, DomainError>((d, last))
+            }
+            .await;
+            match result {
+                Ok((d, last)) => {
+                    info!(day = %work.day, tenant_id = %d.tenant_id, hits = d.hits, withheld = d.withheld,
+                          sent = d.message_id.is_some(), note = d.note.as_deref().unwrap_or(""), "tenant digest");
+                    metrics
+                        .count(DIGESTS_SENT, u64::from(d.message_id.is_some()))
+                        .count(HITS_BILLED, d.hits as u64)
+                        .count(HITS_WITHHELD, d.withheld as u64)
+                        .count(RUNS_FINISHED, u64::from(last))
+                        .emit();
+                }
+                Err(e) => {
+                    tracing::error!(day = %work.day, tenant_id = %work.tenant_id, error = %clientwatch::schedule::full_message(&e), "a tenant's digest failed; SQS delivers it again");
+                    failures.push(json!({ "itemIdentifier": id }));
+                }
+            }
+        }
+        json!({ "batchItemFailures": failures })
+    }
+
     async fn digest(&self, day: NaiveDate, run_id: &str) -> Result<Value, RunError> {
+        if let Some(queue) = &self.digest_queue {
+            return self.hand_out_digests(queue.as_ref(), day, run_id).await;
+        }
         let mut metrics = Metrics::start(METRICS_NAMESPACE);
         let digests = digest::run(&self.svc, day)
             .await

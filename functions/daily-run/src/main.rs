@@ -24,6 +24,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             state: Arc::new(S3Blobs::new(s3, monitoring.state_bucket)),
         },
         feed_time_zone: monitoring.feed_time_zone,
+        digest_queue: monitoring.digest_queue_url.map(|url| {
+            Arc::new(clientwatch::adapters::sqs::SqsQueue::new(
+                aws_sdk_sqs::Client::new(&sdk),
+                url,
+            )) as Arc<dyn clientwatch::ports::WorkQueue>
+        }),
     };
     let daily_run = &daily_run;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

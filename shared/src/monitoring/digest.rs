@@ -104,41 +104,61 @@ impl TenantDigest {
 
 /// Digests every tenant with hits due on or before `day`.
 pub async fn run(svc: &Services, day: NaiveDate) -> Result<Vec<TenantDigest>> {
+    let mut out = Vec::new();
+    for (tenant_id, markers) in due(svc, day).await? {
+        out.push(run_tenant(svc, day, &tenant_id, &markers).await?);
+    }
+    Ok(out)
+}
+
+/// The tenants with a digest due on day D (or left from an earlier day), each with the sort
+/// keys of its markers: what the daily run hands out, a tenant a worker, on Lambda.
+pub async fn due(svc: &Services, day: NaiveDate) -> Result<BTreeMap<String, Vec<String>>> {
     let through = SortKey::UpTo(format!("{day}#\u{7f}"));
     let markers = svc
         .table
-        .query_all(Query::partition(keys::DIGEST_MARKERS).sk(through.clone()))
+        .query_all(Query::partition(keys::DIGEST_MARKERS).sk(through))
         .await?;
-    let mut tenants: BTreeMap<String, Vec<Key>> = BTreeMap::new();
+    let mut tenants: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in markers {
         if let Some((_, tenant)) = m.key.sk.split_once('#') {
             tenants
                 .entry(tenant.to_owned())
                 .or_default()
-                .push(m.key.clone());
+                .push(m.key.sk.clone());
         }
     }
-    let mut out = Vec::new();
-    for (tenant_id, markers) in tenants {
-        let digest = tenant_digest(svc, &tenant_id, day).await?;
-        // Hits found after the digest's cut-off stay queued, and so does their marker.
-        let left = svc
-            .table
-            .query(
-                Query::partition(crate::keys::digest_queue_pk(&tenant_id))
-                    .sk(through.clone())
-                    .limit(1),
-            )
-            .await?
-            .items;
-        if left.is_empty() {
-            for key in markers {
-                svc.table.delete(&key, Condition::None).await?;
-            }
+    Ok(tenants)
+}
+
+/// One tenant's digest of day D, then its markers (`markers`, sort keys from [`due`]) removed
+/// when nothing of the day is left in its queue. Two at once, or one again, send the e-mail and
+/// its events once (the tenant's checkpoint).
+pub async fn run_tenant(
+    svc: &Services,
+    day: NaiveDate,
+    tenant_id: &str,
+    markers: &[String],
+) -> Result<TenantDigest> {
+    let digest = tenant_digest(svc, tenant_id, day).await?;
+    // Hits found after the digest's cut-off stay queued, and so does their marker.
+    let left = svc
+        .table
+        .query(
+            Query::partition(crate::keys::digest_queue_pk(tenant_id))
+                .sk(SortKey::UpTo(format!("{day}#\u{7f}")))
+                .limit(1),
+        )
+        .await?
+        .items;
+    if left.is_empty() {
+        let mine = format!("#{tenant_id}");
+        for sk in markers.iter().filter(|sk| sk.ends_with(&mine)) {
+            let key = Key::new(keys::DIGEST_MARKERS, sk.as_str());
+            svc.table.delete(&key, Condition::None).await?;
         }
-        out.push(digest);
     }
-    Ok(out)
+    Ok(digest)
 }
 
 /// Hits read from the queue at a time: memory stays flat however many hits a day brings.

@@ -326,3 +326,73 @@ pub async fn progress(svc: &Services, day: NaiveDate) -> Result<Progress> {
         done,
     })
 }
+
+/// Records that the digests of the plan `run_id` were handed to `tenants` workers (none: the
+/// digests are done). A newer plan of the day is left as it is. Done again (a retried step),
+/// it keeps the count of digests already done.
+pub async fn digests_handed_out(
+    svc: &Services,
+    day: NaiveDate,
+    run_id: &str,
+    tenants: usize,
+) -> Result<()> {
+    let update = Update::default()
+        .set("digests", json!(tenants))
+        .when(Condition::AttrEquals("run_id".into(), json!(run_id)));
+    match svc.table.update(&keys::run_plan(day), update).await {
+        Ok(_) | Err(TableError::ConditionFailed(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if tenants == 0 {
+        digested(svc, day, run_id).await?;
+    }
+    Ok(())
+}
+
+/// Records one tenant's digest of the plan `run_id` done (a tenant's digest done twice counts
+/// once); when it is the last, the day's digests are recorded sent ([`digested`]). True when
+/// this call completed them.
+pub async fn digest_done(
+    svc: &Services,
+    day: NaiveDate,
+    run_id: &str,
+    tenant_id: &str,
+) -> Result<bool> {
+    enum Refused {
+        Counted,
+        Replaced,
+    }
+    let mut tx = Transaction::new();
+    tx.guarded(
+        TxOp::Put(
+            Item::new(
+                keys::run_digest_done(day, run_id, tenant_id),
+                Default::default(),
+            ),
+            Condition::Absent,
+        ),
+        Refused::Counted,
+    )
+    .guarded(
+        TxOp::Update(
+            keys::run_plan(day),
+            Update::default()
+                .add("digests_done", 1)
+                .when(Condition::AttrEquals("run_id".into(), json!(run_id))),
+        ),
+        Refused::Replaced,
+    );
+    match tx.try_commit(svc.table.as_ref()).await? {
+        Ok(()) => {}
+        Err(Refused::Counted) | Err(Refused::Replaced) => return Ok(false),
+    }
+    let Some(plan) = svc.table.get(&keys::run_plan(day)).await? else {
+        return Ok(false);
+    };
+    let number = |field: &str| plan.data.get(field).and_then(|v| v.as_u64()).unwrap_or(0);
+    if number("digests_done") < number("digests") {
+        return Ok(false);
+    }
+    digested(svc, day, run_id).await?;
+    Ok(true)
+}
