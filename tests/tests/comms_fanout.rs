@@ -3,12 +3,10 @@
 //! at once, one cut off half-way and delivered again; every reminder goes out exactly once,
 //! every shard is counted once, and exactly one worker takes the day's last step.
 
-use std::sync::Mutex;
-
 use chrono::{Days, NaiveDate};
 use chrono_tz::Pacific::Auckland;
+use clientwatch::adapters::recorder::RecordingQueue;
 use clientwatch::comms::fanout::{self, ShardWork};
-use clientwatch::ports::{QueueError, WorkQueue};
 use clientwatch_tests::api::TestApp;
 use clientwatch_tests::over_both_stores;
 use clientwatch_tests::portal::{deliver_through_emulator, emails_to, unique_email};
@@ -20,25 +18,13 @@ over_both_stores!(
     a_worker_cut_off_half_way_and_its_shard_delivered_again_sends_nothing_twice,
 );
 
-/// The queue as a list of the messages handed to it.
-#[derive(Default)]
-struct Handed(Mutex<Vec<String>>);
-
-#[async_trait::async_trait]
-impl WorkQueue for Handed {
-    async fn enqueue(&self, messages: &[String]) -> Result<(), QueueError> {
-        self.0.lock().unwrap().extend(messages.iter().cloned());
-        Ok(())
-    }
-}
-
-impl Handed {
-    fn take(&self) -> Vec<ShardWork> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-            .iter()
-            .map(|m| serde_json::from_str(m).unwrap())
-            .collect()
-    }
+/// The shards handed to the queue since the last call.
+fn handed(queue: &RecordingQueue) -> Vec<ShardWork> {
+    queue
+        .take()
+        .iter()
+        .map(|m| serde_json::from_str(m).unwrap())
+        .collect()
 }
 
 const CLIENTS: usize = 12;
@@ -120,9 +106,9 @@ async fn each_got_one(addresses: &[String]) {
 
 async fn a_fanned_out_day_sends_each_reminder_once_whatever_the_queue_does(mut app: TestApp) {
     let (day, addresses) = world(&mut app).await;
-    let queue = Handed::default();
+    let queue = RecordingQueue::default();
     let planned = fanout::plan(&app.services, &queue, day).await.unwrap();
-    let mut shards = queue.take();
+    let mut shards = handed(&queue);
     assert_eq!(shards.len(), 16, "one message per shard");
     assert_eq!(planned.shards, 16);
     assert!(
@@ -160,16 +146,16 @@ async fn a_fanned_out_day_sends_each_reminder_once_whatever_the_queue_does(mut a
 
 async fn a_planned_day_again_replaces_the_plan_and_sends_nothing_twice(mut app: TestApp) {
     let (day, addresses) = world(&mut app).await;
-    let queue = Handed::default();
+    let queue = RecordingQueue::default();
     let first = fanout::plan(&app.services, &queue, day).await.unwrap();
-    let old = queue.take();
+    let old = handed(&queue);
     // Half the shards are worked, then the schedule's retry plans the day again.
     for shard in &old[..8] {
         fanout::work(&app.services, shard).await.unwrap();
     }
     let second = fanout::plan(&app.services, &queue, day).await.unwrap();
     assert_ne!(first.run_id, second.run_id);
-    let new = queue.take();
+    let new = handed(&queue);
     // The old plan's leftovers, still in the queue, are worked but finish nothing.
     let mut finished = 0;
     for shard in &old[8..] {
@@ -188,9 +174,9 @@ async fn a_worker_cut_off_half_way_and_its_shard_delivered_again_sends_nothing_t
 ) {
     use clientwatch_tests::faults::{Death, Faults, faulty};
     let (day, addresses) = world(&mut app).await;
-    let queue = Handed::default();
+    let queue = RecordingQueue::default();
     fanout::plan(&app.services, &queue, day).await.unwrap();
-    let shards = queue.take();
+    let shards = handed(&queue);
     let mut interrupted = 0;
     let mut cut = 0;
     for (n, shard) in shards.iter().enumerate() {

@@ -363,22 +363,10 @@ async fn the_deadline_check_says_how_far_a_late_run_came_and_is_quiet_once_it_fi
     assert_eq!(check().await.unwrap()["finished"], true);
 }
 
-/// A digest queue as the list of what was handed to it.
-#[derive(Default)]
-struct Handed(std::sync::Mutex<Vec<String>>);
-
-#[async_trait::async_trait]
-impl clientwatch::ports::WorkQueue for Handed {
-    async fn enqueue(&self, messages: &[String]) -> Result<(), clientwatch::ports::QueueError> {
-        self.0.lock().unwrap().extend(messages.iter().cloned());
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn with_a_digest_queue_a_day_without_digests_due_is_finished_at_once() {
     let mut w = world();
-    let queue = Arc::new(Handed::default());
+    let queue = Arc::new(clientwatch::adapters::recorder::RecordingQueue::default());
     w.run.digest_queue = Some(queue.clone());
     let mut seen = 0;
     let ready = planned(&w, 1, &mut seen).await;
@@ -387,7 +375,7 @@ async fn with_a_digest_queue_a_day_without_digests_due_is_finished_at_once() {
     let answer = w.run.handle(delivered(&done[0])).await.unwrap();
     assert_eq!(answer["handed_out"], true);
     assert_eq!(answer["tenants"], 0);
-    assert!(queue.0.lock().unwrap().is_empty());
+    assert!(queue.take().is_empty());
     let check = w
         .run
         .handle(json!({"check": "finished", "day": "2026-11-20"}))

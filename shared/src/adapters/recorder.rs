@@ -1,9 +1,9 @@
-//! `Events` for tests: events are kept in memory, in order, and logged by type (local runs append
-//! them to the outbox instead).
+//! `Events` and `WorkQueue` for tests: events and queue messages are kept in memory, in order;
+//! events are logged by type (local runs append them to the outbox instead).
 
 use std::sync::Mutex;
 
-use crate::ports::{DomainEvent, Events, PublishError};
+use crate::ports::{DomainEvent, Events, PublishError, QueueError, WorkQueue};
 
 #[derive(Debug, Default)]
 pub struct RecordingEvents(Mutex<Vec<DomainEvent>>);
@@ -26,6 +26,29 @@ impl Events for RecordingEvents {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend_from_slice(events);
+        Ok(())
+    }
+}
+
+/// A `WorkQueue` for tests and one-process runs: the messages handed to it, kept in order until
+/// taken.
+#[derive(Debug, Default)]
+pub struct RecordingQueue(Mutex<Vec<String>>);
+
+impl RecordingQueue {
+    /// The messages queued since the last call, in order.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[async_trait::async_trait]
+impl WorkQueue for RecordingQueue {
+    async fn enqueue(&self, messages: &[String]) -> Result<(), QueueError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(messages);
         Ok(())
     }
 }

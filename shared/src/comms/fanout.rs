@@ -109,14 +109,38 @@ pub async fn work(svc: &Services, shard: &ShardWork) -> Result<Worked> {
     let (mut lines, result) =
         run::run_list(svc, day, now, &month, &waiting, shard.list.clone()).await;
     let mut report = result?;
-    if report.errors > 0 {
-        // Not done: the queue delivers it again (nothing already sent is sent again).
+    // A shard with a failed invoice is not done: the queue delivers it again (nothing already
+    // sent is sent again).
+    let errors = match report.errors {
+        0 => completes_plan(svc, shard).await?,
+        _ => None,
+    };
+    let Some(errors) = errors else {
         return Ok(Worked {
             lines,
             report,
             finished: false,
         });
-    }
+    };
+    let (last_lines, last) = run::finish(svc, day, now, &month, waiting, errors).await?;
+    lines.extend(last_lines);
+    report.events_published += last.events_published;
+    report.events_waiting += last.events_waiting;
+    Ok(Worked {
+        lines,
+        report,
+        finished: true,
+    })
+}
+
+/// Records `shard` done (once) and, when it completes its plan, claims the day's last step:
+/// the plan's failed invoices then (for the statement waiting list), or none when another
+/// delivery counted it, the plan was replaced, shards are still to come, or another worker
+/// holds the claim. Were the claimant cut off before the last step, nothing is lost: the
+/// waiting list stays (the next run's statements are once-only) and the next run publishes
+/// the outbox.
+async fn completes_plan(svc: &Services, shard: &ShardWork) -> Result<Option<u64>> {
+    let day = shard.day;
     enum Refused {
         Counted,
         Replaced,
@@ -141,65 +165,29 @@ pub async fn work(svc: &Services, shard: &ShardWork) -> Result<Worked> {
         ),
         Refused::Replaced,
     );
-    match tx.try_commit(svc.table.as_ref()).await? {
-        Ok(()) => {}
-        Err(Refused::Counted) | Err(Refused::Replaced) => {
-            return Ok(Worked {
-                lines,
-                report,
-                finished: false,
-            });
-        }
+    if tx.try_commit(svc.table.as_ref()).await?.is_err() {
+        return Ok(None);
     }
     let Some(plan_item) = svc.table.get(&keys::comms_plan(day)).await? else {
-        return Ok(Worked {
-            lines,
-            report,
-            finished: false,
-        });
+        return Ok(None);
     };
     let plan: Plan = plan_item.record()?;
-    let done = plan_item
-        .data
-        .get("done")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    if plan.run_id != shard.run_id || done < plan.lists {
-        return Ok(Worked {
-            lines,
-            report,
-            finished: false,
-        });
+    let number = |field: &str| {
+        plan_item
+            .data
+            .get(field)
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+    };
+    if plan.run_id != shard.run_id || number("done") < plan.lists {
+        return Ok(None);
     }
-    // The one worker whose conditional write flips `finished` takes the last step. Were it
-    // cut off before taking it, nothing is lost: the waiting list stays (the next run's
-    // statements are once-only) and the next run publishes the outbox.
     let claim = Update::default()
         .set("finished", json!(true))
         .when(Condition::AttrEquals("finished".into(), json!(false)));
     match svc.table.update(&keys::comms_plan(day), claim).await {
-        Ok(_) => {}
-        Err(TableError::ConditionFailed(_)) => {
-            return Ok(Worked {
-                lines,
-                report,
-                finished: false,
-            });
-        }
-        Err(e) => return Err(e.into()),
+        Ok(_) => Ok(Some(number("errors"))),
+        Err(TableError::ConditionFailed(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    let errors = plan_item
-        .data
-        .get("errors")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    let (last_lines, last) = run::finish(svc, day, now, &month, waiting, errors).await?;
-    lines.extend(last_lines);
-    report.events_published += last.events_published;
-    report.events_waiting += last.events_waiting;
-    Ok(Worked {
-        lines,
-        report,
-        finished: true,
-    })
 }
