@@ -20,6 +20,8 @@ over_both_stores!(
     a_report_recorded_twice_is_recorded_once,
     reports_naming_no_tenant_here_or_another_tenants_client_touch_nothing_of_theirs,
     a_digest_recipient_whose_address_bounced_is_left_out_of_the_next_digest,
+    a_report_recorded_by_a_process_killed_between_its_writes_is_recorded_once_when_delivered_again,
+    hostile_addresses_are_refused_naming_the_field,
 );
 
 struct World {
@@ -510,4 +512,80 @@ async fn a_digest_recipient_whose_address_bounced_is_left_out_of_the_next_digest
         note.contains("is suppressed") && note.contains(&alerts.to_lowercase()),
         "{note}"
     );
+}
+
+async fn a_report_recorded_by_a_process_killed_between_its_writes_is_recorded_once_when_delivered_again(
+    app: TestApp,
+) {
+    use clientwatch_tests::faults::{Death, Faults, faulty};
+    let w = World::new(app).await;
+    w.invoice("INV-1").await;
+    let message = w.message_to(&w.ann_email).await;
+    let event: SesEvent = serde_json::from_value(bounce(
+        mail(&message, &w.ann_email, "Invoice INV-1", w.tags("invoice")),
+        &w.ann_email,
+        "Permanent",
+    ))
+    .unwrap();
+    let before = w.log().await.len();
+    // Killed before and after each of its writes (tenant and client reads, the suppression,
+    // the log entry), then SNS delivers the report again (Lambda's retry).
+    for n in 1..=5 {
+        for death in [Death::Before(n), Death::After(n)] {
+            let faults = Faults::new(death);
+            let _ = outcomes::record(&faulty(&w.app.services, &faults), &event).await;
+            outcomes::record(&w.app.services, &event).await.unwrap();
+            let bounced = w
+                .log()
+                .await
+                .iter()
+                .filter(|e| e["outcome"] == "bounced")
+                .count();
+            assert_eq!(bounced, 1, "{death:?}: one bounce in the log");
+            assert_eq!(w.log().await.len(), before + 1, "{death:?}");
+            let listed = w.app.get("/v1/suppressions").await;
+            assert_eq!(
+                listed.body["items"].as_array().unwrap().len(),
+                1,
+                "{death:?}"
+            );
+        }
+    }
+}
+
+async fn hostile_addresses_are_refused_naming_the_field(app: TestApp) {
+    let w = World::new(app).await;
+    for hostile in [
+        "not-an-address".to_owned(),
+        "a%00b%40example.com".to_owned(),
+        // A long address (the `http` crate refuses a URL of 64 KB or more before any router).
+        format!("{}%40example.com", "a".repeat(30_000)),
+        "%40".to_owned(),
+    ] {
+        let answer = w
+            .app
+            .delete(&format!("/v1/suppressions?address={hostile}"))
+            .await;
+        let problem = answer.problem(422, "validation");
+        assert_eq!(problem["errors"][0]["field"], "address", "{problem:#}");
+    }
+    w.app
+        .delete("/v1/suppressions")
+        .await
+        .problem(422, "validation");
+    // Another tenant's suppression is not this tenant's to lift.
+    let other_key = w.app.other_tenant().await;
+    let lifted = w
+        .app
+        .call(
+            axum::http::Method::DELETE,
+            &format!(
+                "/v1/suppressions?address={}",
+                w.ann_email.replace('@', "%40")
+            ),
+            Some(&other_key),
+            None,
+        )
+        .await;
+    lifted.problem(404, "not-found");
 }
