@@ -43,6 +43,7 @@ over_both_stores!(
     a_kill_at_any_step_of_fan_out_or_sending_loses_no_delivery,
     two_senders_at_once_post_a_delivery_once,
     an_outbox_event_the_bus_refused_is_delivered_once_across_the_flush,
+    events_published_together_leave_the_outbox_empty_or_wait_in_it_whole,
     a_tenant_has_at_most_twenty_endpoints_also_under_concurrency,
     a_monitoring_days_hits_reach_the_endpoint_signed_once_each,
 );
@@ -987,6 +988,77 @@ async fn an_outbox_event_the_bus_refused_is_delivered_once_across_the_flush(app:
     let body: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(body["type"], "CustomerCentreUpdated");
     assert_eq!(body["data"]["event_id"], staged.event_id());
+}
+
+/// `publish_all` (a run's many events at once): with the bus up, every event is published
+/// once and the outbox is empty; with it down, every event waits and one flush publishes each
+/// once, and each webhook delivery is written once across both.
+async fn events_published_together_leave_the_outbox_empty_or_wait_in_it_whole(app: TestApp) {
+    use clientwatch::keys;
+    use clientwatch::ports::Query;
+    use clientwatch::records::outbox;
+
+    let w = World::new(app).await;
+    w.endpoint(&["CustomerCentreUpdated"]).await;
+    let bus = Arc::new(FlakyBus::default());
+    let mut svc = w.app.services.clone();
+    svc.events = bus.clone();
+    let svc = clientwatch::webhooks::with_fanout(svc);
+    let outbox_rows = || async {
+        svc.table
+            .query_all(Query::partition(keys::OUTBOX))
+            .await
+            .unwrap()
+            .len()
+    };
+    let stage = |n: usize| {
+        (0..n)
+            .map(|i| {
+                outbox::Staged::new(
+                    &svc,
+                    DomainEvent::new(
+                        "CustomerCentreUpdated",
+                        json!({"tenant_id": w.app.tenant_id, "client_id": format!("c{i}"), "opportunity_id": "o1"}),
+                        svc.clock.now(),
+                    ),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    for (down, n) in [(false, 23), (true, 12)] {
+        bus.published.lock().unwrap().clear();
+        bus.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        let staged = stage(n);
+        let ops = staged.iter().map(|s| s.op().unwrap()).collect::<Vec<_>>();
+        for chunk in ops.chunks(10) {
+            svc.table.transact(chunk.to_vec()).await.unwrap();
+        }
+        let done = outbox::publish_all(&svc, &staged).await;
+        if down {
+            assert_eq!((done.published, done.failed), (0, n as u64));
+            assert_eq!(outbox_rows().await, n, "every refused event waits");
+            bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
+            let flushed = outbox::flush(&svc, 100).await.unwrap();
+            assert_eq!(flushed.published, n as u64);
+        } else {
+            assert_eq!((done.published, done.failed), (n as u64, 0));
+        }
+        assert_eq!(outbox_rows().await, 0, "down: {down}");
+        let mut ids: Vec<String> = bus
+            .published
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.detail["event_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "each event once (down: {down})");
+        let mut expected: Vec<&str> = staged.iter().map(|s| s.event_id()).collect();
+        expected.sort();
+        assert_eq!(ids, expected);
+    }
+    assert_eq!(w.send_due().await.delivered, 35, "one delivery per event");
 }
 
 /// Twenty-five creates at once leave exactly twenty endpoints; a delete makes room for one.

@@ -215,11 +215,7 @@ pub async fn record(
     if !to_publish.is_empty() {
         svc.table.sync().await?;
     }
-    for event in &to_publish {
-        if let Err(e) = outbox::publish(svc, event).await {
-            tracing::warn!(error = %e, event_id = %event.event_id(), "a ClientDataChanged event waits in the outbox");
-        }
-    }
+    outbox::publish_all(svc, &to_publish).await;
     Ok(written)
 }
 

@@ -121,6 +121,39 @@ pub async fn publish(svc: &Services, staged: &Staged) -> Result<()> {
     }
 }
 
+/// [`publish`] for many staged events at once: [`BATCH`] to a call, their rows removed in
+/// one batch once the bus took them (on the embedded store durable with the next durable
+/// write: a row a crash left behind is only published again, and receivers drop the repeat).
+/// A batch the bus refused is let go for the next [`flush`], and the failures are counted.
+pub async fn publish_all(svc: &Services, staged: &[Staged]) -> Flushed {
+    let mut done = Flushed::default();
+    for batch in staged.chunks(BATCH) {
+        let events: Vec<DomainEvent> = batch.iter().map(Staged::event).collect();
+        match svc.events.publish(&events).await {
+            Ok(()) => {
+                done.published += batch.len() as u64;
+                let keys = batch.iter().map(|s| s.key.clone()).collect();
+                if let Err(e) = svc.table.batch_delete(keys).await {
+                    tracing::warn!(error = %e, events = batch.len(), "published events stay in the outbox; they will be published again");
+                }
+            }
+            Err(e) => {
+                done.failed += batch.len() as u64;
+                tracing::warn!(error = %e, events = batch.len(), "events wait in the outbox");
+                for s in batch {
+                    let held = Held {
+                        key: s.key.clone(),
+                        row: s.row.clone(),
+                        version: 1,
+                    };
+                    held.release(svc).await;
+                }
+            }
+        }
+    }
+    done
+}
+
 /// What [`flush`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flushed {

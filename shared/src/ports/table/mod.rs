@@ -77,7 +77,8 @@ pub trait Table: Send + Sync {
     }
     /// The items of `keys`, in the same order (`None` for absent ones). Any number of keys.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError>;
-    /// Writes every item unconditionally. Any number of items, each key once.
+    /// Writes every item unconditionally. Any number of items, each key once. On the embedded
+    /// store durable, like `transact_each`, after the next `sync` or other write.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
     /// Deletes every key unconditionally (an absent one is no error). Any number of keys, each
     /// once. Not atomic as a whole, but far cheaper than transactions for clean-ups; on the
