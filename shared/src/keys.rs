@@ -377,6 +377,12 @@ pub fn comms_plan(day: NaiveDate) -> Key {
     Key::new(format!("COMMSRUN#{day}"), "PLAN")
 }
 
+/// The sends a provider (`email`, `sms`) has been granted in one second (Unix seconds), by
+/// every worker together: the shared send-rate budget (`comms::pacing`).
+pub fn send_window(provider: &str, second: i64) -> Key {
+    Key::new(format!("PACE#{provider}"), format!("{second:012}"))
+}
+
 /// One open-invoice list of a day's communications run, recorded done once.
 pub fn comms_list_done(day: NaiveDate, run_id: &str, list: &str) -> Key {
     Key::new(format!("COMMSRUN#{day}"), format!("LIST#{run_id}#{list}"))

@@ -118,6 +118,10 @@ pub struct Report {
     /// Events the bus refused again; they wait for the next run.
     #[serde(default)]
     pub events_waiting: u64,
+    /// Invoices whose message the provider kept throttling after the back-off: left unclaimed
+    /// for the next run (or the worker's retry), which sends it once. Counted in `errors` too.
+    #[serde(default)]
+    pub throttled: u64,
 }
 
 impl Report {
@@ -137,6 +141,7 @@ impl Report {
             promises_broken: 0,
             events_published: 0,
             events_waiting: 0,
+            throttled: 0,
         }
     }
 
@@ -155,6 +160,7 @@ impl Report {
         self.promises_broken += other.promises_broken;
         self.events_published += other.events_published;
         self.events_waiting += other.events_waiting;
+        self.throttled += other.throttled;
     }
 
     fn count(&mut self, entries: &[Entry]) {
@@ -403,6 +409,14 @@ impl<'a> Run<'a> {
         for (open, pair) in refs.iter().zip(items.chunks(2)) {
             if let Err(e) = self.invoice(open, pair[0].as_ref(), pair[1].as_ref()).await {
                 self.report.errors += 1;
+                if deliver::throttled(&e) {
+                    self.report.throttled += 1;
+                    self.say(&format!(
+                        "invoice {} of client {}: the provider kept throttling (its send rate); left for the next run",
+                        open.invoice_id, open.client_id
+                    ));
+                    continue;
+                }
                 tracing::error!(
                     tenant_id = %open.tenant_id,
                     client_id = %open.client_id,
