@@ -1,0 +1,407 @@
+//! Pacing the sending, over both stores: workers sharing a send-rate budget never pass it in
+//! any second; a send the provider throttles is backed off and tried again, and in the end
+//! sent exactly once or left for the next run, never lost, whatever second a kill lands in.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{Days, NaiveDate};
+use chrono_tz::Pacific::Auckland;
+use clientwatch::Services;
+use clientwatch::adapters::pacing::TableBudget;
+use clientwatch::comms::deliver;
+use clientwatch::comms::run::{self, Report};
+use clientwatch::ports::{Clock, DeliveryError, Email, Mailer, Provider, Rates, SendBudget, Table};
+use clientwatch_tests::api::{TestApp, post_as};
+use clientwatch_tests::counting::Counting;
+use clientwatch_tests::faults::{Death, Faults, StepKind, faulty};
+use clientwatch_tests::{Harness, Store, for_both_stores, over_both_stores};
+use serde_json::{Value, json};
+
+over_both_stores!(
+    a_throttled_send_is_backed_off_and_sent_once,
+    a_send_throttled_past_its_tries_is_left_for_the_next_run_and_sent_then_once,
+    a_run_killed_anywhere_in_a_throttled_send_sends_it_once_or_reports_it,
+);
+
+mod budget {
+    use super::*;
+    for_both_stores!(workers_sharing_a_budget_never_pass_it_in_any_second);
+}
+
+/// A mailer that refuses its first `throttle` calls as SES does when the send rate is passed,
+/// then takes every message, keeping what it took (each recipient, and the second its budget
+/// was counted in, as the clock says at the call).
+struct ThrottlingMailer {
+    throttle: usize,
+    calls: AtomicUsize,
+    clock: Arc<dyn Clock>,
+    sent: Mutex<Vec<(String, i64)>>,
+}
+
+impl ThrottlingMailer {
+    fn new(throttle: usize, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(Self {
+            throttle,
+            calls: AtomicUsize::new(0),
+            clock,
+            sent: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn sent_to(&self) -> Vec<String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(to, _)| to.clone())
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for ThrottlingMailer {
+    async fn send(&self, email: &Email) -> Result<String, DeliveryError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if n < self.throttle {
+            return Err(DeliveryError::Throttled(
+                "Maximum sending rate exceeded.".into(),
+            ));
+        }
+        let mut sent = self.sent.lock().unwrap();
+        sent.push((email.to[0].to_string(), self.clock.now().timestamp()));
+        Ok(format!("m{n}"))
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .to_owned()
+}
+
+/// A tenant's book (the tenant of `key`): `clients` clients on one e-mail workflow, each with
+/// one contact and `invoices_each` invoices whose first step is due on the run day `day`.
+/// The contacts' addresses, by client.
+pub async fn book(
+    svc: &Services,
+    key: &str,
+    clients: usize,
+    invoices_each: usize,
+    day: NaiveDate,
+) -> Vec<(String, String)> {
+    let client_type = id(&post_as(
+        svc,
+        key,
+        "/v1/client-types",
+        json!({"name": "Firms", "class": "company"}),
+    )
+    .await);
+    let role = id(&post_as(
+        svc,
+        key,
+        "/v1/contact-roles",
+        json!({"name": "Borrower", "communication": true}),
+    )
+    .await);
+    let workflow = id(&post_as(
+        svc,
+        key,
+        "/v1/workflows",
+        json!({"name": "Reminders", "steps": [
+            {"id": "friendly", "kind": "email", "days_from_due": -3,
+             "subject": "Invoice {{invoice_number}} is due on {{due_date}}",
+             "text": "Invoice {{invoice_number}} is due on {{due_date}}."}]}),
+    )
+    .await);
+    let mut book = Vec::new();
+    for n in 0..clients {
+        let client = id(&post_as(
+            svc,
+            key,
+            "/v1/clients",
+            json!({"client_type_id": client_type, "workflow_id": workflow,
+                   "identity": {"kind": "company", "name": format!("Firm {n}")},
+                   "communication": {"max_call_attempts": 100}}),
+        )
+        .await);
+        let email = clientwatch_tests::portal::unique_email(&format!("borrower{n}"));
+        post_as(
+            svc,
+            key,
+            &format!("/v1/clients/{client}/contacts"),
+            json!({"name": "Borrower", "email": email, "role_id": role}),
+        )
+        .await;
+        for i in 0..invoices_each {
+            post_as(
+                svc,
+                key,
+                &format!("/v1/clients/{client}/invoices"),
+                json!({"number": format!("INV-{n}-{i}"), "issue_date": "2026-11-01",
+                       "due_date": (day + Days::new(3)).to_string(), "amount": "100.00"}),
+            )
+            .await;
+        }
+        book.push((client, email));
+    }
+    book
+}
+
+fn run_day_ahead() -> NaiveDate {
+    chrono::Utc::now().with_timezone(&Auckland).date_naive() + Days::new(10)
+}
+
+/// One client with one due reminder, and a mailer that throttles its first `throttle` calls.
+async fn one_due_reminder(
+    app: &mut TestApp,
+    throttle: usize,
+) -> (NaiveDate, String, String, Arc<ThrottlingMailer>) {
+    let day = run_day_ahead();
+    let mut book = book(&app.services, &app.admin_key, 1, 1, day).await;
+    let (client, email) = book.pop().unwrap();
+    app.harness
+        .clock
+        .set(clientwatch_tests::ten_in_auckland(day));
+    let mailer = ThrottlingMailer::new(throttle, app.harness.clock.clone());
+    app.services.mailer = mailer.clone();
+    (day, client, email, mailer)
+}
+
+/// The client's log entries of workflow steps (outcome, reason), oldest first.
+async fn log_of(app: &TestApp, client: &str) -> Vec<(String, Option<String>)> {
+    let (entries, _) =
+        clientwatch::comms::log::for_client(&app.services, &app.tenant_id, client, 100, None)
+            .await
+            .unwrap();
+    entries
+        .into_iter()
+        .rev()
+        .filter(|e| e.step.is_some())
+        .map(|e| {
+            (
+                serde_json::to_value(e.outcome)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                e.reason,
+            )
+        })
+        .collect()
+}
+
+async fn a_throttled_send_is_backed_off_and_sent_once(mut app: TestApp) {
+    let (day, client, email, mailer) = one_due_reminder(&mut app, 3).await;
+    let started = app.harness.clock.now();
+
+    let report = run::run_day(&app.services, day, &mut |_| {}).await.unwrap();
+
+    assert_eq!(
+        (report.sent, report.errors, report.throttled),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        mailer.calls.load(Ordering::SeqCst),
+        4,
+        "three throttled, then sent"
+    );
+    assert_eq!(mailer.sent_to(), vec![email]);
+    assert!(
+        app.harness.clock.now() > started,
+        "the back-off waited (through the clock)"
+    );
+    assert_eq!(
+        log_of(&app, &client).await,
+        vec![("sent".to_owned(), None)],
+        "one entry: the throttled tries leave none behind"
+    );
+    let again = run::run_day(&app.services, day, &mut |_| {}).await.unwrap();
+    assert_eq!(again.sent, 0, "{again:?}");
+    assert_eq!(mailer.sent_to().len(), 1, "not sent twice");
+}
+
+async fn a_send_throttled_past_its_tries_is_left_for_the_next_run_and_sent_then_once(
+    mut app: TestApp,
+) {
+    let tries = deliver::THROTTLED_TRIES as usize;
+    let (day, client, email, mailer) = one_due_reminder(&mut app, tries).await;
+    let mut lines = Vec::new();
+
+    let report = run::run_day(&app.services, day, &mut |l| lines.push(l.to_owned()))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (report.sent, report.throttled, report.errors),
+        (0, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(mailer.calls.load(Ordering::SeqCst), tries);
+    assert!(
+        lines.iter().any(|l| l.contains("left for the next run")),
+        "{lines:?}"
+    );
+    assert!(
+        log_of(&app, &client).await.is_empty(),
+        "no claim and no entry left: nothing to mark interrupted"
+    );
+
+    let next = run::run_day(&app.services, day, &mut |_| {}).await.unwrap();
+    assert_eq!(
+        (next.sent, next.errors, next.interrupted),
+        (1, 0, 0),
+        "{next:?}"
+    );
+    let last = run::run_day(&app.services, day, &mut |_| {}).await.unwrap();
+    assert_eq!(last.sent, 0);
+    assert_eq!(mailer.sent_to(), vec![email], "sent once, in the end");
+}
+
+/// A run whose one reminder is throttled twice is killed before and right after each of its
+/// writes and calls; the run after it, on healthy ports, finds what the dead one left. The
+/// reminder goes out at most once; if it did not go out it is sent by the next run, unless the
+/// kill fell inside a provider call's window (from the claim to the call), where it is
+/// reported interrupted. A kill while backing off (the claim given up) leaves it to the next
+/// run, which sends it.
+async fn a_run_killed_anywhere_in_a_throttled_send_sends_it_once_or_reports_it(app: TestApp) {
+    let store = app.harness.store;
+    // A fresh world per run: one client, one due reminder, a mailer throttling twice.
+    let world = || async move {
+        let mut world = TestApp::new(store).await;
+        let (day, _, email, _) = one_due_reminder(&mut world, 0).await;
+        let mailer = ThrottlingMailer::new(2, world.harness.clock.clone());
+        let mut svc = world.services.clone();
+        svc.mailer = mailer.clone();
+        (world, svc, day, email, mailer)
+    };
+    let steps = {
+        let (_world, svc, day, _, _) = world().await;
+        let faults = Faults::new(Death::Never);
+        run::run_day(&faulty(&svc, &faults), day, &mut |_| {})
+            .await
+            .unwrap();
+        faults.trace()
+    };
+    let calls = steps
+        .iter()
+        .filter(|(k, _)| *k == StepKind::Provider)
+        .count();
+    assert_eq!(calls, 3, "throttled twice, then sent: {steps:?}");
+    // A give-up of a claim is the write right after a throttled call; a claim is a transaction
+    // of the marker and its entry that follows none.
+    let after_call = |n: usize| n >= 2 && steps[n - 2].0 == StepKind::Provider;
+    let is_claim_or_release = |n: usize| steps[n - 1].1 == "transact SENT,LOG";
+    let mut left_to_next_run = 0;
+    for n in 1..=steps.len() {
+        for death in [Death::Before(n), Death::After(n)] {
+            let (_world, svc, day, email, mailer) = world().await;
+            let faults = Faults::new(death);
+            let _ = run::run_day(&faulty(&svc, &faults), day, &mut |_| {}).await;
+            assert!(faults.died(), "{death:?}: the run died");
+            // The next run, on healthy ports, the provider taking everything now.
+            let rerun: Report = run::run_day(&svc, day, &mut |_| {}).await.unwrap();
+            let sent = mailer.sent_to();
+            let what = &steps[n - 1].1;
+            assert!(
+                sent.iter().all(|to| *to == email) && sent.len() <= 1,
+                "{death:?} at {what}: sent {sent:?}"
+            );
+            assert!(
+                sent.len() == 1 || rerun.interrupted == 1,
+                "{death:?} at {what}: neither sent nor reported: {rerun:?}"
+            );
+            // Dying right after a claim was given up, or right before it was taken again
+            // (while backing off): nothing is held, so the next run sends it, uninterrupted.
+            let backing_off = is_claim_or_release(n)
+                && match death {
+                    Death::After(_) => after_call(n),
+                    _ => {
+                        !after_call(n)
+                            && steps[..n - 1].iter().any(|(k, _)| *k == StepKind::Provider)
+                    }
+                };
+            if backing_off {
+                left_to_next_run += 1;
+                assert_eq!(
+                    (sent.len(), rerun.interrupted),
+                    (1, 0),
+                    "{death:?} at {what}: killed while backing off, the message is the next run's to send"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        left_to_next_run, 4,
+        "two back-offs, each killed after its give-up and before its new claim: {steps:?}"
+    );
+}
+
+/// Four workers (processes of their own, each with its own budget over the shared table) take
+/// 100 sends each under a rate of 40 a second: in no second do they take more than 40, they
+/// take all 400 in the fewest seconds the rate allows or close to it, and the budget costs far
+/// fewer requests than sends (blocks of 5).
+async fn workers_sharing_a_budget_never_pass_it_in_any_second(store: Store) {
+    const RATE: u32 = 40;
+    const WORKERS: usize = 4;
+    const SENDS: usize = 100;
+    let harness = Harness::new(store).await;
+    let counting = Arc::new(Counting::new(harness.table.clone()));
+    let table: Arc<dyn Table> = counting.clone();
+    let rates = Rates {
+        email: Some(RATE),
+        sms: None,
+    };
+    let granted = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for _ in 0..WORKERS {
+        let budget = TableBudget::new(table.clone(), harness.clock.clone(), rates);
+        let granted = granted.clone();
+        workers.push(tokio::spawn(async move {
+            for _ in 0..SENDS {
+                let second = budget.take(Provider::Email).await.unwrap();
+                granted
+                    .lock()
+                    .unwrap()
+                    .push(second.expect("e-mail is paced"));
+            }
+            // SMS has no rate: nothing asked, nothing waited for.
+            assert_eq!(budget.take(Provider::Sms).await.unwrap(), None);
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let granted = granted.lock().unwrap().clone();
+    assert_eq!(granted.len(), WORKERS * SENDS);
+    let mut per_second = BTreeMap::new();
+    for s in &granted {
+        *per_second.entry(*s).or_insert(0u32) += 1;
+    }
+    assert!(
+        per_second.values().all(|n| *n <= RATE),
+        "a second over the rate: {per_second:?}"
+    );
+    let needed = (WORKERS * SENDS) as u32 / RATE;
+    assert!(
+        per_second.len() as u32 >= needed,
+        "{} seconds for {} sends at {RATE} a second: {per_second:?}",
+        per_second.len(),
+        WORKERS * SENDS
+    );
+    let (calls, _) = counting.take();
+    let requests: u64 = calls.values().sum();
+    println!(
+        "{} sends by {WORKERS} workers at {RATE} a second: {} seconds, {requests} budget requests ({:.2} a send)",
+        granted.len(),
+        per_second.len(),
+        requests as f64 / granted.len() as f64
+    );
+    assert!(
+        requests as usize * 2 < granted.len(),
+        "the budget costs well under a request a send: {calls:?}"
+    );
+}
