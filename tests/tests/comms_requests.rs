@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Days;
 use chrono_tz::Pacific::Auckland;
+use clientwatch::adapters::pacing::TableBudget;
 use clientwatch::comms::run;
-use clientwatch::ports::{DeliveryError, Email, Mailer};
+use clientwatch::ports::{DeliveryError, Email, Mailer, Rates};
 use clientwatch::records;
 use clientwatch_tests::api::post_as as post;
 use clientwatch_tests::counting::counted_dynamodb;
@@ -34,11 +35,14 @@ fn per_invoice(calls: &BTreeMap<&'static str, u64>) -> f64 {
     calls.values().sum::<u64>() as f64 / INVOICES as f64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_due_reminder_costs_a_few_requests_and_one_send_per_contact() {
-    let (harness, mut svc, counting) = counted_dynamodb().await;
-    let mailer = Arc::new(CountingMailer(AtomicU64::new(0)));
-    svc.mailer = mailer.clone();
+/// `CLIENTS` clients with a contact each and `INVOICES_EACH` invoices whose reminder is due on
+/// the day returned; the clock set to 10:00 that day and the counts taken.
+async fn world(
+    harness: &clientwatch_tests::Harness,
+    svc: &clientwatch::Services,
+    counting: &clientwatch_tests::counting::Counting,
+) -> chrono::NaiveDate {
+    let svc = svc.clone();
     let (_, key) = records::tenants::bootstrap(&svc, "Counting Lender")
         .await
         .unwrap();
@@ -100,6 +104,15 @@ async fn a_due_reminder_costs_a_few_requests_and_one_send_per_contact() {
     harness.clock.set(at);
     counting.take();
     counting.take_write_units();
+    day
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_reminder_costs_a_few_requests_and_one_send_per_contact() {
+    let (harness, mut svc, counting) = counted_dynamodb().await;
+    let mailer = Arc::new(CountingMailer(AtomicU64::new(0)));
+    svc.mailer = mailer.clone();
+    let day = world(&harness, &svc, &counting).await;
 
     let report = run::run_day(&svc, day, &mut |_| {}).await.unwrap();
     assert_eq!(report.sent, INVOICES as u64, "{report:?}");
@@ -133,4 +146,41 @@ async fn a_due_reminder_costs_a_few_requests_and_one_send_per_contact() {
     );
     assert_eq!(mailer.0.load(Ordering::SeqCst), sends, "nothing sent twice");
     assert!(per_invoice(&quiet) <= 3.0, "{quiet:?}");
+}
+
+/// The same day with the sending paced at 40 e-mails a second: the budget adds its requests
+/// (one per block of 5 sends: 0.2 a reminder, more when workers meet at a second's end) and
+/// nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pacing_adds_one_request_per_block_of_sends() {
+    let (harness, mut svc, counting) = counted_dynamodb().await;
+    let mailer = Arc::new(CountingMailer(AtomicU64::new(0)));
+    svc.mailer = mailer.clone();
+    let day = world(&harness, &svc, &counting).await;
+    svc.budget = Arc::new(TableBudget::new(
+        svc.table.clone(),
+        harness.clock.clone(),
+        Rates {
+            email: Some(40),
+            sms: None,
+        },
+    ));
+
+    let report = run::run_day(&svc, day, &mut |_| {}).await.unwrap();
+    assert_eq!(report.sent, INVOICES as u64, "{report:?}");
+    let (paced, _) = counting.take();
+    let budget = paced.get("UpdateItem").copied().unwrap_or(0);
+    println!(
+        "{INVOICES} invoices with a reminder due, paced at 40 a second: {paced:?}; {:.2} requests an invoice, {:.2} of them the budget's",
+        per_invoice(&paced),
+        budget as f64 / INVOICES as f64
+    );
+    // Blocks of 5 (an eighth of 40): 8 for 40 sends, a few more where four shard workers
+    // meet at a second's end and ask for one at a time.
+    assert!(
+        (INVOICES as u64 / 5..=INVOICES as u64 / 2).contains(&budget),
+        "{paced:?}"
+    );
+    assert!(per_invoice(&paced) <= 10.5 + 0.5, "{paced:?}");
+    assert_eq!(mailer.0.load(Ordering::SeqCst), INVOICES as u64);
 }
