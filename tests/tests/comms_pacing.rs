@@ -12,6 +12,7 @@ use clientwatch::Services;
 use clientwatch::adapters::pacing::TableBudget;
 use clientwatch::comms::deliver;
 use clientwatch::comms::run::{self, Report};
+use clientwatch::keys;
 use clientwatch::ports::{Clock, DeliveryError, Email, Mailer, Provider, Rates, SendBudget, Table};
 use clientwatch_tests::api::{TestApp, post_as};
 use clientwatch_tests::counting::Counting;
@@ -20,6 +21,7 @@ use clientwatch_tests::{Harness, Store, for_both_stores, over_both_stores};
 use serde_json::{Value, json};
 
 over_both_stores!(
+    a_small_tenants_reminders_go_out_in_the_first_round_whatever_a_large_tenant_has_due,
     a_throttled_send_is_backed_off_and_sent_once,
     a_send_throttled_past_its_tries_is_left_for_the_next_run_and_sent_then_once,
     a_run_killed_anywhere_in_a_throttled_send_sends_it_once_or_reports_it,
@@ -82,16 +84,15 @@ fn id(v: &Value) -> String {
         .to_owned()
 }
 
-/// A tenant's book (the tenant of `key`): `clients` clients on one e-mail workflow, each with
-/// one contact and `invoices_each` invoices whose first step is due on the run day `day`.
-/// The contacts' addresses, by client.
-pub async fn book(
-    svc: &Services,
-    key: &str,
-    clients: usize,
-    invoices_each: usize,
-    day: NaiveDate,
-) -> Vec<(String, String)> {
+/// What a tenant's clients share: a client type, a role with communication, and a workflow
+/// whose one e-mail step is due three days before the due date.
+pub struct Setup {
+    client_type: String,
+    role: String,
+    workflow: String,
+}
+
+pub async fn setup(svc: &Services, key: &str) -> Setup {
     let client_type = id(&post_as(
         svc,
         key,
@@ -116,36 +117,65 @@ pub async fn book(
              "text": "Invoice {{invoice_number}} is due on {{due_date}}."}]}),
     )
     .await);
-    let mut book = Vec::new();
-    for n in 0..clients {
-        let client = id(&post_as(
-            svc,
-            key,
-            "/v1/clients",
-            json!({"client_type_id": client_type, "workflow_id": workflow,
-                   "identity": {"kind": "company", "name": format!("Firm {n}")},
-                   "communication": {"max_call_attempts": 100}}),
-        )
-        .await);
-        let email = clientwatch_tests::portal::unique_email(&format!("borrower{n}"));
+    Setup {
+        client_type,
+        role,
+        workflow,
+    }
+}
+
+/// A client of the tenant of `key` with one contact: its id and the contact's address.
+pub async fn client(svc: &Services, key: &str, setup: &Setup, n: usize) -> (String, String) {
+    let client = id(&post_as(
+        svc,
+        key,
+        "/v1/clients",
+        json!({"client_type_id": setup.client_type, "workflow_id": setup.workflow,
+               "identity": {"kind": "company", "name": format!("Firm {n}")},
+               "communication": {"max_call_attempts": 100}}),
+    )
+    .await);
+    let email = clientwatch_tests::portal::unique_email(&format!("borrower{n}"));
+    post_as(
+        svc,
+        key,
+        &format!("/v1/clients/{client}/contacts"),
+        json!({"name": "Borrower", "email": email, "role_id": setup.role}),
+    )
+    .await;
+    (client, email)
+}
+
+/// `count` open invoices of `client`, due on `due` (their reminder three days before).
+pub async fn invoices(svc: &Services, key: &str, client: &str, count: usize, due: NaiveDate) {
+    for i in 0..count {
         post_as(
             svc,
             key,
-            &format!("/v1/clients/{client}/contacts"),
-            json!({"name": "Borrower", "email": email, "role_id": role}),
+            &format!("/v1/clients/{client}/invoices"),
+            json!({"number": format!("INV-{i}"), "issue_date": "2026-11-01",
+                   "due_date": due.to_string(), "amount": "100.00"}),
         )
         .await;
-        for i in 0..invoices_each {
-            post_as(
-                svc,
-                key,
-                &format!("/v1/clients/{client}/invoices"),
-                json!({"number": format!("INV-{n}-{i}"), "issue_date": "2026-11-01",
-                       "due_date": (day + Days::new(3)).to_string(), "amount": "100.00"}),
-            )
-            .await;
-        }
-        book.push((client, email));
+    }
+}
+
+/// A tenant's book (the tenant of `key`): `clients` clients, each with one contact and
+/// `invoices_each` invoices whose reminder is due on the run day `day`. The contacts'
+/// addresses, by client.
+pub async fn book(
+    svc: &Services,
+    key: &str,
+    clients: usize,
+    invoices_each: usize,
+    day: NaiveDate,
+) -> Vec<(String, String)> {
+    let setup = setup(svc, key).await;
+    let mut book = Vec::new();
+    for n in 0..clients {
+        let (id, email) = client(svc, key, &setup, n).await;
+        invoices(svc, key, &id, invoices_each, day + Days::new(3)).await;
+        book.push((id, email));
     }
     book
 }
@@ -403,5 +433,82 @@ async fn workers_sharing_a_budget_never_pass_it_in_any_second(store: Store) {
     assert!(
         requests as usize * 2 < granted.len(),
         "the budget costs well under a request a send: {calls:?}"
+    );
+}
+
+/// A large tenant with 60 reminders due (on invoices due a day earlier, so by due date they
+/// would all go first) and a small tenant with 3, in the same shard, sent at 10 a second by
+/// one worker: the small tenant's go out in the first round, after at most one turn of the
+/// large tenant's (`TURN`), in the first few seconds; by due date they would have been the
+/// last three, six seconds later. Every reminder goes out once.
+async fn a_small_tenants_reminders_go_out_in_the_first_round_whatever_a_large_tenant_has_due(
+    mut app: TestApp,
+) {
+    const LARGE: usize = 60;
+    const SMALL: usize = 3;
+    let day = run_day_ahead();
+    let svc = app.services.clone();
+    let large_setup = setup(&svc, &app.admin_key).await;
+    let (large, _) = client(&svc, &app.admin_key, &large_setup, 0).await;
+    invoices(&svc, &app.admin_key, &large, LARGE, day + Days::new(2)).await;
+    let shard = keys::open_shard(&app.tenant_id, &large);
+    let (small_tenant, small_key) = clientwatch::records::tenants::bootstrap(&svc, "Small Lender")
+        .await
+        .unwrap();
+    let small_key = small_key.secret;
+    let small_setup = setup(&svc, &small_key).await;
+    // A client of the small tenant in the large one's shard (clients spread by a hash).
+    let mut small = None;
+    for n in 0..200 {
+        let (c, email) = client(&svc, &small_key, &small_setup, n).await;
+        if keys::open_shard(&small_tenant.id, &c) == shard {
+            small = Some((c, email));
+            break;
+        }
+    }
+    let (small, small_email) = small.expect("a client in the shard within 200 tries");
+    invoices(&svc, &small_key, &small, SMALL, day + Days::new(3)).await;
+
+    let start = clientwatch_tests::ten_in_auckland(day);
+    app.harness.clock.set(start);
+    let mailer = ThrottlingMailer::new(0, app.harness.clock.clone());
+    app.services.mailer = mailer.clone();
+    app.services.budget = Arc::new(TableBudget::new(
+        app.services.table.clone(),
+        app.harness.clock.clone(),
+        Rates {
+            email: Some(10),
+            sms: None,
+        },
+    ));
+    let report = run::run_day_with(&app.services, day, 1, &mut |_| {})
+        .await
+        .unwrap();
+
+    assert_eq!(report.sent, (LARGE + SMALL) as u64, "{report:?}");
+    let sent = mailer.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), LARGE + SMALL, "each reminder once");
+    let small_at: Vec<usize> = sent
+        .iter()
+        .enumerate()
+        .filter(|(_, (to, _))| *to == small_email)
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(small_at.len(), SMALL);
+    assert!(
+        small_at.iter().all(|n| *n < run::TURN + SMALL),
+        "the small tenant's reminders were sends {small_at:?} of {}",
+        sent.len()
+    );
+    let second_of = |n: usize| sent[n].1 - start.timestamp();
+    let last_small = second_of(*small_at.last().unwrap());
+    let last = second_of(sent.len() - 1);
+    println!(
+        "{LARGE} + {SMALL} reminders at 10 a second: the small tenant's were sends {small_at:?}, by second {last_small}; the last at second {last}"
+    );
+    assert!(last_small <= 3, "second {last_small}");
+    assert!(
+        last >= 6,
+        "paced: 63 sends at 10 a second take over six seconds"
     );
 }

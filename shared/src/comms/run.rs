@@ -1,10 +1,13 @@
 //! The daily communications run: every open invoice one step further through its workflow,
 //! and on the first of the month a statement of open invoices to each client.
 //!
-//! The run works through the open-invoice lists (every tenant's, by due date, in 16 shards by
-//! client: `keys::open_shard`; the unsharded list of earlier versions first, alone), four shards
-//! at a time ([`SHARD_WORKERS`]), each shard with its own caches; a client's invoices are all in
-//! one shard, so one worker at a time counts its contact limits. For each invoice it reads the invoice itself (the index may lag: a paid, disputed or voided invoice
+//! The run works through the open-invoice lists (in 16 shards by client: `keys::open_shard`;
+//! the unsharded list of earlier versions first, alone), four shards at a time
+//! ([`SHARD_WORKERS`]), each shard with its own caches; a client's invoices are all in one
+//! shard, so one worker at a time counts its contact limits. A shard's worker takes its
+//! due-first list of earlier versions first (across tenants, by due date), then its
+//! tenant-first list with tenants taking turns ([`TURN`] invoices each, round and round), so
+//! one tenant's 200,000 due reminders do not keep another's handful waiting until the end. For each invoice it reads the invoice itself (the index may lag: a paid, disputed or voided invoice
 //! stops its workflow), its progress (`PROGRESS#{invoice}`), its client and its workflow (the
 //! client's own, else its portfolio's, else none). The next step of the workflow not yet done
 //! is due when [`WorkflowSpec::earliest`] says so; then, in order:
@@ -315,23 +318,17 @@ pub(super) async fn run_list(
     list: String,
 ) -> (Vec<String>, Result<Report>) {
     let mut run = Run::new(svc, day, now, month, waiting.clone());
-    let mut cursor = None;
-    let result = loop {
-        let (refs, next) = match invoices::open_page(svc, &list, PAGE, cursor).await {
-            Ok(page) => page,
-            Err(e) => break Err(e),
-        };
-        if let Err(e) = run.page(&refs).await {
-            break Err(e);
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break Ok(()),
-        }
-    };
+    let mut result = run.due_first(&list).await;
+    if let (Ok(()), Some(by_tenant)) = (&result, keys::tenant_first(&list)) {
+        result = run.tenants_in_turn(&by_tenant).await;
+    }
     let lines = std::mem::take(&mut run.lines);
     (lines, result.map(|()| run.report))
 }
+
+/// Invoices of one tenant worked in its turn of a shard's tenant-first list, before the next
+/// tenant's turn.
+pub const TURN: usize = 25;
 
 struct TenantState {
     tenant: Tenant,
@@ -393,6 +390,48 @@ impl<'a> Run<'a> {
 
     fn say(&mut self, line: &str) {
         self.lines.push(line.to_owned());
+    }
+
+    /// Works through a due-first list (the unsharded one, or a shard's of earlier versions),
+    /// page by page, across tenants.
+    async fn due_first(&mut self, list: &str) -> Result<()> {
+        let mut cursor = None;
+        loop {
+            let (refs, next) = invoices::open_page(self.svc, list, PAGE, cursor).await?;
+            self.page(&refs).await?;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Works through a shard's tenant-first list with tenants taking turns: [`TURN`] invoices
+    /// of each tenant (its earliest due first), then the next tenant's, round and round until
+    /// every tenant's are done; so a tenant with a few due reminders is reached in the first
+    /// round, whatever another tenant has due.
+    async fn tenants_in_turn(&mut self, list: &str) -> Result<()> {
+        let mut turns: std::collections::VecDeque<(String, Option<crate::ports::Cursor>)> =
+            invoices::tenants_in(self.svc, list)
+                .await?
+                .into_iter()
+                .map(|t| (t, None))
+                .collect();
+        while let Some((tenant, cursor)) = turns.pop_front() {
+            let (refs, next) = invoices::open_page_of(
+                self.svc,
+                list,
+                SortKey::BeginsWith(format!("{tenant}#")),
+                TURN,
+                cursor,
+            )
+            .await?;
+            self.page(&refs).await?;
+            if let Some(next) = next {
+                turns.push_back((tenant, Some(next)));
+            }
+        }
+        Ok(())
     }
 
     async fn page(&mut self, refs: &[OpenRef]) -> Result<()> {
