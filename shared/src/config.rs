@@ -82,6 +82,22 @@ fn required(
     }
 }
 
+/// `EMAIL_SEND_RATE` and `SMS_SEND_RATE` alone, for the one-process mode (which reads no
+/// other [`Config`]): unset, not paced.
+pub fn send_rates_from_env() -> Result<Rates, ConfigError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut problems = Vec::new();
+    let rates = Rates {
+        email: rate(&lookup, &mut problems, "EMAIL_SEND_RATE"),
+        sms: rate(&lookup, &mut problems, "SMS_SEND_RATE"),
+    };
+    if problems.is_empty() {
+        Ok(rates)
+    } else {
+        Err(ConfigError(problems))
+    }
+}
+
 /// Reads an optional send rate: a whole number of messages a second, 1 to 100,000.
 fn rate(
     lookup: &impl Fn(&str) -> Option<String>,
