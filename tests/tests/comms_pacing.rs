@@ -21,6 +21,7 @@ use clientwatch_tests::{Harness, Store, for_both_stores, over_both_stores};
 use serde_json::{Value, json};
 
 over_both_stores!(
+    an_invoice_in_a_due_first_list_of_an_earlier_version_is_still_reminded_once,
     a_small_tenants_reminders_go_out_in_the_first_round_whatever_a_large_tenant_has_due,
     a_throttled_send_is_backed_off_and_sent_once,
     a_send_throttled_past_its_tries_is_left_for_the_next_run_and_sent_then_once,
@@ -511,4 +512,67 @@ async fn a_small_tenants_reminders_go_out_in_the_first_round_whatever_a_large_te
         last >= 6,
         "paced: 63 sends at 10 a second take over six seconds"
     );
+}
+
+/// An invoice an earlier version wrote to its shard's due-first list (`INVOICES#OPEN#{nn}`),
+/// beside the client's invoices in the shard's tenant-first list: the day reminds each once,
+/// whether the run works every shard itself or hands them to workers, and again nothing.
+async fn an_invoice_in_a_due_first_list_of_an_earlier_version_is_still_reminded_once(
+    mut app: TestApp,
+) {
+    let day = run_day_ahead();
+    let svc = app.services.clone();
+    let (client, email) = book(&svc, &app.admin_key, 1, 2, day).await.pop().unwrap();
+    let shard = keys::open_shard(&app.tenant_id, &client);
+    let items = app
+        .services
+        .table
+        .query_all(
+            clientwatch::ports::Query::partition(keys::client_pk(&app.tenant_id, &client))
+                .sk(clientwatch::ports::SortKey::BeginsWith("INVOICE#".into())),
+        )
+        .await
+        .unwrap();
+    let mut older = items.into_iter().next().expect("an invoice");
+    let sk = older.gsi2.as_ref().expect("open: listed").sk.clone();
+    assert!(
+        sk.starts_with(&format!("{}#", app.tenant_id)),
+        "tenant first: {sk}"
+    );
+    // As an earlier version wrote it: due date first, in the due-first list.
+    let (tenant, rest) = sk.split_once('#').unwrap();
+    let (due, rest) = rest.split_once('#').unwrap();
+    older.gsi2 = Some(clientwatch::ports::IndexKey::new(
+        keys::open_invoices(shard),
+        format!("{due}#{tenant}#{rest}"),
+    ));
+    let version = older.version;
+    app.services
+        .table
+        .put(older, clientwatch::ports::Condition::VersionIs(version))
+        .await
+        .unwrap();
+    app.harness
+        .clock
+        .set(clientwatch_tests::ten_in_auckland(day));
+    let mailer = ThrottlingMailer::new(0, app.harness.clock.clone());
+    app.services.mailer = mailer.clone();
+
+    let queue = clientwatch::adapters::recorder::RecordingQueue::default();
+    let planned = clientwatch::comms::fanout::plan(&app.services, &queue, day)
+        .await
+        .unwrap();
+    let mut sent = planned.report.sent;
+    for message in queue.take() {
+        let shard = serde_json::from_str(&message).unwrap();
+        sent += clientwatch::comms::fanout::work(&app.services, &shard)
+            .await
+            .unwrap()
+            .report
+            .sent;
+    }
+    assert_eq!(sent, 2, "both invoices reminded");
+    let again = run::run_day(&app.services, day, &mut |_| {}).await.unwrap();
+    assert_eq!((again.invoices, again.sent), (2, 0), "{again:?}");
+    assert_eq!(mailer.sent_to(), vec![email.clone(), email]);
 }
