@@ -10,7 +10,7 @@ use super::pacing::TableBudget;
 use super::{dynamodb::DynamoTable, eventbridge::EventBridgeEvents, ses::SesMailer, sns::SnsSms};
 use crate::Services;
 use crate::config::Config;
-use crate::ports::{Rates, SendBudget, SystemClock, SystemIds, Table, Unpaced};
+use crate::ports::{Clock, Rates, SendBudget, SystemClock, SystemIds, Table, Unpaced};
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
@@ -65,7 +65,7 @@ pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
         clock.clone(),
     ));
     Services {
-        budget: budget(&table, config.send_rates),
+        budget: budget(&table, clock.clone(), config.send_rates),
         table,
         mailer: Arc::new(
             SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.mail_from.clone())
@@ -84,15 +84,11 @@ pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
 }
 
 /// The send-rate budget over `table`: not paced when no rate is set.
-fn budget(table: &Arc<dyn Table>, rates: Rates) -> Arc<dyn SendBudget> {
+fn budget(table: &Arc<dyn Table>, clock: Arc<dyn Clock>, rates: Rates) -> Arc<dyn SendBudget> {
     if rates == Rates::default() {
         Arc::new(Unpaced)
     } else {
-        Arc::new(TableBudget::new(
-            table.clone(),
-            Arc::new(SystemClock),
-            rates,
-        ))
+        Arc::new(TableBudget::new(table.clone(), clock, rates))
     }
 }
 
@@ -103,6 +99,6 @@ pub async fn with_ses_quota(mut svc: Services, sdk: &aws_config::SdkConfig) -> S
     let quota = super::ses::max_send_rate(&aws_sdk_sesv2::Client::new(sdk)).await;
     let rates = svc.budget.rates().within_ses_quota(quota);
     tracing::info!(email = ?rates.email, sms = ?rates.sms, ses_quota = ?quota, "send rates");
-    svc.budget = budget(&svc.table, rates);
+    svc.budget = budget(&svc.table, svc.clock.clone(), rates);
     svc
 }
