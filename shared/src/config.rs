@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::domain::EmailAddress;
+use crate::ports::Rates;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -25,6 +26,10 @@ pub struct Config {
     /// `SES_CONFIGURATION_SET` (optional): the SES configuration set every e-mail is sent
     /// through, whose event destination reports bounces, complaints and deliveries.
     pub ses_configuration_set: Option<String>,
+    /// `EMAIL_SEND_RATE`, `SMS_SEND_RATE` (optional): messages a second the communications
+    /// may hand to SES and to SNS, all workers together (`adapters::pacing`). Unset: not paced
+    /// (on Lambda the e-mail rate is then the SES account's maximum send rate).
+    pub send_rates: Rates,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -77,6 +82,40 @@ fn required(
     }
 }
 
+/// `EMAIL_SEND_RATE` and `SMS_SEND_RATE` alone, for the one-process mode (which reads no
+/// other [`Config`]): unset, not paced.
+pub fn send_rates_from_env() -> Result<Rates, ConfigError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut problems = Vec::new();
+    let rates = Rates {
+        email: rate(&lookup, &mut problems, "EMAIL_SEND_RATE"),
+        sms: rate(&lookup, &mut problems, "SMS_SEND_RATE"),
+    };
+    if problems.is_empty() {
+        Ok(rates)
+    } else {
+        Err(ConfigError(problems))
+    }
+}
+
+/// Reads an optional send rate: a whole number of messages a second, 1 to 100,000.
+fn rate(
+    lookup: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+    name: &str,
+) -> Option<u32> {
+    let raw = lookup(name).filter(|v| !v.trim().is_empty())?;
+    match raw.trim().parse::<u32>() {
+        Ok(n) if (1..=100_000).contains(&n) => Some(n),
+        _ => {
+            problems.push(format!(
+                "{name} {raw:?} is not a send rate: a whole number of messages a second, 1 to 100000"
+            ));
+            None
+        }
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -113,8 +152,13 @@ impl Config {
                 "PORTAL_URL {portal_url:?} must start with https:// (customers' links carry a secret)"
             ));
         }
+        let send_rates = Rates {
+            email: rate(&lookup, &mut problems, "EMAIL_SEND_RATE"),
+            sms: rate(&lookup, &mut problems, "SMS_SEND_RATE"),
+        };
         match mail_from {
             Some(mail_from) if problems.is_empty() => Ok(Self {
+                send_rates,
                 table_name,
                 event_bus_name,
                 mail_from,
@@ -355,6 +399,45 @@ mod tests {
             message.contains("MAIL_FROM is not a valid e-mail"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn send_rates_are_whole_messages_a_second_or_unset() {
+        let with = |email: &str, sms: &str| {
+            from(&[
+                ("TABLE_NAME", "t"),
+                ("EVENT_BUS_NAME", "b"),
+                ("MAIL_FROM", "a@example.com"),
+                ("PORTAL_URL", "https://centre.example.com"),
+                ("EMAIL_SEND_RATE", email),
+                ("SMS_SEND_RATE", sms),
+            ])
+        };
+        type Rates = Option<(Option<u32>, Option<u32>)>;
+        #[rustfmt::skip]
+        let table: &[(&str, &str, &str, Rates)] = &[
+            // (reason, EMAIL_SEND_RATE, SMS_SEND_RATE, the rates, or refused)
+            ("unset: not paced", "", "", Some((None, None))),
+            ("both set", "14", " 20 ", Some((Some(14), Some(20)))),
+            ("zero would send nothing", "0", "", None),
+            ("a fraction", "1.5", "", None),
+            ("not a number", "", "fast", None),
+            ("negative", "-3", "", None),
+            ("more than any account's", "1000000", "", None),
+        ];
+        for (reason, email, sms, expected) in table {
+            match (with(email, sms), expected) {
+                (Ok(c), Some((e, s))) => {
+                    assert_eq!((c.send_rates.email, c.send_rates.sms), (*e, *s), "{reason}")
+                }
+                (Err(err), None) => assert!(
+                    err.to_string().contains("SEND_RATE")
+                        && err.to_string().contains("1 to 100000"),
+                    "{reason}: {err}"
+                ),
+                (got, _) => panic!("{reason}: {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -377,6 +377,12 @@ pub fn comms_plan(day: NaiveDate) -> Key {
     Key::new(format!("COMMSRUN#{day}"), "PLAN")
 }
 
+/// The sends a provider (`email`, `sms`) has been granted in one second (Unix seconds), by
+/// every worker together: the shared send-rate budget (`comms::pacing`).
+pub fn send_window(provider: &str, second: i64) -> Key {
+    Key::new(format!("PACE#{provider}"), format!("{second:012}"))
+}
+
 /// One open-invoice list of a day's communications run, recorded done once.
 pub fn comms_list_done(day: NaiveDate, run_id: &str, list: &str) -> Key {
     Key::new(format!("COMMSRUN#{day}"), format!("LIST#{run_id}#{list}"))
@@ -507,7 +513,33 @@ pub fn open_shard(tenant_id: &str, client_id: &str) -> u16 {
 /// invoices in it are written again.
 pub const OPEN_INVOICES: &str = "INVOICES#OPEN";
 
-/// Every list the communications run works through: the unsharded one first, then the shards.
+/// `gsi2`: the open invoices of one shard, tenant first (`{tenant}#{due}#{client}#{invoice}`):
+/// where open invoices are written now, so the run can give each tenant its turn
+/// (`INVOICES#OPEN#T00` … `#T15`, the shards of [`open_shard`]).
+pub fn open_by_tenant(shard: u16) -> String {
+    format!("{OPEN_INVOICES}#T{shard:02}")
+}
+
+/// The tenant-first list of the shard named by its due-first list (`INVOICES#OPEN#07` →
+/// `INVOICES#OPEN#T07`); none for the unsharded list.
+pub fn tenant_first(shard_list: &str) -> Option<String> {
+    let shard: u16 = shard_list
+        .strip_prefix(OPEN_INVOICES)?
+        .strip_prefix('#')?
+        .parse()
+        .ok()?;
+    Some(open_by_tenant(shard))
+}
+
+/// Whether `list` is a tenant-first list ([`open_by_tenant`]).
+pub fn is_tenant_first(list: &str) -> bool {
+    list.strip_prefix(OPEN_INVOICES)
+        .is_some_and(|rest| rest.starts_with("#T"))
+}
+
+/// Every list the communications run works through, by the names its work is handed over
+/// with: the unsharded one first, then each shard by its due-first list (of earlier
+/// versions), whose worker then takes the shard's tenant-first list ([`tenant_first`]).
 pub fn open_lists() -> Vec<String> {
     std::iter::once(OPEN_INVOICES.to_owned())
         .chain((0..OPEN_SHARDS).map(open_invoices))
@@ -581,6 +613,13 @@ mod tests {
         assert_eq!(super::open_invoices(3), "INVOICES#OPEN#03");
         assert_eq!(super::open_lists().len(), 17);
         assert_eq!(super::open_lists()[0], "INVOICES#OPEN");
+        assert_eq!(
+            super::tenant_first("INVOICES#OPEN#07").as_deref(),
+            Some("INVOICES#OPEN#T07")
+        );
+        assert_eq!(super::tenant_first("INVOICES#OPEN"), None);
+        assert!(super::is_tenant_first("INVOICES#OPEN#T07"));
+        assert!(!super::is_tenant_first("INVOICES#OPEN#07"));
     }
 
     use super::*;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::ports::{Clock, Events, Ids, Mailer, Sms, Table};
+use crate::ports::{Clock, Events, Ids, Mailer, SendBudget, Sms, Table};
 
 #[derive(Clone)]
 pub struct Services {
@@ -12,6 +12,9 @@ pub struct Services {
     pub events: Arc<dyn Events>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
+    /// The providers' send rates, shared by every worker (`adapters::pacing`); `Unpaced`
+    /// when none is configured.
+    pub budget: Arc<dyn SendBudget>,
     /// How national phone numbers are read (an ISO 3166 code such as "NZ").
     pub phone_region: String,
     /// Where the Customer Centre is served (`https://centre.example.com`): invite links start

@@ -14,7 +14,7 @@ use clientwatch::adapters::embedded::EmbeddedTable;
 use clientwatch::adapters::outbox::{Outbox, OutboxMailer};
 use clientwatch::adapters::recorder::RecordingEvents;
 use clientwatch::domain::EmailAddress;
-use clientwatch::ports::{FixedClock, Ids, SeededIds, SystemIds, Table};
+use clientwatch::ports::{FixedClock, Ids, SeededIds, SystemIds, Table, Unpaced};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -248,6 +248,7 @@ impl Harness {
             events: events.clone(),
             clock: self.clock.clone(),
             ids,
+            budget: Arc::new(Unpaced),
             phone_region: "NZ".into(),
             portal_url: PORTAL_URL.into(),
         };

@@ -249,3 +249,27 @@ async fn the_dynamodb_adapter_counts_the_capacity_its_calls_consumed() {
         "{read_before} → {read_after}"
     );
 }
+
+/// The emulator does not answer SES's `GetAccount`: the account's send quota cannot be read,
+/// so the configured rates stand (and the failure to read it is no failure to start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_ses_quota_leaves_the_configured_rates() {
+    let sdk = sdk_config().await;
+    let harness = clientwatch_tests::Harness::new(clientwatch_tests::Store::Embedded).await;
+    let (mut svc, _) = harness.services();
+    let rates = clientwatch::ports::Rates {
+        email: Some(30),
+        sms: Some(5),
+    };
+    svc.budget = std::sync::Arc::new(clientwatch::adapters::pacing::TableBudget::new(
+        svc.table.clone(),
+        svc.clock.clone(),
+        rates,
+    ));
+    assert_eq!(
+        clientwatch::adapters::ses::max_send_rate(&aws_sdk_sesv2::Client::new(&sdk)).await,
+        None
+    );
+    let svc = clientwatch::adapters::aws::with_ses_quota(svc, &sdk).await;
+    assert_eq!(svc.budget.rates(), rates);
+}

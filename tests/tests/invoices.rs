@@ -137,7 +137,11 @@ impl World {
     /// The ids of every open invoice, as the daily run sees them (every list).
     async fn open(&self) -> BTreeSet<String> {
         let mut ids = BTreeSet::new();
-        for list in clientwatch::keys::open_lists() {
+        let lists = clientwatch::keys::open_lists();
+        let by_tenant = lists
+            .iter()
+            .filter_map(|l| clientwatch::keys::tenant_first(l));
+        for list in lists.clone().into_iter().chain(by_tenant) {
             let (refs, next) = invoices::open_page(&self.app.services, &list, 1000, None)
                 .await
                 .unwrap();

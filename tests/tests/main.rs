@@ -12,6 +12,7 @@ mod bureau_profile;
 mod client_import;
 mod clients_and_contacts;
 mod comms_fanout;
+mod comms_pacing;
 mod comms_requests;
 mod conventions;
 mod crashes;

@@ -50,6 +50,7 @@ contract!(
     batch_put_writes_across_many_calls_and_refuses_repeats,
     batch_delete_removes_across_many_calls_and_ignores_absent_keys,
     expired_items_are_gone_for_every_read_and_condition,
+    an_update_may_set_when_the_item_expires,
     invalid_keys_and_reserved_names_are_refused_before_writing,
 );
 
@@ -675,6 +676,32 @@ async fn expired_items_are_gone_for_every_read_and_condition(h: &Harness) {
     let fresh = item("INV#1", "INVITE", json!({"status": "new"}));
     h.table.put(fresh.clone(), Condition::Absent).await.unwrap();
     assert_eq!(h.table.get(&fresh.key).await.unwrap(), Some(fresh));
+}
+
+/// A counter made by updates alone (the send-rate windows) expires as a written item does: the
+/// expiry is set by the update, kept by a later update without one.
+async fn an_update_may_set_when_the_item_expires(h: &Harness) {
+    let now = h.clock.now().timestamp();
+    let key = Key::new("PACE#email", "1");
+    let made = h
+        .table
+        .update(&key, Update::default().add("n", 5).expire_at(now + 60))
+        .await
+        .unwrap();
+    assert_eq!(made.expires_at, Some(now + 60));
+    let counted = h
+        .table
+        .update(&key, Update::default().add("n", 2))
+        .await
+        .unwrap();
+    assert_eq!(counted.expires_at, Some(now + 60), "kept");
+    assert_eq!(counted.data.get("n"), Some(&json!(7)));
+    assert_eq!(
+        h.table.get(&key).await.unwrap().and_then(|i| i.expires_at),
+        Some(now + 60)
+    );
+    h.clock.advance(Duration::seconds(61));
+    assert_eq!(h.table.get(&key).await.unwrap(), None, "expired");
 }
 
 async fn invalid_keys_and_reserved_names_are_refused_before_writing(h: &Harness) {

@@ -20,7 +20,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         )) as std::sync::Arc<dyn clientwatch::ports::WorkQueue>
     });
     let comms_run = CommsRun {
-        svc: clientwatch::webhooks::with_fanout(aws::services(&sdk, &config)),
+        svc: clientwatch::webhooks::with_fanout(
+            aws::with_ses_quota(aws::services(&sdk, &config), &sdk).await,
+        ),
         time_zone: comms.time_zone,
         queue,
     };

@@ -384,6 +384,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = command.data().canonicalize()?;
     let mut services = local::services(&data, Arc::new(SystemClock), Arc::new(SystemIds))
         .with_context(|| format!("cannot open the store in {}", data.display()))?;
+    // The send rates, when set, paced as on Lambda (through the store).
+    let rates = clientwatch::config::send_rates_from_env()?;
+    if rates != clientwatch::ports::Rates::default() {
+        services.budget = Arc::new(clientwatch::adapters::pacing::TableBudget::new(
+            services.table.clone(),
+            services.clock.clone(),
+            rates,
+        ));
+    }
     // Every event a tenant's webhook endpoint subscribes to becomes a delivery first.
     services.events = Arc::new(clientwatch::webhooks::Fanout::new(
         services.table.clone(),

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 
+use super::pacing::TableBudget;
 use super::{dynamodb::DynamoTable, eventbridge::EventBridgeEvents, ses::SesMailer, sns::SnsSms};
 use crate::Services;
 use crate::config::Config;
-use crate::ports::{SystemClock, SystemIds};
+use crate::ports::{Clock, Rates, SendBudget, SystemClock, SystemIds, Table, Unpaced};
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
@@ -48,20 +49,24 @@ pub fn table_services(
         events: absent,
         clock,
         ids: Arc::new(SystemIds),
+        budget: Arc::new(Unpaced),
         phone_region: "NZ".into(),
         portal_url: String::new(),
     }
 }
 
-/// Every port on its AWS adapter, as a Lambda function uses them.
+/// Every port on its AWS adapter, as a Lambda function uses them; the send rates as
+/// configured ([`with_ses_quota`] lowers the e-mail rate to the account's).
 pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
     let clock = Arc::new(SystemClock);
+    let table: Arc<dyn Table> = Arc::new(DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        &config.table_name,
+        clock.clone(),
+    ));
     Services {
-        table: Arc::new(DynamoTable::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            &config.table_name,
-            clock.clone(),
-        )),
+        budget: budget(&table, clock.clone(), config.send_rates),
+        table,
         mailer: Arc::new(
             SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.mail_from.clone())
                 .with_configuration_set(config.ses_configuration_set.clone()),
@@ -76,4 +81,24 @@ pub fn services(sdk: &aws_config::SdkConfig, config: &Config) -> Services {
         phone_region: config.default_phone_region.clone(),
         portal_url: config.portal_url.clone(),
     }
+}
+
+/// The send-rate budget over `table`: not paced when no rate is set.
+fn budget(table: &Arc<dyn Table>, clock: Arc<dyn Clock>, rates: Rates) -> Arc<dyn SendBudget> {
+    if rates == Rates::default() {
+        Arc::new(Unpaced)
+    } else {
+        Arc::new(TableBudget::new(table.clone(), clock, rates))
+    }
+}
+
+/// `svc` with its e-mail rate no higher than the SES account's maximum send rate (read once, at
+/// cold start, with `GetAccount`); when the quota cannot be read the configured rates stand
+/// (the refusal is logged).
+pub async fn with_ses_quota(mut svc: Services, sdk: &aws_config::SdkConfig) -> Services {
+    let quota = super::ses::max_send_rate(&aws_sdk_sesv2::Client::new(sdk)).await;
+    let rates = svc.budget.rates().within_ses_quota(quota);
+    tracing::info!(email = ?rates.email, sms = ?rates.sms, ses_quota = ?quota, "send rates");
+    svc.budget = budget(&svc.table, svc.clock.clone(), rates);
+    svc
 }

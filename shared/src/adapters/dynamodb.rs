@@ -201,6 +201,13 @@ impl Expr {
         for (attr, value) in &update.set {
             set.push(format!("{} = {}", self.name(attr), self.json(value)?));
         }
+        if let Some(at) = update.expires_at {
+            set.push(format!(
+                "{} = {}",
+                self.name("expires_at"),
+                self.value(n(at))
+            ));
+        }
         let remove: Vec<String> = update.remove.iter().map(|a| self.name(a)).collect();
         let mut add = vec![format!("{} {}", self.name("version"), self.value(n(1)))];
         for (attr, by) in &update.add {

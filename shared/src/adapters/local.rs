@@ -8,7 +8,7 @@ use super::embedded::EmbeddedTable;
 use super::outbox::{Outbox, OutboxMailer};
 use crate::Services;
 use crate::domain::EmailAddress;
-use crate::ports::{Clock, Ids, TableError};
+use crate::ports::{Clock, Ids, TableError, Unpaced};
 
 pub const STORE_FILE: &str = "clientwatch.redb";
 pub const OUTBOX_DIR: &str = "outbox";
@@ -53,6 +53,7 @@ pub fn services(
         events: Arc::new(outbox),
         clock,
         ids,
+        budget: Arc::new(Unpaced),
         phone_region: "NZ".into(),
         portal_url: DEFAULT_PORTAL_URL.into(),
     };

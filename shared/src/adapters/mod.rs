@@ -10,6 +10,7 @@ pub mod folder;
 pub mod http;
 pub mod local;
 pub mod outbox;
+pub mod pacing;
 pub mod recorder;
 pub mod retry;
 pub mod s3;

@@ -105,21 +105,84 @@ impl Mailer for SesMailer {
             .await;
         match result {
             Ok(out) => Ok(out.message_id.unwrap_or_default()),
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err().code(),
-                    Some(
-                        "MessageRejected"
-                            | "MailFromDomainNotVerifiedException"
-                            | "BadRequestException"
-                    )
-                ) =>
-            {
-                Err(DeliveryError::Rejected(
-                    e.err().message().unwrap_or("rejected by SES").to_owned(),
-                ))
+            Err(SdkError::ServiceError(e)) => {
+                let (code, message) = (e.err().code(), e.err().message());
+                match refusal(code, message) {
+                    Refusal::Throttled => Err(DeliveryError::Throttled(
+                        message.unwrap_or("throttled by SES").to_owned(),
+                    )),
+                    Refusal::Rejected => Err(DeliveryError::Rejected(
+                        message.unwrap_or("rejected by SES").to_owned(),
+                    )),
+                    Refusal::Failed => Err(DeliveryError::Unavailable(Box::new(
+                        SdkError::ServiceError(e),
+                    ))),
+                }
             }
             Err(e) => Err(DeliveryError::Unavailable(Box::new(e))),
+        }
+    }
+}
+
+/// What an SES refusal means for the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The send rate was passed: the same message may go after a pause.
+    Throttled,
+    /// This message will never be taken.
+    Rejected,
+    /// Anything else (SES failing, the daily quota spent): a later run may succeed.
+    Failed,
+}
+
+/// Tells SES's refusals apart by code (and, for the rate, by message: SES has answered a rate
+/// passed as `MessageRejected` / `Throttling` with "Maximum sending rate exceeded").
+pub fn refusal(code: Option<&str>, message: Option<&str>) -> Refusal {
+    let rate = message.is_some_and(|m| m.to_ascii_lowercase().contains("maximum sending rate"));
+    match code {
+        Some("TooManyRequestsException" | "Throttling" | "ThrottlingException") => {
+            Refusal::Throttled
+        }
+        _ if rate => Refusal::Throttled,
+        Some("MessageRejected" | "MailFromDomainNotVerifiedException" | "BadRequestException") => {
+            Refusal::Rejected
+        }
+        _ => Refusal::Failed,
+    }
+}
+
+/// The account's maximum send rate (`GetAccount` → `SendQuota.MaxSendRate`, messages a second),
+/// or `None` when it cannot be read (the refusal is logged; the configured rate then stands).
+pub async fn max_send_rate(client: &Client) -> Option<f64> {
+    match client.get_account().send().await {
+        Ok(account) => account.send_quota().map(|q| q.max_send_rate()),
+        Err(e) => {
+            tracing::warn!(error = %aws_sdk_sesv2::error::DisplayErrorContext(&e), "the SES account's send quota could not be read; the configured e-mail rate stands");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passed_send_rate_is_told_from_a_rejection_and_a_failure() {
+        #[rustfmt::skip]
+        let table: &[(&str, Option<&str>, Option<&str>, Refusal)] = &[
+            // (reason, code, message, what it means)
+            ("SES v2's rate", Some("TooManyRequestsException"), Some("Too many requests"), Refusal::Throttled),
+            ("the API's throttling", Some("Throttling"), Some("Rate exceeded"), Refusal::Throttled),
+            ("SES's own words, as a rejection", Some("MessageRejected"), Some("Maximum sending rate exceeded."), Refusal::Throttled),
+            ("a rejected message", Some("MessageRejected"), Some("Email address is not verified."), Refusal::Rejected),
+            ("a bad request", Some("BadRequestException"), None, Refusal::Rejected),
+            ("the daily quota spent is no rate", Some("LimitExceededException"), Some("Daily message quota exceeded."), Refusal::Failed),
+            ("SES failing", Some("InternalFailure"), None, Refusal::Failed),
+            ("no code", None, None, Refusal::Failed),
+        ];
+        for (reason, code, message, expected) in table {
+            assert_eq!(refusal(*code, *message), *expected, "{reason}");
         }
     }
 }

@@ -35,6 +35,11 @@ impl Sms for SnsSms {
             .await;
         match result {
             Ok(out) => Ok(out.message_id.unwrap_or_default()),
+            Err(SdkError::ServiceError(e)) if throttled(e.err().code()) => {
+                Err(DeliveryError::Throttled(
+                    e.err().message().unwrap_or("throttled by SNS").to_owned(),
+                ))
+            }
             Err(SdkError::ServiceError(e))
                 if matches!(
                     e.err().code(),
@@ -46,6 +51,33 @@ impl Sms for SnsSms {
                 ))
             }
             Err(e) => Err(DeliveryError::Unavailable(Box::new(e))),
+        }
+    }
+}
+
+/// SNS's answers to a send rate passed: the same text may go after a pause.
+pub fn throttled(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("ThrottledException" | "Throttling" | "ThrottlingException")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_passed_send_rate_is_told_from_other_refusals() {
+        #[rustfmt::skip]
+        let table: &[(&str, Option<&str>, bool)] = &[
+            // (reason, code, throttled)
+            ("SNS's own", Some("ThrottledException"), true),
+            ("the API's throttling", Some("Throttling"), true),
+            ("a bad number", Some("InvalidParameter"), false),
+            ("opted out", Some("OptedOut"), false),
+            ("no code", None, false),
+        ];
+        for (reason, code, expected) in table {
+            assert_eq!(super::throttled(*code), *expected, "{reason}");
         }
     }
 }

@@ -11,6 +11,16 @@
 //! client's contact limits. A message that reaches nobody is logged once as skipped, with the
 //! reason.
 //!
+//! Every send draws on the providers' send-rate budget (`svc.budget`, shared by all workers:
+//! `adapters::pacing`) before its claim, so a wait for the budget never holds a claim. A send
+//! the provider throttles (`DeliveryError::Throttled`: nothing went out) gives its claim up
+//! at once, with its entry, then waits ([`throttled_pause`]: exponential, with jitter) and
+//! claims and calls again, [`THROTTLED_TRIES`] calls in all; still throttled, the message is
+//! left unclaimed and the delivery fails ([`throttled`]), so the caller's turn is tried again
+//! later (the next run, or the worker's retry) and sends it then, once. A kill while waiting
+//! leaves no claim: the next run sends the message. A kill between a claim and its call is
+//! the window above, as for any message.
+//!
 //! A message carrying `{{portal_link}}` (a workflow step's tag, or the statement's line) holds
 //! [`PORTAL_LINK_SLOT`] in its place until it is sent: right after a contact's claim succeeds,
 //! and before the provider call, a personal account-portal link is minted for that contact and
@@ -31,7 +41,7 @@ use crate::domain::roles::Purpose;
 use crate::domain::{Error, Result};
 use crate::keys;
 use crate::ports::mailer::{TAG_CLIENT, TAG_KIND, TAG_TENANT};
-use crate::ports::{Condition, DeliveryError, Email, Item, Key, TableError, TxOp};
+use crate::ports::{Condition, DeliveryError, Email, Item, Key, Provider, TableError, TxOp};
 use crate::records::contacts;
 use crate::records::roles;
 use crate::records::suppressions;
@@ -121,6 +131,10 @@ pub async fn deliver(
         .any(|part| part.contains(PORTAL_LINK_SLOT));
     let mut links_for: Option<LinkSource> = None;
     let mut written = Vec::new();
+    let provider = match channel {
+        Channel::Email => Provider::Email,
+        _ => Provider::Sms,
+    };
     for contact in reachable {
         let to = address(contact, channel).expect("filtered above");
         let suppression = contact
@@ -142,28 +156,23 @@ pub async fn deliver(
             outcome,
             reason,
         );
-        let entry_item = entry.item(tenant_id)?;
         let marker = marker(svc, tenant_id, &client.id, once, &contact.id, channel)
-            .with_log(&entry_item.key);
+            .with_log(&entry.key(tenant_id));
         let marker_key = marker.key.clone();
-        match svc
-            .table
-            .transact(vec![
-                TxOp::Put(marker, Condition::Absent),
-                TxOp::Put(entry_item, Condition::Absent),
-            ])
-            .await
-        {
-            Ok(()) => {}
+        // A send of the provider's rate is taken before the claim, so that a wait for the
+        // budget never holds a claim (a kill while waiting leaves nothing to mark interrupted).
+        let granted = match suppression {
+            Some(_) => None,
+            None => svc.budget.take(provider).await?,
+        };
+        if !claim(svc, tenant_id, &entry, &marker).await? {
+            svc.budget.give_back(provider, granted);
             // Claimed before: sent (or being sent) by an earlier or concurrent run; one cut
             // off inside the provider call is marked interrupted now.
-            Err(TableError::TransactionFailed { .. }) => {
-                if let Some(cut_off) = interrupted(svc, tenant_id, &marker_key).await? {
-                    written.push(cut_off);
-                }
-                continue;
+            if let Some(cut_off) = interrupted(svc, tenant_id, &marker_key).await? {
+                written.push(cut_off);
             }
-            Err(e) => return Err(e.into()),
+            continue;
         }
         if suppression.is_some() {
             written.push(entry);
@@ -188,27 +197,58 @@ pub async fn deliver(
         } else {
             message
         };
-        let sent = match channel {
-            Channel::Email => {
-                let email = Email {
-                    to: vec![to.parse_email()?],
-                    reply_to: None,
-                    subject: message_now.subject.clone(),
-                    html: message_now.html.clone(),
-                    text: message_now.text.clone(),
-                    tags: vec![
-                        (TAG_TENANT, tenant_id.to_owned()),
-                        (TAG_CLIENT, client.id.clone()),
-                        (TAG_KIND, message.kind.as_str().into()),
-                    ],
-                };
-                svc.mailer.send(&email).await
+        let mut tries = 1;
+        let sent = loop {
+            let sent = match channel {
+                Channel::Email => {
+                    let email = Email {
+                        to: vec![to.parse_email()?],
+                        reply_to: None,
+                        subject: message_now.subject.clone(),
+                        html: message_now.html.clone(),
+                        text: message_now.text.clone(),
+                        tags: vec![
+                            (TAG_TENANT, tenant_id.to_owned()),
+                            (TAG_CLIENT, client.id.clone()),
+                            (TAG_KIND, message.kind.as_str().into()),
+                        ],
+                    };
+                    svc.mailer.send(&email).await
+                }
+                _ => match contact.spec.phone() {
+                    Some(phone) => svc.sms.send(&phone, &message_now.text).await,
+                    None => Err(DeliveryError::Rejected("no mobile number".into())),
+                },
+            };
+            let Err(DeliveryError::Throttled(why)) = sent else {
+                break Some(sent);
+            };
+            // The provider took nothing: the claim is released at once, so that whatever
+            // happens while this run waits, the message is never marked interrupted for a
+            // send that did not happen, nor lost.
+            svc.budget.drop_held(provider);
+            release(svc, tenant_id, &entry, &marker_key).await?;
+            if tries >= THROTTLED_TRIES {
+                tracing::warn!(client = %client.id, tries, "the provider kept throttling; the message is left for a later run");
+                return Err(Error::Unavailable(
+                    provider_of(channel),
+                    Box::new(DeliveryError::Throttled(why)),
+                ));
             }
-            _ => match contact.spec.phone() {
-                Some(phone) => svc.sms.send(&phone, &message_now.text).await,
-                None => Err(DeliveryError::Rejected("no mobile number".into())),
-            },
+            let pause = throttled_pause(tries, rand::random::<f64>());
+            tracing::info!(client = %client.id, tries, pause_ms = pause.as_millis() as u64, "the provider throttled; backing off");
+            let until = svc.clock.now()
+                + Duration::from_std(pause).unwrap_or_else(|_| Duration::seconds(1));
+            svc.clock.sleep_until(until).await;
+            tries += 1;
+            let granted = svc.budget.take(provider).await?;
+            if !claim(svc, tenant_id, &entry, &marker).await? {
+                // Another run claimed it meanwhile: it is that run's to send.
+                svc.budget.give_back(provider, granted);
+                break None;
+            }
         };
+        let Some(sent) = sent else { continue };
         let mut done = entry.clone();
         match sent {
             Ok(id) => {
@@ -435,6 +475,63 @@ impl WithLog for Item {
     }
 }
 
+/// Calls in all for one contact's message while the provider throttles, the first included;
+/// then the message is left for a later run.
+pub const THROTTLED_TRIES: u32 = 5;
+
+/// The pause before try `tries + 1` after `tries` throttled calls: exponential (250 ms, doubled
+/// each time, at most 8 s) with full jitter (`random` in [0, 1)), so workers throttled
+/// together do not come back together.
+pub fn throttled_pause(tries: u32, random: f64) -> std::time::Duration {
+    let ceiling = std::time::Duration::from_millis(250)
+        .saturating_mul(1u32 << (tries.saturating_sub(1)).min(16))
+        .min(std::time::Duration::from_secs(8));
+    ceiling.mul_f64(random.clamp(0.0, 1.0))
+}
+
+/// Whether `error` is a message left for a later run because its provider kept throttling.
+pub fn throttled(error: &Error) -> bool {
+    matches!(error, Error::Unavailable(_, cause)
+        if matches!(cause.downcast_ref::<DeliveryError>(), Some(DeliveryError::Throttled(_))))
+}
+
+fn provider_of(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "e-mail provider",
+        _ => "SMS provider",
+    }
+}
+
+/// Claims (message, contact, channel) with its log entry `sending`, only if unclaimed: whether
+/// this call holds the claim now.
+async fn claim(svc: &Services, tenant_id: &str, entry: &Entry, marker: &Item) -> Result<bool> {
+    match svc
+        .table
+        .transact(vec![
+            TxOp::Put(marker.clone(), Condition::Absent),
+            TxOp::Put(entry.item(tenant_id)?, Condition::Absent),
+        ])
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(TableError::TransactionFailed { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Gives a claim up, with its log entry (still `sending`): the provider throttled the message,
+/// so nothing went out, and the next claim (this run's retry, or a later run) sends it.
+async fn release(svc: &Services, tenant_id: &str, entry: &Entry, marker: &Key) -> Result<()> {
+    let sending = Condition::AttrEquals("outcome".into(), Value::String("sending".into()));
+    svc.table
+        .transact(vec![
+            TxOp::Delete(marker.clone(), Condition::Exists),
+            TxOp::Delete(entry.key(tenant_id), sending),
+        ])
+        .await?;
+    Ok(())
+}
+
 /// The reason an interrupted entry gives.
 pub const INTERRUPTED: &str = "the run handing it to the provider was cut off: it may or may not have gone out, and is not sent again";
 
@@ -610,6 +707,42 @@ mod tests {
             "<a href=\"https://p.test/a/tok\">https://p.test/a/tok</a>"
         );
         assert_eq!(filled.text, "See https://p.test/a/tok");
+    }
+
+    #[test]
+    fn a_throttled_send_backs_off_exponentially_with_jitter_up_to_a_cap() {
+        use std::time::Duration as D;
+        #[rustfmt::skip]
+        let table: &[(&str, u32, f64, D)] = &[
+            // (reason, throttled tries so far, random, pause)
+            ("after the first, up to 250 ms", 1, 1.0, D::from_millis(250)),
+            ("doubled after the second", 2, 1.0, D::from_millis(500)),
+            ("and again", 4, 1.0, D::from_secs(2)),
+            ("never past 8 s", 9, 1.0, D::from_secs(8)),
+            ("never past 8 s, however many", 40, 1.0, D::from_secs(8)),
+            ("jittered: half the ceiling", 3, 0.5, D::from_millis(500)),
+            ("jittered: possibly none", 3, 0.0, D::ZERO),
+        ];
+        for (reason, tries, random, expected) in table {
+            assert_eq!(throttled_pause(*tries, *random), *expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn only_a_throttled_delivery_is_left_for_a_later_run() {
+        let throttled_error = Error::Unavailable(
+            "e-mail provider",
+            Box::new(DeliveryError::Throttled(
+                "Maximum sending rate exceeded".into(),
+            )),
+        );
+        let failed = Error::Unavailable(
+            "e-mail provider",
+            Box::new(DeliveryError::Rejected("no".into())),
+        );
+        assert!(throttled(&throttled_error));
+        assert!(!throttled(&failed));
+        assert!(!throttled(&Error::NotFound("invoice")));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The daily communications run: every open invoice one step further through its workflow,
 //! and on the first of the month a statement of open invoices to each client.
 //!
-//! The run works through the open-invoice lists (every tenant's, by due date, in 16 shards by
-//! client: `keys::open_shard`; the unsharded list of earlier versions first, alone), four shards
-//! at a time ([`SHARD_WORKERS`]), each shard with its own caches; a client's invoices are all in
-//! one shard, so one worker at a time counts its contact limits. For each invoice it reads the invoice itself (the index may lag: a paid, disputed or voided invoice
+//! The run works through the open-invoice lists (in 16 shards by client: `keys::open_shard`;
+//! the unsharded list of earlier versions first, alone), four shards at a time
+//! ([`SHARD_WORKERS`]), each shard with its own caches; a client's invoices are all in one
+//! shard, so one worker at a time counts its contact limits. A shard's worker takes its
+//! due-first list of earlier versions first (across tenants, by due date), then its
+//! tenant-first list with tenants taking turns ([`TURN`] invoices each, round and round), so
+//! one tenant's 200,000 due reminders do not keep another's handful waiting until the end. For each invoice it reads the invoice itself (the index may lag: a paid, disputed or voided invoice
 //! stops its workflow), its progress (`PROGRESS#{invoice}`), its client and its workflow (the
 //! client's own, else its portfolio's, else none). The next step of the workflow not yet done
 //! is due when [`WorkflowSpec::earliest`] says so; then, in order:
@@ -118,6 +121,10 @@ pub struct Report {
     /// Events the bus refused again; they wait for the next run.
     #[serde(default)]
     pub events_waiting: u64,
+    /// Invoices whose message the provider kept throttling after the back-off: left unclaimed
+    /// for the next run (or the worker's retry), which sends it once. Counted in `errors` too.
+    #[serde(default)]
+    pub throttled: u64,
 }
 
 impl Report {
@@ -137,6 +144,7 @@ impl Report {
             promises_broken: 0,
             events_published: 0,
             events_waiting: 0,
+            throttled: 0,
         }
     }
 
@@ -155,6 +163,7 @@ impl Report {
         self.promises_broken += other.promises_broken;
         self.events_published += other.events_published;
         self.events_waiting += other.events_waiting;
+        self.throttled += other.throttled;
     }
 
     fn count(&mut self, entries: &[Entry]) {
@@ -309,23 +318,17 @@ pub(super) async fn run_list(
     list: String,
 ) -> (Vec<String>, Result<Report>) {
     let mut run = Run::new(svc, day, now, month, waiting.clone());
-    let mut cursor = None;
-    let result = loop {
-        let (refs, next) = match invoices::open_page(svc, &list, PAGE, cursor).await {
-            Ok(page) => page,
-            Err(e) => break Err(e),
-        };
-        if let Err(e) = run.page(&refs).await {
-            break Err(e);
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break Ok(()),
-        }
-    };
+    let mut result = run.due_first(&list).await;
+    if let (Ok(()), Some(by_tenant)) = (&result, keys::tenant_first(&list)) {
+        result = run.tenants_in_turn(&by_tenant).await;
+    }
     let lines = std::mem::take(&mut run.lines);
     (lines, result.map(|()| run.report))
 }
+
+/// Invoices of one tenant worked in its turn of a shard's tenant-first list, before the next
+/// tenant's turn.
+pub const TURN: usize = 25;
 
 struct TenantState {
     tenant: Tenant,
@@ -389,6 +392,48 @@ impl<'a> Run<'a> {
         self.lines.push(line.to_owned());
     }
 
+    /// Works through a due-first list (the unsharded one, or a shard's of earlier versions),
+    /// page by page, across tenants.
+    async fn due_first(&mut self, list: &str) -> Result<()> {
+        let mut cursor = None;
+        loop {
+            let (refs, next) = invoices::open_page(self.svc, list, PAGE, cursor).await?;
+            self.page(&refs).await?;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Works through a shard's tenant-first list with tenants taking turns: [`TURN`] invoices
+    /// of each tenant (its earliest due first), then the next tenant's, round and round until
+    /// every tenant's are done; so a tenant with a few due reminders is reached in the first
+    /// round, whatever another tenant has due.
+    async fn tenants_in_turn(&mut self, list: &str) -> Result<()> {
+        let mut turns: std::collections::VecDeque<(String, Option<crate::ports::Cursor>)> =
+            invoices::tenants_in(self.svc, list)
+                .await?
+                .into_iter()
+                .map(|t| (t, None))
+                .collect();
+        while let Some((tenant, cursor)) = turns.pop_front() {
+            let (refs, next) = invoices::open_page_of(
+                self.svc,
+                list,
+                SortKey::BeginsWith(format!("{tenant}#")),
+                TURN,
+                cursor,
+            )
+            .await?;
+            self.page(&refs).await?;
+            if let Some(next) = next {
+                turns.push_back((tenant, Some(next)));
+            }
+        }
+        Ok(())
+    }
+
     async fn page(&mut self, refs: &[OpenRef]) -> Result<()> {
         let keys: Vec<Key> = refs
             .iter()
@@ -403,6 +448,14 @@ impl<'a> Run<'a> {
         for (open, pair) in refs.iter().zip(items.chunks(2)) {
             if let Err(e) = self.invoice(open, pair[0].as_ref(), pair[1].as_ref()).await {
                 self.report.errors += 1;
+                if deliver::throttled(&e) {
+                    self.report.throttled += 1;
+                    self.say(&format!(
+                        "invoice {} of client {}: the provider kept throttling (its send rate); left for the next run",
+                        open.invoice_id, open.client_id
+                    ));
+                    continue;
+                }
                 tracing::error!(
                     tenant_id = %open.tenant_id,
                     client_id = %open.client_id,

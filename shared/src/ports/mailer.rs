@@ -29,6 +29,10 @@ pub enum DeliveryError {
     /// The provider refused this message; sending it again will not help.
     #[error("the message was refused: {0}")]
     Rejected(String),
+    /// The provider refused it for now: the account's send rate was passed. Nothing was sent;
+    /// the same message may be sent after a pause.
+    #[error("the provider's send rate was exceeded: {0}")]
+    Throttled(String),
     /// The provider could not be reached or failed; a later retry may succeed.
     #[error("the delivery service failed")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

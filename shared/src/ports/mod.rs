@@ -2,6 +2,7 @@
 //! in [`crate::adapters`] implement them over AWS or over local, embedded stand-ins.
 
 pub mod blobs;
+pub mod budget;
 pub mod clock;
 pub mod events;
 pub mod http;
@@ -13,6 +14,7 @@ pub mod table;
 pub mod transaction;
 
 pub use blobs::{BlobError, BlobReader, Blobs};
+pub use budget::{Granted, Provider, Rates, SendBudget, Unpaced};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::{DomainEvent, Events, PublishError};
 pub use http::{HttpAnswer, HttpFailure, WebhookClient};

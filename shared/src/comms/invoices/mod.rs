@@ -40,7 +40,7 @@ use crate::Services;
 use crate::domain::resource::Resource;
 use crate::domain::{Decimal2, Error, Result, text};
 use crate::keys;
-use crate::ports::{Condition, Cursor, Index, IndexKey, Item, Query, Transaction, TxOp};
+use crate::ports::{Condition, Cursor, Index, IndexKey, Item, Query, SortKey, Transaction, TxOp};
 use crate::records::clients;
 use crate::records::resource;
 use crate::records::tenants;
@@ -205,7 +205,7 @@ pub fn read_only_field(fields: &serde_json::Map<String, Value>) -> Result<()> {
 
 pub type Invoice = Resource<InvoiceSpec>;
 
-/// Where an invoice sits in the open-invoice index: due date first, then whose it is.
+/// Where an invoice sits in an open-invoice list: whose it is and when it is due.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenRef {
     pub due_date: NaiveDate,
@@ -215,18 +215,28 @@ pub struct OpenRef {
 }
 
 impl OpenRef {
+    /// Its sort key in a tenant-first list (`keys::open_by_tenant`), where invoices are
+    /// written now: `{tenant}#{due}#{client}#{invoice}`.
     fn sort_key(&self) -> String {
         format!(
             "{}#{}#{}#{}",
-            self.due_date, self.tenant_id, self.client_id, self.invoice_id
+            self.tenant_id, self.due_date, self.client_id, self.invoice_id
         )
     }
 
-    fn parse(sort_key: &str) -> Option<Self> {
+    /// Reads a sort key of `list`: tenant first in a tenant-first list, due date first in the
+    /// lists of earlier versions.
+    fn parse(list: &str, sort_key: &str) -> Option<Self> {
         let mut parts = sort_key.splitn(4, '#');
+        let (first, second) = (parts.next()?, parts.next()?);
+        let (tenant, due) = if keys::is_tenant_first(list) {
+            (first, second)
+        } else {
+            (second, first)
+        };
         Some(Self {
-            due_date: parts.next()?.parse().ok()?,
-            tenant_id: parts.next()?.to_owned(),
+            due_date: due.parse().ok()?,
+            tenant_id: tenant.to_owned(),
             client_id: parts.next()?.to_owned(),
             invoice_id: parts.next()?.to_owned(),
         })
@@ -248,7 +258,7 @@ pub fn item(tenant_id: &str, client_id: &str, invoice: &Invoice) -> Result<Item>
             item.with_index(
                 Index::Gsi2,
                 IndexKey::new(
-                    keys::open_invoices(keys::open_shard(tenant_id, client_id)),
+                    keys::open_by_tenant(keys::open_shard(tenant_id, client_id)),
                     open.sort_key(),
                 ),
             )
@@ -297,23 +307,57 @@ pub async fn get(svc: &Services, tenant_id: &str, client_id: &str, id: &str) -> 
     .await
 }
 
-/// One page of one open-invoice list (`keys::open_lists`), across tenants, by due date. The
-/// index may lag the table: read each invoice itself before acting on it.
+/// One page of one open-invoice list (`keys::open_lists`, or a shard's tenant-first list:
+/// `keys::tenant_first`), in its order; `sk` narrows it (one tenant's invoices). The index may
+/// lag the table: read each invoice itself before acting on it.
 pub async fn open_page(
     svc: &Services,
     list: &str,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<OpenRef>, Option<Cursor>)> {
-    let query = Query::index(Index::Gsi2, list).limit(limit).after(cursor);
+    open_page_of(svc, list, SortKey::Any, limit, cursor).await
+}
+
+/// [`open_page`] of the sort keys `sk` selects.
+pub async fn open_page_of(
+    svc: &Services,
+    list: &str,
+    sk: SortKey,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<OpenRef>, Option<Cursor>)> {
+    let query = Query::index(Index::Gsi2, list)
+        .sk(sk)
+        .limit(limit)
+        .after(cursor);
     let page = svc.table.query(query).await?;
     let refs = page
         .items
         .iter()
         .filter_map(|item| item.index_key(Index::Gsi2))
-        .filter_map(|k| OpenRef::parse(&k.sk))
+        .filter_map(|k| OpenRef::parse(list, &k.sk))
         .collect();
     Ok((refs, page.next))
+}
+
+/// The tenants with open invoices in a tenant-first `list`, in id order: one request per
+/// tenant (each asks for the first key past the tenant before), and one more to find none.
+pub async fn tenants_in(svc: &Services, list: &str) -> Result<Vec<String>> {
+    let mut tenants: Vec<String> = Vec::new();
+    loop {
+        // `$` sorts right after `#`, which ends a tenant's id in the key: past every key of
+        // the tenant before, and before the next tenant's.
+        let sk = match tenants.last() {
+            None => SortKey::Any,
+            Some(t) => SortKey::From(format!("{t}$")),
+        };
+        let (refs, _) = open_page_of(svc, list, sk, 1, None).await?;
+        match refs.into_iter().next() {
+            Some(first) => tenants.push(first.tenant_id),
+            None => return Ok(tenants),
+        }
+    }
 }
 
 impl InvoiceSpec {
@@ -647,7 +691,20 @@ mod tests {
             client_id: "c1".into(),
             invoice_id: "i1".into(),
         };
-        assert_eq!(OpenRef::parse(&open.sort_key()), Some(open));
+        assert_eq!(
+            OpenRef::parse(&keys::open_by_tenant(3), &open.sort_key()),
+            Some(open.clone())
+        );
+        let earlier = format!(
+            "{}#{}#{}#{}",
+            open.due_date, open.tenant_id, open.client_id, open.invoice_id
+        );
+        assert_eq!(
+            OpenRef::parse(&keys::open_invoices(3), &earlier),
+            Some(open.clone()),
+            "a list of earlier versions reads due date first"
+        );
+        assert_eq!(OpenRef::parse(keys::OPEN_INVOICES, &earlier), Some(open));
     }
 
     fn spec(fields: Value) -> Result<InvoiceSpec> {

@@ -218,6 +218,8 @@ pub struct Update {
     /// Atomic increments of numeric attributes (absent counts as 0).
     pub add: Vec<(String, i64)>,
     pub condition: Option<Condition>,
+    /// When the item expires (Unix seconds): set, or left as it was when `None`.
+    pub expires_at: Option<i64>,
 }
 
 impl Update {
@@ -233,6 +235,12 @@ impl Update {
 
     pub fn add(mut self, attr: impl Into<String>, by: i64) -> Self {
         self.add.push((attr.into(), by));
+        self
+    }
+
+    /// Lets the item expire at `at` (Unix seconds), as [`Item::with_expiry`] does.
+    pub fn expire_at(mut self, at: i64) -> Self {
+        self.expires_at = Some(at);
         self
     }
 
@@ -260,6 +268,9 @@ impl Update {
         for (attr, by) in &self.add {
             let now = item.data.get(attr).and_then(Value::as_i64).unwrap_or(0);
             item.data.insert(attr.clone(), Value::from(now + by));
+        }
+        if let Some(at) = self.expires_at {
+            item.expires_at = Some(at);
         }
         item.version += 1;
         item
