@@ -1,5 +1,5 @@
-//! Runs one child process and reports its wall time, its peak resident memory and its standard
-//! output.
+//! Runs one child process and reports its wall time, its processor time, its peak resident
+//! memory and its standard output.
 //!
 //! The peak comes from `wait4` on the child's own pid: it is that child's high-water mark (or,
 //! if larger, that of a descendant it waited for), unmixed with other children of this process,
@@ -23,6 +23,9 @@ pub struct Measurement {
     pub status: ExitStatus,
     /// From just before the spawn until the child was reaped.
     pub wall: Duration,
+    /// User and system time of the child (and of descendants it waited for): what the work
+    /// costs a processor, whatever else shared the machine meanwhile.
+    pub cpu: Duration,
     /// `ru_maxrss`: kibibytes on Linux. Not below about `floor_kib`.
     pub peak_rss_kib: u64,
     /// This process's resident size when it spawned the child (0 where `/proc` is missing).
@@ -56,10 +59,16 @@ pub fn measure(command: &mut Command) -> io::Result<Measurement> {
     Ok(Measurement {
         status,
         wall,
+        cpu: duration(usage.ru_utime) + duration(usage.ru_stime),
         peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
         floor_kib,
         stdout,
     })
+}
+
+fn duration(t: libc::timeval) -> Duration {
+    Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
 }
 
 /// Resets this process's high-water mark to its current resident size and returns it, in KiB.
