@@ -16,6 +16,7 @@ over_both_stores!(
     a_fanned_out_day_sends_each_reminder_once_whatever_the_queue_does,
     a_planned_day_again_replaces_the_plan_and_sends_nothing_twice,
     a_worker_cut_off_half_way_and_its_shard_delivered_again_sends_nothing_twice,
+    a_shard_larger_than_a_workers_time_is_handed_on_and_finished_once,
 );
 
 /// The shards handed to the queue since the last call.
@@ -39,6 +40,12 @@ fn id(v: &Value) -> String {
 /// `CLIENTS` clients on one workflow, each with one contact and an invoice due in three days
 /// (the workflow's first step is due): the day and the contacts' addresses.
 async fn world(app: &mut TestApp) -> (NaiveDate, Vec<String>) {
+    world_with(app, 0).await
+}
+
+/// [`world`], and one more client with `big` such invoices (all in its shard): its contact's
+/// address comes last.
+async fn world_with(app: &mut TestApp, big: usize) -> (NaiveDate, Vec<String>) {
     deliver_through_emulator(&mut app.services).await;
     let client_type = id(&app
         .post(
@@ -66,7 +73,8 @@ async fn world(app: &mut TestApp) -> (NaiveDate, Vec<String>) {
         .body);
     let day = chrono::Utc::now().with_timezone(&Auckland).date_naive() + Days::new(10);
     let mut addresses = Vec::new();
-    for n in 0..CLIENTS {
+    let invoices = |n: usize| if n < CLIENTS { 1 } else { big };
+    for n in 0..CLIENTS + usize::from(big > 0) {
         let client = id(&app
             .post(
                 "/v1/clients",
@@ -83,14 +91,16 @@ async fn world(app: &mut TestApp) -> (NaiveDate, Vec<String>) {
             )
             .await;
         assert_eq!(contact.status, 201, "{:#}", contact.body);
-        let invoice = app
-            .post(
-                &format!("/v1/clients/{client}/invoices"),
-                json!({"number": format!("INV-{n}"), "issue_date": "2026-11-01",
-                       "due_date": (day + Days::new(3)).to_string(), "amount": "100.00"}),
-            )
-            .await;
-        assert_eq!(invoice.status, 201, "{:#}", invoice.body);
+        for i in 0..invoices(n) {
+            let invoice = app
+                .post(
+                    &format!("/v1/clients/{client}/invoices"),
+                    json!({"number": format!("INV-{n}-{i}"), "issue_date": "2026-11-01",
+                           "due_date": (day + Days::new(3)).to_string(), "amount": "100.00"}),
+                )
+                .await;
+            assert_eq!(invoice.status, 201, "{:#}", invoice.body);
+        }
         addresses.push(email);
     }
     let at = clientwatch_tests::ten_in_auckland(day);
@@ -209,5 +219,54 @@ async fn a_worker_cut_off_half_way_and_its_shard_delivered_again_sends_nothing_t
     assert!(
         interrupted <= cut,
         "at most one unknown message per cut-off worker"
+    );
+}
+
+/// A worker whose time is up (on Lambda: its invocation's deadline, less a margin) stops after
+/// the page in hand and hands its shard back to the queue instead of being cut off; the next
+/// workers go on. Here every worker's time is up from the start, so each works one page (a
+/// tenant's turn of 25 invoices) and hands on: the client with 40 invoices in one shard is
+/// finished by two workers, every reminder goes out once, the plan is finished once, and an
+/// invoice reminded by an earlier worker has had its turn for the day.
+async fn a_shard_larger_than_a_workers_time_is_handed_on_and_finished_once(mut app: TestApp) {
+    let (day, addresses) = world_with(&mut app, 40).await;
+    let queue = RecordingQueue::default();
+    fanout::plan(&app.services, &queue, day).await.unwrap();
+    let stop_at = app.services.clock.now() - chrono::Duration::seconds(1);
+    let (mut workers, mut handed_on, mut finished, mut sent) = (0, 0, 0, 0);
+    loop {
+        let shards = handed(&queue);
+        if shards.is_empty() {
+            break;
+        }
+        for shard in &shards {
+            let until = fanout::Until {
+                stop_at,
+                queue: &queue,
+            };
+            let worked = fanout::work_until(&app.services, shard, Some(until))
+                .await
+                .unwrap();
+            workers += 1;
+            handed_on += usize::from(worked.handed_on);
+            finished += usize::from(worked.finished);
+            sent += worked.report.sent;
+            assert_eq!(worked.report.errors, 0, "{:?}", worked.report);
+        }
+        assert!(workers < 100, "the shards come to an end");
+    }
+    assert_eq!(
+        handed_on, 1,
+        "the big client's shard is handed on once (40 = 25 + 15)"
+    );
+    assert_eq!(workers, 17, "16 shards and the one handed on");
+    assert_eq!(finished, 1, "one worker took the day's last step");
+    assert_eq!(sent, (CLIENTS + 40) as u64);
+    let (big, small) = addresses.split_last().unwrap();
+    each_got_one(small).await;
+    assert_eq!(
+        emails_to(big).await.len(),
+        40,
+        "each of the 40 invoices reminded once"
     );
 }

@@ -35,6 +35,7 @@ over_both_stores!(
     quiet_hours_hold_the_tenants_steps_for_a_later_run,
     a_paid_or_disputed_invoice_stops_its_workflow,
     running_a_day_twice_sends_nothing_twice,
+    an_overdue_invoice_gets_one_step_a_day_however_often_the_day_is_run,
     a_run_killed_while_sending_sends_nothing_twice_when_run_again,
     a_run_that_did_not_record_its_progress_sends_nothing_twice_when_run_again,
     the_clients_own_workflow_overrides_its_portfolios,
@@ -626,6 +627,27 @@ async fn running_a_day_twice_sends_nothing_twice(app: TestApp) {
     assert_eq!(texts_to(&w.ana.mobile).await.len(), 1);
     assert_eq!(emails_to(&w.guarantor.email).await.len(), 1);
     assert_eq!(w.invoice_log(&w.client, &invoice).await.len(), 5);
+}
+
+/// An invoice long overdue has several steps due at once: a run sends the first, and the same
+/// day run again (a retry, a shard delivered again) sends nothing more; the next day's run
+/// sends the next step.
+async fn an_overdue_invoice_gets_one_step_a_day_however_often_the_day_is_run(app: TestApp) {
+    let w = World::new(app).await;
+    let due = w.day(0) - Days::new(30);
+    let invoice = w.invoice(&w.client, "INV-810", due, "80.00").await;
+    let first = w.run(w.day(0)).await;
+    assert!(first.sent > 0, "{first:?}");
+    let done = w.progress(&w.client, &invoice).await.unwrap().done;
+    assert_eq!(done.len(), 1, "one step today: {done:?}");
+    for _ in 0..2 {
+        let again = w.run(w.day(0)).await;
+        assert_eq!((again.sent, again.skipped), (0, 0), "{again:?}");
+    }
+    assert_eq!(w.progress(&w.client, &invoice).await.unwrap().done, done);
+    let next = w.run(w.day(1)).await;
+    assert!(next.sent > 0, "the next day the next step: {next:?}");
+    assert_eq!(w.progress(&w.client, &invoice).await.unwrap().done.len(), 2);
 }
 
 /// Sends through `inner` until `left` e-mails have gone, then never finishes a send (as a

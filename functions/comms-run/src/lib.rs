@@ -7,7 +7,7 @@
 //! by hand. A run is safe to repeat (nothing is sent twice), so an invocation in which some
 //! invoice failed answers with an error: Lambda retries it, then the dead-letter queue keeps it.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use clientwatch::Services;
 use clientwatch::comms::fanout::{self, ShardWork};
@@ -108,6 +108,11 @@ fn count_rejected() {
 /// messages sent, failed and skipped, steps deferred, duration and store units).
 pub const METRICS_NAMESPACE: &str = "clientwatch/CommsRun";
 
+/// How long before the invocation's deadline a shard worker stops and hands the rest of its
+/// shard on: a page of invoices (up to 100, at 80 to 200 ms each on AWS, with pacing's waits)
+/// and the hand-over itself must fit.
+pub const HAND_ON_MARGIN: chrono::Duration = chrono::Duration::seconds(60);
+
 /// What the handler needs, built once per cold start.
 pub struct CommsRun {
     pub svc: Services,
@@ -121,9 +126,17 @@ impl CommsRun {
     /// Runs the invocation's day; the answer is the run's report (a replay's caller sees it).
     /// With a queue: the schedule (or a replay) plans the day and hands its shards over, and an
     /// SQS batch works through its shards, answering the ones to deliver again.
-    pub async fn handle(&self, event: Value) -> Result<Value, RunError> {
+    ///
+    /// `deadline` is the invocation's (Lambda's context): a shard worker still working
+    /// [`HAND_ON_MARGIN`] before it hands the rest of its shard back to the queue.
+    pub async fn handle(
+        &self,
+        event: Value,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Value, RunError> {
         if let Some(records) = event.get("Records").and_then(Value::as_array) {
-            return Ok(self.shards(records).await);
+            let stop_at = deadline.map(|d| d - HAND_ON_MARGIN);
+            return Ok(self.shards(records, stop_at).await);
         }
         let result = match &self.queue {
             Some(queue) => self.plan(&event, queue.as_ref()).await,
@@ -159,7 +172,7 @@ impl CommsRun {
 
     /// An SQS batch of shards: each worked through; the ones that failed (the store, or an
     /// invoice) are answered as batch item failures, so SQS delivers them again.
-    async fn shards(&self, records: &[Value]) -> Value {
+    async fn shards(&self, records: &[Value], stop_at: Option<DateTime<Utc>>) -> Value {
         let mut failures = Vec::new();
         for record in records {
             let id = record["messageId"].as_str().unwrap_or_default().to_owned();
@@ -172,13 +185,23 @@ impl CommsRun {
                 continue;
             };
             let mut metrics = Metrics::start(METRICS_NAMESPACE);
-            match fanout::work(&self.svc, &shard).await {
+            let until = match (stop_at, &self.queue) {
+                (Some(stop_at), Some(queue)) => Some(fanout::Until {
+                    stop_at,
+                    queue: queue.as_ref(),
+                }),
+                _ => None,
+            };
+            match fanout::work_until(&self.svc, &shard, until).await {
                 Ok(worked) => {
                     for line in &worked.lines {
                         tracing::info!(day = %shard.day, list = %shard.list, "{line}");
                     }
                     emit(&mut metrics, &worked.report);
-                    if worked.report.errors > 0 {
+                    if worked.handed_on {
+                        // The next worker goes on (and tries failed invoices again).
+                        tracing::info!(day = %shard.day, list = %shard.list, "the invocation's time is running out; the rest of the shard is handed on");
+                    } else if worked.report.errors > 0 {
                         tracing::warn!(day = %shard.day, list = %shard.list, errors = worked.report.errors, "a shard left invoices failed; SQS delivers it again");
                         failures.push(json!({"itemIdentifier": id}));
                     }

@@ -28,7 +28,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let comms_run = &comms_run;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        comms_run.handle(event.payload).await
+        // The invocation's deadline (milliseconds since the epoch).
+        let deadline = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64);
+        comms_run.handle(event.payload, deadline).await
     }))
     .await
 }

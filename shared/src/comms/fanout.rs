@@ -12,7 +12,7 @@
 //! which delivers it again (then its dead-letter queue keeps it); a failed invoice also keeps
 //! tenants on the statement waiting list, so the next run sends what was left.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -28,6 +28,9 @@ pub struct ShardWork {
     pub day: NaiveDate,
     pub run_id: String,
     pub list: String,
+    /// Where the worker before stopped, its time up (none: the shard from its start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<run::Resume>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,6 +78,7 @@ pub async fn plan(svc: &Services, queue: &dyn WorkQueue, day: NaiveDate) -> Resu
                 day,
                 run_id: run_id.clone(),
                 list: list.clone(),
+                resume: None,
             })
             .expect("a shard's work serialises")
         })
@@ -97,18 +101,85 @@ pub struct Worked {
     pub report: Report,
     /// This worker completed the plan and took the day's last step.
     pub finished: bool,
+    /// The worker's time ran out before the shard's end: the shard went back to the queue, to
+    /// be worked on by the next worker (nothing done is done again: every step is once-only,
+    /// and an invoice that had a message today has had its turn).
+    pub handed_on: bool,
+}
+
+/// A worker's time: past `stop_at` it ends after the page in hand and hands its shard back to
+/// `queue`. On Lambda, the invocation's deadline less a margin for a page and the hand-over.
+pub struct Until<'a> {
+    pub stop_at: DateTime<Utc>,
+    pub queue: &'a dyn WorkQueue,
 }
 
 /// Works through one shard of a planned day and records it done; the worker that completes
 /// the plan takes the day's last step.
 pub async fn work(svc: &Services, shard: &ShardWork) -> Result<Worked> {
+    work_until(svc, shard, None).await
+}
+
+/// [`work`], stopping in time: a worker whose `until` passes hands its shard on (the same
+/// message again) instead of recording it done, so a shard larger than one invocation's work
+/// is finished by several, one after another, instead of being cut off by the timeout and
+/// delivered again only as often as the queue allows.
+pub async fn work_until(
+    svc: &Services,
+    shard: &ShardWork,
+    until: Option<Until<'_>>,
+) -> Result<Worked> {
     let day = shard.day;
     let month = day.format("%Y-%m").to_string();
     let waiting = run::waiting_list(svc, &month).await?;
     let now = svc.clock.now();
-    let (mut lines, result) =
-        run::run_list(svc, day, now, &month, &waiting, shard.list.clone()).await;
-    let mut report = result?;
+    let stop_at = until.as_ref().map(|u| u.stop_at);
+    let resume = shard.resume.clone().unwrap_or_default();
+    let (lines, result) = run::run_list_from(
+        svc,
+        day,
+        now,
+        &month,
+        &waiting,
+        shard.list.clone(),
+        stop_at,
+        resume,
+    )
+    .await;
+    let (report, left) = result?;
+    if let (Some(until), Some(left)) = (until, left) {
+        let rest = ShardWork {
+            resume: Some(left),
+            ..shard.clone()
+        };
+        let message = serde_json::to_string(&rest).expect("a shard's work serialises");
+        until
+            .queue
+            .enqueue(&[message])
+            .await
+            .map_err(|e| Error::Unavailable("work queue", Box::new(e)))?;
+        return Ok(Worked {
+            lines,
+            report,
+            finished: false,
+            handed_on: true,
+        });
+    }
+    finish_shard(svc, shard, now, lines, report, waiting).await
+}
+
+/// A shard worked to its end: recorded done (unless an invoice failed), and the day's last
+/// step when it completes the plan.
+async fn finish_shard(
+    svc: &Services,
+    shard: &ShardWork,
+    now: DateTime<Utc>,
+    mut lines: Vec<String>,
+    mut report: Report,
+    waiting: std::collections::HashSet<String>,
+) -> Result<Worked> {
+    let day = shard.day;
+    let month = day.format("%Y-%m").to_string();
     // A shard with a failed invoice is not done: the queue delivers it again (nothing already
     // sent is sent again).
     let errors = match report.errors {
@@ -120,6 +191,7 @@ pub async fn work(svc: &Services, shard: &ShardWork) -> Result<Worked> {
             lines,
             report,
             finished: false,
+            handed_on: false,
         });
     };
     let (last_lines, last) = run::finish(svc, day, now, &month, waiting, errors).await?;
@@ -130,6 +202,7 @@ pub async fn work(svc: &Services, shard: &ShardWork) -> Result<Worked> {
         lines,
         report,
         finished: true,
+        handed_on: false,
     })
 }
 

@@ -125,6 +125,10 @@ pub struct Report {
     /// for the next run (or the worker's retry), which sends it once. Counted in `errors` too.
     #[serde(default)]
     pub throttled: u64,
+    /// Lists a worker stopped working before their end because its time was running out (on
+    /// Lambda: its invocation's deadline); the rest is handed on ([`super::fanout`]).
+    #[serde(default)]
+    pub cut_short: u64,
 }
 
 impl Report {
@@ -145,6 +149,7 @@ impl Report {
             events_published: 0,
             events_waiting: 0,
             throttled: 0,
+            cut_short: 0,
         }
     }
 
@@ -164,6 +169,7 @@ impl Report {
         self.events_published += other.events_published;
         self.events_waiting += other.events_waiting;
         self.throttled += other.throttled;
+        self.cut_short += other.cut_short;
     }
 
     fn count(&mut self, entries: &[Entry]) {
@@ -195,6 +201,11 @@ pub struct Progress {
     pub last_done_on: Option<NaiveDate>,
     /// Workflow messages that went out for this invoice (the client's `max_call_attempts`).
     pub messages: u32,
+    /// The run day a step of this invoice last went out: that ends the invoice's turn for the
+    /// day, in this run and in any other run of the same day (a retry, a shard delivered again
+    /// or handed on), so an overdue invoice gets one message a day, not one a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sent_on: Option<NaiveDate>,
 }
 
 /// An invoice's progress, as the run left it (none before its first step).
@@ -317,13 +328,56 @@ pub(super) async fn run_list(
     waiting: &HashSet<String>,
     list: String,
 ) -> (Vec<String>, Result<Report>) {
+    let (lines, result) =
+        run_list_from(svc, day, now, month, waiting, list, None, Resume::default()).await;
+    (lines, result.map(|(report, _)| report))
+}
+
+/// Where a worker whose time ran out left a list, for the next worker to go on from (a shard's
+/// queue message carries it): the due-first list's next page, or, that list done, the turns
+/// of the tenant-first list still to come with each tenant's next page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    #[serde(default)]
+    pub due_first_done: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_first: Option<String>,
+    /// `None`: the tenant-first list not begun.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<Vec<(String, Option<String>)>>,
+}
+
+/// [`run_list`] from `resume`, stopping in time: given `stop_at`, it stops after the first page
+/// it finishes at or past that time with more to come (at least one page is worked, so a list
+/// handed on again and again moves on), counts the list in [`Report::cut_short`] and says
+/// where it stopped.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run_list_from(
+    svc: &Services,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    month: &str,
+    waiting: &HashSet<String>,
+    list: String,
+    stop_at: Option<DateTime<Utc>>,
+    resume: Resume,
+) -> (Vec<String>, Result<(Report, Option<Resume>)>) {
     let mut run = Run::new(svc, day, now, month, waiting.clone());
-    let mut result = run.due_first(&list).await;
-    if let (Ok(()), Some(by_tenant)) = (&result, keys::tenant_first(&list)) {
-        result = run.tenants_in_turn(&by_tenant).await;
+    run.stop_at = stop_at;
+    let mut result = Ok(None);
+    if !resume.due_first_done {
+        result = run.due_first(&list, resume.due_first).await;
+    }
+    if let (Ok(None), Some(by_tenant)) = (&result, keys::tenant_first(&list)) {
+        result = run.tenants_in_turn(&by_tenant, resume.turns).await;
     }
     let lines = std::mem::take(&mut run.lines);
-    (lines, result.map(|()| run.report))
+    (lines, result.map(|left| (run.report, left)))
+}
+
+/// A page's cursor carried in a shard's message.
+fn cursor_of(s: &str) -> Result<crate::ports::Cursor> {
+    Ok(crate::ports::Cursor::parse(s)?)
 }
 
 /// Invoices of one tenant worked in its turn of a shard's tenant-first list, before the next
@@ -362,6 +416,8 @@ struct Run<'a> {
     waiting: HashSet<String>,
     /// Clients whose statement this run has dealt with, by client partition.
     statemented: HashSet<String>,
+    /// When the worker must stop (see [`run_list`]).
+    stop_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> Run<'a> {
@@ -385,7 +441,18 @@ impl<'a> Run<'a> {
             portfolios: HashMap::new(),
             waiting,
             statemented: HashSet::new(),
+            stop_at: None,
         }
+    }
+
+    /// The worker's time is up: the list is counted cut short, and the caller hands on the
+    /// rest. Checked after each page, never before the first.
+    fn out_of_time(&mut self) -> bool {
+        let up = self.stop_at.is_some_and(|at| self.svc.clock.now() >= at);
+        if up {
+            self.report.cut_short += 1;
+        }
+        up
     }
 
     fn say(&mut self, line: &str) {
@@ -394,14 +461,21 @@ impl<'a> Run<'a> {
 
     /// Works through a due-first list (the unsharded one, or a shard's of earlier versions),
     /// page by page, across tenants.
-    async fn due_first(&mut self, list: &str) -> Result<()> {
-        let mut cursor = None;
+    /// From `from` (a page's cursor; none: the start). Cut short, it says where it stopped.
+    async fn due_first(&mut self, list: &str, from: Option<String>) -> Result<Option<Resume>> {
+        let mut cursor = from.as_deref().map(cursor_of).transpose()?;
         loop {
             let (refs, next) = invoices::open_page(self.svc, list, PAGE, cursor).await?;
             self.page(&refs).await?;
             match next {
+                Some(next) if self.out_of_time() => {
+                    return Ok(Some(Resume {
+                        due_first: Some(next.as_str().to_owned()),
+                        ..Resume::default()
+                    }));
+                }
                 Some(next) => cursor = Some(next),
-                None => return Ok(()),
+                None => return Ok(None),
             }
         }
     }
@@ -410,13 +484,23 @@ impl<'a> Run<'a> {
     /// of each tenant (its earliest due first), then the next tenant's, round and round until
     /// every tenant's are done; so a tenant with a few due reminders is reached in the first
     /// round, whatever another tenant has due.
-    async fn tenants_in_turn(&mut self, list: &str) -> Result<()> {
+    async fn tenants_in_turn(
+        &mut self,
+        list: &str,
+        from: Option<Vec<(String, Option<String>)>>,
+    ) -> Result<Option<Resume>> {
         let mut turns: std::collections::VecDeque<(String, Option<crate::ports::Cursor>)> =
-            invoices::tenants_in(self.svc, list)
-                .await?
-                .into_iter()
-                .map(|t| (t, None))
-                .collect();
+            match from {
+                Some(turns) => turns
+                    .into_iter()
+                    .map(|(t, c)| Ok((t, c.as_deref().map(cursor_of).transpose()?)))
+                    .collect::<Result<_>>()?,
+                None => invoices::tenants_in(self.svc, list)
+                    .await?
+                    .into_iter()
+                    .map(|t| (t, None))
+                    .collect(),
+            };
         while let Some((tenant, cursor)) = turns.pop_front() {
             let (refs, next) = invoices::open_page_of(
                 self.svc,
@@ -430,8 +514,19 @@ impl<'a> Run<'a> {
             if let Some(next) = next {
                 turns.push_back((tenant, Some(next)));
             }
+            if !turns.is_empty() && self.out_of_time() {
+                let turns = turns
+                    .into_iter()
+                    .map(|(t, c)| (t, c.map(|c| c.as_str().to_owned())))
+                    .collect();
+                return Ok(Some(Resume {
+                    due_first_done: true,
+                    due_first: None,
+                    turns: Some(turns),
+                }));
+            }
         }
-        Ok(())
+        Ok(None)
     }
 
     async fn page(&mut self, refs: &[OpenRef]) -> Result<()> {
@@ -721,6 +816,9 @@ impl<'a> Run<'a> {
         let tenant_id = tenant.tenant.id.as_str();
         let settings = &client.client.spec.communication;
         loop {
+            if progress.last_sent_on == Some(self.day) {
+                return Ok(());
+            }
             let Some((index, step)) = workflow.spec.next_step(&progress.done) else {
                 return Ok(());
             };
@@ -824,6 +922,7 @@ impl<'a> Run<'a> {
             progress.last_done_on = Some(self.day);
             if reached {
                 progress.messages += 1;
+                progress.last_sent_on = Some(self.day);
             }
             match self
                 .record(
