@@ -103,6 +103,19 @@ fn wait4(pid: u32) -> io::Result<(ExitStatus, libc::rusage)> {
     }
 }
 
+/// Kibibytes (as `wait4` gives peak memory) in mebibytes.
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// `m` if its process succeeded; otherwise an error saying `what` failed, with its output.
+pub fn checked(what: &str, m: Measurement) -> anyhow::Result<Measurement> {
+    if !m.status.success() {
+        anyhow::bail!("{what} failed ({}):\n{}", m.status, m.stdout_text());
+    }
+    Ok(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

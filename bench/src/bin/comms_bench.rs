@@ -20,7 +20,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 use clientwatch_bench::comms::{self, Book, RUN_DAY, Summary, TENANTS};
-use clientwatch_bench::measure::{Measurement, measure};
+use clientwatch_bench::measure::{Measurement, checked, measure, mib};
 
 struct Options {
     sizes: Vec<u64>,
@@ -57,17 +57,6 @@ fn options() -> anyhow::Result<Options> {
         }
     }
     Ok(o)
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-fn checked(what: &str, m: Measurement) -> anyhow::Result<Measurement> {
-    if !m.status.success() {
-        bail!("{what} failed ({}):\n{}", m.status, m.stdout_text());
-    }
-    Ok(m)
 }
 
 /// One measured run of the day and what it did.

@@ -26,7 +26,7 @@ use clientwatch::monitoring::monitors::{Frequency, Monitor, Watcher, Watchers};
 use clientwatch::ports::{Item, SystemClock, SystemIds};
 use clientwatch::records;
 use clientwatch_bench::feedgen::{Encoding, Feed, FeedSpec};
-use clientwatch_bench::measure::{Measurement, measure};
+use clientwatch_bench::measure::{Measurement, checked, measure, mib};
 use serde_json::json;
 
 const START: &str = "2026-11-20";
@@ -150,18 +150,9 @@ async fn seed_store(o: &Options, store: &Path) -> anyhow::Result<()> {
     if !batch.is_empty() {
         svc.table.batch_put(batch).await?;
     }
+    // Bulk writes are durable with the next durable one.
+    svc.table.sync().await?;
     Ok(())
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-fn checked(what: &str, m: Measurement) -> anyhow::Result<Measurement> {
-    if !m.status.success() {
-        bail!("{what} failed ({}):\n{}", m.status, m.stdout_text());
-    }
-    Ok(m)
 }
 
 fn main() -> anyhow::Result<()> {
