@@ -298,4 +298,61 @@ mod tests {
         assert!(error(json!({"detail-type": "FeedPartsDone"})).contains("unexpected detail-type"));
         assert!(error(json!("2026-12-01")).starts_with("not a communications-run input: "));
     }
+
+    /// An SQS batch as the queue hands it to the function.
+    fn batch(bodies: &[String]) -> Value {
+        let records: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| json!({"messageId": format!("m-{i}"), "body": body}))
+            .collect();
+        json!({ "Records": records })
+    }
+
+    #[tokio::test]
+    async fn shards_of_a_planned_day_are_worked_and_a_message_that_is_no_shard_is_dropped() {
+        use chrono::TimeZone;
+        use clientwatch::adapters::{local, recorder::RecordingQueue};
+        use clientwatch::ports::{FixedClock, SeededIds};
+        use std::sync::Arc;
+
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap(),
+        ));
+        let svc =
+            local::services(&dir.path().join("data"), clock, Arc::new(SeededIds::new(3))).unwrap();
+        let queue = Arc::new(RecordingQueue::default());
+        let run = CommsRun {
+            svc,
+            time_zone: AUCKLAND,
+            queue: Some(queue.clone()),
+        };
+        let planned = run
+            .handle(json!({"time": "2026-11-30T20:00:00Z"}), None)
+            .await
+            .unwrap();
+        assert_eq!(planned["shards"], 16, "{planned}");
+        let mut shards = queue.take();
+        assert_eq!(shards.len(), 16);
+        // A body no retry can mend, among real shards: dropped, not answered as a failure (SQS
+        // would deliver it again in vain); the shards are worked, the last finishes the day.
+        shards.insert(3, "{\"not\": \"a shard\"}".to_owned());
+        let deadline = run.svc.clock.now() + chrono::Duration::minutes(15);
+        let answer = run.handle(batch(&shards), Some(deadline)).await.unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+        assert!(
+            queue.take().is_empty(),
+            "nothing handed on: the shards were empty"
+        );
+        let plan = run
+            .svc
+            .table
+            .get(&clientwatch::keys::comms_plan(day("2026-12-01")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.data["done"], 16);
+        assert_eq!(plan.data["finished"], true);
+    }
 }
