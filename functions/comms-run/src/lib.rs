@@ -199,9 +199,12 @@ impl CommsRun {
                     }
                     emit(&mut metrics, &worked.report);
                     if worked.handed_on {
-                        // The next worker goes on (and tries failed invoices again).
+                        // The next worker goes on from where this one stopped.
                         tracing::info!(day = %shard.day, list = %shard.list, "the invocation's time is running out; the rest of the shard is handed on");
-                    } else if worked.report.errors > 0 {
+                    }
+                    // Failed invoices are behind the handed-on point: this message is delivered
+                    // again for them (nothing done is done again; the shard counts done once).
+                    if worked.report.errors > 0 {
                         tracing::warn!(day = %shard.day, list = %shard.list, errors = worked.report.errors, "a shard left invoices failed; SQS delivers it again");
                         failures.push(json!({"itemIdentifier": id}));
                     }
