@@ -25,11 +25,16 @@ impl Default for Backoff {
 impl Backoff {
     /// The pause before retry number `retry` (1-based): random in [0, min(cap, base·2^retry)].
     pub fn delay(&self, retry: u32) -> Duration {
+        self.delay_at(retry, rand::random::<f64>())
+    }
+
+    /// [`Backoff::delay`] with its random draw given (`random` in [0, 1]).
+    pub fn delay_at(&self, retry: u32, random: f64) -> Duration {
         let ceiling = self
             .base
             .saturating_mul(1u32 << retry.min(16))
             .min(self.cap);
-        ceiling.mul_f64(rand::random::<f64>())
+        ceiling.mul_f64(random.clamp(0.0, 1.0))
     }
 }
 

@@ -35,6 +35,7 @@ use super::log::{Entry, Kind, Outcome};
 use super::merge::PORTAL_LINK_SLOT;
 use crate::Services;
 use crate::access::links::{self, Holder};
+use crate::adapters::retry::Backoff;
 use crate::domain::clients::{Channel, Client};
 use crate::domain::contacts::Contact;
 use crate::domain::roles::Purpose;
@@ -475,18 +476,21 @@ impl WithLog for Item {
     }
 }
 
-/// Calls in all for one contact's message while the provider throttles, the first included;
-/// then the message is left for a later run.
-pub const THROTTLED_TRIES: u32 = 5;
+/// How a send the provider throttles backs off: 250 ms after the first throttled call,
+/// doubled each time, at most 8 s, with full jitter (so workers throttled together do not come
+/// back together); [`THROTTLED_TRIES`] calls in all, then the message is left for a later run.
+const THROTTLED: Backoff = Backoff {
+    attempts: 5,
+    base: std::time::Duration::from_millis(125),
+    cap: std::time::Duration::from_secs(8),
+};
 
-/// The pause before try `tries + 1` after `tries` throttled calls: exponential (250 ms, doubled
-/// each time, at most 8 s) with full jitter (`random` in [0, 1)), so workers throttled
-/// together do not come back together.
+/// Calls in all for one contact's message while the provider throttles, the first included.
+pub const THROTTLED_TRIES: u32 = THROTTLED.attempts;
+
+/// The pause before try `tries + 1` after `tries` throttled calls (`random` in [0, 1)).
 pub fn throttled_pause(tries: u32, random: f64) -> std::time::Duration {
-    let ceiling = std::time::Duration::from_millis(250)
-        .saturating_mul(1u32 << (tries.saturating_sub(1)).min(16))
-        .min(std::time::Duration::from_secs(8));
-    ceiling.mul_f64(random.clamp(0.0, 1.0))
+    THROTTLED.delay_at(tries, random)
 }
 
 /// Whether `error` is a message left for a later run because its provider kept throttling.
