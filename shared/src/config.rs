@@ -318,6 +318,9 @@ pub struct ApiConfig {
     /// Lambda it comes from a generated Secrets Manager secret; locally from `.local/cursor.key`.
     /// Changing it makes every cursor given out before unusable (a 422), nothing else.
     pub cursor_key: String,
+    /// `STATE_BUCKET`: where the daily runs keep their baselines; bureau profiles' scores are
+    /// read from there.
+    pub state_bucket: String,
 }
 
 /// Shortest `CURSOR_KEY` accepted: 32 characters.
@@ -327,6 +330,7 @@ impl fmt::Debug for ApiConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiConfig")
             .field("cursor_key", &"<redacted>")
+            .field("state_bucket", &self.state_bucket)
             .finish()
     }
 }
@@ -345,8 +349,12 @@ impl ApiConfig {
                 cursor_key.chars().count()
             ));
         }
+        let state_bucket = required(&lookup, &mut problems, "STATE_BUCKET");
         if problems.is_empty() {
-            Ok(Self { cursor_key })
+            Ok(Self {
+                cursor_key,
+                state_bucket,
+            })
         } else {
             Err(ConfigError(problems))
         }
@@ -544,14 +552,24 @@ mod tests {
     fn the_api_needs_a_cursor_key_of_32_characters_and_never_prints_it() {
         let missing = ApiConfig::from_lookup(lookup(&[])).unwrap_err();
         assert!(missing.to_string().contains("CURSOR_KEY is not set"));
-        let short = ApiConfig::from_lookup(lookup(&[("CURSOR_KEY", "too-short")])).unwrap_err();
+        assert!(missing.to_string().contains("STATE_BUCKET is not set"));
+        let short = ApiConfig::from_lookup(lookup(&[
+            ("CURSOR_KEY", "too-short"),
+            ("STATE_BUCKET", "state"),
+        ]))
+        .unwrap_err();
         assert!(
             short.to_string().contains("at least 32 characters, not 9"),
             "{short}"
         );
         let secret = "k".repeat(40);
-        let config = ApiConfig::from_lookup(lookup(&[("CURSOR_KEY", &secret)])).unwrap();
+        let config = ApiConfig::from_lookup(lookup(&[
+            ("CURSOR_KEY", &secret),
+            ("STATE_BUCKET", "clientwatch-state"),
+        ]))
+        .unwrap();
         assert_eq!(config.cursor_key, secret);
+        assert_eq!(config.state_bucket, "clientwatch-state");
         assert!(!format!("{config:?}").contains(&secret));
     }
 }

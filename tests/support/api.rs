@@ -69,6 +69,9 @@ pub struct TestApp {
     pub admin_key: String,
     /// Where asynchronous imports keep their files (a folder beside the store).
     pub files: Arc<dyn clientwatch::ports::Blobs>,
+    /// Where bureau profiles' scores are read from (the daily runs' state), once a test has
+    /// runs.
+    pub baselines: Option<Arc<dyn clientwatch::ports::Blobs>>,
 }
 
 /// An answer: status, headers and the body parsed as JSON (`Null` when empty).
@@ -121,6 +124,7 @@ impl TestApp {
             tenant_id: tenant.id,
             admin_key: key.secret,
             files,
+            baselines: None,
         }
     }
 
@@ -134,7 +138,12 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = router_with_files(self.services.clone(), self.files.clone())
+        let mut router = router_with_files(self.services.clone(), self.files.clone());
+        if let Some(state) = &self.baselines {
+            router =
+                clientwatch_api::with_baselines(router, clientwatch_api::Baselines(state.clone()));
+        }
+        let response = router
             .oneshot(request)
             .await
             .expect("the router always answers");

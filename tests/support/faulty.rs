@@ -39,6 +39,7 @@ pub enum Call<'a> {
     // Blobs
     List(&'a str),
     Open(&'a str),
+    ReadRange(&'a str),
     PutFile(&'a str, &'a Path),
     PutBlob(&'a str),
     DeleteBlob(&'a str),
@@ -80,6 +81,7 @@ impl Call<'_> {
             Call::BatchDelete(_) => "Table::batch_delete",
             Call::List(_) => "Blobs::list",
             Call::Open(_) => "Blobs::open",
+            Call::ReadRange(_) => "Blobs::read_range",
             Call::PutFile(..) => "Blobs::put_file",
             Call::PutBlob(_) => "Blobs::put",
             Call::DeleteBlob(_) => "Blobs::delete",
@@ -97,7 +99,8 @@ impl Call<'_> {
             | Call::QueryAll(_)
             | Call::BatchGet(_)
             | Call::List(_)
-            | Call::Open(_) => Effect::Read,
+            | Call::Open(_)
+            | Call::ReadRange(_) => Effect::Read,
             Call::Put(_)
             | Call::Update(_)
             | Call::Delete(_)
@@ -152,6 +155,7 @@ impl Call<'_> {
             Call::BatchDelete(keys) => format!("batch_delete x{}", keys.len()),
             Call::List(prefix) => format!("blob list {prefix}"),
             Call::Open(key) => format!("blob open {key}"),
+            Call::ReadRange(key) => format!("blob read_range {key}"),
             Call::PutFile(key, _) | Call::PutBlob(key) => format!("blob put {key}"),
             Call::DeleteBlob(key) => format!("blob delete {key}"),
             Call::Email(email) => format!("e-mail {}", email.subject),
@@ -314,6 +318,20 @@ impl<P: Blobs + ?Sized> Blobs for Faulty<P> {
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
         let verdict = self.gate.enter(&Call::Open(key));
         self.pass(verdict, self.inner.open(key), blob_refused).await
+    }
+    async fn read_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<u8>>, BlobError> {
+        let verdict = self.gate.enter(&Call::ReadRange(key));
+        self.pass(
+            verdict,
+            self.inner.read_range(key, start, end),
+            blob_refused,
+        )
+        .await
     }
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError> {
         let verdict = self.gate.enter(&Call::PutFile(key, path));

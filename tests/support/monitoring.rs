@@ -82,7 +82,7 @@ pub fn day(n: u64) -> NaiveDate {
 }
 
 impl World {
-    pub async fn new(app: TestApp) -> Self {
+    pub async fn new(mut app: TestApp) -> Self {
         let alerts = EmailAddress::parse(&format!("{}@lender.test", unique("alerts"))).unwrap();
         let mut svc = app.services.clone();
         let (sources, inbox) = match app.harness.store {
@@ -149,6 +149,7 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned();
+        app.baselines = Some(sources.state.clone());
         Self {
             app,
             svc,

@@ -37,6 +37,7 @@ contract!(
     list_follows_every_page,
     opening_a_missing_key_is_none,
     a_streamed_read_returns_exactly_the_bytes_written,
+    a_range_read_returns_exactly_the_bytes_of_the_range,
     put_file_replaces_an_existing_object,
     put_replaces_an_existing_object,
     a_deleted_object_is_gone,
@@ -361,6 +362,46 @@ async fn put_file_of_a_missing_file_fails_and_stores_nothing(s: &Store) {
     assert!(matches!(err, BlobError::Unavailable(_)), "{err:?}");
     assert!(s.blobs.open("feeds/a.csv").await.unwrap().is_none());
     assert!(s.list("").await.is_empty());
+}
+
+async fn a_range_read_returns_exactly_the_bytes_of_the_range(s: &Store) {
+    let written = noise(100_000, 0x7a7e);
+    s.blobs
+        .put("baselines/part-0000/2026-11-20.base", written.clone())
+        .await
+        .unwrap();
+    let key = "baselines/part-0000/2026-11-20.base";
+    let len = written.len() as u64;
+    for (start, end) in [
+        (0, 1),
+        (0, 16_384),
+        (16_384, 32_768),
+        (99_999, 100_000),
+        (12_345, 67_891),
+        (0, len),
+        (90_000, u64::MAX),
+        (0, u64::MAX),
+    ] {
+        let read = s.blobs.read_range(key, start, end).await.unwrap();
+        let expected = &written[start as usize..end.min(len) as usize];
+        assert_eq!(read.as_deref(), Some(expected), "{start}..{end}");
+    }
+    assert_eq!(
+        s.blobs.read_range(key, len, len + 10).await.unwrap(),
+        Some(Vec::new()),
+        "a range past the end holds nothing"
+    );
+    assert_eq!(
+        s.blobs
+            .read_range("baselines/part-0000/none.base", 0, 10)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        s.blobs.read_range("a/../b", 0, 10).await,
+        Err(BlobError::InvalidKey(_))
+    ));
 }
 
 async fn invalid_keys_are_refused_by_every_operation(s: &Store) {

@@ -31,6 +31,7 @@ over_both_stores!(
     stopping_the_last_monitor_forgets_the_profile,
     two_workers_racing_on_one_part_write_one_profile_and_one_event,
     a_subject_with_more_clients_than_one_transaction_holds_never_stops_its_part,
+    the_day_scores_appear_no_profile_is_written_and_each_shows_its_score,
 );
 
 mod killed {
@@ -305,8 +306,12 @@ async fn a_new_difference_is_told_once(app: TestApp) {
         "the same difference is told once"
     );
     let p = profile(&w, &kauri_client).await.body;
-    assert_eq!(p["score"]["value"], 640, "the profile follows the line");
-    assert_eq!(p["as_of"], day(4).to_string());
+    assert_eq!(p["score"]["value"], 640, "the score follows the line");
+    assert_eq!(
+        p["as_of"],
+        day(2).to_string(),
+        "the record itself is as day 2 found it: only the score moved since"
+    );
     assert_eq!(fields(&p["differences"]), ["company_status"]);
     // Another status is another difference.
     w.feed(
@@ -836,4 +841,117 @@ async fn a_run_killed_between_its_writes_leaves_one_profile_and_one_event(store:
     }
     assert!(points >= steps, "{points} crash points of {steps} steps");
     eprintln!("bureau profile day over {store:?}: {steps} steps, {points} crash points");
+}
+
+/// The day the bureau starts sending scores every line changes; no profile is written for it
+/// (the score is kept in the baseline, where the API reads it), and a profile an earlier
+/// version wrote (its score in it, no part) shows its own score until its subject is next
+/// handed on.
+async fn the_day_scores_appear_no_profile_is_written_and_each_shows_its_score(app: TestApp) {
+    let w = World::new(app).await;
+    let kauri_client = company_client(&w, "Kauri Holdings Ltd", "CO-200", json!({})).await;
+    let ana_client = w.person("Ana", Some("IND-100"), "L-100").await;
+    w.monitor(&kauri_client, json!({})).await;
+    w.monitor(&ana_client, json!({})).await;
+    let kauri = |score: Option<Value>| {
+        let mut facts = json!({"company": {"name": "Kauri Holdings Ltd", "status": "registered", "registration_number": "1234567"},
+               "addresses": [{"line1": "1 Queen St", "city": "Auckland", "country": "NZ"}]});
+        if let Some(score) = score {
+            facts["score"] = score;
+        }
+        company_line("CO-200", "Kauri Holdings Ltd", "registered", facts)
+    };
+    let ana = |score: Option<Value>| {
+        let mut facts = json!({"dob": "1980-02-03"});
+        if let Some(score) = score {
+            facts["score"] = score;
+        }
+        person_line("IND-100", "Ana Test", facts)
+    };
+    w.feed(day(1), "part-0000.ndjson", &[kauri(None), ana(None)])
+        .await;
+    let first = w.run(day(1)).await;
+    assert_eq!(first.parts[0].profiles, 2, "the first profiles");
+    assert_eq!(profile(&w, &kauri_client).await.body["score"], Value::Null);
+
+    let kauri_score = json!({"value": 612, "band": "C", "date": "2026-11-15"});
+    let ana_score = json!({"value": 455, "band": "E"});
+    w.feed(
+        day(2),
+        "part-0000.ndjson",
+        &[
+            kauri(Some(kauri_score.clone())),
+            ana(Some(ana_score.clone())),
+        ],
+    )
+    .await;
+    let scored = w.run(day(2)).await;
+    let part = &scored.parts[0];
+    assert_eq!(part.stats.changed, 0, "a first score is no news");
+    assert_eq!(
+        (part.hits, part.profiles, part.client_data_changes),
+        (0, 0, 0)
+    );
+    let k = profile(&w, &kauri_client).await.body;
+    assert_eq!(k["score"], kauri_score, "read from the baseline");
+    assert_eq!(k["as_of"], day(1).to_string(), "the record is day 1's");
+    assert_eq!(profile(&w, &ana_client).await.body["score"], ana_score);
+    let stored = stored_profile(&w, "CO-200").await.unwrap();
+    assert_eq!(
+        stored.get("score"),
+        None,
+        "no score is stored with the profile"
+    );
+    assert_eq!(stored["part"], "part-0000");
+
+    // A profile as an earlier version stored it: the score in the record, no part.
+    let mut item = w
+        .svc
+        .table
+        .get(&keys::bureau_profile("CO-200"))
+        .await
+        .unwrap()
+        .unwrap();
+    item.data.remove("part");
+    item.data
+        .insert("score".into(), json!({"value": 590, "band": "D"}));
+    w.svc
+        .table
+        .put(item, clientwatch::ports::Condition::None)
+        .await
+        .unwrap();
+    assert_eq!(
+        profile(&w, &kauri_client).await.body["score"],
+        json!({"value": 590, "band": "D"}),
+        "an earlier version's profile shows its own score"
+    );
+    // Its next news hands it on, and it is written the new way.
+    let moved = json!({"value": 640, "band": "C", "date": "2026-11-29"});
+    w.feed(
+        day(3),
+        "part-0000.ndjson",
+        &[kauri(Some(moved.clone())), ana(Some(ana_score.clone()))],
+    )
+    .await;
+    let report = w.run(day(3)).await;
+    assert_eq!(
+        report.parts[0].profiles, 1,
+        "rewritten once, without its score"
+    );
+    assert_eq!(profile(&w, &kauri_client).await.body["score"], moved);
+    let stored = stored_profile(&w, "CO-200").await.unwrap();
+    assert_eq!(
+        (stored.get("score"), &stored["part"]),
+        (None, &json!("part-0000"))
+    );
+    // A later move rewrites nothing, and shows.
+    let again = json!({"value": 700, "band": "B", "date": "2026-12-01"});
+    w.feed(
+        day(4),
+        "part-0000.ndjson",
+        &[kauri(Some(again.clone())), ana(Some(ana_score))],
+    )
+    .await;
+    assert_eq!(w.run(day(4)).await.parts[0].profiles, 0);
+    assert_eq!(profile(&w, &kauri_client).await.body["score"], again);
 }

@@ -349,6 +349,7 @@ impl Monitoring {
             tenant_id: self.trial.app.tenant_id.clone(),
             admin_key: self.trial.app.admin_key.clone(),
             files: self.trial.app.files.clone(),
+            baselines: None,
         };
         let hits = app.get(hits_path).await.body["items"]
             .as_array()

@@ -17,16 +17,19 @@ use serde_json::json;
 const SUBJECTS: usize = 10_000;
 const CHANGED: usize = 70;
 
-fn feed_line(n: usize, changed: bool) -> String {
+fn feed_line(n: usize, changed: bool, scored: bool) -> String {
     let enquiries = if changed {
         json!([{"enquirer": "Kiwi Bank", "product": "card", "date": "2026-11-01"},
                {"enquirer": "Harbour Loans", "product": "loan", "date": "2026-11-17"}])
     } else {
         json!([{"enquirer": "Kiwi Bank", "product": "card", "date": "2026-11-01"}])
     };
-    let rest = json!({"kind": "individual", "name": format!("Person {n}"),
+    let mut rest = json!({"kind": "individual", "name": format!("Person {n}"),
         "addresses": [{"line1": format!("{n} Kauri St"), "city": "Auckland", "country": "NZ"}],
         "enquiries": enquiries});
+    if scored {
+        rest["score"] = json!({"value": 500 + n % 300, "band": "C", "date": "2026-11-17"});
+    }
     format!("{{\"subject\":\"IND-{n:06}\",{}", &rest.to_string()[1..])
 }
 
@@ -67,9 +70,14 @@ async fn unchanged_subjects_cost_no_request_each() {
     let day2: NaiveDate = "2026-11-17".parse().unwrap();
     // Every 143rd subject changes: 70 of 10,000.
     let changed = |n: usize| n.is_multiple_of(143) && n / 143 < CHANGED;
-    for (day, with_changes) in [(day1, false), (day2, true)] {
+    let day3: NaiveDate = "2026-11-18".parse().unwrap();
+    for (day, with_changes, scored) in [
+        (day1, false, false),
+        (day2, true, false),
+        (day3, true, true),
+    ] {
         let lines: Vec<String> = (0..SUBJECTS)
-            .map(|n| feed_line(n, with_changes && changed(n)))
+            .map(|n| feed_line(n, with_changes && changed(n), scored))
             .collect();
         sources
             .feeds
@@ -115,4 +123,25 @@ async fn unchanged_subjects_cost_no_request_each() {
     assert!(day2_calls["BatchGetItem"] <= 4, "{day2_calls:?}");
     assert!(day2_calls["BatchWriteItem"] <= 4, "{day2_calls:?}");
     assert!(total(&day2_calls) < 35, "{day2_calls:?}");
+
+    // Day 3: the bureau sends every subject's score for the first time and nothing else new.
+    // Every line changed, yet no subject is read or written: a first score is no news, and
+    // the profile's score is read from the baseline.
+    let report = run::run_day(&svc, &sources, day3, &mut |_| {})
+        .await
+        .unwrap();
+    let part = &report.parts[0];
+    assert_eq!(
+        (
+            part.stats.unchanged,
+            part.stats.changed,
+            part.hits,
+            part.profiles
+        ),
+        (0, 0, 0, 0)
+    );
+    let (day3_calls, keys) = counting.take();
+    println!("  day 3 (every line scored): {day3_calls:?}; {keys} keys read in batches");
+    assert_eq!(keys, 0, "{day3_calls:?}");
+    assert!(total(&day3_calls) < 10, "{day3_calls:?}");
 }

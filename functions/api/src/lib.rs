@@ -63,6 +63,16 @@ pub fn app_with_imports(services: Services, cursors: CursorKey, imports: ImportF
     build(services, cursors, Some(imports))
 }
 
+/// Where the daily runs keep their baselines (the state bucket, or the local state folder):
+/// a bureau profile's score is read from there. Without it, profiles show no score.
+#[derive(Clone)]
+pub struct Baselines(pub std::sync::Arc<dyn clientwatch::ports::Blobs>);
+
+/// `router` reading bureau profiles' scores from `baselines`.
+pub fn with_baselines(router: Router, baselines: Baselines) -> Router {
+    router.layer(axum::Extension(baselines))
+}
+
 fn build(services: Services, cursors: CursorKey, imports: Option<ImportFiles>) -> Router {
     let router = routes()
         .into_router()

@@ -26,8 +26,14 @@ async fn main() -> Result<(), lambda_http::Error> {
         presign: Some(uploads),
         run_here: false,
     };
-    lambda_http::run(clientwatch_api::app_with_imports(
-        services, cursors, imports,
+    // Bureau profiles' scores are read from the daily runs' baselines.
+    let baselines = clientwatch_api::Baselines(Arc::new(S3Blobs::new(
+        aws::s3_client(&sdk),
+        api.state_bucket,
+    )));
+    lambda_http::run(clientwatch_api::with_baselines(
+        clientwatch_api::app_with_imports(services, cursors, imports),
+        baselines,
     ))
     .await
 }

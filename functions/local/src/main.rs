@@ -250,8 +250,12 @@ fn app(services: Services, cursors: clientwatch_api::CursorKey, data: &Path) -> 
         run_here: true,
     };
     // Webhook endpoints may be http://localhost here (a receiver on this machine).
-    let api = clientwatch_api::app_with_imports(services.clone(), cursors, imports)
-        .layer(axum::Extension(UrlPolicy::Local));
+    // Bureau profiles' scores are read from the daily runs' baselines in the state folder.
+    let api = clientwatch_api::with_baselines(
+        clientwatch_api::app_with_imports(services.clone(), cursors, imports),
+        clientwatch_api::Baselines(Arc::new(FolderBlobs::new(data.join("state")))),
+    )
+    .layer(axum::Extension(UrlPolicy::Local));
     let portal = clientwatch_portal::app(services);
     let viewer = outbox_viewer::router(LocalPaths::under(data).outbox);
     let dispatch = tower::service_fn(move |request: axum::extract::Request| {

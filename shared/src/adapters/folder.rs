@@ -109,6 +109,34 @@ impl Blobs for FolderBlobs {
         }
     }
 
+    async fn read_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<u8>>, BlobError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let path = self.path(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(BlobError::unavailable(e)),
+        };
+        let meta = file.metadata().await.map_err(BlobError::unavailable)?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(BlobError::unavailable)?;
+        let mut bytes = Vec::new();
+        file.take(end.saturating_sub(start))
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(BlobError::unavailable)?;
+        Ok(Some(bytes))
+    }
+
     async fn put_file(&self, key: &str, source: &Path) -> Result<(), BlobError> {
         let target = self.path(key)?;
         Self::parent(&target).await?;

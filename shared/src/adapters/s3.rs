@@ -149,6 +149,48 @@ impl Blobs for S3Blobs {
         }
     }
 
+    async fn read_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<u8>>, BlobError> {
+        check_key(key)?;
+        if end <= start {
+            return Ok(self.open(key).await?.map(|_| Vec::new()));
+        }
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes={start}-{}", end - 1))
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| self.failed("GetObject", key, e))?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(SdkError::ServiceError(e))
+                if e.err().is_no_such_key()
+                    || (e.raw().status().as_u16() == 404
+                        && e.err().code() != Some("NoSuchBucket")) =>
+            {
+                Ok(None)
+            }
+            // A range past the end of the object: nothing in it.
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 416 => {
+                Ok(Some(Vec::new()))
+            }
+            Err(e) => Err(self.failed("GetObject", key, e)),
+        }
+    }
+
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError> {
         check_key(key)?;
         let body = ByteStream::from_path(path)

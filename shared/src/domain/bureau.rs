@@ -231,6 +231,38 @@ pub fn compared_fields_changed(a: &SubjectRecord, b: &SubjectRecord) -> bool {
     key(a) != key(b)
 }
 
+/// A hash of everything the bureau profile keeps of a record but its score: a run hands on a
+/// changed line without news only when this changed (the score is read from the baseline).
+/// Every field goes in with its length (or its absence), so no two records run together.
+pub fn profile_hash(r: &SubjectRecord) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut text = |s: Option<&str>| match s {
+        Some(s) => {
+            h.update(&(s.len() as u64 + 1).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        None => h.update(&0u64.to_le_bytes()),
+    };
+    text(Some(match r.kind {
+        ClientClass::Individual => "individual",
+        ClientClass::Company => "company",
+    }));
+    text(Some(&r.name));
+    text(r.date_of_birth.as_deref());
+    text(r.registration_number.as_deref());
+    text(r.company_status.as_deref());
+    text(Some(&r.addresses.len().to_string()));
+    for a in &r.addresses {
+        text(Some(&a.line1));
+        text(a.line2.as_deref());
+        text(Some(&a.city));
+        text(a.postcode.as_deref());
+        text(Some(&a.country));
+        text(a.reported.as_deref());
+    }
+    h.digest()
+}
+
 /// The sync sources that keep a client's name and addresses (accounting systems): a client
 /// whose `external_refs` names one of them is kept there, and only there.
 pub const SYNC_SOURCES: [&str; 3] = ["quickbooks_desktop", "quickbooks_online", "netsuite"];

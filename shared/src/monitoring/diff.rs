@@ -28,7 +28,7 @@ use super::facts::{
     statement_ids, statements_filed, value_change,
 };
 use super::snapshot::{Entry, Reader, Writer};
-use crate::domain::bureau::SubjectRecord;
+use crate::domain::bureau::{self, SubjectRecord};
 use crate::domain::monitoring::HitChange;
 
 /// Lines longer than this are refused (a feed line is a few kilobytes at most).
@@ -623,6 +623,9 @@ where
         let statements = record.statements();
         let statement_ids: Vec<(u64, u64)> = statements.iter().map(statement_ids).collect();
         let latest = statements.last().cloned();
+        let profile = record.subject_record();
+        let profile_hash = Some(bureau::profile_hash(&profile));
+        let score_date = profile.score.as_ref().and_then(|s| s.date.clone());
         let Some(entry) = known else {
             stats.first_seen += 1;
             // Everything seen for the first time is a baseline: a first score or a first
@@ -643,10 +646,18 @@ where
                 status_changes: 0,
                 score,
                 score_changes: 0,
+                score_date,
                 statement: latest,
+                profile_hash,
             })?;
             if is_wanted && hand_on {
-                on_change(record_only(subject, &record))?;
+                on_change(Change {
+                    subject: subject.to_owned(),
+                    kind: record.kind,
+                    name: record.display_name(),
+                    facts: Vec::new(),
+                    record: profile,
+                })?;
             }
             continue;
         };
@@ -756,9 +767,15 @@ where
             },
             name_changes,
             status_changes,
+            score_date: if score.is_some() {
+                score_date
+            } else {
+                entry.score_date
+            },
             score: score.or(entry.score),
             score_changes,
             statement,
+            profile_hash,
             facts: merge_ids(
                 &entry.facts,
                 news.iter()
@@ -780,15 +797,18 @@ where
             stats.changed += 1;
             stats.new_facts += news.len() as u64;
         }
-        // A changed line is handed on with or without news: its record may have changed (a
-        // first score, a person's name) and a watched subject's profile follows it.
-        if hand_on {
+        // A changed line is handed on when it has news, when its subject's profile changed (a
+        // person's name, a company's status: a watched subject's profile follows it) or was
+        // asked for. A line that changed for anything else (a score that moved no more than
+        // its news says, a first score, new fields) is not: its baseline is all it changes,
+        // and the profile's score is read from the baseline.
+        if hand_on && (!news.is_empty() || is_wanted || entry.profile_hash != profile_hash) {
             on_change(Change {
                 subject: subject.to_owned(),
                 kind: record.kind,
                 name: record.display_name(),
                 facts: news,
-                record: record.subject_record(),
+                record: profile,
             })?;
         }
     }
@@ -1017,6 +1037,55 @@ mod tests {
             .iter()
             .flat_map(|c| c.facts.iter().map(|f| (f.kind, f.change.clone())))
             .collect()
+    }
+
+    /// The entries of a baseline file.
+    fn entries(base: &[u8]) -> Vec<Entry> {
+        let mut r = Reader::new(base).unwrap();
+        std::iter::from_fn(|| r.next_entry().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_line_changed_without_news_or_a_new_profile_is_not_handed_on() {
+        let all = |feed: &str, base: &[u8]| run_wanting(feed, Some(base), SORT_BUDGET, &[]);
+        let (_, _, base) = run(&company(None, &[]), None);
+        // The day scores and statements appear: every line differs, nothing is handed on, and
+        // the baseline keeps the score (where the profile's score is read from).
+        let scored = company(Some((700, "B")), &[("2025-03-31", 50)]);
+        let (stats, handed, base) = all(&scored, &base);
+        assert_eq!((stats.rewritten, handed.len()), (1, 0), "{handed:?}");
+        let entry = &entries(&base)[0];
+        assert_eq!(entry.score.as_ref().map(|s| s.value), Some(700));
+        assert!(entry.profile_hash.is_some());
+        // A score move is news, and handed on with it.
+        let moved = company(Some((650, "B")), &[("2025-03-31", 50)]);
+        let (_, handed, _) = all(&moved, &base);
+        assert_eq!(handed.len(), 1);
+        assert_eq!(kinds(&handed)[0].0, FactKind::ScoreChange);
+        // A new status is news too; a new registration number is no news but a new profile.
+        let renumbered = scored.replace(
+            r#""status":"registered"}"#,
+            r#""status":"registered","registration_number":"99"}"#,
+        );
+        let (_, handed, _) = all(&renumbered, &base);
+        assert_eq!(handed.len(), 1, "a profile change is handed on");
+        assert!(handed[0].facts.is_empty());
+        assert_eq!(handed[0].record.registration_number.as_deref(), Some("99"));
+        // An entry of an earlier version has no profile hash: its next changed line is handed
+        // on once, and the entry gets its hash.
+        let mut old = Writer::new(Vec::new()).unwrap();
+        for mut e in entries(&base) {
+            e.profile_hash = None;
+            old.write(&e).unwrap();
+        }
+        let old = old.finish().unwrap();
+        let dated = scored.replace(r#""band":"B"}"#, r#""band":"B","date":"2026-11-30"}"#);
+        let (_, handed, base) = all(&dated, &old);
+        assert_eq!(handed.len(), 1, "unknown profile: handed on");
+        assert_eq!(entries(&base)[0].score_date.as_deref(), Some("2026-11-30"));
+        let redated = dated.replace("2026-11-30", "2026-12-01");
+        let (stats, handed, _) = all(&redated, &base);
+        assert_eq!((stats.rewritten, handed.len()), (1, 0), "{handed:?}");
     }
 
     #[test]

@@ -15,18 +15,19 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::monitors::{Monitor, Watcher};
+use super::run::baseline_entry;
 use crate::Services;
-use crate::domain::bureau::{self, BureauProfile, Difference, SubjectRecord};
+use crate::domain::bureau::{self, BureauProfile, BureauScore, Difference, SubjectRecord};
 use crate::domain::clients::Client;
 use crate::domain::tenants::Tenant;
 use crate::domain::{Error, Result};
 use crate::keys;
 use crate::ports::table::MAX_TRANSACTION_OPS;
-use crate::ports::{Condition, DomainEvent, Item, Key, Query, Transaction, TxOp};
+use crate::ports::{Blobs, Condition, DomainEvent, Item, Key, Query, Transaction, TxOp};
 use crate::records::clients::{self, ClientChange};
 use crate::records::outbox::{self, Staged};
 use crate::records::resource;
@@ -47,26 +48,58 @@ pub struct View {
     pub differences: Vec<Difference>,
 }
 
+/// A profile as stored: the record without its score (kept in the baseline of `part`, where
+/// the view reads it), and the feed part the subject was last handed on from. A profile
+/// written by an earlier version has no part and its score in the record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    profile: BureauProfile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    part: Option<String>,
+}
+
 /// A client's bureau profile with its differences; "not found" when the client is not the
-/// tenant's, is not monitored, or no run has seen its subject since monitoring started.
-pub async fn get(svc: &Services, tenant_id: &str, client_id: &str) -> Result<View> {
+/// tenant's, is not monitored, or no run has seen its subject since monitoring started. The
+/// score is the one in the latest baseline of the subject's feed part (`baselines`: where the
+/// runs keep them); without `baselines` a profile shows no score.
+pub async fn get(
+    svc: &Services,
+    baselines: Option<&dyn Blobs>,
+    tenant_id: &str,
+    client_id: &str,
+) -> Result<View> {
     let client = clients::get(svc.table.as_ref(), tenant_id, client_id).await?;
     let Some(monitor) = svc.table.get(&keys::monitor(tenant_id, client_id)).await? else {
         return Err(Error::NotFound("monitor"));
     };
     let monitor: Monitor = monitor.record()?;
-    let profile = match svc
+    let Stored { mut profile, part } = match svc
         .table
         .get(&keys::bureau_profile(&monitor.subject))
         .await?
     {
-        Some(item) => item.record::<BureauProfile>()?,
+        Some(item) => item.record::<Stored>()?,
         None => {
             return Err(Error::NotFound(
                 "bureau profile (no daily run has read the client's bureau subject since its monitoring started)",
             ));
         }
     };
+    if let Some(part) = part {
+        profile.record.score = match baselines {
+            Some(state) => baseline_entry(state, &part, &profile.subject)
+                .await?
+                .and_then(|(_, entry)| {
+                    entry.score.map(|s| BureauScore {
+                        value: s.value,
+                        band: s.band,
+                        date: entry.score_date,
+                    })
+                }),
+            None => None,
+        };
+    }
     Ok(View {
         client_id: client.id,
         differences: bureau::differences(&profile.record, &client.spec),
@@ -100,6 +133,8 @@ pub async fn done_wanting(
 /// A subject the run handed on, with its watchers.
 pub struct Seen {
     pub subject: String,
+    /// The feed part the subject's line is in.
+    pub part: String,
     pub record: SubjectRecord,
     pub watchers: Vec<Watcher>,
 }
@@ -143,8 +178,8 @@ pub async fn record(
         let Some(item) = found.get(&keys::bureau_profile(&s.subject)) else {
             continue;
         };
-        let previous: BureauProfile = item.record()?;
-        if !bureau::compared_fields_changed(&previous.record, &s.record) {
+        let previous: Stored = item.record()?;
+        if !bureau::compared_fields_changed(&previous.profile.record, &s.record) {
             continue;
         }
         for w in &s.watchers {
@@ -285,18 +320,27 @@ fn plan(
 ) -> Result<Option<Plan>> {
     let profile_key = keys::bureau_profile(&s.subject);
     let previous = match found.get(&profile_key) {
-        Some(item) => Some((item.record::<BureauProfile>()?, item.version)),
+        Some(item) => Some((item.record::<Stored>()?, item.version)),
         None => None,
     };
+    // The score is not kept here: the baseline has it.
+    let record = SubjectRecord {
+        score: None,
+        ..s.record.clone()
+    };
     if let Some((p, _)) = &previous
-        && (p.record == s.record || p.as_of > day)
+        && ((p.profile.record == record && p.part.as_deref() == Some(s.part.as_str()))
+            || p.profile.as_of > day)
     {
         return Ok(None);
     }
-    let profile = BureauProfile {
-        subject: s.subject.clone(),
-        record: s.record.clone(),
-        as_of: day,
+    let profile = Stored {
+        profile: BureauProfile {
+            subject: s.subject.clone(),
+            record,
+            as_of: day,
+        },
+        part: Some(s.part.clone()),
     };
     let mut tx = Transaction::new();
     tx.otherwise(());
@@ -309,7 +353,13 @@ fn plan(
         Some((_, v)) => TxOp::Put(item.clone(), Condition::VersionIs(*v)),
         None => TxOp::Put(item.clone(), Condition::Absent),
     });
-    let Some((before, _)) = &previous else {
+    let Some((
+        Stored {
+            profile: before, ..
+        },
+        _,
+    )) = &previous
+    else {
         // A subject's first profile is a baseline (as a first score is): kept, nothing told.
         return Ok(Some(Plan {
             profile: item,

@@ -13,13 +13,20 @@
 //! score change and a restated period are compared with. (The ids of every statement's figures
 //! and of every period seen are among the fact ids.)
 //!
+//! An entry also keeps a hash of the subject's bureau profile as its line gives it (the record
+//! a client is compared with, without the score): a line that changed without news and without
+//! a new profile (the day the bureau starts sending scores) is not handed on at all. The score's
+//! day is kept too: the baseline is where the bureau profile's score is read from ([`Index`]).
+//!
 //! Format: the magic line, then per entry: subject (u16 length + UTF-8), line hash (u64),
 //! name and status (u16 length + UTF-8 each), name and status change counts (u32 each), the
-//! extras (u16 length, then: a flags byte — 1 a score, 2 a statement —, the score change count
-//! (u32), the score's value (i32) and band (u16 + UTF-8) when flagged, the statement's period
-//! end (u16 + UTF-8), turnover, profit/loss and net assets in cents (i64 each) and currency
-//! (u16 + UTF-8) when flagged), fact count (u32) and the sorted fact ids (u64 each); all
-//! little-endian. Files of the earlier formats are read as if the missing parts were empty:
+//! extras (u16 length, then: a flags byte — 1 a score, 2 a statement, 4 a profile hash, 8 a
+//! score's day —, the score change count (u32), the score's value (i32) and band (u16 + UTF-8)
+//! when flagged, the statement's period end (u16 + UTF-8), turnover, profit/loss and net assets
+//! in cents (i64 each) and currency (u16 + UTF-8) when flagged, the profile hash (u64) when
+//! flagged, the score's day (u16 + UTF-8) when flagged), fact count (u32) and the sorted fact
+//! ids (u64 each); all little-endian. An entry written before the profile hash existed has
+//! none: its next changed line is handed on. Files of the earlier formats are read as if the missing parts were empty:
 //! `CWBASE1` without change counts or extras, `CWBASE2` without extras. An entry read from one
 //! is written in the current format, so an unchanged subject's entry is still copied without
 //! being decoded.
@@ -46,8 +53,13 @@ pub struct Entry {
     /// The subject's last credit score, and how many score changes were found so far.
     pub score: Option<ScoreValue>,
     pub score_changes: u32,
+    /// The day of the last score, as the bureau gave it.
+    pub score_date: Option<String>,
     /// A company's latest period's financial statements.
     pub statement: Option<Figures>,
+    /// The hash of the subject's bureau profile (`bureau::profile_hash`); none in entries of
+    /// earlier versions.
+    pub profile_hash: Option<u64>,
     /// Sorted, without repeats.
     pub facts: Vec<u64>,
 }
@@ -107,7 +119,7 @@ impl<'a> Raw<'a> {
         let (name_changes, status_changes) = (count(at), count(at + 4));
         let at = at + 8;
         let extras_len = u16_at(b, at);
-        let (score, score_changes, statement) = decode_extras(&b[at + 2..at + 2 + extras_len])?;
+        let extras = decode_extras(&b[at + 2..at + 2 + extras_len])?;
         let at = at + 2 + extras_len;
         let facts = b[at + 4..]
             .chunks_exact(8)
@@ -120,9 +132,11 @@ impl<'a> Raw<'a> {
             status,
             name_changes,
             status_changes,
-            score,
-            score_changes,
-            statement,
+            score: extras.score,
+            score_changes: extras.score_changes,
+            score_date: extras.score_date,
+            statement: extras.statement,
+            profile_hash: extras.profile_hash,
             facts,
         })
     }
@@ -163,21 +177,35 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn decode_extras(b: &[u8]) -> io::Result<(Option<ScoreValue>, u32, Option<Figures>)> {
+#[derive(Default)]
+struct Extras {
+    score: Option<ScoreValue>,
+    score_changes: u32,
+    score_date: Option<String>,
+    statement: Option<Figures>,
+    profile_hash: Option<u64>,
+}
+
+const SCORE: u8 = 1;
+const STATEMENT: u8 = 2;
+const PROFILE_HASH: u8 = 4;
+const SCORE_DATE: u8 = 8;
+
+fn decode_extras(b: &[u8]) -> io::Result<Extras> {
     if b.is_empty() {
-        return Ok((None, 0, None));
+        return Ok(Extras::default());
     }
     let mut c = Cursor { b, at: 0 };
     let flags = c.take(1)?[0];
     let score_changes = c.u32()?;
-    let score = if flags & 1 != 0 {
+    let score = if flags & SCORE != 0 {
         let value = c.u32()? as i32;
         let band = c.text()?;
         Some(ScoreValue { value, band })
     } else {
         None
     };
-    let statement = if flags & 2 != 0 {
+    let statement = if flags & STATEMENT != 0 {
         Some(Figures {
             period_end: c.text()?,
             turnover_cents: c.i64()?,
@@ -188,17 +216,42 @@ fn decode_extras(b: &[u8]) -> io::Result<(Option<ScoreValue>, u32, Option<Figure
     } else {
         None
     };
-    Ok((score, score_changes, statement))
+    let profile_hash = if flags & PROFILE_HASH != 0 {
+        Some(c.i64()? as u64)
+    } else {
+        None
+    };
+    let score_date = if flags & SCORE_DATE != 0 {
+        Some(c.text()?)
+    } else {
+        None
+    };
+    Ok(Extras {
+        score,
+        score_changes,
+        score_date,
+        statement,
+        profile_hash,
+    })
 }
 
 fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
-    if e.score.is_none() && e.statement.is_none() && e.score_changes == 0 {
+    if e.score.is_none()
+        && e.statement.is_none()
+        && e.score_changes == 0
+        && e.profile_hash.is_none()
+        && e.score_date.is_none()
+    {
         b.extend_from_slice(&0u16.to_le_bytes());
         return Ok(());
     }
     let len_at = b.len();
     b.extend_from_slice(&0u16.to_le_bytes());
-    let flags = u8::from(e.score.is_some()) | (u8::from(e.statement.is_some()) << 1);
+    let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+    let flags = flag(e.score.is_some(), SCORE)
+        | flag(e.statement.is_some(), STATEMENT)
+        | flag(e.profile_hash.is_some(), PROFILE_HASH)
+        | flag(e.score_date.is_some(), SCORE_DATE);
     b.push(flags);
     b.extend_from_slice(&e.score_changes.to_le_bytes());
     if let Some(s) = &e.score {
@@ -211,6 +264,12 @@ fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
         b.extend_from_slice(&f.profit_loss_cents.to_le_bytes());
         b.extend_from_slice(&f.net_assets_cents.to_le_bytes());
         push_string(b, &f.currency)?;
+    }
+    if let Some(h) = e.profile_hash {
+        b.extend_from_slice(&h.to_le_bytes());
+    }
+    if let Some(d) = &e.score_date {
+        push_string(b, d)?;
     }
     let len = u16::try_from(b.len() - len_at - 2).map_err(|_| corrupt("extras too long"))?;
     b[len_at..len_at + 2].copy_from_slice(&len.to_le_bytes());
@@ -321,6 +380,86 @@ pub struct Writer<W: Write> {
     /// An entry being encoded.
     scratch: Vec<u8>,
     pub entries: u64,
+    /// Bytes written so far, the magic included.
+    written: u64,
+    /// Where the blocks of [`BLOCK`] bytes begin: the index of the file.
+    points: Vec<(String, u64)>,
+}
+
+/// The bytes of entries between two points of a baseline's index: what is read to find one
+/// subject's entry.
+pub const BLOCK: u64 = 16 << 10;
+/// The first line of an index file.
+pub const INDEX_MAGIC: &[u8; 8] = b"CWBIDX1\n";
+
+/// Where a baseline's blocks begin, by their first subject: one subject's entry is found by
+/// reading one block (`Index::block_of`) instead of the file. Stored beside the baseline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Index {
+    points: Vec<(String, u64)>,
+    /// The length of the baseline file.
+    end: u64,
+}
+
+impl Index {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = INDEX_MAGIC.to_vec();
+        b.extend_from_slice(&self.end.to_le_bytes());
+        b.extend_from_slice(&(self.points.len() as u32).to_le_bytes());
+        for (subject, at) in &self.points {
+            // Subjects are at most 64 bytes (the diff refuses longer ones).
+            b.extend_from_slice(&(subject.len() as u16).to_le_bytes());
+            b.extend_from_slice(subject.as_bytes());
+            b.extend_from_slice(&at.to_le_bytes());
+        }
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> io::Result<Index> {
+        let mut c = Cursor { b, at: 0 };
+        if c.take(8)? != &INDEX_MAGIC[..] {
+            return Err(corrupt("not a baseline index (bad magic)"));
+        }
+        let end = c.i64()? as u64;
+        let count = c.u32()?;
+        let mut points = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let subject = c.text()?;
+            points.push((subject, c.i64()? as u64));
+        }
+        if points.windows(2).any(|w| w[0] >= w[1]) || points.last().is_some_and(|p| p.1 > end) {
+            return Err(corrupt("a baseline index out of order"));
+        }
+        Ok(Index { points, end })
+    }
+
+    /// The byte range of the baseline that holds `subject`'s entry if it has one.
+    pub fn block_of(&self, subject: &str) -> Option<(u64, u64)> {
+        let after = self.points.partition_point(|(s, _)| s.as_str() <= subject);
+        let at = after.checked_sub(1)?;
+        let end = self.points.get(after).map_or(self.end, |p| p.1);
+        Some((self.points[at].1, end))
+    }
+}
+
+/// `subject`'s entry in a block of a current-format baseline (the bytes `Index::block_of`
+/// named).
+pub fn find_in_block(block: &[u8], subject: &str) -> io::Result<Option<Entry>> {
+    let mut r = Reader {
+        inner: block,
+        raw: Vec::with_capacity(256),
+        loaded: false,
+        done: false,
+        version: 3,
+    };
+    while let Some(e) = r.peek()? {
+        match e.subject().cmp(subject) {
+            std::cmp::Ordering::Less => r.skip(),
+            std::cmp::Ordering::Equal => return e.decode().map(Some),
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    Ok(None)
 }
 
 impl<W: Write> Writer<W> {
@@ -331,6 +470,8 @@ impl<W: Write> Writer<W> {
             last: Vec::new(),
             scratch: Vec::with_capacity(256),
             entries: 0,
+            written: MAGIC.len() as u64,
+            points: Vec::new(),
         })
     }
 
@@ -364,11 +505,27 @@ impl<W: Write> Writer<W> {
                 e.subject()
             )));
         }
+        if self
+            .points
+            .last()
+            .is_none_or(|(_, at)| self.written - at >= BLOCK)
+        {
+            self.points.push((e.subject().to_owned(), self.written));
+        }
         self.inner.write_all(e.0)?;
+        self.written += e.0.len() as u64;
         self.last.clear();
         self.last.extend_from_slice(subject);
         self.entries += 1;
         Ok(())
+    }
+
+    /// The index of what was written so far.
+    pub fn index(&self) -> Index {
+        Index {
+            points: self.points.clone(),
+            end: self.written,
+        }
     }
 
     pub fn finish(mut self) -> io::Result<W> {
@@ -403,6 +560,8 @@ mod tests {
                     band: "B".into(),
                 }),
                 score_changes: 3,
+                score_date: Some("2026-11-30".into()),
+                profile_hash: Some(u64::MAX - 5),
                 statement: Some(Figures {
                     period_end: "2026-03-31".into(),
                     turnover_cents: 120_000_000,
@@ -555,6 +714,48 @@ mod tests {
             again.unwrap(),
             expected,
             "copied raw into the current format"
+        );
+    }
+
+    #[test]
+    fn every_subject_is_found_through_the_index_and_no_other() {
+        let mut w = Writer::new(Vec::new()).unwrap();
+        let mut entries = Vec::new();
+        for i in 0..5_000u64 {
+            let e = Entry {
+                subject: format!("S{:06}", i * 2),
+                line_hash: i,
+                name: "x".repeat((i % 97) as usize),
+                profile_hash: Some(i * 7),
+                score: (i % 3 == 0).then(|| ScoreValue {
+                    value: i as i32,
+                    band: "C".into(),
+                }),
+                facts: (0..i % 11).collect(),
+                ..Entry::default()
+            };
+            w.write(&e).unwrap();
+            entries.push(e);
+        }
+        let index = Index::decode(&w.index().encode()).unwrap();
+        assert_eq!(index, w.index());
+        let file = w.finish().unwrap();
+        assert_eq!(index.end, file.len() as u64);
+        assert!(index.points.len() > 10, "more than one block");
+        let lookup = |subject: &str| {
+            let (start, end) = index.block_of(subject)?;
+            find_in_block(&file[start as usize..end as usize], subject).unwrap()
+        };
+        for e in &entries {
+            assert_eq!(lookup(&e.subject).as_ref(), Some(e), "{}", e.subject);
+        }
+        for absent in ["A", "S000001", "S004999", "S009999", "T"] {
+            assert_eq!(lookup(absent), None, "{absent}");
+        }
+        assert!(Index::decode(b"CWBIDX1\n").is_err(), "cut short");
+        assert!(
+            Index::decode(&file[..64]).is_err(),
+            "a baseline is no index"
         );
     }
 

@@ -50,6 +50,27 @@ pub trait Blobs: Send + Sync {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError>;
     /// A streaming reader of the object, or `None` when there is none.
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError>;
+    /// The bytes `start..end` of the object (fewer when it is shorter), or `None` when there
+    /// is none. Adapters that can read a range alone (S3's `Range`, a file's seek) do; this
+    /// one reads up to `end` and keeps the range.
+    async fn read_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<u8>>, BlobError> {
+        use tokio::io::AsyncReadExt;
+        let Some(reader) = self.open(key).await? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::new();
+        reader
+            .take(end)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(BlobError::unavailable)?;
+        Ok(Some(bytes.split_off((start as usize).min(bytes.len()))))
+    }
     /// Stores the content of a local file under `key`, replacing any object there.
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError>;
     /// Stores `bytes` under `key`, replacing any object there.

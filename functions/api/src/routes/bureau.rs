@@ -2,14 +2,15 @@
 //! history, `/v1/clients/{id}/changes` (where the bureau's applied changes are recorded).
 
 use crate::extract::Path;
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use clientwatch::Services;
 use clientwatch::domain::tenants::Scope;
 use clientwatch::monitoring::profiles;
 use clientwatch::records::clients::{self, ClientChange};
 
 use super::{List, Routes};
+use crate::Baselines;
 use crate::extract::{Auth, Page};
 use crate::problem::ApiError;
 
@@ -25,9 +26,13 @@ pub async fn get(
     State(svc): State<Services>,
     auth: Auth,
     Path(client): Path<String>,
+    baselines: Option<Extension<Baselines>>,
 ) -> Result<Json<profiles::View>, ApiError> {
     let caller = auth.require(Scope::Read)?;
-    Ok(Json(profiles::get(&svc, &caller.tenant_id, &client).await?))
+    let baselines = baselines.as_ref().map(|b| b.0.0.as_ref());
+    Ok(Json(
+        profiles::get(&svc, baselines, &caller.tenant_id, &client).await?,
+    ))
 }
 
 /// The client's change history, newest first: which field, from what to what, by whom.

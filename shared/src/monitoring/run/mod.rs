@@ -18,7 +18,6 @@ use serde::Serialize;
 use crate::Services;
 use crate::domain::{Error, Result};
 
-/// Changes handed from the diff to the hit recorder at a time: their hits are written
 mod part;
 mod plan;
 

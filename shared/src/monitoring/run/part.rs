@@ -24,6 +24,7 @@ use crate::domain::{Error, Result};
 use crate::ports::{BlobError, Blobs};
 use crate::records::tenants;
 
+/// Changes handed from the diff to the hit recorder at a time: their hits are written
 /// together (one commit on the embedded store).
 const BATCH: usize = 500;
 /// Baseline generations kept per part (older ones are removed after a run).
@@ -70,11 +71,52 @@ fn baseline_key(part: &str, day: NaiveDate) -> String {
     format!("baselines/{part}/{day}.base")
 }
 
+/// The index of a baseline generation (`snapshot::Index`), stored before the baseline.
+fn index_key(baseline: &str) -> String {
+    format!("{}.idx", baseline.strip_suffix(".base").unwrap_or(baseline))
+}
+
+/// `subject`'s entry in the latest baseline of `part`, with the baseline's day: read through
+/// the generation's index, one block of the file. `None` when the part has no baseline, the
+/// baseline no index (written by an earlier version) or no entry for the subject.
+pub async fn baseline_entry(
+    state: &dyn Blobs,
+    part: &str,
+    subject: &str,
+) -> Result<Option<(NaiveDate, snapshot::Entry)>> {
+    let Some((day, key)) = generations(state, part).await?.pop() else {
+        return Ok(None);
+    };
+    let index_key = index_key(&key);
+    let Some(index) = state
+        .read_range(&index_key, 0, u64::MAX)
+        .await
+        .map_err(blob(format!("reading baseline index {index_key}")))?
+    else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str, e: std::io::Error| {
+        Error::Unavailable("blob store", format!("{what}: {e}").into())
+    };
+    let index = snapshot::Index::decode(&index).map_err(|e| corrupt(&index_key, e))?;
+    let Some((start, end)) = index.block_of(subject) else {
+        return Ok(None);
+    };
+    let Some(block) = state
+        .read_range(&key, start, end)
+        .await
+        .map_err(blob(format!("reading baseline {key}")))?
+    else {
+        return Ok(None);
+    };
+    let entry = snapshot::find_in_block(&block, subject).map_err(|e| corrupt(&key, e))?;
+    Ok(entry.map(|e| (day, e)))
+}
+
 /// The part's baseline generations, oldest first.
-async fn generations(sources: &Sources, part: &str) -> Result<Vec<(NaiveDate, String)>> {
+async fn generations(state: &dyn Blobs, part: &str) -> Result<Vec<(NaiveDate, String)>> {
     let prefix = format!("baselines/{part}/");
-    let keys = sources
-        .state
+    let keys = state
         .list(&prefix)
         .await
         .map_err(blob(format!("listing the baselines {prefix}")))?;
@@ -156,6 +198,8 @@ impl From<PartStats> for PartStatsView {
 struct Recorder<'a> {
     svc: &'a Services,
     day: NaiveDate,
+    /// The part's name.
+    part: String,
     tenants: HashMap<String, Option<Tenant>>,
     /// Digest markers already written, by tenant.
     marked: HashMap<String, BTreeSet<NaiveDate>>,
@@ -193,6 +237,7 @@ impl Recorder<'_> {
             if !watchers.watchers.is_empty() {
                 seen.push(Seen {
                     subject: change.subject.clone(),
+                    part: self.part.clone(),
                     record: change.record.clone(),
                     watchers: watchers.watchers.clone(),
                 });
@@ -338,7 +383,7 @@ pub async fn run_part(
             "there is no such file in the feed bucket",
         ));
     };
-    let mut kept = generations(sources, &part)
+    let mut kept = generations(sources.state.as_ref(), &part)
         .await
         .map_err(|e| with_part(e, part_key))?;
     let previous_day = kept.iter().rfind(|(d, _)| *d < day).cloned();
@@ -364,85 +409,91 @@ pub async fn run_part(
     let (feeds, state) = (sources.feeds.clone(), sources.state.clone());
     let (key, previous_key) = (part_key.to_owned(), previous_day.clone().map(|(_, k)| k));
     let counter = consumed.clone();
-    let diff = tokio::task::spawn_blocking(move || -> std::io::Result<PartStats> {
-        // The part as opened above for the first pass; opened again for a sorted pass.
-        let mut opened = Some(opened);
-        let open_feed = || -> std::io::Result<Box<dyn BufRead>> {
-            let feed = match opened.take() {
-                Some(feed) => feed,
-                None => handle
-                    .block_on(feeds.open(&key))
-                    .map_err(|e| {
-                        std::io::Error::other(BlobAt::new(format!("opening feed part {key}"), e))
-                    })?
-                    .ok_or_else(|| std::io::Error::other(format!("feed part {key} is gone")))?,
-            };
-            let feed = BufReader::with_capacity(READ_BUFFER, SyncIoBridge::new(feed));
-            Ok(if gzip {
-                counter.store(0, AtomicOrdering::Relaxed);
-                let counted = Counted {
-                    inner: feed,
-                    consumed: counter.clone(),
+    let diff =
+        tokio::task::spawn_blocking(move || -> std::io::Result<(PartStats, snapshot::Index)> {
+            // The part as opened above for the first pass; opened again for a sorted pass.
+            let mut opened = Some(opened);
+            let open_feed = || -> std::io::Result<Box<dyn BufRead>> {
+                let feed = match opened.take() {
+                    Some(feed) => feed,
+                    None => handle
+                        .block_on(feeds.open(&key))
+                        .map_err(|e| {
+                            std::io::Error::other(BlobAt::new(
+                                format!("opening feed part {key}"),
+                                e,
+                            ))
+                        })?
+                        .ok_or_else(|| std::io::Error::other(format!("feed part {key} is gone")))?,
                 };
-                Box::new(BufReader::with_capacity(
-                    1 << 16,
-                    flate2::bufread::MultiGzDecoder::new(counted),
-                ))
-            } else {
-                Box::new(feed)
-            })
-        };
-        let open_previous = || match &previous_key {
-            Some(k) => match handle.block_on(state.open(k)) {
-                Ok(Some(p)) => Ok(Some(snapshot::Reader::new(BufReader::with_capacity(
-                    READ_BUFFER,
-                    SyncIoBridge::new(p),
-                ))?)),
-                Ok(None) => Err(std::io::Error::other(format!("baseline {k} is gone"))),
-                Err(e) => Err(std::io::Error::other(BlobAt::new(
-                    format!("opening baseline {k}"),
-                    e,
-                ))),
-            },
-            None => Ok(None),
-        };
-        let new_out = || {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(&scratch_path)?;
-            snapshot::Writer::new(BufWriter::with_capacity(1 << 16, file))
-        };
-        let mut batch = Vec::with_capacity(BATCH);
-        let stopped = || std::io::Error::other("the hit recorder stopped");
-        let (stats, out) = diff_any_order(
-            open_feed,
-            open_previous,
-            new_out,
-            SORT_BUDGET,
-            &wanted_by_diff,
-            |change| {
-                batch.push(change);
-                if batch.len() >= BATCH {
-                    tx.blocking_send(std::mem::take(&mut batch))
-                        .map_err(|_| stopped())?;
-                }
-                Ok(())
-            },
-        )?;
-        if !batch.is_empty() {
-            tx.blocking_send(batch).map_err(|_| stopped())?;
-        }
-        out.finish()?
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()?;
-        Ok(stats)
-    });
+                let feed = BufReader::with_capacity(READ_BUFFER, SyncIoBridge::new(feed));
+                Ok(if gzip {
+                    counter.store(0, AtomicOrdering::Relaxed);
+                    let counted = Counted {
+                        inner: feed,
+                        consumed: counter.clone(),
+                    };
+                    Box::new(BufReader::with_capacity(
+                        1 << 16,
+                        flate2::bufread::MultiGzDecoder::new(counted),
+                    ))
+                } else {
+                    Box::new(feed)
+                })
+            };
+            let open_previous = || match &previous_key {
+                Some(k) => match handle.block_on(state.open(k)) {
+                    Ok(Some(p)) => Ok(Some(snapshot::Reader::new(BufReader::with_capacity(
+                        READ_BUFFER,
+                        SyncIoBridge::new(p),
+                    ))?)),
+                    Ok(None) => Err(std::io::Error::other(format!("baseline {k} is gone"))),
+                    Err(e) => Err(std::io::Error::other(BlobAt::new(
+                        format!("opening baseline {k}"),
+                        e,
+                    ))),
+                },
+                None => Ok(None),
+            };
+            let new_out = || {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&scratch_path)?;
+                snapshot::Writer::new(BufWriter::with_capacity(1 << 16, file))
+            };
+            let mut batch = Vec::with_capacity(BATCH);
+            let stopped = || std::io::Error::other("the hit recorder stopped");
+            let (stats, out) = diff_any_order(
+                open_feed,
+                open_previous,
+                new_out,
+                SORT_BUDGET,
+                &wanted_by_diff,
+                |change| {
+                    batch.push(change);
+                    if batch.len() >= BATCH {
+                        tx.blocking_send(std::mem::take(&mut batch))
+                            .map_err(|_| stopped())?;
+                    }
+                    Ok(())
+                },
+            )?;
+            if !batch.is_empty() {
+                tx.blocking_send(batch).map_err(|_| stopped())?;
+            }
+            let index = out.index();
+            out.finish()?
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()?;
+            Ok((stats, index))
+        });
 
     let mut recorder = Recorder {
         svc,
         day,
+        part: part.clone(),
         tenants: HashMap::new(),
         marked: HashMap::new(),
         total: Recorded::default(),
@@ -464,7 +515,7 @@ pub async fn run_part(
     if let Some(e) = failure {
         return Err(with_part(e, part_key));
     }
-    let stats = stats?.map_err(|e| {
+    let (stats, index) = stats?.map_err(|e| {
         let corrupt = matches!(
             e.kind(),
             std::io::ErrorKind::InvalidData
@@ -503,6 +554,15 @@ pub async fn run_part(
         .map_err(|e| with_part(e.into(), part_key))?;
 
     let written = baseline_key(&part, day);
+    // The index first: a baseline is never found without its index.
+    let index_written = index_key(&written);
+    sources
+        .state
+        .put(&index_written, index.encode())
+        .await
+        .map_err(blob(format!(
+            "storing baseline index {index_written} of feed part {part_key}"
+        )))?;
     sources
         .state
         .put_file(&written, scratch.path())
@@ -524,6 +584,12 @@ pub async fn run_part(
                 .delete(key)
                 .await
                 .map_err(blob(format!("removing old baseline {key}")))?;
+            let index = index_key(key);
+            sources
+                .state
+                .delete(&index)
+                .await
+                .map_err(blob(format!("removing old baseline index {index}")))?;
         }
     }
     Ok(PartReport {
