@@ -24,12 +24,14 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::facts::{
-    Fact, FactKind, FeedRecord, SubjectKind, adverse, current_address, differs, score_change,
-    statement_ids, statements_filed, value_change,
+    Fact, FactKind, FeedRecord, ScoreRecord, StatementRecord, SubjectKind, adverse,
+    current_address, differs, score_change, statement_ids, statements_filed, statements_of,
+    value_change,
 };
 use super::snapshot::{Entry, Reader, Writer};
+use super::split::{self, Split};
 use crate::domain::bureau::{self, SubjectRecord};
-use crate::domain::monitoring::HitChange;
+use crate::domain::monitoring::{Figures, HitChange, ScoreValue};
 
 /// Lines longer than this are refused (a feed line is a few kilobytes at most).
 pub const MAX_LINE: usize = 1 << 20;
@@ -66,6 +68,9 @@ pub struct PartStats {
     pub rewritten: u64,
     /// Subjects with at least one new fact.
     pub changed: u64,
+    /// Changed lines of which only the score and statements were parsed (the rest of the line
+    /// as before).
+    pub periodic_only: u64,
     pub first_seen: u64,
     pub new_facts: u64,
     pub bad: u64,
@@ -598,6 +603,20 @@ where
             }
             continue;
         }
+        let split = split::split(line);
+        // A line whose core is the one its entry was made from changed only in its score or
+        // statements: those two fields are parsed, not the rest. One with news (a score move,
+        // a period filed), or wanted, or in another shape, is parsed whole below.
+        if let (Some(entry), Some(split), None, false) = (&known, &split, &parsed, is_wanted)
+            && entry.core_hash == Some(split.core_hash)
+            && entry.profile_hash.is_some()
+            && let Some(next) = periodic_only(entry, split, hash)
+        {
+            stats.rewritten += 1;
+            stats.periodic_only += 1;
+            out.write(&next)?;
+            continue;
+        }
         let record = match parsed {
             Some(r) => r,
             None => match parse_record(line) {
@@ -626,6 +645,8 @@ where
         let profile = record.subject_record();
         let profile_hash = Some(bureau::profile_hash(&profile));
         let score_date = profile.score.as_ref().and_then(|s| s.date.clone());
+        let core_hash = split.map(|s| s.core_hash);
+        let company = record.kind == SubjectKind::Company;
         let Some(entry) = known else {
             stats.first_seen += 1;
             // Everything seen for the first time is a baseline: a first score or a first
@@ -649,6 +670,8 @@ where
                 score_date,
                 statement: latest,
                 profile_hash,
+                core_hash,
+                company,
             })?;
             if is_wanted && hand_on {
                 on_change(Change {
@@ -717,45 +740,9 @@ where
                 status_changes += 1;
             }
         }
-        // A score: any move is handed on (each tenant's threshold decides what is a hit); a
-        // first score is a baseline; a line without one keeps the last.
-        let mut score_changes = entry.score_changes;
-        if let (Some(old), Some(new)) = (&entry.score, &score)
-            && (old.value != new.value || differs(&old.band, &new.band))
-        {
-            news.push(score_change(old, new, score_changes));
-            score_changes += 1;
-        }
-        // Statements: a period's figures not seen before are news, unless the subject had no
-        // statement before (a baseline); a period seen before with other figures is restated.
-        if entry.statement.is_some() {
-            for (i, (f, &(figures_id, period_id))) in
-                statements.iter().zip(&statement_ids).enumerate()
-            {
-                if is_known(figures_id) {
-                    continue;
-                }
-                let restated = is_known(period_id);
-                let old = if restated {
-                    entry
-                        .statement
-                        .as_ref()
-                        .filter(|s| s.period_end == f.period_end)
-                } else if i > 0 {
-                    statements.get(i - 1)
-                } else {
-                    entry
-                        .statement
-                        .as_ref()
-                        .filter(|s| s.period_end < f.period_end)
-                };
-                news.push(statements_filed(figures_id, f, old, restated));
-            }
-        }
-        let statement = match (entry.statement, latest) {
-            (Some(kept), Some(new)) if kept.period_end > new.period_end => Some(kept),
-            (kept, new) => new.or(kept),
-        };
+        let periodic = periodic(&entry, score.as_ref(), &statements, &statement_ids);
+        news.extend(periodic.news);
+        let (score_changes, statement) = (periodic.score_changes, periodic.statement);
         let next = Entry {
             subject: subject.to_owned(),
             line_hash: hash,
@@ -776,6 +763,8 @@ where
             score_changes,
             statement,
             profile_hash,
+            core_hash,
+            company,
             facts: merge_ids(
                 &entry.facts,
                 news.iter()
@@ -823,6 +812,104 @@ where
 }
 
 /// A subject's record handed on without facts.
+/// What a line's score and statements bring against its subject's entry.
+struct Periodic {
+    /// A score move, periods filed or restated.
+    news: Vec<Fact>,
+    score_changes: u32,
+    /// The latest period's figures to keep.
+    statement: Option<Figures>,
+}
+
+/// A score: any move is news (each tenant's threshold decides what is a hit); a first score
+/// is a baseline. Statements: a period's figures not seen before are news, unless the subject
+/// had no statement before (a baseline); a period seen before with other figures is restated.
+fn periodic(
+    entry: &Entry,
+    score: Option<&ScoreValue>,
+    statements: &[Figures],
+    statement_ids: &[(u64, u64)],
+) -> Periodic {
+    let is_known = |id: u64| entry.facts.binary_search(&id).is_ok();
+    let mut news = Vec::new();
+    let mut score_changes = entry.score_changes;
+    if let (Some(old), Some(new)) = (&entry.score, score)
+        && (old.value != new.value || differs(&old.band, &new.band))
+    {
+        news.push(score_change(old, new, score_changes));
+        score_changes += 1;
+    }
+    if entry.statement.is_some() {
+        for (i, (f, &(figures_id, period_id))) in statements.iter().zip(statement_ids).enumerate() {
+            if is_known(figures_id) {
+                continue;
+            }
+            let restated = is_known(period_id);
+            let old = if restated {
+                entry
+                    .statement
+                    .as_ref()
+                    .filter(|s| s.period_end == f.period_end)
+            } else if i > 0 {
+                statements.get(i - 1)
+            } else {
+                entry
+                    .statement
+                    .as_ref()
+                    .filter(|s| s.period_end < f.period_end)
+            };
+            news.push(statements_filed(figures_id, f, old, restated));
+        }
+    }
+    let statement = match (entry.statement.clone(), statements.last().cloned()) {
+        (Some(kept), Some(new)) if kept.period_end > new.period_end => Some(kept),
+        (kept, new) => new.or(kept),
+    };
+    Periodic {
+        news,
+        score_changes,
+        statement,
+    }
+}
+
+/// The entry after a line whose core is its entry's, from the line's score and statements
+/// alone (what the whole parse would make of it); `None` when they bring news or do not
+/// parse, and the line is parsed whole.
+fn periodic_only(entry: &Entry, split: &Split, line_hash: u64) -> Option<Entry> {
+    let score: Option<ScoreRecord> = match split.score {
+        Some(raw) => serde_json::from_slice(raw).ok()?,
+        None => None,
+    };
+    let listed: Vec<StatementRecord> = match split.statements {
+        Some(raw) => serde_json::from_slice(raw).ok()?,
+        None => Vec::new(),
+    };
+    let kind = if entry.company {
+        SubjectKind::Company
+    } else {
+        SubjectKind::Individual
+    };
+    let statements = statements_of(kind, &listed);
+    let ids: Vec<(u64, u64)> = statements.iter().map(statement_ids).collect();
+    let value = score.as_ref().map(ScoreRecord::value);
+    let periodic = periodic(entry, value.as_ref(), &statements, &ids);
+    if !periodic.news.is_empty() {
+        return None;
+    }
+    Some(Entry {
+        line_hash,
+        score_date: match &score {
+            Some(s) => s.day(),
+            None => entry.score_date.clone(),
+        },
+        score: value.or_else(|| entry.score.clone()),
+        score_changes: periodic.score_changes,
+        statement: periodic.statement,
+        facts: merge_ids(&entry.facts, ids.iter().flat_map(|&(f, p)| [f, p])),
+        ..entry.clone()
+    })
+}
+
 fn record_only(subject: &str, record: &FeedRecord) -> Change {
     Change {
         subject: subject.to_owned(),
@@ -1054,13 +1141,17 @@ mod tests {
         let scored = company(Some((700, "B")), &[("2025-03-31", 50)]);
         let (stats, handed, base) = all(&scored, &base);
         assert_eq!((stats.rewritten, handed.len()), (1, 0), "{handed:?}");
+        assert_eq!(
+            stats.periodic_only, 1,
+            "only the score and statements were parsed"
+        );
         let entry = &entries(&base)[0];
         assert_eq!(entry.score.as_ref().map(|s| s.value), Some(700));
         assert!(entry.profile_hash.is_some());
         // A score move is news, and handed on with it.
         let moved = company(Some((650, "B")), &[("2025-03-31", 50)]);
-        let (_, handed, _) = all(&moved, &base);
-        assert_eq!(handed.len(), 1);
+        let (stats, handed, _) = all(&moved, &base);
+        assert_eq!((handed.len(), stats.periodic_only), (1, 0), "parsed whole");
         assert_eq!(kinds(&handed)[0].0, FactKind::ScoreChange);
         // A new status is news too; a new registration number is no news but a new profile.
         let renumbered = scored.replace(
@@ -1295,6 +1386,115 @@ mod tests {
             io::ErrorKind::InvalidInput,
             "as flate2 reports a corrupt stream"
         );
+    }
+
+    /// One subject's line: a person or a company, its name, an enquiry, a score and periods.
+    #[derive(Clone, Debug)]
+    struct Gen {
+        company: bool,
+        name: u8,
+        enquiry: u8,
+        score: Option<(i32, u8)>,
+        score_date: Option<u8>,
+        periods: Vec<(u8, i64)>,
+    }
+
+    impl Gen {
+        fn line(&self, n: usize) -> String {
+            let mut v = if self.company {
+                serde_json::json!({"subject": format!("S-{n:03}"), "kind": "company",
+                    "company": {"name": format!("Firm {}", self.name), "status": "registered"}})
+            } else {
+                serde_json::json!({"subject": format!("S-{n:03}"), "kind": "individual",
+                    "name": format!("Person {}", self.name)})
+            };
+            v["enquiries"] = serde_json::json!([{"enquirer": format!("Bank {}", self.enquiry),
+                "product": "card", "date": "2026-11-01"}]);
+            if let Some((value, band)) = self.score {
+                let band = ["A", "B", "C"][band as usize % 3];
+                v["score"] = serde_json::json!({"value": value, "band": band});
+                if let Some(d) = self.score_date {
+                    v["score"]["date"] = serde_json::json!(format!("2026-11-{:02}", d % 28 + 1));
+                }
+            }
+            if !self.periods.is_empty() {
+                v["financial_statements"] = self
+                    .periods
+                    .iter()
+                    .map(|(year, net)| {
+                        serde_json::json!({"period_end": format!("20{:02}-03-31", year % 10 + 20),
+                        "turnover": 1000, "profit_loss": 10, "net_assets": net, "currency": "NZD"})
+                    })
+                    .collect();
+            }
+            // The subject first, as the bureau writes it.
+            let subject = v.as_object_mut().unwrap().remove("subject").unwrap();
+            format!("{{\"subject\":{subject},{}\n", &v.to_string()[1..])
+        }
+    }
+
+    fn any_gen() -> impl Strategy<Value = Gen> {
+        use proptest::prelude::*;
+        (
+            any::<bool>(),
+            0u8..3,
+            0u8..3,
+            proptest::option::of((600i32..603, 0u8..2)),
+            proptest::option::of(0u8..2),
+            proptest::collection::vec((0u8..3, 1i64..3), 0..3),
+        )
+            .prop_map(|(company, name, enquiry, score, score_date, periods)| Gen {
+                company,
+                name,
+                enquiry,
+                score,
+                score_date,
+                periods,
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        /// A line that changed only in its score or statements is not parsed whole, and the
+        /// diff hands on and keeps exactly what parsing it whole gives (entries without a core
+        /// hash are parsed whole: the earlier versions' entries).
+        #[test]
+        fn parsing_only_the_score_and_statements_gives_what_the_whole_parse_gives(
+            days in proptest::collection::vec(proptest::collection::vec(any_gen(), 3), 3),
+        ) {
+            let feed = |day: &Vec<Gen>| day.iter().enumerate().map(|(n, g)| g.line(n)).collect::<String>();
+            let strip = |base: &[u8]| {
+                let mut w = Writer::new(Vec::new()).unwrap();
+                for mut e in entries(base) {
+                    e.core_hash = None;
+                    w.write(&e).unwrap();
+                }
+                w.finish().unwrap()
+            };
+            let (_, _, mut base) = run_wanting(&feed(&days[0]), None, SORT_BUDGET, &[]);
+            for day in &days[1..] {
+                let today = feed(day);
+                let (stats, changes, next) = run_wanting(&today, Some(&base), SORT_BUDGET, &[]);
+                let (whole_stats, whole_changes, whole_next) =
+                    run_wanting(&today, Some(&strip(&base)), SORT_BUDGET, &[]);
+                proptest::prop_assert_eq!(&changes, &whole_changes);
+                proptest::prop_assert_eq!(whole_stats.periodic_only, 0);
+                proptest::prop_assert_eq!(
+                    &PartStats { periodic_only: 0, ..stats },
+                    &whole_stats
+                );
+                // Unchanged lines copy their entries as they were, with or without a core hash.
+                let without_core = |base: &[u8]| {
+                    entries(base)
+                        .into_iter()
+                        .map(|e| Entry { core_hash: None, ..e })
+                        .collect::<Vec<_>>()
+                };
+                proptest::prop_assert_eq!(without_core(&next), without_core(&whole_next));
+                proptest::prop_assert!(entries(&next).iter().all(|e| e.core_hash.is_some()));
+                base = next;
+            }
+        }
     }
 
     proptest::proptest! {

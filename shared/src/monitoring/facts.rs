@@ -147,6 +147,40 @@ pub struct ScoreRecord<'a> {
     pub date: Option<Cow<'a, str>>,
 }
 
+impl ScoreRecord<'_> {
+    pub fn value(&self) -> ScoreValue {
+        ScoreValue {
+            value: self.value,
+            band: self.band.trim().to_owned(),
+        }
+    }
+
+    /// The score's day as a profile shows it (trimmed; none when blank).
+    pub fn day(&self) -> Option<String> {
+        self.date
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// A subject's financial statements by period end, oldest first (one per period: the first
+/// listed); none for people.
+pub fn statements_of(kind: SubjectKind, listed: &[StatementRecord<'_>]) -> Vec<Figures> {
+    if kind != SubjectKind::Company {
+        return Vec::new();
+    }
+    let mut all: Vec<Figures> = listed
+        .iter()
+        .map(StatementRecord::figures)
+        .filter(|f| !f.period_end.is_empty())
+        .collect();
+    all.sort_by(|a, b| a.period_end.cmp(&b.period_end));
+    all.dedup_by(|b, a| a.period_end == b.period_end);
+    all
+}
+
 /// A company's financial statements for one period; figures in whole units of `currency`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct StatementRecord<'a> {
@@ -467,27 +501,13 @@ impl FeedRecord<'_> {
 
     /// The subject's credit score, if the feed gives one.
     pub fn score_value(&self) -> Option<ScoreValue> {
-        self.score.as_ref().map(|s| ScoreValue {
-            value: s.value,
-            band: s.band.trim().to_owned(),
-        })
+        self.score.as_ref().map(ScoreRecord::value)
     }
 
     /// A company's financial statements by period end, oldest first (one per period: the
     /// first listed); none for people.
     pub fn statements(&self) -> Vec<Figures> {
-        if self.kind != SubjectKind::Company {
-            return Vec::new();
-        }
-        let mut all: Vec<Figures> = self
-            .financial_statements
-            .iter()
-            .map(StatementRecord::figures)
-            .filter(|f| !f.period_end.is_empty())
-            .collect();
-        all.sort_by(|a, b| a.period_end.cmp(&b.period_end));
-        all.dedup_by(|b, a| a.period_end == b.period_end);
-        all
+        statements_of(self.kind, &self.financial_statements)
     }
 
     /// What the line says about the subject as a client record would hold it (the bureau
@@ -535,7 +555,7 @@ impl FeedRecord<'_> {
             score: self.score.as_ref().map(|s| BureauScore {
                 value: s.value,
                 band: s.band.trim().to_owned(),
-                date: text(s.date.as_ref()),
+                date: s.day(),
             }),
         }
     }

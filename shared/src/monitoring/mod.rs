@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod run;
 pub mod severity;
 pub mod snapshot;
+pub mod split;
 
 pub use facts::FactKind;
 pub use monitors::{Frequency, MonitoringSettings};

@@ -24,8 +24,8 @@
 //! score's day —, the score change count (u32), the score's value (i32) and band (u16 + UTF-8)
 //! when flagged, the statement's period end (u16 + UTF-8), turnover, profit/loss and net assets
 //! in cents (i64 each) and currency (u16 + UTF-8) when flagged, the profile hash (u64) when
-//! flagged, the score's day (u16 + UTF-8) when flagged), fact count (u32) and the sorted fact
-//! ids (u64 each); all little-endian. An entry written before the profile hash existed has
+//! flagged, the score's day (u16 + UTF-8) when flagged, the core hash (u64) when flagged — 16 —;
+//! 32 flags a company), fact count (u32) and the sorted fact ids (u64 each); all little-endian. An entry written before the profile hash existed has
 //! none: its next changed line is handed on. Files of the earlier formats are read as if the missing parts were empty:
 //! `CWBASE1` without change counts or extras, `CWBASE2` without extras. An entry read from one
 //! is written in the current format, so an unchanged subject's entry is still copied without
@@ -60,6 +60,11 @@ pub struct Entry {
     /// The hash of the subject's bureau profile (`bureau::profile_hash`); none in entries of
     /// earlier versions.
     pub profile_hash: Option<u64>,
+    /// The hash of the line's core (`split::Split::core_hash`: all but its score and
+    /// statements); none in entries of earlier versions.
+    pub core_hash: Option<u64>,
+    /// The subject is a company (known with the core hash).
+    pub company: bool,
     /// Sorted, without repeats.
     pub facts: Vec<u64>,
 }
@@ -137,6 +142,8 @@ impl<'a> Raw<'a> {
             score_date: extras.score_date,
             statement: extras.statement,
             profile_hash: extras.profile_hash,
+            core_hash: extras.core_hash,
+            company: extras.company,
             facts,
         })
     }
@@ -184,12 +191,16 @@ struct Extras {
     score_date: Option<String>,
     statement: Option<Figures>,
     profile_hash: Option<u64>,
+    core_hash: Option<u64>,
+    company: bool,
 }
 
 const SCORE: u8 = 1;
 const STATEMENT: u8 = 2;
 const PROFILE_HASH: u8 = 4;
 const SCORE_DATE: u8 = 8;
+const CORE_HASH: u8 = 16;
+const COMPANY: u8 = 32;
 
 fn decode_extras(b: &[u8]) -> io::Result<Extras> {
     if b.is_empty() {
@@ -226,12 +237,19 @@ fn decode_extras(b: &[u8]) -> io::Result<Extras> {
     } else {
         None
     };
+    let core_hash = if flags & CORE_HASH != 0 {
+        Some(c.i64()? as u64)
+    } else {
+        None
+    };
     Ok(Extras {
         score,
         score_changes,
         score_date,
         statement,
         profile_hash,
+        core_hash,
+        company: flags & COMPANY != 0,
     })
 }
 
@@ -241,6 +259,8 @@ fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
         && e.score_changes == 0
         && e.profile_hash.is_none()
         && e.score_date.is_none()
+        && e.core_hash.is_none()
+        && !e.company
     {
         b.extend_from_slice(&0u16.to_le_bytes());
         return Ok(());
@@ -251,7 +271,9 @@ fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
     let flags = flag(e.score.is_some(), SCORE)
         | flag(e.statement.is_some(), STATEMENT)
         | flag(e.profile_hash.is_some(), PROFILE_HASH)
-        | flag(e.score_date.is_some(), SCORE_DATE);
+        | flag(e.score_date.is_some(), SCORE_DATE)
+        | flag(e.core_hash.is_some(), CORE_HASH)
+        | flag(e.company, COMPANY);
     b.push(flags);
     b.extend_from_slice(&e.score_changes.to_le_bytes());
     if let Some(s) = &e.score {
@@ -270,6 +292,9 @@ fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
     }
     if let Some(d) = &e.score_date {
         push_string(b, d)?;
+    }
+    if let Some(h) = e.core_hash {
+        b.extend_from_slice(&h.to_le_bytes());
     }
     let len = u16::try_from(b.len() - len_at - 2).map_err(|_| corrupt("extras too long"))?;
     b[len_at..len_at + 2].copy_from_slice(&len.to_le_bytes());
@@ -562,6 +587,8 @@ mod tests {
                 score_changes: 3,
                 score_date: Some("2026-11-30".into()),
                 profile_hash: Some(u64::MAX - 5),
+                core_hash: Some(17),
+                company: true,
                 statement: Some(Figures {
                     period_end: "2026-03-31".into(),
                     turnover_cents: 120_000_000,

@@ -1,0 +1,220 @@
+//! A feed line split at its top level without being parsed: a hash of everything in it but the
+//! score and the financial statements (its "core"), and those two fields' text.
+//!
+//! The day the bureau starts sending scores, every line changes, but only in those two fields.
+//! The diff keeps each subject's core hash in its baseline entry; a changed line whose core
+//! hash is the entry's can only have changed there, so only those two fields are parsed (see
+//! `diff`), not the facts, names and addresses of the rest of the line.
+//!
+//! The scan checks the line's shape at its top level (an object of `"key": value` pairs) and
+//! finds where each value ends (strings with their escapes, nested objects and arrays by
+//! depth), without checking the values themselves: the core's bytes are the same bytes a full
+//! parse accepted the last time, and the two fields taken out are parsed by the diff.
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// A line split at its top level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The hash of every top-level key and value but `score` and `financial_statements`, in
+    /// the line's order.
+    pub core_hash: u64,
+    pub score: Option<&'a [u8]>,
+    pub statements: Option<&'a [u8]>,
+}
+
+fn space(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// The end (exclusive) of the string that starts at `b[i]` (a `"`).
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        return Some(i + 1);
+    }
+}
+
+/// The end (exclusive) of the value that starts at `b[i]`.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *b.get(j)? {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let end = i + b[i..]
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(b.len() - i);
+            (end > i).then_some(end)
+        }
+    }
+}
+
+/// The line split, or `None` when it is not an object of that shape or names the score or
+/// the statements twice (the diff then parses it whole, and reports what is wrong).
+pub fn split(line: &[u8]) -> Option<Split<'_>> {
+    let mut i = space(line, 0);
+    if line.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = space(line, i + 1);
+    let mut hash = Xxh3::new();
+    let (mut score, mut statements) = (None, None);
+    loop {
+        if line.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(line, i)?;
+        let key = &line[i..key_end];
+        i = space(line, key_end);
+        if line.get(i) != Some(&b':') {
+            return None;
+        }
+        i = space(line, i + 1);
+        let end = value_end(line, i)?;
+        let value = &line[i..end];
+        match key {
+            br#""score""# => {
+                if score.replace(value).is_some() {
+                    return None;
+                }
+            }
+            br#""financial_statements""# => {
+                if statements.replace(value).is_some() {
+                    return None;
+                }
+            }
+            _ => {
+                hash.update(&(key.len() as u64).to_le_bytes());
+                hash.update(key);
+                hash.update(&(value.len() as u64).to_le_bytes());
+                hash.update(value);
+            }
+        }
+        i = space(line, end);
+        match line.get(i)? {
+            b',' => i = space(line, i + 1),
+            b'}' if space(line, i + 1) == line.len() => {
+                return Some(Split {
+                    core_hash: hash.digest(),
+                    score,
+                    statements,
+                });
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_core_is_everything_but_the_score_and_the_statements() {
+        let plain = br#"{"subject":"COM-1","kind":"company","company":{"name":"A \"B\" Ltd","status":"registered"},"enquiries":[{"enquirer":"K [1]","date":"2026-11-01"}]}"#;
+        let scored = br#"{"subject":"COM-1","kind":"company","company":{"name":"A \"B\" Ltd","status":"registered"},"score":{"value":700,"band":"B"},"enquiries":[{"enquirer":"K [1]","date":"2026-11-01"}],"financial_statements":[{"period_end":"2026-03-31","net_assets":5}]}"#;
+        let a = split(plain).unwrap();
+        let b = split(scored).unwrap();
+        assert_eq!(a.core_hash, b.core_hash);
+        assert_eq!((a.score, a.statements), (None, None));
+        assert_eq!(b.score, Some(&br#"{"value":700,"band":"B"}"#[..]));
+        assert_eq!(
+            b.statements,
+            Some(&br#"[{"period_end":"2026-03-31","net_assets":5}]"#[..])
+        );
+        // Anything else that changes changes the core.
+        for other in [
+            &br#"{"subject":"COM-1","kind":"company","company":{"name":"A \"B\" Ltd","status":"removed"},"enquiries":[{"enquirer":"K [1]","date":"2026-11-01"}]}"#[..],
+            br#"{"subject":"COM-1","kind":"company","company":{"name":"A \"B\" Ltd","status":"registered"},"enquiries":[]}"#,
+            br#"{"subject":"COM-1","kind":"company","enquiries":[{"enquirer":"K [1]","date":"2026-11-01"}],"company":{"name":"A \"B\" Ltd","status":"registered"}}"#,
+        ] {
+            assert_ne!(split(other).unwrap().core_hash, a.core_hash);
+        }
+    }
+
+    #[test]
+    fn a_line_of_another_shape_is_not_split() {
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"{}",
+            br#"{"subject":"A""#,
+            br#"{"subject":"A",}"#,
+            br#"{"subject" "A"}"#,
+            br#"{"subject":"A"} x"#,
+            br#"{"subject":"A","score":1,"score":2}"#,
+            br#"{"subject":"A","financial_statements":[],"financial_statements":[]}"#,
+            br#"{"a":[1,2}"#,
+            br#"{"a":"unterminated}"#,
+            br#"{"a":}"#,
+        ] {
+            assert_eq!(split(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    proptest! {
+        /// Any JSON object serde writes is split, and its core and fields are what serde
+        /// reads from it.
+        #[test]
+        fn a_json_object_splits_into_what_serde_reads(
+            fields in proptest::collection::btree_map(
+                "[a-z\"\\\\ {}\\[\\],:]{1,8}",
+                prop_oneof![
+                    any::<i64>().prop_map(serde_json::Value::from),
+                    "[ -~]{0,12}".prop_map(serde_json::Value::from),
+                    proptest::collection::vec("[ -~]{0,6}", 0..4).prop_map(|v| serde_json::json!(v)),
+                    Just(serde_json::json!({"value": 700, "band": "B ]}"})),
+                    Just(serde_json::Value::Null),
+                ],
+                0..6,
+            ),
+            score in proptest::option::of(0i32..1000),
+        ) {
+            let mut object: serde_json::Map<String, serde_json::Value> =
+                fields.into_iter().filter(|(k, _)| k != "score").collect();
+            object.insert("subject".into(), "S-1".into());
+            let core = serde_json::to_vec(&object).unwrap();
+            if let Some(v) = score {
+                object.insert("score".into(), serde_json::json!({"value": v}));
+            }
+            let line = serde_json::to_vec(&object).unwrap();
+            let s = split(&line).unwrap();
+            let expected = score.map(|v| serde_json::json!({"value": v}));
+            let found = s.score.map(|raw| serde_json::from_slice::<serde_json::Value>(raw).unwrap());
+            prop_assert_eq!(found, expected);
+            if object.get("financial_statements").is_none() {
+                prop_assert_eq!(s.core_hash, split(&core).unwrap().core_hash);
+            }
+        }
+    }
+}
