@@ -572,7 +572,7 @@ where
         let mut unchanged = false;
         if let Some(prev) = previous.as_mut() {
             while let Some(e) = prev.peek()? {
-                match e.subject().cmp(subject) {
+                match e.subject_bytes().cmp(subject.as_bytes()) {
                     Ordering::Less => out.write_raw(e)?,
                     Ordering::Equal if e.line_hash() == hash => {
                         out.write_raw(e)?;
@@ -607,14 +607,14 @@ where
         // A line whose core is the one its entry was made from changed only in its score or
         // statements: those two fields are parsed, not the rest. One with news (a score move,
         // a period filed), or wanted, or in another shape, is parsed whole below.
-        if let (Some(entry), Some(split), None, false) = (&known, &split, &parsed, is_wanted)
+        if let (Some(entry), Some(split), None, false) = (&mut known, &split, &parsed, is_wanted)
             && entry.core_hash == Some(split.core_hash)
             && entry.profile_hash.is_some()
-            && let Some(next) = periodic_only(entry, split, hash)
+            && periodic_only(entry, split, hash)
         {
             stats.rewritten += 1;
             stats.periodic_only += 1;
-            out.write(&next)?;
+            out.write(entry)?;
             continue;
         }
         let record = match parsed {
@@ -872,16 +872,18 @@ fn periodic(
     }
 }
 
-/// The entry after a line whose core is its entry's, from the line's score and statements
-/// alone (what the whole parse would make of it); `None` when they bring news or do not
-/// parse, and the line is parsed whole.
-fn periodic_only(entry: &Entry, split: &Split, line_hash: u64) -> Option<Entry> {
-    let score: Option<ScoreRecord> = match split.score {
-        Some(raw) => serde_json::from_slice(raw).ok()?,
+/// Updates the entry of a line whose core is the entry's from the line's score and
+/// statements alone (to what the whole parse would make of it); `false`, leaving the entry as
+/// it was, when they bring news or do not parse, and the line is parsed whole.
+fn periodic_only(entry: &mut Entry, split: &Split, line_hash: u64) -> bool {
+    let score: Option<ScoreRecord> = match split.score.map(serde_json::from_slice) {
+        Some(Ok(score)) => score,
+        Some(Err(_)) => return false,
         None => None,
     };
-    let listed: Vec<StatementRecord> = match split.statements {
-        Some(raw) => serde_json::from_slice(raw).ok()?,
+    let listed: Vec<StatementRecord> = match split.statements.map(serde_json::from_slice) {
+        Some(Ok(listed)) => listed,
+        Some(Err(_)) => return false,
         None => Vec::new(),
     };
     let kind = if entry.company {
@@ -894,20 +896,21 @@ fn periodic_only(entry: &Entry, split: &Split, line_hash: u64) -> Option<Entry> 
     let value = score.as_ref().map(ScoreRecord::value);
     let periodic = periodic(entry, value.as_ref(), &statements, &ids);
     if !periodic.news.is_empty() {
-        return None;
+        return false;
     }
-    Some(Entry {
-        line_hash,
-        score_date: match &score {
-            Some(s) => s.day(),
-            None => entry.score_date.clone(),
-        },
-        score: value.or_else(|| entry.score.clone()),
-        score_changes: periodic.score_changes,
-        statement: periodic.statement,
-        facts: merge_ids(&entry.facts, ids.iter().flat_map(|&(f, p)| [f, p])),
-        ..entry.clone()
-    })
+    entry.line_hash = line_hash;
+    if let Some(score) = &score {
+        entry.score_date = score.day();
+    }
+    if value.is_some() {
+        entry.score = value;
+    }
+    entry.score_changes = periodic.score_changes;
+    entry.statement = periodic.statement;
+    if !ids.is_empty() {
+        entry.facts = merge_ids(&entry.facts, ids.iter().flat_map(|&(f, p)| [f, p]));
+    }
+    true
 }
 
 fn record_only(subject: &str, record: &FeedRecord) -> Change {

@@ -18,18 +18,23 @@
 //! a new profile (the day the bureau starts sending scores) is not handed on at all. The score's
 //! day is kept too: the baseline is where the bureau profile's score is read from ([`Index`]).
 //!
+//! An entry also keeps the hash of the line's core (`split`: all but its score and statements)
+//! and whether the subject is a company, so that a line changed only in its score or statements
+//! is diffed from those two fields alone.
+//!
 //! Format: the magic line, then per entry: subject (u16 length + UTF-8), line hash (u64),
 //! name and status (u16 length + UTF-8 each), name and status change counts (u32 each), the
 //! extras (u16 length, then: a flags byte — 1 a score, 2 a statement, 4 a profile hash, 8 a
-//! score's day —, the score change count (u32), the score's value (i32) and band (u16 + UTF-8)
-//! when flagged, the statement's period end (u16 + UTF-8), turnover, profit/loss and net assets
-//! in cents (i64 each) and currency (u16 + UTF-8) when flagged, the profile hash (u64) when
-//! flagged, the score's day (u16 + UTF-8) when flagged, the core hash (u64) when flagged — 16 —;
-//! 32 flags a company), fact count (u32) and the sorted fact ids (u64 each); all little-endian. An entry written before the profile hash existed has
-//! none: its next changed line is handed on. Files of the earlier formats are read as if the missing parts were empty:
-//! `CWBASE1` without change counts or extras, `CWBASE2` without extras. An entry read from one
-//! is written in the current format, so an unchanged subject's entry is still copied without
-//! being decoded.
+//! score's day, 16 a core hash, 32 a company —, the score change count (u32), the score's
+//! value (i32) and band (u16 + UTF-8) when flagged, the statement's period end (u16 + UTF-8),
+//! turnover, profit/loss and net assets in cents (i64 each) and currency (u16 + UTF-8) when
+//! flagged, the profile hash (u64), the score's day (u16 + UTF-8) and the core hash (u64) when
+//! flagged), fact count (u32) and the sorted fact ids (u64 each); all little-endian. An entry
+//! written before the profile and core hashes existed has neither: its next changed line is
+//! parsed whole and handed on. Files of the earlier formats are read as if the missing parts
+//! were empty: `CWBASE1` without change counts or extras, `CWBASE2` without extras. An entry
+//! read from one is written in the current format, so an unchanged subject's entry is still
+//! copied without being decoded.
 
 use std::io::{self, BufRead, Write};
 
@@ -94,7 +99,8 @@ fn u16_at(b: &[u8], at: usize) -> usize {
 }
 
 impl<'a> Raw<'a> {
-    fn subject_bytes(&self) -> &'a [u8] {
+    /// The subject's bytes: entries sort by them as by the subject.
+    pub fn subject_bytes(&self) -> &'a [u8] {
         &self.0[2..2 + u16_at(self.0, 0)]
     }
 
@@ -478,7 +484,7 @@ pub fn find_in_block(block: &[u8], subject: &str) -> io::Result<Option<Entry>> {
         version: 3,
     };
     while let Some(e) = r.peek()? {
-        match e.subject().cmp(subject) {
+        match e.subject_bytes().cmp(subject.as_bytes()) {
             std::cmp::Ordering::Less => r.skip(),
             std::cmp::Ordering::Equal => return e.decode().map(Some),
             std::cmp::Ordering::Greater => break,
