@@ -199,21 +199,24 @@ fn subject_first(mut record: serde_json::Value) -> String {
 }
 
 /// Two days of a small bureau feed: day one sets the baselines, day two brings Ana Smith a
-/// default and a credit enquiry and puts Kauri Holdings into liquidation. Subjects nobody
-/// monitors are in it too, as in a real feed.
+/// default and a credit enquiry and puts Kauri Holdings into liquidation. Both carry a credit
+/// score, rescored on day two without moving (no hit: the bureau profile shows the new day).
+/// Subjects nobody monitors are in it too, as in a real feed.
 pub fn write_feed(root: &Path, day1: NaiveDate, day2: NaiveDate) -> std::io::Result<()> {
-    let kauri = |status: &str, insolvencies: serde_json::Value| {
+    let kauri = |status: &str, insolvencies: serde_json::Value, scored: NaiveDate| {
         json!({"subject": "CO-1234567", "kind": "company",
                "company": {"name": "Kauri Holdings Ltd", "status": status, "registration_number": "1234567"},
                "addresses": [{"line1": "1 Queen St", "city": "Auckland", "postcode": "1010", "country": "NZ"}],
-               "insolvencies": insolvencies})
+               "insolvencies": insolvencies,
+               "score": {"value": 612, "band": "C", "date": scored.to_string()}})
     };
-    let ana = |defaults: serde_json::Value, enquiries: serde_json::Value| {
+    let ana = |defaults: serde_json::Value, enquiries: serde_json::Value, scored: NaiveDate| {
         json!({"subject": "IND-000123", "kind": "individual", "name": "Ana Smith", "dob": "1980-02-03",
                "addresses": [{"line1": "12 Kauri St", "city": "Auckland", "postcode": "1010", "country": "NZ", "source": "utility:electricity", "reported": "2026-01-10"}],
                "defaults": defaults,
                "enquiries": enquiries,
-               "directorships": [], "shareholdings": []})
+               "directorships": [], "shareholdings": [],
+               "score": {"value": 702, "band": "B", "date": scored.to_string()}})
     };
     let other = |subject: &str, name: &str| {
         json!({"subject": subject, "kind": "individual", "name": name,
@@ -225,9 +228,9 @@ pub fn write_feed(root: &Path, day1: NaiveDate, day2: NaiveDate) -> std::io::Res
         (
             day1,
             vec![
-                kauri("registered", json!([])),
+                kauri("registered", json!([]), day1),
                 other("IND-000100", "Rua Tane"),
-                ana(json!([]), first_enquiry.clone()),
+                ana(json!([]), first_enquiry.clone(), day1),
                 other("IND-000200", "Bo Li"),
             ],
         ),
@@ -237,11 +240,13 @@ pub fn write_feed(root: &Path, day1: NaiveDate, day2: NaiveDate) -> std::io::Res
                 kauri(
                     "in liquidation",
                     json!([{"type": "liquidation", "date": day2.to_string()}]),
+                    day2,
                 ),
                 other("IND-000100", "Rua Tane"),
                 ana(
                     json!([{"creditor": "Acme Finance", "amount_cents": 125000, "currency": "NZD", "date": day2.to_string()}]),
                     json!([first_enquiry[0], {"enquirer": "Harbour Loans", "product": "personal loan", "date": day2.to_string()}]),
+                    day2,
                 ),
                 other("IND-000200", "Bo Li"),
             ],
