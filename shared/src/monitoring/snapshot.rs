@@ -464,33 +464,61 @@ impl Index {
         Ok(Index { points, end })
     }
 
-    /// The byte range of the baseline that holds `subject`'s entry if it has one.
-    pub fn block_of(&self, subject: &str) -> Option<(u64, u64)> {
+    /// The block of the baseline that holds `subject`'s entry if it has one.
+    pub fn block_of(&self, subject: &str) -> Option<Block<'_>> {
         let after = self.points.partition_point(|(s, _)| s.as_str() <= subject);
         let at = after.checked_sub(1)?;
         let end = self.points.get(after).map_or(self.end, |p| p.1);
-        Some((self.points[at].1, end))
+        Some(Block {
+            first: &self.points[at].0,
+            start: self.points[at].1,
+            end,
+        })
     }
 }
 
-/// `subject`'s entry in a block of a current-format baseline (the bytes `Index::block_of`
-/// named).
-pub fn find_in_block(block: &[u8], subject: &str) -> io::Result<Option<Entry>> {
-    let mut r = Reader {
-        inner: block,
-        raw: Vec::with_capacity(256),
-        loaded: false,
-        done: false,
-        version: 3,
-    };
-    while let Some(e) = r.peek()? {
-        match e.subject_bytes().cmp(subject.as_bytes()) {
-            std::cmp::Ordering::Less => r.skip(),
-            std::cmp::Ordering::Equal => return e.decode().map(Some),
-            std::cmp::Ordering::Greater => break,
+/// A block of a baseline: its byte range and the subject of its first entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block<'a> {
+    pub first: &'a str,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// The bytes read for a block are not the block the index names: the baseline was replaced
+/// (its day run again) between reading the index and the block.
+#[derive(Debug, thiserror::Error)]
+#[error("the baseline does not match its index (replaced while it was read)")]
+pub struct Mismatch;
+
+impl Block<'_> {
+    /// `subject`'s entry in this block's bytes, `None` when it has none; [`Mismatch`] (in an
+    /// `InvalidData` error) when the bytes do not begin with the entry the index names.
+    pub fn find(&self, bytes: &[u8], subject: &str) -> io::Result<Option<Entry>> {
+        let mismatch = || io::Error::new(io::ErrorKind::InvalidData, Mismatch);
+        if bytes.len() as u64 != self.end - self.start {
+            return Err(mismatch());
         }
+        let mut r = Reader {
+            inner: bytes,
+            raw: Vec::with_capacity(256),
+            loaded: false,
+            done: false,
+            version: 3,
+        };
+        match r.peek() {
+            Ok(Some(e)) if e.subject_bytes() == self.first.as_bytes() => {}
+            _ => return Err(mismatch()),
+        }
+        while let Some(e) = r.peek()? {
+            match e.subject_bytes().cmp(subject.as_bytes()) {
+                std::cmp::Ordering::Less => r.skip(),
+                std::cmp::Ordering::Equal => return e.decode().map(Some),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        Ok(None)
     }
-    Ok(None)
 }
 
 impl<W: Write> Writer<W> {
@@ -776,8 +804,9 @@ mod tests {
         assert_eq!(index.end, file.len() as u64);
         assert!(index.points.len() > 10, "more than one block");
         let lookup = |subject: &str| {
-            let (start, end) = index.block_of(subject)?;
-            find_in_block(&file[start as usize..end as usize], subject).unwrap()
+            let block = index.block_of(subject)?;
+            let bytes = &file[block.start as usize..block.end as usize];
+            block.find(bytes, subject).unwrap()
         };
         for e in &entries {
             assert_eq!(lookup(&e.subject).as_ref(), Some(e), "{}", e.subject);
@@ -785,6 +814,16 @@ mod tests {
         for absent in ["A", "S000001", "S004999", "S009999", "T"] {
             assert_eq!(lookup(absent), None, "{absent}");
         }
+        // Bytes that are not the block the index names (the baseline replaced meanwhile).
+        let block = index.block_of("S000500").unwrap();
+        let shifted = &file[block.start as usize + 1..block.end as usize + 1];
+        assert!(
+            block.find(shifted, "S000500").is_err(),
+            "a block moved by a byte"
+        );
+        let other = index.block_of("S009000").unwrap();
+        let elsewhere = &file[other.start as usize..other.end as usize];
+        assert!(block.find(elsewhere, "S000500").is_err(), "another block");
         assert!(Index::decode(b"CWBIDX1\n").is_err(), "cut short");
         assert!(
             Index::decode(&file[..64]).is_err(),

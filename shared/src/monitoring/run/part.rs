@@ -78,39 +78,63 @@ fn index_key(baseline: &str) -> String {
 
 /// `subject`'s entry in the latest baseline of `part`, with the baseline's day: read through
 /// the generation's index, one block of the file. `None` when the part has no baseline, the
-/// baseline no index (written by an earlier version) or no entry for the subject.
+/// baseline no index (written by an earlier version) or no entry for the subject. A baseline
+/// replaced while it is read (its day run again) is read again, once.
 pub async fn baseline_entry(
     state: &dyn Blobs,
     part: &str,
     subject: &str,
 ) -> Result<Option<(NaiveDate, snapshot::Entry)>> {
-    let Some((day, key)) = generations(state, part).await?.pop() else {
+    match latest_entry(state, part, subject).await {
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<snapshot::Mismatch>()) => {
+            latest_entry(state, part, subject).await
+        }
+        other => other,
+    }
+    .map_err(|e| match e.into_inner() {
+        Some(inner) => match inner.downcast::<Error>() {
+            Ok(domain) => *domain,
+            Err(other) => Error::Unavailable("blob store", other),
+        },
+        None => Error::Unavailable("blob store", "a baseline could not be read".into()),
+    })
+}
+
+/// One try of [`baseline_entry`]; its errors carried as I/O errors.
+async fn latest_entry(
+    state: &dyn Blobs,
+    part: &str,
+    subject: &str,
+) -> std::io::Result<Option<(NaiveDate, snapshot::Entry)>> {
+    let domain = |e: Error| std::io::Error::other(e);
+    let Some((day, key)) = generations(state, part).await.map_err(domain)?.pop() else {
         return Ok(None);
     };
     let index_key = index_key(&key);
     let Some(index) = state
         .read_range(&index_key, 0, u64::MAX)
         .await
-        .map_err(blob(format!("reading baseline index {index_key}")))?
+        .map_err(|e| domain(blob(format!("reading baseline index {index_key}"))(e)))?
     else {
         return Ok(None);
     };
-    let corrupt = |what: &str, e: std::io::Error| {
-        Error::Unavailable("blob store", format!("{what}: {e}").into())
-    };
-    let index = snapshot::Index::decode(&index).map_err(|e| corrupt(&index_key, e))?;
-    let Some((start, end)) = index.block_of(subject) else {
+    let index = snapshot::Index::decode(&index)
+        .map_err(|e| std::io::Error::other(format!("{index_key}: {e}")))?;
+    let Some(block) = index.block_of(subject) else {
         return Ok(None);
     };
-    let Some(block) = state
-        .read_range(&key, start, end)
+    let Some(bytes) = state
+        .read_range(&key, block.start, block.end)
         .await
-        .map_err(blob(format!("reading baseline {key}")))?
+        .map_err(|e| domain(blob(format!("reading baseline {key}"))(e)))?
     else {
-        return Ok(None);
+        // Removed since it was listed: read again.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            snapshot::Mismatch,
+        ));
     };
-    let entry = snapshot::find_in_block(&block, subject).map_err(|e| corrupt(&key, e))?;
-    Ok(entry.map(|e| (day, e)))
+    Ok(block.find(&bytes, subject)?.map(|e| (day, e)))
 }
 
 /// The part's baseline generations, oldest first.
@@ -618,5 +642,136 @@ fn with_part(e: Error, part_key: &str) -> Error {
             .into(),
         ),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::adapters::folder::FolderBlobs;
+    use crate::domain::monitoring::ScoreValue;
+    use crate::ports::blobs::BlobReader;
+
+    const BASE: &str = "baselines/part-0000/2026-11-20.base";
+    const INDEX: &str = "baselines/part-0000/2026-11-20.idx";
+
+    /// A baseline of 2,000 subjects (several blocks), every score `value`, and its index.
+    fn baseline(value: i32, names: usize) -> (Vec<u8>, Vec<u8>) {
+        let mut w = snapshot::Writer::new(Vec::new()).unwrap();
+        for n in 0..2_000 {
+            w.write(&snapshot::Entry {
+                subject: format!("S-{n:05}"),
+                name: "x".repeat(names),
+                score: Some(ScoreValue {
+                    value,
+                    band: "C".into(),
+                }),
+                ..snapshot::Entry::default()
+            })
+            .unwrap();
+        }
+        let index = w.index().encode();
+        (w.finish().unwrap(), index)
+    }
+
+    /// A state folder whose baseline is replaced by `then` right after its index is read, as
+    /// when the day is run again meanwhile.
+    struct Replaced {
+        inner: FolderBlobs,
+        then: Mutex<Option<(Vec<u8>, Vec<u8>)>>,
+        _dir: tempfile::TempDir,
+    }
+
+    #[async_trait::async_trait]
+    impl Blobs for Replaced {
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+            self.inner.list(prefix).await
+        }
+        async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
+            self.inner.open(key).await
+        }
+        async fn read_range(
+            &self,
+            key: &str,
+            start: u64,
+            end: u64,
+        ) -> Result<Option<Vec<u8>>, BlobError> {
+            let read = self.inner.read_range(key, start, end).await;
+            let then = self.then.lock().unwrap().take_if(|_| key == INDEX);
+            if let Some((base, index)) = then {
+                self.inner.put(INDEX, index).await?;
+                self.inner.put(BASE, base).await?;
+            }
+            read
+        }
+        async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError> {
+            self.inner.put_file(key, path).await
+        }
+        async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+            self.inner.put(key, bytes).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), BlobError> {
+            self.inner.delete(key).await
+        }
+    }
+
+    async fn store(first: (Vec<u8>, Vec<u8>), then: Option<(Vec<u8>, Vec<u8>)>) -> Replaced {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = FolderBlobs::new(dir.path());
+        inner.put(INDEX, first.1).await.unwrap();
+        inner.put(BASE, first.0).await.unwrap();
+        Replaced {
+            inner,
+            then: Mutex::new(then),
+            _dir: dir,
+        }
+    }
+
+    fn score(found: Option<(NaiveDate, snapshot::Entry)>) -> Option<i32> {
+        found.and_then(|(_, e)| e.score).map(|s| s.value)
+    }
+
+    #[tokio::test]
+    async fn a_subjects_entry_is_read_through_the_index_of_the_latest_baseline() {
+        let state = store(baseline(612, 3), None).await;
+        let found = baseline_entry(&state, "part-0000", "S-01234")
+            .await
+            .unwrap();
+        assert_eq!(
+            found.as_ref().map(|(d, _)| d.to_string()).as_deref(),
+            Some("2026-11-20")
+        );
+        assert_eq!(score(found), Some(612));
+        let absent = baseline_entry(&state, "part-0000", "S-99999")
+            .await
+            .unwrap();
+        assert!(absent.is_none());
+        assert!(
+            baseline_entry(&state, "part-0009", "S-01234")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_baseline_replaced_while_it_is_read_is_read_again() {
+        // The day run again meanwhile: longer entries, so every block moved.
+        let state = store(baseline(612, 3), Some(baseline(640, 40))).await;
+        let found = baseline_entry(&state, "part-0000", "S-01234")
+            .await
+            .unwrap();
+        assert_eq!(score(found), Some(640), "read again, from the new baseline");
+        // A baseline that never matches its index is an error, not a wrong entry.
+        let (base, _) = baseline(612, 3);
+        let (_, index) = baseline(640, 40);
+        let state = store((base, index), None).await;
+        let err = baseline_entry(&state, "part-0000", "S-01234")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unavailable(..)), "{err:?}");
     }
 }
