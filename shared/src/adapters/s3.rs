@@ -11,6 +11,14 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use crate::ports::blobs::{BlobError, BlobReader, Blobs, check_key};
 
+/// What a `GetObject` found.
+enum Got {
+    Object(Box<aws_sdk_s3::operation::get_object::GetObjectOutput>),
+    Missing,
+    /// A range that starts past the object's end: nothing in it.
+    PastEnd,
+}
+
 /// S3's own largest page, and so the default.
 const MAX_PAGE: i32 = 1000;
 
@@ -27,6 +35,32 @@ impl S3Blobs {
             client,
             bucket: bucket.into(),
             page_size: MAX_PAGE,
+        }
+    }
+
+    /// One `GetObject` of the whole object or of `range` (`bytes=a-b`): a missing key is
+    /// `Missing` (a missing bucket is a failure), a range past the object's end `PastEnd`.
+    async fn get(&self, key: &str, range: Option<String>) -> Result<Got, BlobError> {
+        check_key(key)?;
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Got::Object(Box::new(out))),
+            Err(SdkError::ServiceError(e))
+                if e.err().is_no_such_key()
+                    || (e.raw().status().as_u16() == 404
+                        && e.err().code() != Some("NoSuchBucket")) =>
+            {
+                Ok(Got::Missing)
+            }
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 416 => Ok(Got::PastEnd),
+            Err(e) => Err(self.failed("GetObject", key, e)),
         }
     }
 
@@ -128,25 +162,12 @@ impl Blobs for S3Blobs {
     }
 
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
-        check_key(key)?;
-        let result = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Some(Box::pin(out.body.into_async_read()))),
-            Err(SdkError::ServiceError(e))
-                if e.err().is_no_such_key()
-                    || (e.raw().status().as_u16() == 404
-                        && e.err().code() != Some("NoSuchBucket")) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(self.failed("GetObject", key, e)),
-        }
+        Ok(match self.get(key, None).await? {
+            Got::Object(out) => Some(Box::pin(out.body.into_async_read())),
+            Got::Missing => None,
+            // Only a ranged read starts past the end.
+            Got::PastEnd => Some(Box::pin(tokio::io::empty())),
+        })
     }
 
     async fn read_range(
@@ -155,40 +176,18 @@ impl Blobs for S3Blobs {
         start: u64,
         end: u64,
     ) -> Result<Option<Vec<u8>>, BlobError> {
-        check_key(key)?;
-        if end <= start {
-            return Ok(self.open(key).await?.map(|_| Vec::new()));
-        }
-        let result = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!("bytes={start}-{}", end - 1))
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                let bytes = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| self.failed("GetObject", key, e))?;
-                Ok(Some(bytes.into_bytes().to_vec()))
-            }
-            Err(SdkError::ServiceError(e))
-                if e.err().is_no_such_key()
-                    || (e.raw().status().as_u16() == 404
-                        && e.err().code() != Some("NoSuchBucket")) =>
-            {
-                Ok(None)
-            }
-            // A range past the end of the object: nothing in it.
-            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 416 => {
-                Ok(Some(Vec::new()))
-            }
-            Err(e) => Err(self.failed("GetObject", key, e)),
-        }
+        let range = (end > start).then(|| format!("bytes={start}-{}", end - 1));
+        let out = match self.get(key, range).await? {
+            Got::Object(out) if end > start => out,
+            Got::Object(_) | Got::PastEnd => return Ok(Some(Vec::new())),
+            Got::Missing => return Ok(None),
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| self.failed("GetObject", key, e))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
     }
 
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError> {

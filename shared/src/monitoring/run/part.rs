@@ -85,56 +85,55 @@ pub async fn baseline_entry(
     part: &str,
     subject: &str,
 ) -> Result<Option<(NaiveDate, snapshot::Entry)>> {
-    match latest_entry(state, part, subject).await {
-        Err(e) if e.get_ref().is_some_and(|e| e.is::<snapshot::Mismatch>()) => {
-            latest_entry(state, part, subject).await
+    for _ in 0..2 {
+        if let Read::Found(found) = latest_entry(state, part, subject).await? {
+            return Ok(found.map(|(day, e)| (day, *e)));
         }
-        other => other,
     }
-    .map_err(|e| match e.into_inner() {
-        Some(inner) => match inner.downcast::<Error>() {
-            Ok(domain) => *domain,
-            Err(other) => Error::Unavailable("blob store", other),
-        },
-        None => Error::Unavailable("blob store", "a baseline could not be read".into()),
-    })
+    Err(Error::Unavailable(
+        "blob store",
+        format!("the baseline of feed part {part} does not match its index").into(),
+    ))
 }
 
-/// One try of [`baseline_entry`]; its errors carried as I/O errors.
-async fn latest_entry(
-    state: &dyn Blobs,
-    part: &str,
-    subject: &str,
-) -> std::io::Result<Option<(NaiveDate, snapshot::Entry)>> {
-    let domain = |e: Error| std::io::Error::other(e);
-    let Some((day, key)) = generations(state, part).await.map_err(domain)?.pop() else {
-        return Ok(None);
+/// What one read of [`baseline_entry`] found.
+enum Read {
+    Found(Option<(NaiveDate, Box<snapshot::Entry>)>),
+    /// The baseline was replaced or removed between its index and its block.
+    Replaced,
+}
+
+async fn latest_entry(state: &dyn Blobs, part: &str, subject: &str) -> Result<Read> {
+    let Some((day, key)) = generations(state, part).await?.pop() else {
+        return Ok(Read::Found(None));
     };
     let index_key = index_key(&key);
     let Some(index) = state
         .read_range(&index_key, 0, u64::MAX)
         .await
-        .map_err(|e| domain(blob(format!("reading baseline index {index_key}"))(e)))?
+        .map_err(blob(format!("reading baseline index {index_key}")))?
     else {
-        return Ok(None);
+        return Ok(Read::Found(None));
     };
-    let index = snapshot::Index::decode(&index)
-        .map_err(|e| std::io::Error::other(format!("{index_key}: {e}")))?;
+    let corrupt = |what: &str, e: std::io::Error| {
+        Error::Unavailable("blob store", format!("{what}: {e}").into())
+    };
+    let index = snapshot::Index::decode(&index).map_err(|e| corrupt(&index_key, e))?;
     let Some(block) = index.block_of(subject) else {
-        return Ok(None);
+        return Ok(Read::Found(None));
     };
     let Some(bytes) = state
         .read_range(&key, block.start, block.end)
         .await
-        .map_err(|e| domain(blob(format!("reading baseline {key}"))(e)))?
+        .map_err(blob(format!("reading baseline {key}")))?
     else {
-        // Removed since it was listed: read again.
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            snapshot::Mismatch,
-        ));
+        return Ok(Read::Replaced);
     };
-    Ok(block.find(&bytes, subject)?.map(|e| (day, e)))
+    match block.find(&bytes, subject) {
+        Ok(entry) => Ok(Read::Found(entry.map(|e| (day, Box::new(e))))),
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<snapshot::Mismatch>()) => Ok(Read::Replaced),
+        Err(e) => Err(corrupt(&key, e)),
+    }
 }
 
 /// The part's baseline generations, oldest first.
