@@ -39,6 +39,7 @@ contract!(
     a_streamed_read_returns_exactly_the_bytes_written,
     a_range_read_returns_exactly_the_bytes_of_the_range,
     put_file_replaces_an_existing_object,
+    a_scratch_file_is_stored_and_gone,
     put_replaces_an_existing_object,
     a_deleted_object_is_gone,
     deleting_a_missing_key_is_ok,
@@ -329,6 +330,26 @@ async fn put_file_replaces_an_existing_object(s: &Store) {
     assert_eq!(s.list("baselines/").await, strings(&["baselines/t1.json"]));
     // The source file is left as it was.
     assert_eq!(std::fs::read(&path).unwrap(), b"{\"new\":true}");
+}
+
+async fn a_scratch_file_is_stored_and_gone(s: &Store) {
+    s.put("baselines/p/2026-11-20.base", b"the old baseline")
+        .await;
+    let written = noise(300_000, 7);
+    let scratch = tempfile::NamedTempFile::new_in(s.dir.path()).unwrap();
+    std::fs::write(scratch.path(), &written).unwrap();
+    let path = scratch.path().to_owned();
+    s.blobs
+        .put_scratch("baselines/p/2026-11-20.base", scratch.into_temp_path())
+        .await
+        .unwrap();
+    assert!(s.read("baselines/p/2026-11-20.base").await.unwrap() == written);
+    assert!(!path.exists(), "the scratch file is gone");
+    // Nothing else is left beside the object (no staged copy).
+    assert_eq!(
+        s.list("baselines/").await,
+        strings(&["baselines/p/2026-11-20.base"])
+    );
 }
 
 async fn put_replaces_an_existing_object(s: &Store) {

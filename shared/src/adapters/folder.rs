@@ -38,6 +38,19 @@ impl FolderBlobs {
         target.with_file_name(format!(".{name}.{}.{n}.part", std::process::id()))
     }
 
+    /// Makes a staged file durable and renames it into place.
+    async fn settle(staging: &Path, target: &Path) -> Result<(), BlobError> {
+        tokio::fs::File::open(staging)
+            .await
+            .map_err(BlobError::unavailable)?
+            .sync_all()
+            .await
+            .map_err(BlobError::unavailable)?;
+        tokio::fs::rename(staging, target)
+            .await
+            .map_err(BlobError::unavailable)
+    }
+
     async fn parent(target: &Path) -> Result<(), BlobError> {
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent)
@@ -144,9 +157,26 @@ impl Blobs for FolderBlobs {
         tokio::fs::copy(source, &staging)
             .await
             .map_err(BlobError::unavailable)?;
-        tokio::fs::rename(&staging, &target)
-            .await
-            .map_err(BlobError::unavailable)
+        Self::settle(&staging, &target).await
+    }
+
+    async fn put_scratch(&self, key: &str, scratch: tempfile::TempPath) -> Result<(), BlobError> {
+        let target = self.path(key)?;
+        Self::parent(&target).await?;
+        let staging = Self::staging(&target);
+        // Moved when the scratch file is on the same file system, copied otherwise.
+        let to = staging.clone();
+        tokio::task::spawn_blocking(move || match scratch.persist(&to) {
+            Ok(()) => Ok(()),
+            Err(e) if e.error.kind() == std::io::ErrorKind::CrossesDevices => {
+                std::fs::copy(&e.path, &to).map(|_| ())
+            }
+            Err(e) => Err(e.error),
+        })
+        .await
+        .map_err(BlobError::unavailable)?
+        .map_err(BlobError::unavailable)?;
+        Self::settle(&staging, &target).await
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {

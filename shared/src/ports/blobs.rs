@@ -4,8 +4,8 @@
 //! Rules every adapter keeps:
 //! - `list` returns every key under the prefix (all pages), in byte order of the keys.
 //! - `open` streams; nothing is loaded whole. A missing key is `Ok(None)`, not an error.
-//! - `put_file` replaces the object at once: a reader sees the old object or the new one,
-//!   never a part of the new one.
+//! - `put_file` and `put_scratch` replace the object at once: a reader sees the old object or
+//!   the new one, never a part of the new one.
 
 use std::path::Path;
 use std::pin::Pin;
@@ -73,6 +73,12 @@ pub trait Blobs: Send + Sync {
     }
     /// Stores the content of a local file under `key`, replacing any object there.
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError>;
+    /// Stores a scratch file the caller is done with under `key`, as `put_file` does; the file
+    /// is the store's to move rather than copy (a folder on the same file system), and is gone
+    /// afterwards either way.
+    async fn put_scratch(&self, key: &str, scratch: tempfile::TempPath) -> Result<(), BlobError> {
+        self.put_file(key, &scratch).await
+    }
     /// Stores `bytes` under `key`, replacing any object there.
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
     /// Removes the object; removing a missing one is not an error.

@@ -588,7 +588,7 @@ pub async fn run_part(
         )))?;
     sources
         .state
-        .put_file(&written, scratch.path())
+        .put_scratch(&written, scratch.into_temp_path())
         .await
         .map_err(blob(format!(
             "storing baseline {written} of feed part {part_key}"
