@@ -28,6 +28,7 @@ use super::facts::{
     current_address, differs, score_change, statement_ids, statements_filed, statements_of,
     value_change,
 };
+use super::flat;
 use super::snapshot::{Entry, Reader, Writer};
 use super::split::{self, Split};
 use crate::domain::bureau::{self, SubjectRecord};
@@ -603,7 +604,13 @@ where
             }
             continue;
         }
-        let split = split::split(line);
+        // A line whose core ends where its entry's did is checked by a hash of that text and
+        // a scan of its tail; any other by a scan of the whole line.
+        let split = known
+            .as_ref()
+            .and_then(|e| Some((e.core_end?, e.core_hash?)))
+            .and_then(|(end, hash)| split::split_after_core(line, end as usize, hash))
+            .or_else(|| split::split(line));
         // A line whose core is the one its entry was made from changed only in its score or
         // statements: those two fields are parsed, not the rest. One with news (a score move,
         // a period filed), or wanted, or in another shape, is parsed whole below.
@@ -646,6 +653,9 @@ where
         let profile_hash = Some(bureau::profile_hash(&profile));
         let score_date = profile.score.as_ref().and_then(|s| s.date.clone());
         let core_hash = split.map(|s| s.core_hash);
+        let core_end = split
+            .and_then(|s| s.core_end)
+            .and_then(|end| u32::try_from(end).ok());
         let company = record.kind == SubjectKind::Company;
         let Some(entry) = known else {
             stats.first_seen += 1;
@@ -671,6 +681,7 @@ where
                 statement: latest,
                 profile_hash,
                 core_hash,
+                core_end,
                 company,
             })?;
             if is_wanted && hand_on {
@@ -764,6 +775,7 @@ where
             statement,
             profile_hash,
             core_hash,
+            core_end,
             company,
             facts: merge_ids(
                 &entry.facts,
@@ -876,14 +888,20 @@ fn periodic(
 /// statements alone (to what the whole parse would make of it); `false`, leaving the entry as
 /// it was, when they bring news or do not parse, and the line is parsed whole.
 fn periodic_only(entry: &mut Entry, split: &Split, line_hash: u64) -> bool {
-    let score: Option<ScoreRecord> = match split.score.map(serde_json::from_slice) {
-        Some(Ok(score)) => score,
-        Some(Err(_)) => return false,
+    // The bureau's shape is read by `flat`; anything else by serde.
+    let score: Option<ScoreRecord> = match split.score {
+        Some(text) => match flat::score(text).map_or_else(|| serde_json::from_slice(text), Ok) {
+            Ok(score) => score,
+            Err(_) => return false,
+        },
         None => None,
     };
-    let listed: Vec<StatementRecord> = match split.statements.map(serde_json::from_slice) {
-        Some(Ok(listed)) => listed,
-        Some(Err(_)) => return false,
+    let listed: Vec<StatementRecord> = match split.statements {
+        Some(text) => match flat::statements(text).map_or_else(|| serde_json::from_slice(text), Ok)
+        {
+            Ok(listed) => listed,
+            Err(_) => return false,
+        },
         None => Vec::new(),
     };
     let kind = if entry.company {
@@ -899,6 +917,7 @@ fn periodic_only(entry: &mut Entry, split: &Split, line_hash: u64) -> bool {
         return false;
     }
     entry.line_hash = line_hash;
+    entry.core_end = split.core_end.and_then(|end| u32::try_from(end).ok());
     if let Some(score) = &score {
         entry.score_date = score.day();
     }
@@ -1400,6 +1419,9 @@ mod tests {
         score: Option<(i32, u8)>,
         score_date: Option<u8>,
         periods: Vec<(u8, i64)>,
+        /// The score and statements written last, as the bureau writes them (else where
+        /// serde's key order puts them).
+        periodic_last: bool,
     }
 
     impl Gen {
@@ -1431,8 +1453,21 @@ mod tests {
                     .collect();
             }
             // The subject first, as the bureau writes it.
-            let subject = v.as_object_mut().unwrap().remove("subject").unwrap();
-            format!("{{\"subject\":{subject},{}\n", &v.to_string()[1..])
+            let object = v.as_object_mut().unwrap();
+            let subject = object.remove("subject").unwrap();
+            let mut last = String::new();
+            if self.periodic_last {
+                for key in ["score", "financial_statements"] {
+                    if let Some(value) = object.remove(key) {
+                        last.push_str(&format!(",\"{key}\":{value}"));
+                    }
+                }
+            }
+            let rest = v.to_string();
+            format!(
+                "{{\"subject\":{subject},{}{last}}}\n",
+                &rest[1..rest.len() - 1]
+            )
         }
     }
 
@@ -1445,15 +1480,19 @@ mod tests {
             proptest::option::of((600i32..603, 0u8..2)),
             proptest::option::of(0u8..2),
             proptest::collection::vec((0u8..3, 1i64..3), 0..3),
+            any::<bool>(),
         )
-            .prop_map(|(company, name, enquiry, score, score_date, periods)| Gen {
-                company,
-                name,
-                enquiry,
-                score,
-                score_date,
-                periods,
-            })
+            .prop_map(
+                |(company, name, enquiry, score, score_date, periods, periodic_last)| Gen {
+                    company,
+                    name,
+                    enquiry,
+                    score,
+                    score_date,
+                    periods,
+                    periodic_last,
+                },
+            )
     }
 
     proptest::proptest! {
@@ -1470,6 +1509,7 @@ mod tests {
                 let mut w = Writer::new(Vec::new()).unwrap();
                 for mut e in entries(base) {
                     e.core_hash = None;
+                    e.core_end = None;
                     w.write(&e).unwrap();
                 }
                 w.finish().unwrap()
@@ -1486,11 +1526,12 @@ mod tests {
                     &PartStats { periodic_only: 0, ..stats },
                     &whole_stats
                 );
-                // Unchanged lines copy their entries as they were, with or without a core hash.
+                // Unchanged lines copy their entries as they were, with or without a core hash
+                // and end.
                 let without_core = |base: &[u8]| {
                     entries(base)
                         .into_iter()
-                        .map(|e| Entry { core_hash: None, ..e })
+                        .map(|e| Entry { core_hash: None, core_end: None, ..e })
                         .collect::<Vec<_>>()
                 };
                 proptest::prop_assert_eq!(without_core(&next), without_core(&whole_next));

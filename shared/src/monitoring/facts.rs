@@ -731,7 +731,7 @@ pub fn current_address<'a>(known: impl Iterator<Item = &'a Fact>) -> Option<&'a 
 
 /// Two values differ in a way a person would call a change (not just case or spacing).
 pub fn differs(old: &str, new: &str) -> bool {
-    norm(old) != norm(new)
+    old != new && norm(old) != norm(new)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod diff;
 pub mod digest;
 pub mod facts;
+pub mod flat;
 pub mod hits;
 pub mod monitors;
 pub mod profiles;

@@ -20,16 +20,17 @@
 //!
 //! An entry also keeps the hash of the line's core (`split`: all but its score and statements)
 //! and whether the subject is a company, so that a line changed only in its score or statements
-//! is diffed from those two fields alone.
+//! is diffed from those two fields alone; and where the core ends when the two fields come
+//! last, so that such a line's core is recognised by a hash of its text, not a scan of it.
 //!
 //! Format: the magic line, then per entry: subject (u16 length + UTF-8), line hash (u64),
 //! name and status (u16 length + UTF-8 each), name and status change counts (u32 each), the
 //! extras (u16 length, then: a flags byte — 1 a score, 2 a statement, 4 a profile hash, 8 a
-//! score's day, 16 a core hash, 32 a company —, the score change count (u32), the score's
+//! score's day, 16 a core hash, 32 a company, 64 the core's end —, the score change count (u32), the score's
 //! value (i32) and band (u16 + UTF-8) when flagged, the statement's period end (u16 + UTF-8),
 //! turnover, profit/loss and net assets in cents (i64 each) and currency (u16 + UTF-8) when
-//! flagged, the profile hash (u64), the score's day (u16 + UTF-8) and the core hash (u64) when
-//! flagged), fact count (u32) and the sorted fact ids (u64 each); all little-endian. An entry
+//! flagged, the profile hash (u64), the score's day (u16 + UTF-8), the core hash (u64) and the
+//! core's end (u32) when flagged), fact count (u32) and the sorted fact ids (u64 each); all little-endian. An entry
 //! written before the profile and core hashes existed has neither: its next changed line is
 //! parsed whole and handed on. Files of the earlier formats are read as if the missing parts
 //! were empty: `CWBASE1` without change counts or extras, `CWBASE2` without extras. An entry
@@ -68,6 +69,8 @@ pub struct Entry {
     /// The hash of the line's core (`split::Split::core_hash`: all but its score and
     /// statements); none in entries of earlier versions.
     pub core_hash: Option<u64>,
+    /// Where the line's core ends when it is the line's start (`split::Split::core_end`).
+    pub core_end: Option<u32>,
     /// The subject is a company (known with the core hash).
     pub company: bool,
     /// Sorted, without repeats.
@@ -149,6 +152,7 @@ impl<'a> Raw<'a> {
             statement: extras.statement,
             profile_hash: extras.profile_hash,
             core_hash: extras.core_hash,
+            core_end: extras.core_end,
             company: extras.company,
             facts,
         })
@@ -198,6 +202,7 @@ struct Extras {
     statement: Option<Figures>,
     profile_hash: Option<u64>,
     core_hash: Option<u64>,
+    core_end: Option<u32>,
     company: bool,
 }
 
@@ -207,6 +212,7 @@ const PROFILE_HASH: u8 = 4;
 const SCORE_DATE: u8 = 8;
 const CORE_HASH: u8 = 16;
 const COMPANY: u8 = 32;
+const CORE_END: u8 = 64;
 
 fn decode_extras(b: &[u8]) -> io::Result<Extras> {
     if b.is_empty() {
@@ -248,6 +254,11 @@ fn decode_extras(b: &[u8]) -> io::Result<Extras> {
     } else {
         None
     };
+    let core_end = if flags & CORE_END != 0 {
+        Some(c.u32()?)
+    } else {
+        None
+    };
     Ok(Extras {
         score,
         score_changes,
@@ -255,6 +266,7 @@ fn decode_extras(b: &[u8]) -> io::Result<Extras> {
         statement,
         profile_hash,
         core_hash,
+        core_end,
         company: flags & COMPANY != 0,
     })
 }
@@ -266,6 +278,7 @@ fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
         && e.profile_hash.is_none()
         && e.score_date.is_none()
         && e.core_hash.is_none()
+        && e.core_end.is_none()
         && !e.company
     {
         b.extend_from_slice(&0u16.to_le_bytes());
@@ -279,7 +292,8 @@ fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
         | flag(e.profile_hash.is_some(), PROFILE_HASH)
         | flag(e.score_date.is_some(), SCORE_DATE)
         | flag(e.core_hash.is_some(), CORE_HASH)
-        | flag(e.company, COMPANY);
+        | flag(e.company, COMPANY)
+        | flag(e.core_end.is_some(), CORE_END);
     b.push(flags);
     b.extend_from_slice(&e.score_changes.to_le_bytes());
     if let Some(s) = &e.score {
@@ -301,6 +315,9 @@ fn encode_extras(b: &mut Vec<u8>, e: &Entry) -> io::Result<()> {
     }
     if let Some(h) = e.core_hash {
         b.extend_from_slice(&h.to_le_bytes());
+    }
+    if let Some(end) = e.core_end {
+        b.extend_from_slice(&end.to_le_bytes());
     }
     let len = u16::try_from(b.len() - len_at - 2).map_err(|_| corrupt("extras too long"))?;
     b[len_at..len_at + 2].copy_from_slice(&len.to_le_bytes());
@@ -622,6 +639,7 @@ mod tests {
                 score_date: Some("2026-11-30".into()),
                 profile_hash: Some(u64::MAX - 5),
                 core_hash: Some(17),
+                core_end: Some(412),
                 company: true,
                 statement: Some(Figures {
                     period_end: "2026-03-31".into(),

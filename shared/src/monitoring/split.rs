@@ -19,6 +19,11 @@ pub struct Split<'a> {
     /// The hash of every top-level key and value but `score` and `financial_statements`, in
     /// the line's order.
     pub core_hash: u64,
+    /// Where the core ends when it is all of the line from its first key on but a tail of the
+    /// two fields (a line that lists them last, or not at all): the next line of the subject
+    /// whose text up to here hashes to the same core is split by reading its tail alone
+    /// ([`split_after_core`]).
+    pub core_end: Option<usize>,
     pub score: Option<&'a [u8]>,
     pub statements: Option<&'a [u8]>,
 }
@@ -150,6 +155,11 @@ pub fn split(line: &[u8]) -> Option<Split<'_>> {
             _ => return None,
         }
     }
+    let first_key = space(line, space(line, 0) + 1);
+    let core_end = match &runs[..count] {
+        [(start, end)] if *start == first_key => Some(*end),
+        _ => None,
+    };
     let core_hash = match &runs[..count] {
         [] => xxh3_64(b""),
         [(start, end)] => xxh3_64(&line[*start..*end]),
@@ -166,6 +176,57 @@ pub fn split(line: &[u8]) -> Option<Split<'_>> {
     };
     Some(Split {
         core_hash,
+        core_end,
+        score,
+        statements,
+    })
+}
+
+/// The line split as [`split`] splits it, read from `core_end` on: `None` unless the line's
+/// text from its first key to `core_end` hashes to `core_hash` (the core of the subject's
+/// last line, which was checked to be whole top-level fields) and the rest names only the
+/// score and the statements, each once. A line whose score and statements changed and nothing
+/// else costs a hash of its core and a scan of its tail.
+pub fn split_after_core(line: &[u8], core_end: usize, core_hash: u64) -> Option<Split<'_>> {
+    let open = space(line, 0);
+    if line.get(open) != Some(&b'{') {
+        return None;
+    }
+    let core = line.get(space(line, open + 1)..core_end)?;
+    if core.is_empty() || xxh3_64(core) != core_hash {
+        return None;
+    }
+    let (mut score, mut statements) = (None, None);
+    let mut i = space(line, core_end);
+    loop {
+        match line.get(i)? {
+            b',' => i = space(line, i + 1),
+            b'}' if space(line, i + 1) == line.len() => break,
+            _ => return None,
+        }
+        if line.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(line, i)?;
+        let field = match &line[i..key_end] {
+            br#""score""# => &mut score,
+            br#""financial_statements""# => &mut statements,
+            _ => return None,
+        };
+        i = space(line, key_end);
+        if line.get(i) != Some(&b':') {
+            return None;
+        }
+        i = space(line, i + 1);
+        let end = value_end(line, i)?;
+        if field.replace(&line[i..end]).is_some() {
+            return None;
+        }
+        i = space(line, end);
+    }
+    Some(Split {
+        core_hash,
+        core_end: Some(core_end),
         score,
         statements,
     })
@@ -225,7 +286,106 @@ mod tests {
         }
     }
 
+    /// `{"subject":…}` with `tail` (text starting with a comma, or empty) before its brace.
+    fn with_tail(core: &[u8], tail: &str) -> Vec<u8> {
+        let mut line = core[..core.len() - 1].to_vec();
+        line.extend_from_slice(tail.as_bytes());
+        line.push(b'}');
+        line
+    }
+
+    #[test]
+    fn a_line_is_read_from_its_core_end_only_when_its_core_is_the_same() {
+        let day1 = br#"{"subject":"COM-1","company":{"name":"A [B] Ltd"},"enquiries":[]}"#;
+        let s = split(day1).unwrap();
+        let end = s
+            .core_end
+            .expect("a line without the two fields is all core");
+        assert_eq!(end, day1.len() - 1);
+        let tail = r#","score":{"value":700,"band":"B"},"financial_statements":[{"period_end":"2026-03-31"}]"#;
+        let day2 = with_tail(day1, tail);
+        assert_eq!(split_after_core(&day2, end, s.core_hash), split(&day2));
+        assert!(split_after_core(&day2, end, s.core_hash).is_some());
+        for other in [
+            // another core
+            with_tail(br#"{"subject":"COM-1","company":{"name":"A [C] Ltd"},"enquiries":[]}"#, tail),
+            // another field after the core
+            with_tail(day1, r#","score":{"value":700},"extra":1"#),
+            // the score twice
+            with_tail(day1, r#","score":{"value":700},"score":{"value":1}"#),
+            // the core cut short
+            day1[..20].to_vec(),
+            // the score first
+            br#"{"score":{"value":1},"subject":"COM-1","company":{"name":"A [B] Ltd"},"enquiries":[]}"#.to_vec(),
+        ] {
+            assert_eq!(split_after_core(&other, end, s.core_hash), None, "{}", String::from_utf8_lossy(&other));
+        }
+        let scored_first =
+            br#"{"score":{"value":1},"subject":"COM-1","company":{"name":"A [B] Ltd"},"enquiries":[]}"#;
+        assert_eq!(
+            split(scored_first).unwrap().core_end,
+            None,
+            "the core is not the line's start"
+        );
+    }
+
     proptest! {
+        /// A line read from its core's end splits as the whole scan splits it, whatever its
+        /// tail, and is read that way whenever its core is the last line's and its tail names
+        /// only the score and the statements.
+        #[test]
+        fn a_line_read_from_its_core_end_splits_as_the_whole_scan_does(
+            fields in proptest::collection::btree_map(
+                "[a-z\"\\\\ {}\\[\\],:]{1,8}",
+                prop_oneof![
+                    any::<i64>().prop_map(serde_json::Value::from),
+                    "[ -~]{0,12}".prop_map(serde_json::Value::from),
+                    proptest::collection::vec("[ -~]{0,6}", 0..4).prop_map(|v| serde_json::json!(v)),
+                    Just(serde_json::Value::Null),
+                ],
+                0..6,
+            ),
+            tail in proptest::collection::vec(
+                prop_oneof![
+                    (0i32..1000).prop_map(|v| format!(r#","score":{{"value":{v},"band":"B ]}}"}}"#)),
+                    "[ -~]{0,8}".prop_map(|p| format!(
+                        r#","financial_statements":[{}]"#,
+                        serde_json::json!({"period_end": p})
+                    )),
+                    Just(r#" , "score" : 5 "#.to_owned()),
+                    Just(r#","other":[1]"#.to_owned()),
+                ],
+                0..4,
+            ),
+            changed in proptest::option::of("[ -~]{0,8}"),
+        ) {
+            let mut object: serde_json::Map<String, serde_json::Value> = fields
+                .into_iter()
+                .filter(|(k, _)| k != "score" && k != "financial_statements")
+                .collect();
+            object.insert("subject".into(), "S-1".into());
+            let day1 = serde_json::to_vec(&object).unwrap();
+            let first = split(&day1).unwrap();
+            let end = first.core_end.unwrap();
+            if let Some(name) = changed {
+                object.insert("name".into(), name.into());
+            }
+            let core = serde_json::to_vec(&object).unwrap();
+            let tail = tail.concat();
+            let day2 = with_tail(&core, &tail);
+            let whole = split(&day2);
+            let fast = split_after_core(&day2, end, first.core_hash);
+            if let Some(fast) = fast {
+                prop_assert_eq!(Some(fast), whole);
+            }
+            let only_the_two_once = !tail.contains("other")
+                && tail.matches("\"score\"").count() <= 1
+                && tail.matches("financial_statements").count() <= 1;
+            if core == day1 && only_the_two_once {
+                prop_assert!(fast.is_some());
+            }
+        }
+
         /// Any JSON object serde writes is split, and its core and fields are what serde
         /// reads from it.
         #[test]
