@@ -329,22 +329,28 @@ mod tests {
         );
     }
 
+    /// Top-level fields of any shape, with keys that look like JSON's punctuation.
+    fn fields() -> impl Strategy<Value = std::collections::BTreeMap<String, serde_json::Value>> {
+        proptest::collection::btree_map(
+            "[a-z\"\\\\ {}\\[\\],:]{1,8}",
+            prop_oneof![
+                any::<i64>().prop_map(serde_json::Value::from),
+                "[ -~]{0,12}".prop_map(serde_json::Value::from),
+                proptest::collection::vec("[ -~]{0,6}", 0..4).prop_map(|v| serde_json::json!(v)),
+                Just(serde_json::json!({"value": 700, "band": "B ]}"})),
+                Just(serde_json::Value::Null),
+            ],
+            0..6,
+        )
+    }
+
     proptest! {
         /// A line read from its core's end splits as the whole scan splits it, whatever its
         /// tail, and is read that way whenever its core is the last line's and its tail names
         /// only the score and the statements.
         #[test]
         fn a_line_read_from_its_core_end_splits_as_the_whole_scan_does(
-            fields in proptest::collection::btree_map(
-                "[a-z\"\\\\ {}\\[\\],:]{1,8}",
-                prop_oneof![
-                    any::<i64>().prop_map(serde_json::Value::from),
-                    "[ -~]{0,12}".prop_map(serde_json::Value::from),
-                    proptest::collection::vec("[ -~]{0,6}", 0..4).prop_map(|v| serde_json::json!(v)),
-                    Just(serde_json::Value::Null),
-                ],
-                0..6,
-            ),
+            fields in fields(),
             tail in proptest::collection::vec(
                 prop_oneof![
                     (0i32..1000).prop_map(|v| format!(r#","score":{{"value":{v},"band":"B ]}}"}}"#)),
@@ -390,17 +396,7 @@ mod tests {
         /// reads from it.
         #[test]
         fn a_json_object_splits_into_what_serde_reads(
-            fields in proptest::collection::btree_map(
-                "[a-z\"\\\\ {}\\[\\],:]{1,8}",
-                prop_oneof![
-                    any::<i64>().prop_map(serde_json::Value::from),
-                    "[ -~]{0,12}".prop_map(serde_json::Value::from),
-                    proptest::collection::vec("[ -~]{0,6}", 0..4).prop_map(|v| serde_json::json!(v)),
-                    Just(serde_json::json!({"value": 700, "band": "B ]}"})),
-                    Just(serde_json::Value::Null),
-                ],
-                0..6,
-            ),
+            fields in fields(),
             score in proptest::option::of(0i32..1000),
         ) {
             let mut object: serde_json::Map<String, serde_json::Value> =
