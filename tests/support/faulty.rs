@@ -338,6 +338,12 @@ impl<P: Blobs + ?Sized> Blobs for Faulty<P> {
         self.pass(verdict, self.inner.put_file(key, path), blob_refused)
             .await
     }
+    async fn put_scratch(&self, key: &str, scratch: tempfile::TempPath) -> Result<(), BlobError> {
+        // The same write as `put_file`, faulted the same way.
+        let verdict = self.gate.enter(&Call::PutFile(key, &scratch));
+        self.pass(verdict, self.inner.put_scratch(key, scratch), blob_refused)
+            .await
+    }
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
         let verdict = self.gate.enter(&Call::PutBlob(key));
         self.pass(verdict, self.inner.put(key, bytes), blob_refused)
