@@ -34,6 +34,11 @@ const SEED: u64 = 1;
 /// The day scores and statements first appear.
 const SCORES_FROM: u32 = 2;
 const DAYS: u32 = 3;
+const USAGE: &str = "usage: daily_bench [--subjects N (1000000)] [--changed SHARE (0.007)] \
+[--data DIR (bench/data)] [--no-duckdb]
+  generates three feed days (scores from day 2), seeds a store monitoring every subject, runs
+  clientwatch-local daily for each day and DuckDB's diff of each pair, and prints the figures
+  (build first: cargo build --profile profiling -p clientwatch-local -p clientwatch-bench)";
 
 struct Options {
     subjects: u64,
@@ -60,7 +65,11 @@ fn options() -> anyhow::Result<Options> {
             "--data" => o.data = value()?.into(),
             "--no-duckdb" => o.duckdb = false,
             "--seed-store" => o.seed_only = Some(value()?.into()),
-            other => bail!("unknown argument {other:?}"),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
     Ok(o)
