@@ -16,6 +16,7 @@ over_both_stores!(
     running_a_day_again_adds_nothing,
     a_skipped_day_loses_nothing,
     a_part_killed_before_its_baseline_was_stored_bills_nothing_twice,
+    seven_generations_are_kept_and_an_abandoned_days_index_goes_with_the_old_ones,
     two_workers_racing_on_one_part_record_each_hit_once,
     bad_lines_are_reported_by_part_and_line_and_the_run_goes_on,
     the_monthly_cap_withholds_hits_and_the_digest_says_so,
@@ -295,6 +296,56 @@ async fn a_part_killed_before_its_baseline_was_stored_bills_nothing_twice(app: T
     assert_eq!(w.usage("2026-11").await["hits"], 9);
     assert_eq!(w.hit_events().len(), 9);
     assert_eq!(w.inbox.messages().await.len(), 1);
+}
+
+/// Each run keeps its part's last seven baselines with their indexes; a day abandoned between
+/// its index and its baseline (killed, never run again) leaves an index that goes once it is
+/// older than every generation kept.
+async fn seven_generations_are_kept_and_an_abandoned_days_index_goes_with_the_old_ones(
+    app: TestApp,
+) {
+    let w = World::new(app).await;
+    let ana = w.person("Ana", Some("IND-100"), "L-100").await;
+    w.monitor(&ana, json!({})).await;
+    let stored = || async { w.sources.state.list("baselines/part-0000/").await.unwrap() };
+    let names = |days: &[u64]| -> Vec<String> {
+        days.iter()
+            .flat_map(|&n| {
+                [".base", ".idx"].map(|ext| format!("baselines/part-0000/{}{ext}", day(n)))
+            })
+            .collect()
+    };
+    for n in 1..=10 {
+        w.feed(
+            day(n),
+            "part-0000.ndjson",
+            &[person_line("IND-100", "Ana Test", json!({}))],
+        )
+        .await;
+        w.run(day(n)).await;
+        if n == 2 {
+            // Killed after the index was stored, before the baseline; day 2 is never run again.
+            w.sources
+                .state
+                .delete(&format!("baselines/part-0000/{}.base", day(2)))
+                .await
+                .unwrap();
+        }
+        if n == 8 {
+            // Days 1 and 3 to 8 are seven generations; day 2's index is younger than day 1.
+            let mut expected = names(&[1, 3, 4, 5, 6, 7, 8]);
+            expected.push(format!("baselines/part-0000/{}.idx", day(2)));
+            expected.sort();
+            assert_eq!(stored().await, expected);
+        }
+    }
+    let mut expected = names(&[4, 5, 6, 7, 8, 9, 10]);
+    expected.sort();
+    assert_eq!(
+        stored().await,
+        expected,
+        "the last seven generations, each with its index, and nothing else"
+    );
 }
 
 async fn two_workers_racing_on_one_part_record_each_hit_once(app: TestApp) {

@@ -104,7 +104,7 @@ enum Read {
 }
 
 async fn latest_entry(state: &dyn Blobs, part: &str, subject: &str) -> Result<Read> {
-    let Some((day, key)) = generations(state, part).await?.pop() else {
+    let Some((day, key)) = generations(state, part).await?.kept.pop() else {
         return Ok(Read::Found(None));
     };
     let index_key = index_key(&key);
@@ -136,20 +136,33 @@ async fn latest_entry(state: &dyn Blobs, part: &str, subject: &str) -> Result<Re
     }
 }
 
-/// The part's baseline generations, oldest first.
-async fn generations(state: &dyn Blobs, part: &str) -> Result<Vec<(NaiveDate, String)>> {
+/// A part's stored baseline generations, oldest first, and the indexes stored without their
+/// baseline (a day abandoned between the two puts, or a generation removed before its index).
+struct Generations {
+    kept: Vec<(NaiveDate, String)>,
+    orphaned: Vec<(NaiveDate, String)>,
+}
+
+async fn generations(state: &dyn Blobs, part: &str) -> Result<Generations> {
     let prefix = format!("baselines/{part}/");
     let keys = state
         .list(&prefix)
         .await
         .map_err(blob(format!("listing the baselines {prefix}")))?;
-    Ok(keys
-        .into_iter()
-        .filter_map(|k| {
-            let day = k.rsplit('/').next()?.strip_suffix(".base")?.parse().ok()?;
-            Some((day, k))
-        })
-        .collect())
+    let dated = |k: &String, suffix: &str| -> Option<NaiveDate> {
+        k.rsplit('/').next()?.strip_suffix(suffix)?.parse().ok()
+    };
+    let mut kept: Vec<(NaiveDate, String)> = keys
+        .iter()
+        .filter_map(|k| Some((dated(k, ".base")?, k.clone())))
+        .collect();
+    kept.sort();
+    let orphaned = keys
+        .iter()
+        .filter_map(|k| Some((dated(k, ".idx")?, k.clone())))
+        .filter(|(day, _)| kept.binary_search_by_key(day, |(d, _)| *d).is_err())
+        .collect();
+    Ok(Generations { kept, orphaned })
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,7 +419,7 @@ pub async fn run_part(
             "there is no such file in the feed bucket",
         ));
     };
-    let mut kept = generations(sources.state.as_ref(), &part)
+    let Generations { mut kept, orphaned } = generations(sources.state.as_ref(), &part)
         .await
         .map_err(|e| with_part(e, part_key))?;
     let previous_day = kept.iter().rfind(|(d, _)| *d < day).cloned();
@@ -614,6 +627,14 @@ pub async fn run_part(
                 .await
                 .map_err(blob(format!("removing old baseline index {index}")))?;
         }
+    }
+    // An index without its baseline is removed once its day is older than every generation
+    // kept (a younger one may be another run's, between its two puts).
+    let oldest = kept[kept.len().saturating_sub(KEEP_GENERATIONS)].0;
+    for (_, index) in orphaned.iter().filter(|(d, _)| *d < oldest) {
+        sources.state.delete(index).await.map_err(blob(format!(
+            "removing baseline index {index} without its baseline"
+        )))?;
     }
     Ok(PartReport {
         part,
