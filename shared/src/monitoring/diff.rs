@@ -609,7 +609,7 @@ where
         let split = known
             .as_ref()
             .and_then(|e| Some((e.core_end?, e.core_hash?)))
-            .and_then(|(end, hash)| split::split_after_core(line, end as usize, hash))
+            .and_then(|(end, hash)| split::split_after_core(line, end, hash))
             .or_else(|| split::split(line));
         // A line whose core is the one its entry was made from changed only in its score or
         // statements: those two fields are parsed, not the rest. One with news (a score move,
@@ -653,9 +653,7 @@ where
         let profile_hash = Some(bureau::profile_hash(&profile));
         let score_date = profile.score.as_ref().and_then(|s| s.date.clone());
         let core_hash = split.map(|s| s.core_hash);
-        let core_end = split
-            .and_then(|s| s.core_end)
-            .and_then(|end| u32::try_from(end).ok());
+        let core_end = split.and_then(|s| s.core_end);
         let company = record.kind == SubjectKind::Company;
         let Some(entry) = known else {
             stats.first_seen += 1;
@@ -888,22 +886,14 @@ fn periodic(
 /// statements alone (to what the whole parse would make of it); `false`, leaving the entry as
 /// it was, when they bring news or do not parse, and the line is parsed whole.
 fn periodic_only(entry: &mut Entry, split: &Split, line_hash: u64) -> bool {
-    // The bureau's shape is read by `flat`; anything else by serde.
-    let score: Option<ScoreRecord> = match split.score {
-        Some(text) => match flat::score(text).map_or_else(|| serde_json::from_slice(text), Ok) {
-            Ok(score) => score,
-            Err(_) => return false,
-        },
-        None => None,
+    let Ok(score) = split.score.map(flat::read_score).transpose() else {
+        return false;
     };
-    let listed: Vec<StatementRecord> = match split.statements {
-        Some(text) => match flat::statements(text).map_or_else(|| serde_json::from_slice(text), Ok)
-        {
-            Ok(listed) => listed,
-            Err(_) => return false,
-        },
-        None => Vec::new(),
+    let score: Option<ScoreRecord> = score.flatten();
+    let Ok(listed) = split.statements.map(flat::read_statements).transpose() else {
+        return false;
     };
+    let listed: Vec<StatementRecord> = listed.unwrap_or_default();
     let kind = if entry.company {
         SubjectKind::Company
     } else {
@@ -917,7 +907,7 @@ fn periodic_only(entry: &mut Entry, split: &Split, line_hash: u64) -> bool {
         return false;
     }
     entry.line_hash = line_hash;
-    entry.core_end = split.core_end.and_then(|end| u32::try_from(end).ok());
+    entry.core_end = split.core_end;
     if let Some(score) = &score {
         entry.score_date = score.day();
     }

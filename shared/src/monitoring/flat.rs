@@ -10,6 +10,19 @@
 use std::borrow::Cow;
 
 use super::facts::{ScoreRecord, StatementRecord};
+use super::split::space;
+
+/// The `score` field's value as serde reads it: by this reader in the bureau's shape, by
+/// serde in any other.
+pub fn read_score(b: &[u8]) -> serde_json::Result<Option<ScoreRecord<'_>>> {
+    score(b).map_or_else(|| serde_json::from_slice(b), Ok)
+}
+
+/// The `financial_statements` field's value as serde reads it: by this reader in the
+/// bureau's shape, by serde in any other.
+pub fn read_statements(b: &[u8]) -> serde_json::Result<Vec<StatementRecord<'_>>> {
+    statements(b).map_or_else(|| serde_json::from_slice(b), Ok)
+}
 
 /// A value of a flat object.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,13 +39,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn space(&mut self) {
-        while self
-            .b
-            .get(self.at)
-            .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
-        {
-            self.at += 1;
-        }
+        self.at = space(self.b, self.at);
     }
 
     /// Skips white space and takes `c`.
@@ -143,7 +150,7 @@ fn text_or_null<'a>(v: Flat<'a>) -> Option<Option<Cow<'a, str>>> {
 
 /// The `score` field's value as serde reads it (`null` is no score), or `None` when it is
 /// not of the simple shape.
-pub fn score(b: &[u8]) -> Option<Option<ScoreRecord<'_>>> {
+fn score(b: &[u8]) -> Option<Option<ScoreRecord<'_>>> {
     let mut r = Reader { b, at: 0 };
     if r.peek()? == b'n' {
         return match r.value()? {
@@ -171,7 +178,7 @@ pub fn score(b: &[u8]) -> Option<Option<ScoreRecord<'_>>> {
 
 /// The `financial_statements` field's value as serde reads it, or `None` when it is not of
 /// the simple shape.
-pub fn statements(b: &[u8]) -> Option<Vec<StatementRecord<'_>>> {
+fn statements(b: &[u8]) -> Option<Vec<StatementRecord<'_>>> {
     let mut r = Reader { b, at: 0 };
     r.take(b'[')?;
     let mut listed = Vec::new();

@@ -23,12 +23,12 @@ pub struct Split<'a> {
     /// two fields (a line that lists them last, or not at all): the next line of the subject
     /// whose text up to here hashes to the same core is split by reading its tail alone
     /// ([`split_after_core`]).
-    pub core_end: Option<usize>,
+    pub core_end: Option<u32>,
     pub score: Option<&'a [u8]>,
     pub statements: Option<&'a [u8]>,
 }
 
-fn space(b: &[u8], mut i: usize) -> usize {
+pub(super) fn space(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
     }
@@ -97,6 +97,45 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
+/// The `"key": value` pair that starts at `b[i]`: its key (quotes included) and the value's
+/// start and end.
+fn pair(b: &[u8], i: usize) -> Option<(&[u8], usize, usize)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let key_end = string_end(b, i)?;
+    let colon = space(b, key_end);
+    if b.get(colon) != Some(&b':') {
+        return None;
+    }
+    let start = space(b, colon + 1);
+    Some((&b[i..key_end], start, value_end(b, start)?))
+}
+
+/// After a pair whose value ends at `end`: `Some(Some(next pair's start))` after a comma,
+/// `Some(None)` at the object's close when nothing but white space follows it, `None` else.
+fn after_pair(b: &[u8], end: usize) -> Option<Option<usize>> {
+    let i = space(b, end);
+    match b.get(i)? {
+        b',' => Some(Some(space(b, i + 1))),
+        b'}' if space(b, i + 1) == b.len() => Some(None),
+        _ => None,
+    }
+}
+
+/// The slot of a field cut from the core, by its key (quotes included).
+fn cut<'s, 'a>(
+    key: &[u8],
+    score: &'s mut Option<&'a [u8]>,
+    statements: &'s mut Option<&'a [u8]>,
+) -> Option<&'s mut Option<&'a [u8]>> {
+    match key {
+        br#""score""# => Some(score),
+        br#""financial_statements""# => Some(statements),
+        _ => None,
+    }
+}
+
 /// The line split, or `None` when it is not an object of that shape or names the score or
 /// the statements twice (the diff then parses it whole, and reports what is wrong).
 ///
@@ -104,60 +143,41 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
 /// out, the pieces joined by a comma: a compact line reads the same with the score or
 /// statements anywhere or nowhere in it.
 pub fn split(line: &[u8]) -> Option<Split<'_>> {
-    let mut i = space(line, 0);
-    if line.get(i) != Some(&b'{') {
+    let open = space(line, 0);
+    if line.get(open) != Some(&b'{') {
         return None;
     }
-    i = space(line, i + 1);
+    let first_key = space(line, open + 1);
+    let mut i = first_key;
     let (mut score, mut statements) = (None, None);
     // Runs of kept fields, as (first key, last value end); at most three in a line that names
     // each cut field once.
     let mut runs: [(usize, usize); 3] = [(0, 0); 3];
     let mut count = 0;
-    let mut open = false;
+    let mut in_run = false;
     loop {
-        if line.get(i) != Some(&b'"') {
-            return None;
-        }
-        let key_start = i;
-        let key_end = string_end(line, i)?;
-        let key = &line[i..key_end];
-        i = space(line, key_end);
-        if line.get(i) != Some(&b':') {
-            return None;
-        }
-        i = space(line, i + 1);
-        let end = value_end(line, i)?;
-        let value = &line[i..end];
-        let cut = match key {
-            br#""score""# => Some(&mut score),
-            br#""financial_statements""# => Some(&mut statements),
-            _ => None,
-        };
-        match cut {
+        let (key, start, end) = pair(line, i)?;
+        match cut(key, &mut score, &mut statements) {
             Some(field) => {
-                if field.replace(value).is_some() {
+                if field.replace(&line[start..end]).is_some() {
                     return None;
                 }
-                open = false;
+                in_run = false;
             }
-            None if open => runs[count - 1].1 = end,
+            None if in_run => runs[count - 1].1 = end,
             None => {
-                runs[count] = (key_start, end);
+                runs[count] = (i, end);
                 count += 1;
-                open = true;
+                in_run = true;
             }
         }
-        i = space(line, end);
-        match line.get(i)? {
-            b',' => i = space(line, i + 1),
-            b'}' if space(line, i + 1) == line.len() => break,
-            _ => return None,
+        match after_pair(line, end)? {
+            Some(next) => i = next,
+            None => break,
         }
     }
-    let first_key = space(line, space(line, 0) + 1);
     let core_end = match &runs[..count] {
-        [(start, end)] if *start == first_key => Some(*end),
+        [(start, end)] if *start == first_key => u32::try_from(*end).ok(),
         _ => None,
     };
     let core_hash = match &runs[..count] {
@@ -187,42 +207,25 @@ pub fn split(line: &[u8]) -> Option<Split<'_>> {
 /// last line, which was checked to be whole top-level fields) and the rest names only the
 /// score and the statements, each once. A line whose score and statements changed and nothing
 /// else costs a hash of its core and a scan of its tail.
-pub fn split_after_core(line: &[u8], core_end: usize, core_hash: u64) -> Option<Split<'_>> {
+pub fn split_after_core(line: &[u8], core_end: u32, core_hash: u64) -> Option<Split<'_>> {
     let open = space(line, 0);
     if line.get(open) != Some(&b'{') {
         return None;
     }
-    let core = line.get(space(line, open + 1)..core_end)?;
+    let end = usize::try_from(core_end).ok()?;
+    let core = line.get(space(line, open + 1)..end)?;
     if core.is_empty() || xxh3_64(core) != core_hash {
         return None;
     }
     let (mut score, mut statements) = (None, None);
-    let mut i = space(line, core_end);
-    loop {
-        match line.get(i)? {
-            b',' => i = space(line, i + 1),
-            b'}' if space(line, i + 1) == line.len() => break,
-            _ => return None,
-        }
-        if line.get(i) != Some(&b'"') {
+    let mut next = after_pair(line, end)?;
+    while let Some(i) = next {
+        let (key, start, end) = pair(line, i)?;
+        let field = cut(key, &mut score, &mut statements)?;
+        if field.replace(&line[start..end]).is_some() {
             return None;
         }
-        let key_end = string_end(line, i)?;
-        let field = match &line[i..key_end] {
-            br#""score""# => &mut score,
-            br#""financial_statements""# => &mut statements,
-            _ => return None,
-        };
-        i = space(line, key_end);
-        if line.get(i) != Some(&b':') {
-            return None;
-        }
-        i = space(line, i + 1);
-        let end = value_end(line, i)?;
-        if field.replace(&line[i..end]).is_some() {
-            return None;
-        }
-        i = space(line, end);
+        next = after_pair(line, end)?;
     }
     Some(Split {
         core_hash,
@@ -301,7 +304,7 @@ mod tests {
         let end = s
             .core_end
             .expect("a line without the two fields is all core");
-        assert_eq!(end, day1.len() - 1);
+        assert_eq!(end as usize, day1.len() - 1);
         let tail = r#","score":{"value":700,"band":"B"},"financial_statements":[{"period_end":"2026-03-31"}]"#;
         let day2 = with_tail(day1, tail);
         assert_eq!(split_after_core(&day2, end, s.core_hash), split(&day2));
